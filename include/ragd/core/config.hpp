@@ -1,0 +1,143 @@
+// Configuration as plain structs. One JSON file (comments allowed) is parsed at start-up;
+// unknown keys and wrong types are errors naming the key; environment variables override
+// the file and command-line flags override both (the mains apply those). Components get
+// their own slice in their constructor. Plain values: copy freely, no shared state.
+#pragma once
+
+#include "ragd/core/error.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ragd {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  int threads = 0;                        // I/O threads; 0 = one per core
+  int max_connections = 10000;            // open connections; past it new ones are refused
+  std::size_t header_limit_bytes = 16 * 1024;
+  std::size_t body_limit_bytes = 1024 * 1024;
+  int read_timeout_ms = 10000;            // whole request must arrive within this
+  int idle_timeout_ms = 60000;            // keep-alive connection with no request
+  int request_timeout_ms = 30000;         // deadline of one query, end to end
+  int max_inflight = 4096;                // queries being processed; past it 503
+  std::string gateway_id;                 // empty = generated at start
+};
+
+struct RedisConfig {
+  std::string url = "redis://127.0.0.1:6379";  // redis://host:port[/db] or unix:///path
+  int pool_size = 2;                            // pipelined connections for commands
+  int connect_timeout_ms = 2000;
+  int command_timeout_ms = 2000;
+  std::string key_prefix = "ragd:";
+};
+
+struct ApiKeyConfig {
+  std::string sha256;  // hex SHA-256 of the key; the key itself is never stored
+  std::string tenant;
+  std::string name;
+};
+
+struct AuthConfig {
+  std::vector<ApiKeyConfig> api_keys;  // empty = auth off, one shared tenant
+};
+
+struct QueryConfig {
+  std::size_t max_query_chars = 4000;
+  int default_top_k = 4;
+  int max_top_k = 50;
+  std::size_t max_id_chars = 128;  // user_id, session_id
+};
+
+struct ChunkerConfig {
+  std::size_t target_chars = 800;
+  std::size_t overlap_chars = 120;
+};
+
+struct RetrievalConfig {
+  int embedding_dim = 384;
+  int search_threads = 2;              // worker pool for FAISS search and indexing
+  std::string index_type = "flat";     // flat (exact inner product)
+  int timeout_ms = 2000;               // deadline of the retrieval leg
+  ChunkerConfig chunker;
+  std::size_t max_documents_per_request = 1000;
+  std::size_t max_document_chars = 2 * 1024 * 1024;
+};
+
+struct ProfileConfig {
+  int timeout_ms = 100;                 // optional leg: past it the query goes on without
+  std::vector<std::string> prompt_fields = {"name", "language", "expertise", "tier"};
+};
+
+struct QueueConfig {
+  std::string jobs_stream = "ragd:jobs";
+  std::string group = "ragd-workers";
+  std::int64_t max_depth = 10000;      // jobs waiting; past it the gateway sheds with 503
+  int reply_ttl_ms = 60000;            // reply streams expire when idle this long
+  int heartbeat_interval_ms = 1000;
+  int worker_stale_ms = 5000;          // /readyz needs a heartbeat newer than this
+};
+
+struct RulesConfig {
+  std::string file;  // empty = no rules
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, off
+  bool json = false;
+};
+
+struct LlmConfig {
+  std::string base_url;             // empty = built-in offline generator
+  std::string model = "ragd-offline";
+  std::string api_key;
+  int timeout_ms = 30000;
+  int max_tokens = 512;
+  double temperature = 0.2;
+  int max_attempts = 3;
+};
+
+struct GatewayConfig {
+  ServerConfig server;
+  RedisConfig redis;
+  AuthConfig auth;
+  QueryConfig query;
+  RetrievalConfig retrieval;
+  ProfileConfig profile;
+  QueueConfig queue;
+  RulesConfig rules;
+  LogConfig log;
+  std::string model = "ragd-offline";  // model name put on jobs and in cache keys
+};
+
+struct WorkerConfig {
+  RedisConfig redis;
+  QueueConfig queue;
+  LlmConfig llm;
+  LogConfig log;
+  int concurrency = 32;       // jobs in flight in one worker process
+  std::string consumer_name;  // empty = hostname-pid
+};
+
+// Parse from JSON text (comments allowed). Errors name the offending key path.
+Result<GatewayConfig> parse_gateway_config(const std::string& text);
+Result<WorkerConfig> parse_worker_config(const std::string& text);
+
+// Read a file and parse it; the error names the file.
+Result<GatewayConfig> load_gateway_config(const std::string& path);
+Result<WorkerConfig> load_worker_config(const std::string& path);
+
+// Validate cross-field constraints (ranges, the listen address form).
+Result<void> validate(const GatewayConfig& c);
+Result<void> validate(const WorkerConfig& c);
+
+// Apply RAGD_* environment variables (documented in config/). Returns an error naming
+// the variable when a value does not parse.
+Result<void> apply_gateway_env(GatewayConfig& c);
+Result<void> apply_worker_env(WorkerConfig& c);
+
+Result<std::string> read_file(const std::string& path);
+
+}  // namespace ragd

@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("ragd " RAGD_VERSION); return 0; }

@@ -1,0 +1,79 @@
+#include "ragd/core/config.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace ragd;
+
+TEST(GatewayConfig, DefaultsParseFromEmptyObject) {
+  auto c = parse_gateway_config("{}");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->server.listen, "127.0.0.1:8080");
+  EXPECT_TRUE(validate(*c));
+}
+
+TEST(GatewayConfig, AcceptsCommentsAndNestedValues) {
+  auto c = parse_gateway_config(R"({
+    // the listen address
+    "server": {"listen": "0.0.0.0:9000", "threads": 3},
+    "retrieval": {"chunker": {"target_chars": 500}}
+  })");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->server.listen, "0.0.0.0:9000");
+  EXPECT_EQ(c->server.threads, 3);
+  EXPECT_EQ(c->retrieval.chunker.target_chars, 500u);
+}
+
+TEST(GatewayConfig, RejectsUnknownKeyNamingItsPath) {
+  auto c = parse_gateway_config(R"({"server": {"listne": "x"}})");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("server.listne"), std::string::npos) << c.error().message;
+}
+
+TEST(GatewayConfig, RejectsWrongTypeNamingTheKey) {
+  auto c = parse_gateway_config(R"({"server": {"threads": "four"}})");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("server.threads"), std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsNegativeSizes) {
+  auto c = parse_gateway_config(R"({"server": {"body_limit_bytes": -1}})");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("body_limit_bytes"), std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsMalformedJson) {
+  auto c = parse_gateway_config(R"({"server": )");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("JSON"), std::string::npos);
+}
+
+TEST(GatewayConfig, ValidatesApiKeyHashes) {
+  auto bad = parse_gateway_config(R"({"auth": {"api_keys": [{"sha256": "abc", "tenant": "t"}]}})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("auth.api_keys[0].sha256"), std::string::npos)
+      << bad.error().message;
+  auto good = parse_gateway_config(
+      R"({"auth": {"api_keys": [{"sha256": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "tenant": "t"}]}})");
+  ASSERT_TRUE(good) << good.error().message;
+  EXPECT_EQ(good->auth.api_keys.at(0).tenant, "t");
+}
+
+TEST(GatewayConfig, ValidateRejectsOutOfRangeValues) {
+  auto c = parse_gateway_config(R"({"query": {"default_top_k": 99, "max_top_k": 10}})");
+  ASSERT_TRUE(c);
+  auto v = validate(*c);
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find("default_top_k"), std::string::npos);
+}
+
+TEST(WorkerConfig, RejectsUnknownLlmKey) {
+  auto c = parse_worker_config(R"({"llm": {"base_ulr": "http://x"}})");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("llm.base_ulr"), std::string::npos);
+}
+
+TEST(WorkerConfig, ValidateRejectsBadBaseUrl) {
+  auto c = parse_worker_config(R"({"llm": {"base_url": "ftp://x"}})");
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(validate(*c));
+}
