@@ -1,0 +1,66 @@
+// The messages that cross the LLM job queue, and their wire encoding (pure functions; no
+// I/O). A Job travels gateway → Redis stream → worker; a JobReply travels back on the
+// asking gateway's own reply stream. Plain values: thread-safe to copy.
+#pragma once
+
+#include "ragd/core/error.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ragd::queue {
+
+enum class Priority { interactive = 0, refresh = 1, batch = 2 };
+
+struct ChatMessage {
+  std::string role;     // system, user, assistant
+  std::string content;
+};
+
+struct Passage {
+  std::string doc_id;
+  std::string chunk_id;
+  std::string title;
+  std::string text;
+  double score = 0;
+};
+
+struct Job {
+  std::string id;                // unique job id
+  std::string reply_to;          // the asking gateway's reply stream key
+  std::int64_t deadline_unix_ms = 0;  // absolute; past it the job is dropped
+  Priority priority = Priority::interactive;
+  std::string tenant;
+  std::string request_id;
+  std::string model;
+  int max_tokens = 512;
+  double temperature = 0.2;
+  std::vector<ChatMessage> messages;  // the full prompt for an OpenAI-compatible model
+  std::string question;               // the user's question, for the offline generator
+  std::vector<Passage> passages;      // retrieved context, for the offline generator
+  std::int64_t enqueued_unix_ms = 0;
+  int attempt = 0;                    // set by the consumer from the delivery count
+};
+
+struct JobReply {
+  std::string job_id;
+  bool ok = false;
+  std::string text;                 // the answer
+  std::string model;
+  int prompt_tokens = 0;
+  int completion_tokens = 0;
+  std::string error_code;           // when !ok: deadline_exceeded, upstream_error, ...
+  std::string error_message;
+  double queue_wait_ms = 0;         // enqueue → worker pick-up
+  double llm_ms = 0;                // time in the generator / LLM call
+  std::string worker;               // consumer name that answered
+};
+
+// JSON encodings carried in one stream field.
+std::string encode_job(const Job& job);
+Result<Job> decode_job(const std::string& payload);
+std::string encode_reply(const JobReply& reply);
+Result<JobReply> decode_reply(const std::string& payload);
+
+}  // namespace ragd::queue
