@@ -1,2 +1,267 @@
-#include <cstdio>
-int main() { std::puts("ragd " RAGD_VERSION); return 0; }
+// ragctl: the operators' command line. Talks to a running ragd over HTTP.
+//   ragctl ingest PATH... [--server URL]   send .md/.txt files, folders or JSONL to ragd
+//   ragctl query TEXT [--server URL]       ask a question, print the answer and sources
+//   ragctl health [--server URL]           print /readyz
+#include "ragd/core/cli.hpp"
+#include "ragd/core/config.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const std::vector<ragd::FlagSpec> kFlags = {
+    {"server", true, "ragd base URL (env RAGD_SERVER; default http://127.0.0.1:8080)", "URL"},
+    {"api-key", true, "API key (env RAGD_API_KEY)", "KEY"},
+    {"batch", true, "documents per request when ingesting (default 64)", "N"},
+    {"user", true, "user id for query", "ID"},
+    {"session", true, "session id for query", "ID"},
+    {"top-k", true, "passages to retrieve for query", "N"},
+    {"json", false, "print the raw JSON response"},
+    {"help", false, "show this help and exit"},
+    {"version", false, "show the version and exit"},
+};
+
+constexpr const char* kUsage =
+    "Usage: ragctl COMMAND [args] [flags]\n\n"
+    "Commands:\n"
+    "  ingest PATH...   index .md/.txt files, folders of them, or JSONL files\n"
+    "                   (one {\"id\"|\"_id\", \"title\", \"text\"} object per line)\n"
+    "  query TEXT       ask ragd a question and print the answer with its sources\n"
+    "  health           print ragd's readiness\n\nFlags:\n";
+
+int fail(const std::string& message, int code = 2) {
+  std::cerr << "ragctl: " << message << "\n";
+  return code;
+}
+
+struct Target {
+  std::string host;
+  std::string port;
+};
+
+ragd::Result<Target> parse_server(const std::string& url) {
+  std::string rest = url;
+  if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+  else if (rest.find("://") != std::string::npos) return ragd::make_error(ragd::Errc::bad_request, "--server must be an http:// URL");
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos) return Target{rest, "80"};
+  return Target{rest.substr(0, colon), rest.substr(colon + 1)};
+}
+
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+
+ragd::Result<HttpReply> call(const Target& t, bhttp::verb method, const std::string& path,
+                             const std::string& body, const std::string& api_key) {
+  try {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(120));
+    stream.connect(resolver.resolve(t.host, t.port));
+    bhttp::request<bhttp::string_body> req{method, path, 11};
+    req.set(bhttp::field::host, t.host);
+    req.set(bhttp::field::user_agent, "ragctl/" RAGD_VERSION);
+    if (!api_key.empty()) req.set(bhttp::field::authorization, "Bearer " + api_key);
+    if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
+    req.body() = body;
+    req.prepare_payload();
+    bhttp::write(stream, req);
+    beast::flat_buffer buf;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);
+    bhttp::read(stream, buf, parser);
+    return HttpReply{parser.get().result_int(), parser.get().body()};
+  } catch (const std::exception& e) {
+    return ragd::make_error(ragd::Errc::unavailable,
+                            "cannot reach ragd at " + t.host + ":" + t.port + ": " + e.what());
+  }
+}
+
+std::string error_message(const HttpReply& r) {
+  auto j = json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+    return "HTTP " + std::to_string(r.status) + ": " + j["error"].value("message", r.body);
+  }
+  return "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 300);
+}
+
+std::string title_of(const std::string& text, const fs::path& file) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("# ", 0) == 0) return line.substr(2);
+    if (!line.empty() && line.find_first_not_of(" \t") != std::string::npos) break;
+  }
+  return file.stem().string();
+}
+
+// Collects documents from files, folders (recursively: .md, .markdown, .txt) and JSONL.
+ragd::Result<std::vector<json>> collect(const std::vector<std::string>& paths) {
+  std::vector<json> docs;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) return ragd::make_error(ragd::Errc::not_found, "no such file or folder: " + p);
+    std::vector<fs::path> files;
+    if (fs::is_directory(p, ec)) {
+      for (auto& e : fs::recursive_directory_iterator(p, ec)) {
+        auto ext = e.path().extension().string();
+        if (e.is_regular_file() && (ext == ".md" || ext == ".markdown" || ext == ".txt")) files.push_back(e.path());
+      }
+      std::sort(files.begin(), files.end());
+    } else {
+      files.emplace_back(p);
+    }
+    for (const auto& f : files) {
+      auto text = ragd::read_file(f.string());
+      if (!text) return text.error();
+      if (f.extension() == ".jsonl") {
+        std::istringstream in(*text);
+        std::string line;
+        int n = 0;
+        while (std::getline(in, line)) {
+          ++n;
+          if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+          auto j = json::parse(line, nullptr, false);
+          std::string where = f.string() + ":" + std::to_string(n);
+          if (!j.is_object()) return ragd::make_error(ragd::Errc::bad_request, where + ": not a JSON object");
+          json id = j.contains("id") ? j["id"] : j.value("_id", json());
+          if (id.is_number()) id = id.dump();
+          if (!id.is_string() || !j.contains("text") || !j["text"].is_string()) {
+            return ragd::make_error(ragd::Errc::bad_request, where + ": needs string \"id\" (or \"_id\") and \"text\"");
+          }
+          docs.push_back({{"id", id}, {"title", j.value("title", "")}, {"text", j["text"]}});
+        }
+      } else {
+        std::string id = fs::is_directory(p) ? fs::relative(f, p).string() : f.filename().string();
+        docs.push_back({{"id", id}, {"title", title_of(*text, f)}, {"text", *text}});
+      }
+    }
+  }
+  return docs;
+}
+
+int cmd_ingest(const Target& t, const ragd::ParsedFlags& flags, const std::string& key) {
+  std::vector<std::string> paths(flags.positional.begin() + 1, flags.positional.end());
+  if (paths.empty()) return fail("ingest needs at least one PATH");
+  std::size_t batch = 64;
+  if (auto b = flags.get("batch")) batch = std::max(1, std::atoi(b->c_str()));
+  auto docs = collect(paths);
+  if (!docs) return fail(docs.error().message);
+  if (docs->empty()) return fail("no .md, .txt or .jsonl documents found");
+  std::size_t sent = 0, chunks = 0;
+  std::uint64_t version = 0;
+  const bool tty = isatty(STDERR_FILENO);
+  auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < docs->size(); i += batch) {
+    json body = {{"documents", json::array()}};
+    for (std::size_t j = i; j < std::min(docs->size(), i + batch); ++j) body["documents"].push_back((*docs)[j]);
+    auto r = call(t, bhttp::verb::post, "/v1/documents", body.dump(), key);
+    if (!r) return fail(r.error().message, 1);
+    if (r->status != 200) return fail("ingest failed: " + error_message(*r), 1);
+    auto j = json::parse(r->body, nullptr, false);
+    sent += body["documents"].size();
+    chunks += j.value("chunks", 0);
+    version = j.value("index_version", version);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double rate = secs > 0 ? static_cast<double>(sent) / secs : 0;
+    double eta = rate > 0 ? static_cast<double>(docs->size() - sent) / rate : 0;
+    if (tty) {
+      int width = 30;
+      int filled = static_cast<int>(width * sent / docs->size());
+      std::fprintf(stderr, "\r[%s%s] %zu/%zu docs  %.0f docs/s  ETA %.0fs ",
+                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), sent,
+                   docs->size(), rate, eta);
+    } else {
+      std::fprintf(stderr, "ingested %zu/%zu documents (%.0f docs/s)\n", sent, docs->size(), rate);
+    }
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  std::cout << "indexed " << sent << " documents, " << chunks << " chunks; index version " << version << "\n";
+  return 0;
+}
+
+int cmd_query(const Target& t, const ragd::ParsedFlags& flags, const std::string& key) {
+  if (flags.positional.size() < 2) return fail("query needs the question text");
+  std::string text;
+  for (std::size_t i = 1; i < flags.positional.size(); ++i) text += (i > 1 ? " " : "") + flags.positional[i];
+  json body = {{"query", text}};
+  if (auto u = flags.get("user")) body["user_id"] = *u;
+  if (auto s = flags.get("session")) body["session_id"] = *s;
+  if (auto k = flags.get("top-k")) body["top_k"] = std::atoi(k->c_str());
+  auto r = call(t, bhttp::verb::post, "/query", body.dump(), key);
+  if (!r) return fail(r.error().message, 1);
+  if (r->status != 200) return fail(error_message(*r), 1);
+  if (flags.has("json")) {
+    std::cout << r->body << "\n";
+    return 0;
+  }
+  auto j = json::parse(r->body, nullptr, false);
+  std::cout << j.value("answer", "") << "\n\n";
+  int n = 0;
+  for (const auto& s : j.value("sources", json::array())) {
+    std::printf("  [%d] %s  (%s, score %.3f)\n", ++n, s.value("title", "").c_str(),
+                s.value("chunk_id", "").c_str(), s.value("score", 0.0));
+  }
+  const auto& tm = j.value("timings_ms", json::object());
+  std::printf("\ncache=%s model=%s total=%.1f ms (retrieve %.1f, queue %.1f, llm %.1f)\n",
+              j.value("cache", "").c_str(), j.value("model", "").c_str(), tm.value("total", 0.0),
+              tm.value("retrieve", 0.0), tm.value("queue_wait", 0.0), tm.value("llm", 0.0));
+  return 0;
+}
+
+int cmd_health(const Target& t, const std::string& key) {
+  auto r = call(t, bhttp::verb::get, "/readyz", "", key);
+  if (!r) return fail(r.error().message, 1);
+  std::cout << r->body << "\n";
+  return r->status == 200 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto flags = ragd::parse_flags(argc, argv, kFlags, /*allow_positional=*/true);
+  if (!flags) return fail(flags.error().message + " (see --help)");
+  if (flags->has("help")) {
+    std::cout << kUsage << ragd::flags_help(kFlags);
+    return 0;
+  }
+  if (flags->has("version")) {
+    std::cout << "ragctl " RAGD_VERSION "\n";
+    return 0;
+  }
+  if (flags->positional.empty()) return fail("missing COMMAND (see --help)");
+  const char* env_server = std::getenv("RAGD_SERVER");
+  auto server = parse_server(flags->get("server").value_or(env_server ? env_server : "http://127.0.0.1:8080"));
+  if (!server) return fail(server.error().message);
+  const char* env_key = std::getenv("RAGD_API_KEY");
+  std::string key = flags->get("api-key").value_or(env_key ? env_key : "");
+  const std::string& cmd = flags->positional[0];
+  if (cmd == "ingest") return cmd_ingest(*server, *flags, key);
+  if (cmd == "query") return cmd_query(*server, *flags, key);
+  if (cmd == "health") return cmd_health(*server, key);
+  return fail("unknown command '" + cmd + "' (see --help)");
+}

@@ -1,2 +1,136 @@
-#include <cstdio>
-int main() { std::puts("ragd " RAGD_VERSION); return 0; }
+// ragd-worker: reads LLM jobs from the Redis queue, answers them with the configured
+// generator (an OpenAI-compatible API, or the built-in offline generator), writes each
+// reply back to the gateway that asked, then acknowledges the job.
+#include "ragd/core/cli.hpp"
+#include "ragd/core/config.hpp"
+#include "ragd/core/ids.hpp"
+#include "ragd/llm/generator.hpp"
+#include "ragd/log/log.hpp"
+#include "ragd/queue/job_queue.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+namespace asio = boost::asio;
+
+namespace {
+
+const std::vector<ragd::FlagSpec> kFlags = {
+    {"redis", true, "Redis URL (env RAGD_REDIS_URL; default redis://127.0.0.1:6379)", "URL"},
+    {"concurrency", true, "jobs in flight in this process (env RAGD_WORKER_CONCURRENCY; default 32)", "N"},
+    {"config", true, "JSON config file (env RAGD_WORKER_CONFIG); see config/worker.json", "FILE"},
+    {"llm-base-url", true, "OpenAI-compatible server (env RAGD_LLM_BASE_URL); unset = offline generator", "URL"},
+    {"llm-model", true, "model name sent to the server (env RAGD_LLM_MODEL)", "NAME"},
+    {"name", true, "consumer name in the queue (default hostname-pid)", "NAME"},
+    {"log-level", true, "trace, debug, info, warn, error or off (env RAGD_LOG_LEVEL)", "LEVEL"},
+    {"help", false, "show this help and exit"},
+    {"version", false, "show the version and exit"},
+};
+
+int fail(const std::string& message) {
+  std::cerr << "ragd-worker: " << message << "\n";
+  return 2;
+}
+
+std::string default_consumer_name() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto flags = ragd::parse_flags(argc, argv, kFlags);
+  if (!flags) return fail(flags.error().message + " (see --help)");
+  if (flags->has("help")) {
+    std::cout << "Usage: ragd-worker [flags]\n\nAnswers LLM jobs from the ragd queue.\n"
+                 "Flags win over environment variables, which win over the config file.\n\n"
+              << ragd::flags_help(kFlags);
+    return 0;
+  }
+  if (flags->has("version")) {
+    std::cout << "ragd-worker " RAGD_VERSION "\n";
+    return 0;
+  }
+
+  ragd::WorkerConfig config;
+  const char* env_config = std::getenv("RAGD_WORKER_CONFIG");
+  std::string config_path = flags->get("config").value_or(env_config ? env_config : "");
+  if (!config_path.empty()) {
+    auto loaded = ragd::load_worker_config(config_path);
+    if (!loaded) return fail("bad config: " + loaded.error().message);
+    config = std::move(*loaded);
+  }
+  if (auto r = ragd::apply_worker_env(config); !r) return fail(r.error().message);
+  if (auto v = flags->get("redis")) config.redis.url = *v;
+  if (auto v = flags->get("llm-base-url")) config.llm.base_url = *v;
+  if (auto v = flags->get("llm-model")) config.llm.model = *v;
+  if (auto v = flags->get("name")) config.consumer_name = *v;
+  if (auto v = flags->get("log-level")) config.log.level = *v;
+  if (auto v = flags->get("concurrency")) {
+    try {
+      config.concurrency = std::stoi(*v);
+    } catch (const std::exception&) {
+      return fail("--concurrency must be an integer, got '" + *v + "'");
+    }
+  }
+  if (auto r = ragd::validate(config); !r) return fail("bad config: " + r.error().message);
+  if (config.consumer_name.empty()) config.consumer_name = default_consumer_name();
+
+  ragd::log::setup_logging(config.log, "ragd-worker");
+  asio::io_context io(1);
+  auto generator = ragd::llm::make_generator(io.get_executor(), config.llm);
+  const std::string consumer = config.consumer_name;
+  ragd::queue::JobHandler handler = [&generator, consumer](ragd::queue::Job job)
+      -> asio::awaitable<ragd::queue::JobReply> {
+    ragd::queue::JobReply reply;
+    reply.job_id = job.id;
+    reply.worker = consumer;
+    if (job.enqueued_unix_ms > 0) {
+      reply.queue_wait_ms = static_cast<double>(std::max<std::int64_t>(0, ragd::unix_ms() - job.enqueued_unix_ms));
+    }
+    const double t0 = ragd::mono_ms();
+    auto result = co_await generator->generate(std::move(job));
+    reply.llm_ms = ragd::mono_ms() - t0;
+    if (result) {
+      reply.ok = true;
+      reply.text = std::move(result->text);
+      reply.model = std::move(result->model);
+      reply.prompt_tokens = result->prompt_tokens;
+      reply.completion_tokens = result->completion_tokens;
+    } else {
+      reply.error_code = std::string(ragd::to_string(result.error().code));
+      reply.error_message = result.error().message;
+    }
+    co_return reply;
+  };
+
+  ragd::queue::WorkerRunner runner(io.get_executor(), config.redis, config.queue, consumer,
+                                   config.concurrency, handler);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("received signal {}; finishing jobs in flight", sig);
+    runner.stop();
+  });
+  spdlog::info("ragd-worker {} consumer={} concurrency={} llm={}", RAGD_VERSION, consumer,
+               config.concurrency, config.llm.base_url.empty() ? "offline" : config.llm.base_url);
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    co_await runner.run();
+    signals.cancel();
+    spdlog::info("stopped after {} jobs", runner.processed());
+    io.stop();
+  }, asio::detached);
+  io.run();
+  ragd::log::flush_logging();
+  return 0;
+}

@@ -1,0 +1,28 @@
+// The JSON shapes of the public API, as pure functions: request bodies are validated
+// strictly (wrong types, out-of-range values and unknown fields are 400s naming the
+// field), responses rendered in one place. Thread-safe (no state).
+#pragma once
+
+#include "ragd/core/config.hpp"
+#include "ragd/core/error.hpp"
+#include "ragd/orchestrator/pipeline.hpp"
+#include "ragd/retrieval/document.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ragd::http {
+
+// POST /query: {"query": str, "user_id"?: str, "session_id"?: str, "top_k"?: int}.
+Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const QueryConfig& limits);
+std::string render_query_result(const orchestrator::QueryResult& r);
+
+// POST /v1/documents: {"documents": [{"id": str, "title"?: str, "text": str}, ...]}.
+Result<std::vector<retrieval::Document>> parse_documents_body(std::string_view body,
+                                                              const RetrievalConfig& limits);
+
+// Number of Unicode code points in UTF-8 text (invalid bytes count one each).
+std::size_t utf8_length(std::string_view s);
+
+}  // namespace ragd::http

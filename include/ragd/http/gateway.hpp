@@ -1,0 +1,37 @@
+// The ragd gateway process as one object: it owns the io_context and its threads, the
+// Redis client, the retriever, the rules, the job client, the pipeline, the routes and the
+// HTTP server. The main parses flags and config, then start() and run().
+//
+// Routes: POST /query, POST /v1/documents, DELETE /v1/documents/{id}, GET /healthz,
+// GET /readyz, GET /metrics.
+//
+// Shutdown protocol (stop(), or SIGTERM/SIGINT during run()): stop accepting, let
+// requests in flight finish within the grace period, then cancel what remains and stop
+// the I/O threads. Thread-safety: stop() may be called from any thread.
+#pragma once
+
+#include "ragd/core/config.hpp"
+#include "ragd/core/error.hpp"
+
+#include <memory>
+
+namespace ragd::http {
+
+class Gateway {
+ public:
+  explicit Gateway(GatewayConfig config);
+  ~Gateway();
+
+  // Builds the components and binds the listen address. Errors name what failed.
+  Result<void> start();
+  // Runs the I/O threads until stop() or a termination signal; returns the exit code.
+  int run();
+  void stop();
+  unsigned short port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ragd::http

@@ -1,0 +1,43 @@
+// Routes (method, path pattern) to coroutine handlers. Patterns are literal segments and
+// `{name}` placeholders (one segment each). A path that exists under another method gives
+// 405 with an Allow header; no match gives 404. The route's pattern, not the raw path, is
+// what metrics and logs name, so label cardinality stays bounded.
+// Thread-safety: add() at start-up only; match() is const and safe from any thread.
+#pragma once
+
+#include "ragd/http/message.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ragd::http {
+
+using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
+
+class Router {
+ public:
+  void add(std::string method, std::string pattern, Handler handler);
+
+  struct Match {
+    const Handler* handler = nullptr;  // null when not matched
+    std::string route;                 // the pattern, or "unmatched"
+    std::vector<std::string> params;
+    int status = 200;                  // 404 or 405 when handler is null
+    std::string allow;                 // for 405
+  };
+  Match match(std::string_view method, std::string_view path) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace ragd::http

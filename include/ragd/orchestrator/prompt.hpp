@@ -1,0 +1,36 @@
+// Prompt building: a pure function from what the pipeline gathered (rule instructions,
+// profile, session history, retrieved passages, the question) to chat messages for an
+// OpenAI-compatible model. Retrieved passages are fenced and declared untrusted, so text
+// inside a document cannot pose as instructions. Thread-safe (no state).
+#pragma once
+
+#include "ragd/queue/job.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ragd::orchestrator {
+
+// Bump when the prompt's wording or layout changes: it is part of the answer cache key.
+inline constexpr int kPromptTemplateVersion = 1;
+
+struct Turn {
+  std::string question;
+  std::string answer;
+};
+
+struct PromptInput {
+  std::string question;
+  std::vector<queue::Passage> passages;
+  std::map<std::string, std::string> profile;
+  std::vector<std::string> instructions;  // from rules
+  std::vector<Turn> history;              // oldest first
+};
+
+std::vector<queue::ChatMessage> build_prompt(const PromptInput& in);
+
+// Neutralises fence markers inside untrusted text.
+std::string fence_safe(std::string_view text);
+
+}  // namespace ragd::orchestrator

@@ -1,0 +1,154 @@
+#include "ragd/http/api.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+namespace ragd::http {
+
+using nlohmann::json;
+
+namespace {
+
+Error bad(std::string message) { return make_error(Errc::bad_request, std::move(message)); }
+
+Result<json> parse_object(std::string_view body) {
+  if (body.empty()) return bad("request body is empty; expected a JSON object");
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return bad("request body is not valid JSON");
+  if (!j.is_object()) return bad("request body must be a JSON object");
+  return Result<json>(boost::system::in_place_value, std::move(j));
+}
+
+Result<void> reject_unknown(const json& j, const std::set<std::string, std::less<>>& known,
+                            const std::string& where) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!known.count(it.key())) {
+      return bad("unknown field '" + where + it.key() + "'");
+    }
+  }
+  return {};
+}
+
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
+Result<std::string> optional_id(const json& j, const char* name, std::size_t max_chars) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return std::string();
+  if (!it->is_string()) return bad(std::string("'") + name + "' must be a string");
+  auto s = it->get<std::string>();
+  if (utf8_length(s) > max_chars) {
+    return bad(std::string("'") + name + "' is longer than " + std::to_string(max_chars) + " characters");
+  }
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return bad(std::string("'") + name + "' contains control characters");
+  }
+  return s;
+}
+
+}  // namespace
+
+std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const QueryConfig& limits) {
+  auto j = parse_object(body);
+  if (!j) return j.error();
+  if (auto r = reject_unknown(*j, {"query", "user_id", "session_id", "top_k"}, ""); !r) return r.error();
+  orchestrator::QueryRequest q;
+  auto it = j->find("query");
+  if (it == j->end()) return bad("'query' is required");
+  if (!it->is_string()) return bad("'query' must be a string");
+  q.query = it->get<std::string>();
+  if (blank(q.query)) return bad("'query' must not be empty");
+  if (utf8_length(q.query) > limits.max_query_chars) {
+    return bad("'query' is longer than " + std::to_string(limits.max_query_chars) + " characters");
+  }
+  auto user = optional_id(*j, "user_id", limits.max_id_chars);
+  if (!user) return user.error();
+  q.user_id = std::move(*user);
+  auto session = optional_id(*j, "session_id", limits.max_id_chars);
+  if (!session) return session.error();
+  q.session_id = std::move(*session);
+  if (auto k = j->find("top_k"); k != j->end() && !k->is_null()) {
+    if (!k->is_number_integer()) return bad("'top_k' must be an integer");
+    auto v = k->get<long long>();
+    if (v < 1 || v > limits.max_top_k) {
+      return bad("'top_k' must be between 1 and " + std::to_string(limits.max_top_k));
+    }
+    q.top_k = static_cast<int>(v);
+  }
+  return q;
+}
+
+std::string render_query_result(const orchestrator::QueryResult& r) {
+  json sources = json::array();
+  for (const auto& h : r.sources) {
+    sources.push_back({{"doc_id", h.doc_id},
+                       {"chunk_id", h.chunk_id},
+                       {"title", h.title},
+                       {"score", h.score},
+                       {"text", h.text}});
+  }
+  auto round = [](double ms) { return std::round(ms * 1000.0) / 1000.0; };
+  json j = {{"request_id", r.request_id},
+            {"answer", r.answer},
+            {"sources", std::move(sources)},
+            {"cache", r.cache},
+            {"model", r.model},
+            {"timings_ms",
+             {{"total", round(r.timings.total)},
+              {"rules", round(r.timings.rules)},
+              {"retrieve", round(r.timings.retrieve)},
+              {"profile", round(r.timings.profile)},
+              {"history", round(r.timings.history)},
+              {"queue_wait", round(r.timings.queue_wait)},
+              {"llm", round(r.timings.llm)}}},
+            {"usage",
+             {{"prompt_tokens", r.prompt_tokens},
+              {"completion_tokens", r.completion_tokens},
+              {"total_tokens", r.prompt_tokens + r.completion_tokens}}}};
+  if (!r.rules_matched.empty()) j["rules_matched"] = r.rules_matched;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<std::vector<retrieval::Document>> parse_documents_body(std::string_view body,
+                                                              const RetrievalConfig& limits) {
+  auto j = parse_object(body);
+  if (!j) return j.error();
+  if (auto r = reject_unknown(*j, {"documents"}, ""); !r) return r.error();
+  auto it = j->find("documents");
+  if (it == j->end()) return bad("'documents' is required");
+  if (!it->is_array()) return bad("'documents' must be an array");
+  if (it->empty()) return bad("'documents' must not be empty");
+  if (it->size() > limits.max_documents_per_request) {
+    return bad("at most " + std::to_string(limits.max_documents_per_request) +
+               " documents per request");
+  }
+  std::vector<retrieval::Document> docs;
+  docs.reserve(it->size());
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const auto& d = (*it)[i];
+    std::string at = "documents[" + std::to_string(i) + "]";
+    if (!d.is_object()) return bad("'" + at + "' must be an object");
+    if (auto r = reject_unknown(d, {"id", "title", "text"}, at + "."); !r) return r.error();
+    retrieval::Document doc;
+    auto id = d.find("id");
+    if (id == d.end() || !id->is_string()) return bad("'" + at + ".id' must be a string");
+    doc.id = id->get<std::string>();
+    if (auto t = d.find("title"); t != d.end() && !t->is_null()) {
+      if (!t->is_string()) return bad("'" + at + ".title' must be a string");
+      doc.title = t->get<std::string>();
+    }
+    auto text = d.find("text");
+    if (text == d.end() || !text->is_string()) return bad("'" + at + ".text' must be a string");
+    doc.text = text->get<std::string>();
+    docs.push_back(std::move(doc));
+  }
+  return docs;
+}
+
+}  // namespace ragd::http

@@ -1,0 +1,297 @@
+#include "ragd/http/gateway.hpp"
+
+#include "ragd/core/ids.hpp"
+#include "ragd/http/api.hpp"
+#include "ragd/http/auth.hpp"
+#include "ragd/http/server.hpp"
+#include "ragd/metrics/metrics.hpp"
+#include "ragd/orchestrator/deadline.hpp"
+#include "ragd/orchestrator/pipeline.hpp"
+#include "ragd/profile/profile_store.hpp"
+#include "ragd/queue/job_queue.hpp"
+#include "ragd/redis/client.hpp"
+#include "ragd/retrieval/retriever.hpp"
+#include "ragd/rules/rules.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace ragd::http {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+
+bool is_json_content_type(std::string_view ct) {
+  auto semi = ct.find(';');
+  auto media = ct.substr(0, semi);
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  std::string lower(media);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "application/json";
+}
+
+Response error_response(const Error& e) {
+  Response r = Response::error(e);
+  if (e.code == Errc::overloaded || e.code == Errc::unavailable || e.code == Errc::rate_limited) {
+    r.headers.emplace_back("Retry-After", "1");
+  }
+  return r;
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+  GatewayConfig config;
+  asio::io_context io;
+  metrics::Registry registry;
+  std::unique_ptr<redis::Client> redis;
+  std::unique_ptr<retrieval::Retriever> retriever;
+  std::unique_ptr<profile::ProfileStore> profiles;
+  std::unique_ptr<queue::JobClient> jobs;
+  std::shared_ptr<const rules::RuleSet> rules;
+  std::unique_ptr<orchestrator::Pipeline> pipeline;
+  std::unique_ptr<ApiKeyAuth> auth;
+  Router router;
+  std::unique_ptr<Server> server;
+  std::atomic<int> inflight_queries{0};
+  std::atomic<bool> stopped{false};
+  double started_ms = mono_ms();
+
+  explicit Impl(GatewayConfig c) : config(std::move(c)), io(resolve_threads(config)) {
+    if (config.server.gateway_id.empty()) config.server.gateway_id = random_id().substr(0, 12);
+  }
+
+  static int resolve_threads(const GatewayConfig& c) {
+    if (c.server.threads > 0) return c.server.threads;
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+
+  Result<void> build() {
+    if (!config.rules.file.empty()) {
+      auto loaded = rules::RuleSet::load(config.rules.file);
+      if (!loaded) return make_error(Errc::bad_request, "rules file: " + loaded.error().message);
+      rules = std::make_shared<const rules::RuleSet>(std::move(*loaded));
+    }
+    redis = std::make_unique<redis::Client>(io.get_executor(), config.redis);
+    retriever = std::make_unique<retrieval::Retriever>(config.retrieval);
+    profiles = std::make_unique<profile::ProfileStore>(*redis, config.profile);
+    jobs = std::make_unique<queue::JobClient>(io.get_executor(), *redis, config.queue,
+                                              config.server.gateway_id);
+    pipeline = std::make_unique<orchestrator::Pipeline>(
+        orchestrator::PipelineDeps{rules, *retriever, *profiles, *redis, *jobs, registry}, config);
+    auth = std::make_unique<ApiKeyAuth>(config.auth);
+    add_routes();
+    add_collectors();
+    server = std::make_unique<Server>(io.get_executor(), config.server, router, registry);
+    if (auto r = server->listen(); !r) return r;
+    jobs->start();
+    server->start();
+    spdlog::info("ragd {} listening on {}:{} gateway_id={} threads={} auth={} rules={}", RAGD_VERSION,
+                 config.server.listen.substr(0, config.server.listen.rfind(':')), server->port(),
+                 config.server.gateway_id, resolve_threads(config), auth->enabled() ? "on" : "off",
+                 config.rules.file.empty() ? "none" : config.rules.file);
+    return {};
+  }
+
+  void add_collectors() {
+    auto& depth = registry.gauge("ragd_queue_depth", "LLM jobs waiting or being processed (sampled).").with();
+    auto& inflight_jobs = registry.gauge("ragd_jobs_in_flight", "Jobs this gateway awaits a reply for.").with();
+    auto& inflight = registry.gauge("ragd_queries_in_flight", "Queries being processed.").with();
+    auto& chunks = registry.gauge("ragd_index_chunks", "Chunks in the index.").with();
+    auto& docs = registry.gauge("ragd_index_documents", "Documents in the index.").with();
+    auto& version = registry.gauge("ragd_index_version", "Index version (bumped by every change).").with();
+    auto& uptime = registry.gauge("ragd_uptime_seconds", "Seconds since start.").with();
+    registry.on_collect([this, &depth, &inflight_jobs, &inflight, &chunks, &docs, &version, &uptime] {
+      inflight_jobs.set(static_cast<double>(jobs->in_flight()));
+      inflight.set(inflight_queries.load());
+      chunks.set(static_cast<double>(retriever->chunk_count()));
+      docs.set(static_cast<double>(retriever->document_count()));
+      version.set(static_cast<double>(retriever->version()));
+      uptime.set((mono_ms() - started_ms) / 1000.0);
+      (void)depth;
+    });
+    // Queue depth needs Redis: sample it in the background instead of during a scrape.
+    asio::co_spawn(io, sample_depth(depth), asio::detached);
+  }
+
+  asio::awaitable<void> sample_depth(metrics::Gauge& gauge) {
+    asio::steady_timer timer(io);
+    while (!stopped.load()) {
+      if (auto d = co_await jobs->depth(); d) gauge.set(static_cast<double>(*d));
+      timer.expires_after(std::chrono::seconds(1));
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  // Wraps a handler with authentication; the tenant is passed on.
+  template <class F>
+  Handler authed(F f) {
+    return [this, f](Request req) -> asio::awaitable<Response> {
+      auto tenant = auth->authenticate(req);
+      if (!tenant) {
+        Response r = error_response(tenant.error());
+        r.headers.emplace_back("WWW-Authenticate", "Bearer");
+        co_return r;
+      }
+      co_return co_await f(std::move(req), std::move(*tenant));
+    };
+  }
+
+  void add_routes() {
+    router.add("POST", "/query", authed([this](Request req, std::string tenant) {
+                 return handle_query(std::move(req), std::move(tenant));
+               }));
+    router.add("POST", "/v1/documents", authed([this](Request req, std::string tenant) {
+                 return handle_ingest(std::move(req), std::move(tenant));
+               }));
+    router.add("DELETE", "/v1/documents/{id}", authed([this](Request req, std::string tenant) {
+                 return handle_delete(std::move(req), std::move(tenant));
+               }));
+    router.add("GET", "/healthz", [](Request) -> asio::awaitable<Response> {
+      co_return Response::json(200, R"({"status":"ok"})");
+    });
+    router.add("GET", "/readyz", [this](Request) { return handle_ready(); });
+    router.add("GET", "/metrics", [this](Request) -> asio::awaitable<Response> {
+      Response r;
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = registry.render();
+      co_return r;
+    });
+  }
+
+  asio::awaitable<Response> handle_query(Request req, std::string tenant) {
+    if (!is_json_content_type(req.header("content-type"))) {
+      co_return error_response(make_error(Errc::unsupported_media_type, "Content-Type must be application/json"));
+    }
+    auto parsed = parse_query_body(req.body, config.query);
+    if (!parsed) co_return error_response(parsed.error());
+    if (inflight_queries.fetch_add(1) >= config.server.max_inflight) {
+      inflight_queries.fetch_sub(1);
+      co_return error_response(make_error(Errc::overloaded, "too many queries in flight; retry later"));
+    }
+    struct Release {
+      std::atomic<int>& n;
+      ~Release() { n.fetch_sub(1); }
+    } release{inflight_queries};
+    auto q = std::move(*parsed);
+    q.tenant = std::move(tenant);
+    q.request_id = req.request_id;
+    q.deadline_unix_ms = unix_ms() + config.server.request_timeout_ms;
+    // The pipeline honours the deadline leg by leg; this outer race is the backstop.
+    auto result = co_await orchestrator::with_timeout(
+        pipeline->run(std::move(q)), std::chrono::milliseconds(config.server.request_timeout_ms + 250),
+        "the query");
+    if (!result) co_return error_response(result.error());
+    co_return Response::json(200, render_query_result(*result));
+  }
+
+  asio::awaitable<Response> handle_ingest(Request req, std::string) {
+    if (!is_json_content_type(req.header("content-type"))) {
+      co_return error_response(make_error(Errc::unsupported_media_type, "Content-Type must be application/json"));
+    }
+    auto docs = parse_documents_body(req.body, config.retrieval);
+    if (!docs) co_return error_response(docs.error());
+    auto stats = co_await retriever->ingest(std::move(*docs));
+    if (!stats) co_return error_response(stats.error());
+    json j = {{"documents", stats->documents},
+              {"chunks", stats->chunks},
+              {"index_version", stats->index_version}};
+    co_return Response::json(200, j.dump());
+  }
+
+  asio::awaitable<Response> handle_delete(Request req, std::string) {
+    const std::string& id = req.path_params.at(0);
+    auto removed = co_await retriever->remove(id);
+    if (!removed) co_return error_response(removed.error());
+    if (!*removed) co_return error_response(make_error(Errc::not_found, "no document with id '" + id + "'"));
+    json j = {{"deleted", id}, {"index_version", retriever->version()}};
+    co_return Response::json(200, j.dump());
+  }
+
+  asio::awaitable<Response> handle_ready() {
+    json checks = json::object();
+    std::vector<std::string> reasons;
+    redis::Command ping_cmd{"PING"};  // built outside co_await: GCC 12 and braced lists
+    auto ping = co_await redis->command(std::move(ping_cmd), std::chrono::milliseconds(500));
+    bool redis_ok = ping && !ping->is_error();
+    checks["redis"] = redis_ok ? "ok" : "unreachable";
+    if (!redis_ok) reasons.push_back("redis is unreachable");
+    checks["index"] = {{"loaded", true}, {"chunks", retriever->chunk_count()}};
+    std::int64_t workers = 0;
+    if (redis_ok) {
+      auto w = co_await jobs->live_workers();
+      if (w) workers = *w;
+    }
+    checks["workers"] = workers;
+    if (workers < 1) reasons.push_back("no worker heartbeat in the last " +
+                                       std::to_string(config.queue.worker_stale_ms) + " ms");
+    bool ready = reasons.empty() && !stopped.load();
+    if (stopped.load()) reasons.push_back("shutting down");
+    json j = {{"status", ready ? "ready" : "not_ready"}, {"checks", checks}};
+    if (!ready) j["reasons"] = reasons;
+    co_return Response::json(ready ? 200 : 503, j.dump());
+  }
+
+  void begin_shutdown() {
+    if (stopped.exchange(true)) return;
+    spdlog::info("shutting down: no new connections; waiting up to {} s for {} requests in flight",
+                 kShutdownGrace.count(), server ? server->requests_in_flight() : 0);
+    if (server) server->stop();
+    asio::co_spawn(io, finish_shutdown(), asio::detached);
+  }
+
+  asio::awaitable<void> finish_shutdown() {
+    asio::steady_timer timer(io);
+    auto until = std::chrono::steady_clock::now() + kShutdownGrace;
+    while (server && server->requests_in_flight() > 0 && std::chrono::steady_clock::now() < until) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (jobs) jobs->stop();
+    if (redis) redis->close();
+    io.stop();
+  }
+};
+
+Gateway::Gateway(GatewayConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+Gateway::~Gateway() = default;
+
+Result<void> Gateway::start() { return impl_->build(); }
+
+int Gateway::run() {
+  asio::signal_set signals(impl_->io, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (!ec) {
+      spdlog::info("received signal {}", sig);
+      impl_->begin_shutdown();
+    }
+  });
+  const int n = Impl::resolve_threads(impl_->config);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->io.run(); });
+  impl_->io.run();
+  for (auto& t : threads) t.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+void Gateway::stop() {
+  asio::post(impl_->io, [this] { impl_->begin_shutdown(); });
+}
+
+unsigned short Gateway::port() const { return impl_->server ? impl_->server->port() : 0; }
+
+}  // namespace ragd::http

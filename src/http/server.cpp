@@ -1,0 +1,378 @@
+#include "ragd/http/server.hpp"
+
+#include "ragd/core/ids.hpp"
+#include "ragd/log/log.hpp"
+#include "ragd/metrics/metrics.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <sys/socket.h>
+
+#include <list>
+#include <mutex>
+
+namespace ragd::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+bool sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return true;
+}
+
+// Waits until the peer closes its side. Returns at once on EOF or error; when the peer
+// sends more bytes instead (a pipelined request), it waits until cancelled.
+asio::awaitable<void> wait_for_disconnect(tcp::socket& socket) {
+  auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
+  if (ec) co_return;
+  char byte;
+  ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) co_return;  // orderly shutdown by the client
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) co_return;
+  asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
+  co_await forever.async_wait(kTuple);
+}
+
+}  // namespace
+
+Result<std::pair<std::string, unsigned short>> parse_host_port(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= s.size()) {
+    return make_error(Errc::bad_request, "listen address must be HOST:PORT, got '" + s + "'");
+  }
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  int port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoi(s.substr(colon + 1), &used);
+    if (used != s.size() - colon - 1) throw std::invalid_argument("port");
+  } catch (const std::exception&) {
+    return make_error(Errc::bad_request, "bad port in '" + s + "'");
+  }
+  if (port < 0 || port > 65535) return make_error(Errc::bad_request, "port out of range in '" + s + "'");
+  return std::make_pair(host, static_cast<unsigned short>(port));
+}
+
+struct Server::Impl : std::enable_shared_from_this<Impl> {
+  struct Conn {
+    beast::tcp_stream stream;
+    bool idle = true;
+    explicit Conn(tcp::socket s) : stream(std::move(s)) {}
+  };
+
+  asio::any_io_executor ex;
+  ServerConfig cfg;
+  const Router& router;
+  tcp::acceptor acceptor;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> inflight{0};
+  std::atomic<bool> stopping{false};
+  std::mutex conns_mutex;
+  std::list<std::weak_ptr<Conn>> conns;
+
+  metrics::Family<metrics::Counter>& requests;
+  metrics::Family<metrics::Histogram>& latency;
+  metrics::Gauge& open_conns_gauge;
+  metrics::Counter& rejected_conns;
+
+  Impl(asio::any_io_executor e, ServerConfig c, const Router& r, metrics::Registry& m)
+      : ex(std::move(e)), cfg(std::move(c)), router(r), acceptor(ex),
+        requests(m.counter("ragd_http_requests_total", "HTTP requests by route and status.",
+                           {"route", "status"})),
+        latency(m.histogram("ragd_http_request_duration_ms",
+                            "HTTP request latency in milliseconds by route.", {"route"})),
+        open_conns_gauge(m.gauge("ragd_http_open_connections", "Open client connections.").with()),
+        rejected_conns(m.counter("ragd_http_rejected_connections_total",
+                                 "Connections refused because max_connections was reached.")
+                           .with()) {}
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!stopping.load()) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ex), kTuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || stopping.load()) break;
+        spdlog::warn("accept failed: {}", ec.message());
+        // EMFILE and friends: back off instead of spinning.
+        asio::steady_timer t(ex, std::chrono::milliseconds(50));
+        co_await t.async_wait(kTuple);
+        continue;
+      }
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      if (connections.load() >= static_cast<std::size_t>(cfg.max_connections)) {
+        rejected_conns.inc();
+        asio::co_spawn(socket.get_executor(), reject(std::move(socket)), asio::detached);
+        continue;
+      }
+      auto exec = socket.get_executor();
+      asio::co_spawn(exec, session(self, std::move(socket)), asio::detached);
+    }
+  }
+
+  static asio::awaitable<void> reject(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    stream.expires_after(std::chrono::seconds(2));
+    bhttp::response<bhttp::string_body> res{bhttp::status::service_unavailable, 11};
+    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::retry_after, "1");
+    res.keep_alive(false);
+    res.body() = error_body(make_error(Errc::overloaded, "too many open connections; retry later"));
+    res.prepare_payload();
+    co_await bhttp::async_write(stream, res, kTuple);
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
+  static Response limit_error_response(const beast::error_code& ec) {
+    if (ec == bhttp::error::body_limit) {
+      return Response::error(make_error(Errc::payload_too_large, "request body is larger than the server's limit"));
+    }
+    if (ec == bhttp::error::header_limit) {
+      Response r = Response::error(make_error(Errc::bad_request, "request headers are larger than the server's limit"));
+      r.status = 431;
+      return r;
+    }
+    return Response::error(make_error(Errc::bad_request, "malformed HTTP request: " + ec.message()));
+  }
+
+  asio::awaitable<void> write_response(beast::tcp_stream& stream, const Response& r, bool keep_alive,
+                                       unsigned version, const std::string& request_id) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+    res.set(bhttp::field::server, "ragd/" RAGD_VERSION);
+    res.set(bhttp::field::content_type, r.content_type);
+    if (!request_id.empty()) res.set("X-Request-Id", request_id);
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    res.keep_alive(keep_alive);
+    res.body() = r.body;
+    res.prepare_payload();
+    stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+    co_await bhttp::async_write(stream, res, kTuple);
+  }
+
+  asio::awaitable<Response> invoke(const Handler& handler, Request req) {
+    std::string request_id = req.request_id;
+    try {
+      co_return co_await handler(std::move(req));
+    } catch (const std::exception& e) {
+      spdlog::error("req_id={} unhandled exception: {}", request_id, e.what());
+    }
+    co_return Response::error(make_error(Errc::internal, "internal error; see the server log for request " + request_id));
+  }
+
+  void track(const std::shared_ptr<Conn>& c) {
+    std::lock_guard lock(conns_mutex);
+    for (auto it = conns.begin(); it != conns.end();) {
+      it = it->expired() ? conns.erase(it) : std::next(it);
+    }
+    conns.push_back(c);
+  }
+
+  asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket) {
+    connections.fetch_add(1);
+    open_conns_gauge.add(1);
+    struct Guard {
+      Impl* impl;
+      ~Guard() {
+        impl->connections.fetch_sub(1);
+        impl->open_conns_gauge.add(-1);
+      }
+    } guard{this};
+    std::string remote;
+    {
+      beast::error_code ec;
+      auto ep = socket.remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string();
+    }
+    auto conn = std::make_shared<Conn>(std::move(socket));
+    track(conn);
+    auto& stream = conn->stream;
+    beast::flat_buffer buffer;
+    for (;;) {
+      conn->idle = true;
+      if (stopping.load()) break;
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit_bytes));
+      parser.body_limit(cfg.body_limit_bytes);
+
+      // Keep-alive wait: up to idle_timeout for the first bytes of the next request...
+      stream.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
+      auto [ec1, n1] = co_await bhttp::async_read_some(stream, buffer, parser, kTuple);
+      conn->idle = false;
+      double t0 = mono_ms();
+      beast::error_code ec = ec1;
+      // ...then the whole request within read_timeout, however slowly it trickles.
+      if (!ec && !parser.is_header_done()) {
+        stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+        auto [ec2, n2] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
+        ec = ec2;
+      }
+      if (!ec && !parser.is_done()) {
+        auto expect = parser.get()[bhttp::field::expect];
+        if (beast::iequals(expect, "100-continue")) {
+          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser.get().version()};
+          stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+          co_await bhttp::async_write(stream, cont, kTuple);
+        }
+        stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
+        auto [ec3, n3] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
+        ec = ec3;
+      }
+      if (ec) {
+        if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+            ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+          break;
+        }
+        if (ec == beast::error::timeout) {
+          if (!conn->idle && buffer.size() + (parser.got_some() ? 1 : 0) > 0) {
+            Response r = Response::error(make_error(Errc::bad_request, "request not received within the read timeout"));
+            r.status = 408;
+            co_await write_response(stream, r, false, 11, {});
+          }
+          break;
+        }
+        Response r = limit_error_response(ec);
+        requests.with({"unmatched", std::to_string(r.status)}).inc();
+        co_await write_response(stream, r, false, 11, {});
+        break;
+      }
+
+      auto& msg = parser.get();
+      Request req;
+      req.method = std::string(msg.method_string());
+      req.target = std::string(msg.target());
+      auto q = req.target.find('?');
+      req.path = req.target.substr(0, q);
+      if (q != std::string::npos) req.query = req.target.substr(q + 1);
+      for (const auto& f : msg) {
+        std::string name(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers.emplace_back(std::move(name), std::string(f.value()));
+      }
+      req.body = std::move(msg.body());
+      req.remote = remote;
+      auto client_id = req.header("x-request-id");
+      req.request_id = sane_request_id(client_id) ? std::string(client_id) : random_id();
+      bool keep_alive = msg.keep_alive();
+      unsigned version = msg.version();
+
+      auto m = router.match(req.method, req.path);
+      Response res;
+      bool client_gone = false;
+      if (!m.handler) {
+        if (m.status == 405) {
+          res = Response::error(make_error(Errc::method_not_allowed,
+                                           "method " + req.method + " is not allowed on " + req.path +
+                                               "; allowed: " + m.allow));
+          res.headers.emplace_back("Allow", m.allow);
+        } else {
+          res = Response::error(make_error(Errc::not_found, "no route for " + req.path));
+        }
+      } else {
+        req.path_params = std::move(m.params);
+        inflight.fetch_add(1);
+        std::string request_id = req.request_id;
+        auto outcome = co_await (invoke(*m.handler, std::move(req)) ||
+                                 wait_for_disconnect(stream.socket()));
+        inflight.fetch_sub(1);
+        if (outcome.index() == 0) {
+          res = std::move(std::get<0>(outcome));
+        } else {
+          client_gone = true;
+          res = Response::error(make_error(Errc::cancelled, "client closed the connection"));
+        }
+        req.request_id = std::move(request_id);
+      }
+      double ms = mono_ms() - t0;
+      auto status = std::to_string(res.status);
+      requests.with({m.route, status}).inc();
+      latency.with({m.route}).observe(ms);
+      bool probe = m.route == "/healthz" || m.route == "/readyz" || m.route == "/metrics";
+      spdlog::log(probe ? spdlog::level::debug : spdlog::level::info,
+                  "req_id={} method={} route={} status={} ms={:.2f} remote={}", req.request_id,
+                  req.method, log::field(m.route), status, ms, remote);
+      if (client_gone) break;
+      keep_alive = keep_alive && !stopping.load();
+      co_await write_response(stream, res, keep_alive, version, req.request_id);
+      if (!keep_alive) break;
+    }
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream.close();
+  }
+};
+
+Server::Server(asio::any_io_executor ex, ServerConfig config, const Router& router,
+               metrics::Registry& metrics)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(config), router, metrics)) {}
+
+Server::~Server() { stop(); }
+
+Result<void> Server::listen() {
+  auto hp = parse_host_port(impl_->cfg.listen);
+  if (!hp) return hp.error();
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(hp->first, ec);
+  if (ec) return make_error(Errc::bad_request, "bad listen host '" + hp->first + "'");
+  tcp::endpoint ep(addr, hp->second);
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error(Errc::unavailable, "cannot listen on " + impl_->cfg.listen + ": " + ec.message());
+  return {};
+}
+
+unsigned short Server::port() const {
+  beast::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void Server::start() { asio::co_spawn(impl_->ex, impl_->accept_loop(), asio::detached); }
+
+void Server::stop() {
+  auto impl = impl_;
+  if (impl->stopping.exchange(true)) return;
+  asio::post(impl->acceptor.get_executor(), [impl] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+  });
+  std::lock_guard lock(impl->conns_mutex);
+  for (auto& w : impl->conns) {
+    if (auto c = w.lock()) {
+      asio::post(c->stream.get_executor(), [c] {
+        if (c->idle) c->stream.cancel();
+      });
+    }
+  }
+}
+
+std::size_t Server::open_connections() const { return impl_->connections.load(); }
+std::size_t Server::requests_in_flight() const { return impl_->inflight.load(); }
+
+}  // namespace ragd::http
