@@ -1,0 +1,162 @@
+#include "ragd/core/ids.hpp"
+#include "ragd/http/api.hpp"
+#include "ragd/http/auth.hpp"
+#include "ragd/http/router.hpp"
+#include "ragd/http/server.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using namespace ragd;
+using namespace ragd::http;
+
+namespace {
+QueryConfig limits() {
+  QueryConfig q;
+  q.max_query_chars = 20;
+  q.max_top_k = 10;
+  q.max_id_chars = 8;
+  return q;
+}
+}  // namespace
+
+TEST(QueryBody, ParsesAllFields) {
+  auto q = parse_query_body(R"({"query":"what is ragd","user_id":"u1","session_id":"s1","top_k":3})", limits());
+  ASSERT_TRUE(q) << q.error().message;
+  EXPECT_EQ(q->query, "what is ragd");
+  EXPECT_EQ(q->user_id, "u1");
+  EXPECT_EQ(q->session_id, "s1");
+  EXPECT_EQ(q->top_k, 3);
+}
+
+TEST(QueryBody, RejectsEachKindOfBadInputWithAMessageNamingTheField) {
+  struct Case {
+    const char* body;
+    const char* expect;
+  } cases[] = {
+      {"", "empty"},
+      {"{", "not valid JSON"},
+      {"[1,2]", "JSON object"},
+      {R"({"user_id":"u"})", "'query' is required"},
+      {R"({"query":5})", "'query' must be a string"},
+      {R"({"query":"   "})", "'query' must not be empty"},
+      {R"({"query":"aaaaaaaaaaaaaaaaaaaaaaaaa"})", "longer than 20"},
+      {R"({"query":"q","top_k":"3"})", "'top_k' must be an integer"},
+      {R"({"query":"q","top_k":0})", "between 1 and 10"},
+      {R"({"query":"q","top_k":11})", "between 1 and 10"},
+      {R"({"query":"q","top_k":2.5})", "'top_k' must be an integer"},
+      {R"({"query":"q","user_id":7})", "'user_id' must be a string"},
+      {R"({"query":"q","user_id":"123456789"})", "longer than 8"},
+      {R"({"query":"q","session_id":"a\nb"})", "control characters"},
+      {R"({"query":"q","topk":3})", "unknown field 'topk'"},
+  };
+  for (const auto& c : cases) {
+    auto q = parse_query_body(c.body, limits());
+    ASSERT_FALSE(q) << c.body;
+    EXPECT_EQ(q.error().code, Errc::bad_request);
+    EXPECT_NE(q.error().message.find(c.expect), std::string::npos)
+        << c.body << " -> " << q.error().message;
+  }
+}
+
+TEST(QueryBody, CountsCharactersNotBytes) {
+  // 10 two-byte characters: 20 bytes, but 10 characters, within the limit of 20.
+  std::string q = R"({"query":")";
+  for (int i = 0; i < 10; ++i) q += "\xC3\xA9";
+  q += "\"}";
+  EXPECT_TRUE(parse_query_body(q, limits()));
+}
+
+TEST(DocumentsBody, ParsesAndValidates) {
+  RetrievalConfig r;
+  r.max_documents_per_request = 2;
+  auto ok = parse_documents_body(R"({"documents":[{"id":"a","title":"T","text":"x"}]})", r);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->at(0).id, "a");
+  EXPECT_EQ(ok->at(0).title, "T");
+  auto too_many = parse_documents_body(
+      R"({"documents":[{"id":"a","text":"x"},{"id":"b","text":"x"},{"id":"c","text":"x"}]})", r);
+  ASSERT_FALSE(too_many);
+  auto bad_field = parse_documents_body(R"({"documents":[{"id":"a","text":"x","colour":1}]})", r);
+  ASSERT_FALSE(bad_field);
+  EXPECT_NE(bad_field.error().message.find("documents[0].colour"), std::string::npos);
+  auto no_text = parse_documents_body(R"({"documents":[{"id":"a"}]})", r);
+  ASSERT_FALSE(no_text);
+  EXPECT_NE(no_text.error().message.find("documents[0].text"), std::string::npos);
+}
+
+TEST(QueryResult, RendersTheDocumentedShape) {
+  orchestrator::QueryResult r;
+  r.request_id = "rid";
+  r.answer = "42";
+  r.sources.push_back({"doc", "doc#0", "Title", "text", 0.5});
+  auto j = nlohmann::json::parse(render_query_result(r));
+  EXPECT_EQ(j["request_id"], "rid");
+  EXPECT_EQ(j["answer"], "42");
+  EXPECT_EQ(j["cache"], "miss");
+  EXPECT_EQ(j["sources"][0]["chunk_id"], "doc#0");
+  for (const char* k : {"total", "retrieve", "profile", "rules", "queue_wait", "llm"}) {
+    EXPECT_TRUE(j["timings_ms"].contains(k)) << k;
+  }
+}
+
+TEST(Router, MatchesPatternsAndTellsNotFoundFromMethodNotAllowed) {
+  Router router;
+  Handler h = [](Request) -> boost::asio::awaitable<Response> { co_return Response{}; };
+  router.add("POST", "/query", h);
+  router.add("GET", "/v1/documents/{id}", h);
+  router.add("DELETE", "/v1/documents/{id}", h);
+  auto m = router.match("GET", "/v1/documents/abc");
+  ASSERT_NE(m.handler, nullptr);
+  EXPECT_EQ(m.route, "/v1/documents/{id}");
+  EXPECT_EQ(m.params, std::vector<std::string>{"abc"});
+  auto not_allowed = router.match("GET", "/query");
+  EXPECT_EQ(not_allowed.handler, nullptr);
+  EXPECT_EQ(not_allowed.status, 405);
+  EXPECT_EQ(not_allowed.allow, "POST");
+  auto missing = router.match("GET", "/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.route, "unmatched");
+}
+
+TEST(ApiKeyAuth, IsOffWithoutKeysAndChecksHashesWithThem) {
+  Request req;
+  EXPECT_EQ(*ApiKeyAuth(AuthConfig{}).authenticate(req), "default");
+
+  AuthConfig cfg;
+  cfg.api_keys.push_back({sha256_hex("secret-1"), "acme", "k1"});
+  cfg.api_keys.push_back({sha256_hex("secret-2"), "globex", "k2"});
+  ApiKeyAuth auth(cfg);
+  EXPECT_EQ(auth.authenticate(req).error().code, Errc::unauthorized);
+  req.headers = {{"authorization", "Bearer secret-2"}};
+  EXPECT_EQ(*auth.authenticate(req), "globex");
+  req.headers = {{"x-api-key", "secret-1"}};
+  EXPECT_EQ(*auth.authenticate(req), "acme");
+  req.headers = {{"authorization", "Bearer wrong"}};
+  EXPECT_EQ(auth.authenticate(req).error().code, Errc::unauthorized);
+}
+
+TEST(HostPort, ParsesAndRejects) {
+  auto hp = parse_host_port("127.0.0.1:8080");
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->first, "127.0.0.1");
+  EXPECT_EQ(hp->second, 8080);
+  EXPECT_EQ(parse_host_port("[::1]:9")->first, "::1");
+  EXPECT_FALSE(parse_host_port("localhost"));
+  EXPECT_FALSE(parse_host_port("h:99999"));
+  EXPECT_FALSE(parse_host_port("h:80x"));
+}
+
+TEST(ErrorTable, MapsEveryErrorToItsStatus) {
+  EXPECT_EQ(http_error_info(Errc::bad_request).status, 400);
+  EXPECT_EQ(http_error_info(Errc::unauthorized).status, 401);
+  EXPECT_EQ(http_error_info(Errc::payload_too_large).status, 413);
+  EXPECT_EQ(http_error_info(Errc::unsupported_media_type).status, 415);
+  EXPECT_EQ(http_error_info(Errc::rate_limited).status, 429);
+  EXPECT_EQ(http_error_info(Errc::overloaded).status, 503);
+  EXPECT_EQ(http_error_info(Errc::deadline_exceeded).status, 504);
+  auto j = nlohmann::json::parse(error_body(make_error(Errc::not_found, "no route")));
+  EXPECT_EQ(j["error"]["code"], "not_found");
+  EXPECT_EQ(j["error"]["message"], "no route");
+  EXPECT_EQ(j["error"]["type"], "invalid_request_error");
+}
