@@ -256,6 +256,18 @@ Result<GatewayConfig> parse_gateway_config(const std::string& text) {
     });
     r.object("queue", [&](ObjectReader& s) { read_queue(s, c.queue); });
     r.object("rules", [&](ObjectReader& s) { s.field("file", c.rules.file); });
+    r.object("cache", [&](ObjectReader& s) {
+      s.field("enabled", c.cache.enabled);
+      s.field("l2_enabled", c.cache.l2_enabled);
+      s.field("soft_ttl_ms", c.cache.soft_ttl_ms);
+      s.field("hard_ttl_ms", c.cache.hard_ttl_ms);
+      s.field("l1_max_entries", c.cache.l1_max_entries);
+      s.field("l1_max_bytes", c.cache.l1_max_bytes);
+      s.field("refresh_lock_ms", c.cache.refresh_lock_ms);
+      s.field("profile_ttl_ms", c.cache.profile_ttl_ms);
+      s.field("session_turns", c.cache.session_turns);
+      s.field("session_ttl_ms", c.cache.session_ttl_ms);
+    });
     r.object("log", [&](ObjectReader& s) { read_log(s, c.log); });
     r.field("model", c.model);
     r.finish();
@@ -332,6 +344,14 @@ Result<void> validate(const GatewayConfig& c) {
       {c.queue.worker_stale_ms > 0 && c.queue.heartbeat_interval_ms > 0,
        "'queue' intervals must be positive"},
       {valid_log_level(c.log.level), "'log.level' must be trace, debug, info, warn, error or off"},
+      {c.cache.soft_ttl_ms > 0, "'cache.soft_ttl_ms' must be positive"},
+      {c.cache.hard_ttl_ms >= c.cache.soft_ttl_ms, "'cache.hard_ttl_ms' must be at least soft_ttl_ms"},
+      {c.cache.l1_max_entries > 0 && c.cache.l1_max_bytes >= 4096,
+       "'cache.l1_max_entries' must be positive and 'cache.l1_max_bytes' at least 4096"},
+      {c.cache.refresh_lock_ms > 0, "'cache.refresh_lock_ms' must be positive"},
+      {c.cache.profile_ttl_ms >= 0, "'cache.profile_ttl_ms' must not be negative"},
+      {c.cache.session_turns >= 0 && c.cache.session_turns <= 100, "'cache.session_turns' must be 0..100"},
+      {c.cache.session_ttl_ms > 0, "'cache.session_ttl_ms' must be positive"},
   };
   for (const auto& [ok, what] : checks) {
     if (auto e = check(ok, what); !e) return e;

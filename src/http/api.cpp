@@ -57,7 +57,7 @@ std::size_t utf8_length(std::string_view s) {
 Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const QueryConfig& limits) {
   auto j = parse_object(body);
   if (!j) return j.error();
-  if (auto r = reject_unknown(*j, {"query", "user_id", "session_id", "top_k"}, ""); !r) return r.error();
+  if (auto r = reject_unknown(*j, {"query", "user_id", "session_id", "top_k", "cache"}, ""); !r) return r.error();
   orchestrator::QueryRequest q;
   auto it = j->find("query");
   if (it == j->end()) return bad("'query' is required");
@@ -80,6 +80,14 @@ Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const
       return bad("'top_k' must be between 1 and " + std::to_string(limits.max_top_k));
     }
     q.top_k = static_cast<int>(v);
+  }
+  if (auto c = j->find("cache"); c != j->end() && !c->is_null()) {
+    if (!c->is_string()) return bad("'cache' must be \"use\", \"bypass\" or \"refresh\"");
+    auto mode = c->get<std::string>();
+    if (mode == "use") q.cache_mode = orchestrator::CacheMode::use;
+    else if (mode == "bypass") q.cache_mode = orchestrator::CacheMode::bypass;
+    else if (mode == "refresh") q.cache_mode = orchestrator::CacheMode::refresh;
+    else return bad("'cache' must be \"use\", \"bypass\" or \"refresh\"");
   }
   return q;
 }
@@ -111,6 +119,7 @@ std::string render_query_result(const orchestrator::QueryResult& r) {
              {{"prompt_tokens", r.prompt_tokens},
               {"completion_tokens", r.completion_tokens},
               {"total_tokens", r.prompt_tokens + r.completion_tokens}}}};
+  if (r.cache_age_ms >= 0) j["cache_age_ms"] = std::round(r.cache_age_ms);
   if (!r.rules_matched.empty()) j["rules_matched"] = r.rules_matched;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }

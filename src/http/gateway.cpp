@@ -90,7 +90,7 @@ struct Gateway::Impl {
     jobs = std::make_unique<queue::JobClient>(io.get_executor(), *redis, config.queue,
                                               config.server.gateway_id);
     pipeline = std::make_unique<orchestrator::Pipeline>(
-        orchestrator::PipelineDeps{rules, *retriever, *profiles, *redis, *jobs, registry}, config);
+        orchestrator::PipelineDeps{io.get_executor(), rules, *retriever, *profiles, *redis, *jobs, registry}, config);
     auth = std::make_unique<ApiKeyAuth>(config.auth);
     add_routes();
     add_collectors();

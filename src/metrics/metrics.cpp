@@ -49,6 +49,16 @@ std::string number(double v) {
   return ss.str();
 }
 
+// Families are registered once per name: a second registration returns the first (its
+// help text and labels win), so components can look their families up independently.
+template <class M>
+Family<M>* find(std::deque<Family<M>>& families, const std::string& name) {
+  for (auto& f : families) {
+    if (f.name() == name) return &f;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 void Gauge::add(double v) noexcept { atomic_add(value_, v); }
@@ -104,6 +114,7 @@ std::vector<double> latency_buckets_ms() {
 Family<Counter>& Registry::counter(const std::string& name, const std::string& help,
                                    std::vector<std::string> label_names) {
   std::lock_guard lock(mutex_);
+  if (auto* f = find(counters_, name)) return *f;
   return counters_.emplace_back(name, help, std::move(label_names),
                                 [] { return std::make_unique<Counter>(); });
 }
@@ -111,6 +122,7 @@ Family<Counter>& Registry::counter(const std::string& name, const std::string& h
 Family<Gauge>& Registry::gauge(const std::string& name, const std::string& help,
                                std::vector<std::string> label_names) {
   std::lock_guard lock(mutex_);
+  if (auto* f = find(gauges_, name)) return *f;
   return gauges_.emplace_back(name, help, std::move(label_names),
                               [] { return std::make_unique<Gauge>(); });
 }
@@ -119,6 +131,7 @@ Family<Histogram>& Registry::histogram(const std::string& name, const std::strin
                                        std::vector<std::string> label_names,
                                        std::vector<double> upper_bounds) {
   std::lock_guard lock(mutex_);
+  if (auto* f = find(histograms_, name)) return *f;
   return histograms_.emplace_back(
       name, help, std::move(label_names),
       [b = std::move(upper_bounds)] { return std::make_unique<Histogram>(b); });

@@ -1,5 +1,8 @@
 #include "ragd/orchestrator/pipeline.hpp"
 
+#include "ragd/cache/answer_key.hpp"
+#include "ragd/cache/single_flight.hpp"
+#include "ragd/cache/tiered_cache.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/orchestrator/deadline.hpp"
@@ -14,21 +17,20 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 namespace ragd::orchestrator {
 
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
+using nlohmann::json;
 using std::chrono::milliseconds;
 
 namespace {
 
-constexpr int kHistoryTurns = 4;
-constexpr std::int64_t kSessionTtlMs = 24LL * 3600 * 1000;
-
 Errc errc_from_reply_code(const std::string& code) {
   if (code == "deadline_exceeded") return Errc::deadline_exceeded;
   if (code == "overloaded" || code == "rate_limited") return Errc::overloaded;
-  if (code == "bad_request") return Errc::upstream_error;
   return Errc::upstream_error;
 }
 
@@ -42,46 +44,121 @@ struct Leg {
   bool ok = false;
 };
 
+// What a computation needs, by value: it may outlive the request that started it (single
+// flight, background refresh).
+struct Computation {
+  std::string query;
+  int top_k = 0;
+  std::string tenant;
+  std::string request_id;
+  std::int64_t deadline_unix_ms = 0;
+  queue::Priority priority = queue::Priority::interactive;
+  PromptInput prompt;  // profile, instructions and history filled in; passages added later
+};
+
+// The cached form of an answer: what does not depend on the request that asked.
+std::string encode_answer(const QueryResult& r) {
+  json sources = json::array();
+  for (const auto& h : r.sources) sources.push_back({h.doc_id, h.chunk_id, h.title, h.text, h.score});
+  return json{{"a", r.answer}, {"m", r.model}, {"s", std::move(sources)},
+              {"pt", r.prompt_tokens}, {"ct", r.completion_tokens}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool decode_answer(const std::string& s, QueryResult& r) {
+  auto j = json::parse(s, nullptr, false);
+  if (!j.is_object()) return false;
+  try {
+    r.answer = j.at("a").get<std::string>();
+    r.model = j.at("m").get<std::string>();
+    r.prompt_tokens = j.value("pt", 0);
+    r.completion_tokens = j.value("ct", 0);
+    r.sources.clear();
+    for (const auto& h : j.at("s")) {
+      r.sources.push_back({h.at(0).get<std::string>(), h.at(1).get<std::string>(), h.at(2).get<std::string>(),
+                           h.at(3).get<std::string>(), h.at(4).get<double>()});
+    }
+  } catch (const json::exception&) {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct Pipeline::Impl {
   PipelineDeps deps;
   GatewayConfig config;
+  asio::any_io_executor ex;
+  cache::TieredCache answers;
+  cache::TieredCache profiles;
+  cache::SingleFlight<QueryResult> flights;
+  std::mutex refreshing_mutex;
+  std::set<std::string> refreshing;
+
   metrics::Family<metrics::Histogram>& stage;
   metrics::Family<metrics::Counter>& outcomes;
-  metrics::Counter& degraded_profile;
-  metrics::Counter& degraded_history;
+  metrics::Family<metrics::Counter>& degraded;
+  metrics::Family<metrics::Counter>& answer_results;
+  metrics::Family<metrics::Counter>& refreshes;
+  metrics::Counter& coalesced;
 
   Impl(PipelineDeps d, GatewayConfig c)
-      : deps(std::move(d)), config(std::move(c)),
+      : deps(std::move(d)), config(std::move(c)), ex(deps.executor),
+        answers("answers", config.cache.l2_enabled ? &deps.redis : nullptr,
+                {config.cache.l1_max_entries, config.cache.l1_max_bytes, 16}, deps.metrics,
+                config.redis.key_prefix),
+        profiles("profiles", nullptr, {100000, 64u << 20, 16}, deps.metrics, config.redis.key_prefix),
+        flights(ex),
         stage(deps.metrics.histogram("ragd_stage_duration_ms",
-                                     "Time spent in each stage of a query, in milliseconds.",
-                                     {"stage"})),
+                                     "Time spent in each stage of a query, in milliseconds.", {"stage"})),
         outcomes(deps.metrics.counter("ragd_queries_total", "Queries by outcome.", {"outcome"})),
-        degraded_profile(deps.metrics
-                             .counter("ragd_degraded_legs_total",
+        degraded(deps.metrics.counter("ragd_degraded_legs_total",
                                       "Optional legs that failed or were late; the query went on without them.",
-                                      {"leg"})
-                             .with({"profile"})),
-        degraded_history(deps.metrics.counter("ragd_degraded_legs_total", "", {"leg"}).with({"history"})) {}
+                                      {"leg"})),
+        answer_results(deps.metrics.counter("ragd_answer_cache_total",
+                                            "Answer cache outcomes: hit, stale, miss, bypass.", {"result"})),
+        refreshes(deps.metrics.counter("ragd_answer_cache_refreshes_total",
+                                       "Background refreshes of stale answers by outcome.", {"outcome"})),
+        coalesced(deps.metrics.counter("ragd_answer_cache_coalesced_total",
+                                       "Requests that waited on an identical request's computation.")
+                      .with()) {}
 
-  asio::awaitable<std::pair<Result<std::vector<retrieval::Hit>>, Leg>> retrieve(std::string query, int k,
-                                                                               std::int64_t deadline) {
-    double t0 = mono_ms();
-    auto r = co_await with_timeout(deps.retriever.search(std::move(query), k),
-                                   remaining(deadline, config.retrieval.timeout_ms), "retrieval");
-    Leg leg{mono_ms() - t0, r.has_value()};
-    co_return std::make_pair(std::move(r), leg);
+  // ---- context legs ------------------------------------------------------------------
+
+  asio::awaitable<Result<profile::Profile>> cached_profile(std::string user_id) {
+    if (config.cache.profile_ttl_ms > 0) {
+      if (auto e = profiles.get_l1(user_id)) {
+        profile::Profile p;
+        auto j = json::parse(e->value, nullptr, false);
+        if (j.is_object()) {
+          for (auto it = j.begin(); it != j.end(); ++it) {
+            if (it->is_string()) p[it.key()] = it->get<std::string>();
+          }
+          co_return p;
+        }
+      }
+    }
+    auto r = co_await deps.profiles.get(user_id);
+    if (r && config.cache.profile_ttl_ms > 0) {
+      auto now = unix_ms();
+      auto e = std::make_shared<cache::CacheEntry>();
+      e->value = json(*r).dump();
+      e->created_unix_ms = now;
+      e->fresh_until_ms = e->stale_until_ms = now + config.cache.profile_ttl_ms;
+      profiles.put_l1(user_id, std::move(e));
+    }
+    co_return r;
   }
 
   asio::awaitable<std::pair<profile::Profile, Leg>> load_profile(std::string user_id, std::int64_t deadline) {
     double t0 = mono_ms();
     if (user_id.empty()) co_return std::make_pair(profile::Profile{}, Leg{0, true});
-    auto r = co_await with_timeout(deps.profiles.get(std::move(user_id)),
+    auto r = co_await with_timeout(cached_profile(std::move(user_id)),
                                    remaining(deadline, config.profile.timeout_ms), "profile lookup");
     Leg leg{mono_ms() - t0, r.has_value()};
     if (!r) {
-      degraded_profile.inc();
+      degraded.with({"profile"}).inc();
       spdlog::debug("profile leg degraded: {}", r.error().message);
       co_return std::make_pair(profile::Profile{}, leg);
     }
@@ -90,14 +167,15 @@ struct Pipeline::Impl {
 
   asio::awaitable<Result<std::vector<Turn>>> fetch_history(std::string session_id) {
     // Commands are built before co_await: GCC 12 miscompiles braced lists inside it.
-    redis::Command cmd{"LRANGE", Pipeline::session_key(session_id), std::to_string(-kHistoryTurns), "-1"};
+    redis::Command cmd{"LRANGE", Pipeline::session_key(session_id),
+                       std::to_string(-config.cache.session_turns), "-1"};
     auto reply = co_await deps.redis.command(std::move(cmd));
     if (!reply) co_return reply.error();
     std::vector<Turn> turns;
     for (const auto& e : reply->elements) {
       auto s = e.as_string();
       if (!s) continue;
-      auto j = nlohmann::json::parse(*s, nullptr, false);
+      auto j = json::parse(*s, nullptr, false);
       if (j.is_object() && j.contains("q") && j.contains("a") && j["q"].is_string() && j["a"].is_string()) {
         turns.push_back({j["q"].get<std::string>(), j["a"].get<std::string>()});
       }
@@ -107,107 +185,61 @@ struct Pipeline::Impl {
 
   asio::awaitable<std::pair<std::vector<Turn>, Leg>> load_history(std::string session_id, std::int64_t deadline) {
     double t0 = mono_ms();
-    if (session_id.empty()) co_return std::make_pair(std::vector<Turn>{}, Leg{0, true});
+    if (session_id.empty() || config.cache.session_turns == 0) {
+      co_return std::make_pair(std::vector<Turn>{}, Leg{0, true});
+    }
     auto r = co_await with_timeout(fetch_history(std::move(session_id)),
                                    remaining(deadline, config.profile.timeout_ms), "session history");
     Leg leg{mono_ms() - t0, r.has_value()};
     if (!r) {
-      degraded_history.inc();
+      degraded.with({"history"}).inc();
       co_return std::make_pair(std::vector<Turn>{}, leg);
     }
     co_return std::make_pair(std::move(*r), leg);
   }
 
   asio::awaitable<void> append_turn(std::string session_id, std::string question, std::string answer) {
-    std::string entry = nlohmann::json{{"q", std::move(question)}, {"a", std::move(answer)}}.dump();
+    std::string entry = json{{"q", std::move(question)}, {"a", std::move(answer)}}.dump(
+        -1, ' ', false, json::error_handler_t::replace);
     auto key = Pipeline::session_key(session_id);
     std::vector<redis::Command> cmds{{"RPUSH", key, std::move(entry)},
-                                     {"LTRIM", key, std::to_string(-kHistoryTurns), "-1"},
-                                     {"PEXPIRE", key, std::to_string(kSessionTtlMs)}};
+                                     {"LTRIM", key, std::to_string(-std::max(1, config.cache.session_turns)), "-1"},
+                                     {"PEXPIRE", key, std::to_string(config.cache.session_ttl_ms)}};
     auto r = co_await deps.redis.pipeline(std::move(cmds));
     if (!r) spdlog::warn("session history not saved: {}", r.error().message);
   }
 
-  asio::awaitable<Result<QueryResult>> run(QueryRequest req) {
-    double t_start = mono_ms();
+  // ---- the computation: retrieval, prompt, LLM ----------------------------------------
+
+  asio::awaitable<Result<QueryResult>> compute(Computation c) {
     QueryResult out;
-    out.request_id = req.request_id;
     out.model = config.model;
-    const int k = req.top_k > 0 ? req.top_k : config.query.default_top_k;
-
-    // 1. Plan: the rules look at the query first.
     double t0 = mono_ms();
-    rules::RuleDecision decision;
-    if (deps.rules) decision = deps.rules->evaluate(req.query);
-    out.timings.rules = mono_ms() - t0;
-    stage.with({"rules"}).observe(out.timings.rules);
-    out.rules_matched = decision.matched_rule_ids;
-    if (decision.action == rules::RuleDecision::Action::block) {
-      outcomes.with({"blocked"}).inc();
-      co_return make_error(Errc::blocked, decision.message.empty()
-                                              ? "this query is not allowed (rule " + decision.rule_id + ")"
-                                              : decision.message);
-    }
-    if (decision.action == rules::RuleDecision::Action::answer) {
-      out.answer = decision.message;
-      out.cache = "rule";
-      out.model = "rule:" + decision.rule_id;
-      out.timings.total = mono_ms() - t_start;
-      outcomes.with({"rule"}).inc();
-      co_return out;
-    }
-
-    // 2. Fan out: retrieval, profile and session history in one co_await.
-    auto [retrieved, prof, hist] =
-        co_await (retrieve(req.query, k, req.deadline_unix_ms) &&
-                  load_profile(req.user_id, req.deadline_unix_ms) &&
-                  load_history(req.session_id, req.deadline_unix_ms));
-    out.timings.retrieve = retrieved.second.ms;
-    out.timings.profile = prof.second.ms;
-    out.timings.history = hist.second.ms;
+    auto hits = co_await with_timeout(deps.retriever.search(c.query, c.top_k),
+                                      remaining(c.deadline_unix_ms, config.retrieval.timeout_ms), "retrieval");
+    out.timings.retrieve = mono_ms() - t0;
     stage.with({"retrieve"}).observe(out.timings.retrieve);
-    if (!req.user_id.empty()) stage.with({"profile"}).observe(out.timings.profile);
-    if (!req.session_id.empty()) stage.with({"history"}).observe(out.timings.history);
-    if (!retrieved.first) {
-      outcomes.with({"retrieval_failed"}).inc();
-      co_return retrieved.first.error();
-    }
-    out.sources = std::move(*retrieved.first);
-    out.profile_used = !prof.first.empty();
+    if (!hits) co_return hits.error();
+    out.sources = std::move(*hits);
+    for (const auto& h : out.sources) c.prompt.passages.push_back({h.doc_id, h.chunk_id, h.title, h.text, h.score});
 
-    // 3. Prompt.
-    PromptInput prompt;
-    prompt.question = req.query;
-    prompt.profile = std::move(prof.first);
-    prompt.instructions = decision.instructions;
-    prompt.history = std::move(hist.first);
-    for (const auto& h : out.sources) {
-      prompt.passages.push_back({h.doc_id, h.chunk_id, h.title, h.text, h.score});
-    }
-
-    // 4. The LLM job through the queue.
     queue::Job job;
     job.id = random_id();
-    job.deadline_unix_ms = req.deadline_unix_ms;
-    job.priority = queue::Priority::interactive;
-    job.tenant = req.tenant;
-    job.request_id = req.request_id;
+    job.deadline_unix_ms = c.deadline_unix_ms;
+    job.priority = c.priority;
+    job.tenant = c.tenant;
+    job.request_id = c.request_id;
     job.model = config.model;
-    job.question = req.query;
-    job.passages = prompt.passages;
-    job.messages = build_prompt(prompt);
+    job.question = c.query;
+    job.messages = build_prompt(c.prompt);
+    job.passages = std::move(c.prompt.passages);
     job.enqueued_unix_ms = unix_ms();
     double t_queue = mono_ms();
     auto reply = co_await deps.jobs.submit(std::move(job));
     double waited = mono_ms() - t_queue;
-    if (!reply) {
-      outcomes.with({to_string_outcome(reply.error().code)}).inc();
-      co_return reply.error();
-    }
+    if (!reply) co_return reply.error();
     if (!reply->ok) {
-      outcomes.with({"llm_failed"}).inc();
-      co_return make_error(errc_from_reply_code(reply->error_code),
-                           "the model call failed: " + reply->error_message);
+      co_return make_error(errc_from_reply_code(reply->error_code), "the model call failed: " + reply->error_message);
     }
     out.answer = std::move(reply->text);
     if (!reply->model.empty()) out.model = reply->model;
@@ -217,16 +249,184 @@ struct Pipeline::Impl {
     out.timings.queue_wait = std::max(0.0, waited - reply->llm_ms);
     stage.with({"queue_wait"}).observe(out.timings.queue_wait);
     stage.with({"llm"}).observe(out.timings.llm);
-
-    // 5. Remember the turn, answer.
-    if (!req.session_id.empty()) co_await append_turn(req.session_id, req.query, out.answer);
-    out.timings.total = mono_ms() - t_start;
-    stage.with({"total"}).observe(out.timings.total);
-    outcomes.with({"answered"}).inc();
     co_return out;
   }
 
-  static std::string to_string_outcome(Errc e) { return std::string(to_string(e)); }
+  std::shared_ptr<const cache::CacheEntry> make_entry(const QueryResult& r) const {
+    auto now = unix_ms();
+    auto e = std::make_shared<cache::CacheEntry>();
+    e->value = encode_answer(r);
+    e->created_unix_ms = now;
+    e->fresh_until_ms = now + config.cache.soft_ttl_ms;
+    e->stale_until_ms = now + config.cache.hard_ttl_ms;
+    return e;
+  }
+
+  asio::awaitable<Result<QueryResult>> compute_and_store(Computation c, std::string key) {
+    auto r = co_await compute(std::move(c));
+    if (r && !key.empty()) co_await answers.put(key, make_entry(*r));
+    co_return r;
+  }
+
+  // One background refresh per key: the in-process set, then the Redis lock across replicas.
+  void start_refresh(const std::string& key, Computation c) {
+    {
+      std::lock_guard lock(refreshing_mutex);
+      if (!refreshing.insert(key).second) return;
+    }
+    c.priority = queue::Priority::refresh;
+    asio::co_spawn(ex, refresh(key, std::move(c)), asio::detached);
+  }
+
+  asio::awaitable<void> refresh(std::string key, Computation c) {
+    struct Done {
+      Impl* self;
+      std::string key;
+      ~Done() {
+        std::lock_guard lock(self->refreshing_mutex);
+        self->refreshing.erase(key);
+      }
+    } done{this, key};
+    if (!co_await answers.try_lock(key, milliseconds(config.cache.refresh_lock_ms))) {
+      refreshes.with({"skipped_locked"}).inc();
+      co_return;
+    }
+    refreshes.with({"started"}).inc();
+    c.deadline_unix_ms = unix_ms() + config.server.request_timeout_ms;
+    auto r = co_await compute_and_store(std::move(c), key);
+    // On failure the stale entry keeps serving until its hard expiry (stale-if-error).
+    refreshes.with({r ? "succeeded" : "failed"}).inc();
+    if (!r) spdlog::warn("refresh of a stale answer failed: {}", r.error().message);
+    co_await answers.unlock(key);
+  }
+
+  // ---- the query ----------------------------------------------------------------------
+
+  asio::awaitable<Result<QueryResult>> run(QueryRequest req) {
+    double t_start = mono_ms();
+    const int k = req.top_k > 0 ? req.top_k : config.query.default_top_k;
+
+    // 1. Plan: the rules look at the query first.
+    double t0 = mono_ms();
+    rules::RuleDecision decision;
+    if (deps.rules) decision = deps.rules->evaluate(req.query);
+    const double rules_ms = mono_ms() - t0;
+    stage.with({"rules"}).observe(rules_ms);
+    if (decision.action == rules::RuleDecision::Action::block) {
+      outcomes.with({"blocked"}).inc();
+      co_return make_error(Errc::blocked, decision.message.empty()
+                                              ? "this query is not allowed (rule " + decision.rule_id + ")"
+                                              : decision.message);
+    }
+    if (decision.action == rules::RuleDecision::Action::answer) {
+      QueryResult out;
+      out.request_id = req.request_id;
+      out.answer = decision.message;
+      out.cache = "rule";
+      out.model = "rule:" + decision.rule_id;
+      out.rules_matched = decision.matched_rule_ids;
+      out.timings.rules = rules_ms;
+      out.timings.total = mono_ms() - t_start;
+      outcomes.with({"rule"}).inc();
+      co_return out;
+    }
+
+    // 2. Context: profile and session history, in parallel.
+    auto [prof, hist] = co_await (load_profile(req.user_id, req.deadline_unix_ms) &&
+                                  load_history(req.session_id, req.deadline_unix_ms));
+    if (!req.user_id.empty()) stage.with({"profile"}).observe(prof.second.ms);
+    if (!req.session_id.empty()) stage.with({"history"}).observe(hist.second.ms);
+
+    Computation c;
+    c.query = req.query;
+    c.top_k = k;
+    c.tenant = req.tenant;
+    c.request_id = req.request_id;
+    c.deadline_unix_ms = req.deadline_unix_ms;
+    c.prompt.question = req.query;
+    c.prompt.profile = prof.first;
+    c.prompt.instructions = decision.instructions;
+    c.prompt.history = hist.first;
+
+    // 3. Answer cache.
+    const bool use_cache = config.cache.enabled && req.cache_mode != CacheMode::bypass;
+    std::string key;
+    Result<QueryResult> result = make_error(Errc::internal, "no result");
+    bool coalesced_wait = false;
+    std::string cache_status = req.cache_mode == CacheMode::bypass ? "bypass" : "miss";
+    double age_ms = -1;
+    if (use_cache) {
+      cache::AnswerKeyParts parts;
+      parts.tenant = req.tenant;
+      parts.query = req.query;
+      parts.cohort = prof.first;
+      for (const auto& t : hist.first) {
+        parts.session_context.push_back(t.question);
+        parts.session_context.push_back(t.answer);
+      }
+      parts.instructions = decision.instructions;
+      parts.index_version = deps.retriever.version();
+      parts.prompt_version = kPromptTemplateVersion;
+      parts.model = config.model;
+      parts.top_k = k;
+      key = cache::answer_key(parts);
+    }
+    bool served = false;
+    if (use_cache && req.cache_mode == CacheMode::use) {
+      auto found = co_await answers.get(key);
+      QueryResult cached;
+      if (found.entry && found.state != cache::Freshness::expired && decode_answer(found.entry->value, cached)) {
+        served = true;
+        age_ms = static_cast<double>(unix_ms() - found.entry->created_unix_ms);
+        if (found.state == cache::Freshness::stale) {
+          cache_status = "stale";
+          start_refresh(key, c);
+        } else {
+          cache_status = "hit";
+        }
+        result = std::move(cached);
+      }
+    }
+    if (!served) {
+      // 4. Compute; identical concurrent misses share one computation.
+      if (use_cache) {
+        auto deadline = std::chrono::steady_clock::now() +
+                        milliseconds(std::max<std::int64_t>(0, req.deadline_unix_ms - unix_ms()));
+        auto joined = co_await flights.run(
+            key, [this, c, key]() { return compute_and_store(c, key); }, deadline);
+        result = std::move(joined.result);
+        coalesced_wait = !joined.leader;
+        if (coalesced_wait) coalesced.inc();
+      } else {
+        result = co_await compute(c);
+      }
+    }
+    answer_results.with({cache_status}).inc();
+    if (!result) {
+      outcomes.with({std::string(to_string(result.error().code))}).inc();
+      co_return result.error();
+    }
+
+    // 5. Remember the turn and answer.
+    QueryResult out = std::move(*result);
+    out.request_id = req.request_id;
+    out.cache = cache_status;
+    out.cache_age_ms = age_ms;
+    out.coalesced = coalesced_wait;
+    out.rules_matched = decision.matched_rule_ids;
+    out.profile_used = !prof.first.empty();
+    out.timings.rules = rules_ms;
+    out.timings.profile = prof.second.ms;
+    out.timings.history = hist.second.ms;
+    if (served) out.timings.retrieve = out.timings.queue_wait = out.timings.llm = 0;
+    if (!req.session_id.empty() && config.cache.session_turns > 0) {
+      co_await append_turn(req.session_id, req.query, out.answer);
+    }
+    out.timings.total = mono_ms() - t_start;
+    stage.with({"total"}).observe(out.timings.total);
+    outcomes.with({served ? "cached" : "answered"}).inc();
+    co_return out;
+  }
 };
 
 Pipeline::Pipeline(PipelineDeps deps, GatewayConfig config)
@@ -236,6 +436,11 @@ Pipeline::~Pipeline() = default;
 
 asio::awaitable<Result<QueryResult>> Pipeline::run(QueryRequest request) {
   co_return co_await impl_->run(std::move(request));
+}
+
+std::size_t Pipeline::refreshes_in_flight() const {
+  std::lock_guard lock(impl_->refreshing_mutex);
+  return impl_->refreshing.size();
 }
 
 }  // namespace ragd::orchestrator

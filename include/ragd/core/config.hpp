@@ -99,6 +99,19 @@ struct LlmConfig {
   int max_attempts = 3;
 };
 
+struct CacheConfig {
+  bool enabled = true;                    // the answer cache (L1 + L2)
+  bool l2_enabled = true;                 // share answers between replicas through Redis
+  int soft_ttl_ms = 300000;               // fresh for this long
+  int hard_ttl_ms = 3600000;              // then served stale (one refresh) until this age
+  std::size_t l1_max_entries = 100000;
+  std::size_t l1_max_bytes = 256u << 20;
+  int refresh_lock_ms = 30000;            // one refresh per key across replicas
+  int profile_ttl_ms = 5000;              // profile cache in front of Redis
+  int session_turns = 4;                  // turns of history in the prompt and the key
+  int session_ttl_ms = 86400000;          // session history expiry in Redis
+};
+
 struct GatewayConfig {
   ServerConfig server;
   RedisConfig redis;
@@ -108,6 +121,7 @@ struct GatewayConfig {
   ProfileConfig profile;
   QueueConfig queue;
   RulesConfig rules;
+  CacheConfig cache;
   LogConfig log;
   std::string model = "ragd-offline";  // model name put on jobs and in cache keys
 };

@@ -1,11 +1,16 @@
 // The coroutine orchestrator: the path of one query.
 //   1. plan: the rules decide first (block, answer without the LLM, or add instructions);
-//   2. fan out in one co_await: retrieval (embed + FAISS on the search pool), the user's
-//      profile and the session history, each leg with its own deadline; an optional leg
-//      that fails or is late degrades (no profile, no history) instead of failing;
-//   3. build the prompt (passages fenced as untrusted data);
-//   4. enqueue the LLM job and await the reply within the request's deadline;
-//   5. append the turn to the session history and answer with sources and timings.
+//   2. context, in one co_await: the user's profile (behind a short-lived cache) and the
+//      session history; each leg has its own deadline, and one that fails or is late
+//      degrades (no profile, no history) instead of failing the query;
+//   3. answer cache (L1 in process, L2 in Redis), keyed by everything that changes the
+//      answer: fresh → answer now; stale → answer now and refresh once in the background
+//      (one per process and one across replicas); missing → compute, with identical
+//      concurrent misses sharing one computation (single flight);
+//   4. compute: retrieval (embed + FAISS on the search pool), the prompt (passages fenced
+//      as untrusted data), the LLM job through the queue within the deadline;
+//   5. store the answer, append the turn to the session history, answer with sources,
+//      cache status and timings.
 // Thread-safety: run() may be called concurrently from any I/O thread.
 #pragma once
 
@@ -13,6 +18,7 @@
 #include "ragd/core/error.hpp"
 #include "ragd/retrieval/document.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
@@ -41,8 +47,11 @@ class Registry;
 
 namespace ragd::orchestrator {
 
+enum class CacheMode { use, bypass, refresh };
+
 struct QueryRequest {
   std::string query;
+  CacheMode cache_mode = CacheMode::use;
   std::string user_id;
   std::string session_id;
   int top_k = 0;  // 0 = the configured default
@@ -59,16 +68,19 @@ struct QueryResult {
   std::string request_id;
   std::string answer;
   std::vector<retrieval::Hit> sources;
-  std::string cache = "miss";  // miss, rule
+  std::string cache = "miss";  // hit, stale, miss, bypass, rule
+  double cache_age_ms = -1;    // age of the cached answer served (hit, stale)
   std::string model;
   Timings timings;
   std::vector<std::string> rules_matched;
+  bool coalesced = false;  // waited on another request's identical computation
   bool profile_used = false;
   int prompt_tokens = 0;
   int completion_tokens = 0;
 };
 
 struct PipelineDeps {
+  boost::asio::any_io_executor executor;        // runs shared computations and refreshes
   std::shared_ptr<const rules::RuleSet> rules;  // may be null: no rules
   retrieval::Retriever& retriever;
   profile::ProfileStore& profiles;
@@ -83,6 +95,9 @@ class Pipeline {
   ~Pipeline();
 
   boost::asio::awaitable<Result<QueryResult>> run(QueryRequest request);
+
+  // Background refreshes running in this process (for tests and metrics).
+  std::size_t refreshes_in_flight() const;
 
   static std::string session_key(const std::string& session_id) {
     return "session:{" + session_id + "}";

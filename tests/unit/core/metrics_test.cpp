@@ -55,3 +55,15 @@ TEST(Metrics, CollectorsRunBeforeRender) {
   r.on_collect([&] { g.set(42); });
   EXPECT_NE(r.render().find("depth 42"), std::string::npos);
 }
+
+TEST(Metrics, RegisteringANameTwiceReturnsTheSameFamily) {
+  Registry r;
+  auto& a = r.counter("hits_total", "Hits.", {"tier"});
+  auto& b = r.counter("hits_total", "", {"tier"});
+  EXPECT_EQ(&a, &b);
+  a.with({"l1"}).inc();
+  b.with({"l1"}).inc();
+  auto text = r.render();
+  EXPECT_NE(text.find("hits_total{tier=\"l1\"} 2"), std::string::npos) << text;
+  EXPECT_EQ(text.find("# TYPE hits_total"), text.rfind("# TYPE hits_total"));
+}

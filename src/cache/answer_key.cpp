@@ -1,0 +1,56 @@
+#include "ragd/cache/answer_key.hpp"
+
+#include "ragd/core/ids.hpp"
+
+namespace ragd::cache {
+
+std::string normalize_query(std::string_view query) {
+  std::string out;
+  out.reserve(query.size());
+  bool space = false;
+  for (unsigned char c : query) {
+    bool keep = c >= 0x80 || std::isalnum(c);
+    if (!keep) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += static_cast<char>(c < 0x80 ? std::tolower(c) : c);
+  }
+  return out;
+}
+
+namespace {
+
+// Length-prefixed fields: no choice of values can make two different part lists encode
+// to the same bytes.
+void field(std::string& out, std::string_view tag, std::string_view value) {
+  out += tag;
+  out += std::to_string(value.size());
+  out += ':';
+  out += value;
+}
+
+}  // namespace
+
+std::string answer_key(const AnswerKeyParts& p) {
+  std::string buf;
+  buf.reserve(256 + p.query.size());
+  field(buf, "v", "1");
+  field(buf, "t", p.tenant);
+  field(buf, "q", normalize_query(p.query));
+  for (const auto& [k, v] : p.cohort) {
+    field(buf, "ck", k);
+    field(buf, "cv", v);
+  }
+  for (const auto& s : p.session_context) field(buf, "s", s);
+  for (const auto& i : p.instructions) field(buf, "i", i);
+  field(buf, "x", std::to_string(p.index_version));
+  field(buf, "p", std::to_string(p.prompt_version));
+  field(buf, "m", p.model);
+  field(buf, "k", std::to_string(p.top_k));
+  return sha256_hex(buf);
+}
+
+}  // namespace ragd::cache
