@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +52,31 @@ class Stack {
     }
   }
 
+  // Another gateway replica on the same Redis, with the same config but its own port.
+  // Returns its port.
+  int add_gateway(const nlohmann::json& overrides = nlohmann::json::object()) {
+    int port = free_port();
+    auto cfg = nlohmann::json::parse(read_all(config_path_), nullptr, true, true);
+    cfg["server"]["listen"] = "127.0.0.1:" + std::to_string(port);
+    cfg.merge_patch(overrides);
+    std::string path = dir_.path() + "/ragd-" + std::to_string(port) + ".json";
+    std::ofstream(path) << cfg.dump(2);
+    replicas_.push_back(std::make_unique<Process>(
+        std::vector<std::string>{bin_path("ragd"), "--config", path}, std::map<std::string, std::string>{},
+        dir_.path() + "/ragd-" + std::to_string(port) + ".log"));
+    bool up = wait_until([&] { return http_request(port, "GET", "/healthz").status == 200; },
+                         std::chrono::seconds(20));
+    if (!up) throw std::runtime_error("replica did not start:\n" + replicas_.back()->log());
+    return port;
+  }
+
+  static std::string read_all(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
   void start_worker() {
     std::vector<std::string> argv = {bin_path("ragd-worker"), "--redis", redis_.url(),
                                      "--concurrency", "64"};
@@ -75,7 +102,7 @@ class Stack {
   }
   HttpResult get(const std::string& path) { return http_request(port_, "GET", path); }
 
-  HttpResult ingest_dir(const std::string& dir) {
+  HttpResult ingest_dir(const std::string& dir, int port = 0) {
     nlohmann::json docs = nlohmann::json::array();
     for (auto& e : std::filesystem::directory_iterator(dir)) {
       std::ifstream in(e.path());
@@ -84,7 +111,8 @@ class Stack {
       docs.push_back({{"id", e.path().filename().string()}, {"title", e.path().stem().string()},
                       {"text", ss.str()}});
     }
-    return post("/v1/documents", {{"documents", docs}});
+    return http_request(port ? port : port_, "POST", "/v1/documents",
+                        nlohmann::json{{"documents", docs}}.dump());
   }
 
   int port() const { return port_; }
@@ -100,6 +128,7 @@ class Stack {
   std::string config_path_;
   std::optional<Process> gateway_;
   std::vector<std::unique_ptr<Process>> workers_;
+  std::vector<std::unique_ptr<Process>> replicas_;
 };
 
 // The fake OpenAI-compatible server on a free port.
@@ -115,6 +144,11 @@ class FakeLlm {
     if (!up) throw std::runtime_error("fake-llm did not start: " + proc_->log());
   }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void stop() { proc_->stop(); }
+  int chat_calls() {
+    auto s = stats();
+    return s.is_object() ? s.value("chat_calls", -1) : -1;
+  }
   nlohmann::json stats() {
     return nlohmann::json::parse(http_request(port_, "GET", "/stats").body, nullptr, false);
   }
