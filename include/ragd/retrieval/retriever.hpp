@@ -1,0 +1,107 @@
+// Retriever: the document store and search engine of the gateway. It owns the embedder,
+// the vector index, the chunk store (chunk key -> Chunk, doc id -> its chunk keys) and a
+// thread pool of `search_threads` threads. Embedding, FAISS search and indexing all run
+// on that pool: the coroutine API (search, ingest, remove) hops onto the pool and resumes
+// the caller on its own executor, so an I/O thread never blocks on retrieval.
+//
+// Consistency: a search sees either all or none of an ingest (the store and the index are
+// updated together under one exclusive lock, after the slow chunking and embedding are
+// done without it). version() grows by one with every ingest and every remove that
+// changed something; it is part of answer-cache keys, so new documents are never hidden
+// behind old answers.
+//
+// Thread-safety: every member function may be called from any thread concurrently. The
+// destructor waits for work already on the pool; destroy the Retriever only after the
+// coroutines using it have finished.
+#pragma once
+
+#include "ragd/core/config.hpp"
+#include "ragd/core/error.hpp"
+#include "ragd/retrieval/document.hpp"
+#include "ragd/retrieval/embedder.hpp"
+#include "ragd/retrieval/vector_index.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace ragd::retrieval {
+
+inline constexpr std::size_t kMaxDocumentIdChars = 256;
+inline constexpr std::size_t kMaxDocumentTitleChars = 1024;
+
+struct IngestStats {
+  std::size_t documents = 0;        // documents indexed by this call
+  std::size_t chunks = 0;           // chunks indexed by this call
+  std::uint64_t index_version = 0;  // version() right after this call's change
+};
+
+// Checks each document: id non-empty and at most kMaxDocumentIdChars, no id twice in the
+// batch, title at most kMaxDocumentTitleChars, text non-blank and at most
+// `max_document_chars`. The error (Errc::bad_request) names the index and field, e.g.
+// "documents[2].text is empty".
+Result<void> validate_documents(const std::vector<Document>& docs, std::size_t max_document_chars);
+
+class Retriever {
+ public:
+  explicit Retriever(const RetrievalConfig& config);
+  ~Retriever();
+  Retriever(const Retriever&) = delete;
+  Retriever& operator=(const Retriever&) = delete;
+
+  // Top `top_k` chunks for `query`, best first, without duplicate chunks or duplicate
+  // texts. A query with no searchable words gives an empty list. Errors: bad_request for
+  // a blank query or top_k < 1; internal when the index fails.
+  boost::asio::awaitable<Result<std::vector<Hit>>> search(std::string query, int top_k);
+
+  // Chunks, embeds and indexes `docs`; a document whose id is already indexed is
+  // replaced. All or nothing: when any document is invalid nothing is indexed. Also
+  // refuses more than `max_documents_per_request` documents (the request-path limit;
+  // ingest_sync, used by tools loading whole corpora, does not apply it).
+  boost::asio::awaitable<Result<IngestStats>> ingest(std::vector<Document> docs);
+
+  // Removes a document's chunks; true when it was indexed.
+  boost::asio::awaitable<Result<bool>> remove(std::string doc_id);
+
+  // Blocking forms of the above: they do the work on the calling thread. For the pool
+  // itself, tools (ragctl), tests and benchmarks; never call them on an I/O thread.
+  Result<std::vector<Hit>> search_sync(std::string_view query, int top_k) const;
+  Result<IngestStats> ingest_sync(std::vector<Document> docs);
+  Result<bool> remove_sync(const std::string& doc_id);
+
+  std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
+  std::size_t chunk_count() const;
+  std::size_t document_count() const;
+  const HashEmbedder& embedder() const { return embedder_; }
+  const RetrievalConfig& config() const { return config_; }
+
+  // The pool's executor, for callers that want to run their own blocking work beside
+  // retrieval (see run_on in offload.hpp).
+  boost::asio::thread_pool::executor_type pool_executor() { return pool_.get_executor(); }
+
+ private:
+  RetrievalConfig config_;
+  HashEmbedder embedder_;
+  VectorIndex index_;
+
+  // Guards chunks_ and doc_chunks_ and keeps them in step with index_.
+  mutable std::shared_mutex store_mutex_;
+  std::unordered_map<std::int64_t, Chunk> chunks_;
+  std::unordered_map<std::string, std::vector<std::int64_t>> doc_chunks_;
+
+  std::atomic<std::int64_t> next_chunk_key_{1};
+  std::atomic<std::uint64_t> version_{0};
+
+  // Last member: the destructor joins it before anything above is destroyed.
+  boost::asio::thread_pool pool_;
+};
+
+}  // namespace ragd::retrieval
