@@ -21,6 +21,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -70,8 +71,15 @@ class WorkerRunner {
 
   // Runs until stop(): reads, dispatches, replies, acknowledges, heartbeats.
   boost::asio::awaitable<void> run();
-  // Stops reading new jobs; run() returns once the jobs in flight are answered.
+  // Stops reading new jobs; run() returns once the jobs in flight are answered (a blocking
+  // read in progress ends within about a second first).
   void stop();
+
+  // Jobs pending on another consumer for longer than `idle` are taken over (XAUTOCLAIM), so
+  // the jobs of a dead worker are not lost. It must exceed the longest time a job can take,
+  // or a slow job may run twice (harmless: a job's reply is used once). Default 60 s; zero
+  // turns reclaiming off. Call before run().
+  void set_reclaim_idle(std::chrono::milliseconds idle);
 
   std::int64_t processed() const;
   std::int64_t in_flight() const;
