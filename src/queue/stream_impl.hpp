@@ -1,0 +1,87 @@
+// Helpers shared by both sides of the job queue: reading XREAD / XREADGROUP replies, the
+// fixed key names, and a cancellable sleep. Pure functions apart from sleep_for.
+#pragma once
+
+#include "ragd/redis/client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ragd::queue::detail {
+
+// Sorted set of worker heartbeats: member = consumer name, score = unix ms.
+inline constexpr const char* kWorkersKey = "ragd:workers";
+inline constexpr const char* kRepliesPrefix = "ragd:replies:";
+// Stream field names carrying the JSON payloads.
+inline constexpr const char* kJobField = "job";
+inline constexpr const char* kReplyField = "reply";
+// How long one blocking stream read waits on the server.
+inline constexpr int kBlockMs = 1000;
+
+struct StreamEntry {
+  std::string id;
+  std::vector<std::pair<std::string, std::string>> fields;
+  bool deleted = false;  // XREADGROUP of pending entries returns [id, nil] for deleted ones
+
+  const std::string* field(const std::string& name) const {
+    for (const auto& [k, v] : fields) {
+      if (k == name) return &v;
+    }
+    return nullptr;
+  }
+};
+
+// Entries of an array of [id, [field, value, ...]] (nil fields = deleted entry). Anything
+// that does not have the documented shape is skipped.
+inline std::vector<StreamEntry> parse_entries(const redis::Reply& list) {
+  std::vector<StreamEntry> out;
+  if (!list.is_array()) return out;
+  out.reserve(list.elements.size());
+  for (const auto& e : list.elements) {
+    if (!e.is_array() || e.elements.size() != 2) continue;
+    auto id = e.elements[0].as_string();
+    if (!id) continue;
+    StreamEntry entry;
+    entry.id = std::move(*id);
+    const auto& kv = e.elements[1];
+    if (kv.is_nil()) {
+      entry.deleted = true;
+    } else if (kv.is_array()) {
+      for (std::size_t i = 0; i + 1 < kv.elements.size(); i += 2) {
+        auto k = kv.elements[i].as_string();
+        auto v = kv.elements[i + 1].as_string();
+        if (k && v) entry.fields.emplace_back(std::move(*k), std::move(*v));
+      }
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+// Entries of the first stream in an XREAD / XREADGROUP reply (nil = none).
+inline std::vector<StreamEntry> parse_stream_read(const redis::Reply& reply) {
+  if (!reply.is_array() || reply.elements.empty()) return {};
+  const auto& stream = reply.elements.front();
+  if (!stream.is_array() || stream.elements.size() != 2) return {};
+  return parse_entries(stream.elements[1]);
+}
+
+// Entries claimed by XAUTOCLAIM (Redis 7 reply: [next-cursor, entries, deleted-ids]).
+inline std::vector<StreamEntry> parse_autoclaim(const redis::Reply& reply) {
+  if (!reply.is_array() || reply.elements.size() < 2) return {};
+  return parse_entries(reply.elements[1]);
+}
+
+inline boost::asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, d);
+  co_await t.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+}
+
+}  // namespace ragd::queue::detail

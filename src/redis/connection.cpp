@@ -1,0 +1,397 @@
+// One pipelined Redis connection on an Asio socket (TCP or unix), driven by coroutines on the
+// connection's strand.
+//
+// Invariants, all guarded by the strand:
+//  - `waiters_` holds one entry per queued request, in the order the bytes were appended to
+//    `wbuf_`, so the n-th reply read belongs to the front waiter (RESP is strictly FIFO).
+//  - A waiter lives in the frame of the coroutine awaiting it; every path out of that
+//    coroutine leaves it out of `waiters_`, so the queue never holds a dangling pointer.
+//  - Once a waiter gives up while its request is on the wire (timeout, cancellation), the
+//    connection is failed: its reply would otherwise be delivered to the next waiter.
+#include "ragd/redis/client.hpp"
+#include "redis/protocol_impl.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <deque>
+
+namespace ragd::redis {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::milliseconds kBackoffMin = 50ms;
+constexpr std::chrono::milliseconds kBackoffMax = 2s;
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+Error unavailable(std::string why) { return make_error(Errc::unavailable, std::move(why)); }
+
+}  // namespace
+
+struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
+  using Strand = asio::strand<asio::any_io_executor>;
+  using Socket = asio::generic::stream_protocol::socket;
+  using Clock = std::chrono::steady_clock;
+
+  struct Waiter {
+    std::size_t expected = 1;
+    std::vector<Reply> replies;
+    std::optional<Error> error;
+    bool done = false;
+    asio::steady_timer* timer = nullptr;  // null for the connection's own handshake
+
+    // The awaiting coroutine sleeps on its timeout timer; cancelling the timer wakes it.
+    void finish() {
+      done = true;
+      if (timer) timer->cancel();
+    }
+  };
+
+  enum class State { disconnected, connecting, connected };
+
+  Impl(asio::any_io_executor ex, RedisConfig config)
+      : strand_(asio::make_strand(ex)), config_(std::move(config)) {
+    auto ep = parse_url(config_.url);
+    if (ep) {
+      endpoint_ = *ep;
+    } else {
+      url_error_ = ep.error();
+    }
+  }
+
+  // Entry point from any thread: hops onto the strand for the duration of one request.
+  static asio::awaitable<Result<std::vector<Reply>>> run(std::shared_ptr<Impl> self,
+                                                         std::string payload, std::size_t count,
+                                                         Clock::time_point deadline) {
+    auto [ep, result] = co_await asio::co_spawn(
+        self->strand_, self->exec(std::move(payload), count, deadline), kNoThrow);
+    // An exception here means the request was cancelled before it started on the strand.
+    if (ep) co_return make_error(Errc::cancelled, "redis command cancelled");
+    co_return std::move(result);
+  }
+
+  asio::awaitable<Result<std::vector<Reply>>> exec(std::string payload, std::size_t count,
+                                                   Clock::time_point deadline) {
+    auto keep_alive = shared_from_this();
+    if (closed_) co_return make_error(Errc::cancelled, "redis connection closed");
+    if (url_error_) co_return *url_error_;
+    if (state_ == State::disconnected) {
+      if (Clock::now() < retry_at_) co_return unavailable("redis unavailable (reconnecting)");
+      start_connect();
+    }
+    asio::steady_timer timer(strand_, deadline);
+    Waiter w;
+    w.expected = count;
+    w.timer = &timer;
+    if (wbuf_.empty()) {
+      wbuf_.swap(payload);
+    } else {
+      wbuf_ += payload;
+    }
+    waiters_.push_back(&w);
+    if (state_ == State::connected) kick_writer();
+
+    if (!w.done) {
+      auto [ec] = co_await timer.async_wait(kNoThrow);
+      if (!w.done) {
+        // Timed out (timer expired) or our caller was cancelled (wait aborted). The request
+        // may be on the wire; its reply must never reach the next waiter, so the connection
+        // is dropped and everyone else queued on it fails.
+        std::erase(waiters_, &w);
+        const bool timed_out = !ec;
+        fail_connection(unavailable(timed_out ? "redis connection reset after a command timed out"
+                                              : "redis connection reset after a cancelled command"));
+        if (timed_out) co_return make_error(Errc::deadline_exceeded, "redis command timed out");
+        co_return make_error(Errc::cancelled, "redis command cancelled");
+      }
+    }
+    if (w.error) co_return std::move(*w.error);
+    co_return std::move(w.replies);
+  }
+
+  void start_connect() {
+    state_ = State::connecting;
+    healthy_ = false;
+    reader_.reset();
+    socket_ = std::make_shared<Socket>(strand_);
+    // AUTH and SELECT go first on the wire, ahead of every queued command.
+    handshake_ = Waiter{};
+    handshake_.expected = 0;
+    if (!endpoint_.password.empty()) {
+      Command auth = {"AUTH"};
+      if (!endpoint_.username.empty()) auth.push_back(endpoint_.username);
+      auth.push_back(endpoint_.password);
+      detail::append_command(wbuf_, auth);
+      ++handshake_.expected;
+    }
+    if (endpoint_.db != 0) {
+      detail::append_command(wbuf_, {"SELECT", std::to_string(endpoint_.db)});
+      ++handshake_.expected;
+    }
+    if (handshake_.expected > 0) waiters_.push_front(&handshake_);
+    asio::co_spawn(strand_, connect(shared_from_this(), socket_), asio::detached);
+  }
+
+  static asio::awaitable<void> connect(std::shared_ptr<Impl> self, std::shared_ptr<Socket> sock) {
+    // A watchdog closes the socket when the connect timeout passes; the pending connect then
+    // completes with an error. The flags outlive this frame, since the watchdog's handler may
+    // already be queued when the connect finishes.
+    struct Attempt {
+      bool done = false;
+      bool timed_out = false;
+    };
+    auto attempt = std::make_shared<Attempt>();
+    asio::steady_timer watchdog(self->strand_,
+                                std::chrono::milliseconds(self->config_.connect_timeout_ms));
+    watchdog.async_wait([sock, attempt](boost::system::error_code ec) {
+      if (ec || attempt->done) return;
+      attempt->timed_out = true;
+      boost::system::error_code ignored;
+      sock->close(ignored);
+    });
+    boost::system::error_code ec = co_await self->open_socket(sock);
+    attempt->done = true;
+    watchdog.cancel();
+    if (sock != self->socket_) co_return;  // closed or superseded meanwhile
+    if (ec || attempt->timed_out) {
+      std::string where = self->endpoint_.unix_path.empty()
+                              ? self->endpoint_.host + ":" + std::to_string(self->endpoint_.port)
+                              : self->endpoint_.unix_path;
+      self->fail_connection(unavailable("cannot connect to redis at " + where + ": " +
+                                        (attempt->timed_out ? std::string("timeout") : ec.message())));
+      co_return;
+    }
+    boost::system::error_code ignored;
+    sock->set_option(asio::ip::tcp::no_delay(true), ignored);  // fails harmlessly on unix
+    self->state_ = State::connected;
+    self->connected_flag_ = true;
+    asio::co_spawn(self->strand_, read_loop(self, sock), asio::detached);
+    self->kick_writer();
+  }
+
+  asio::awaitable<boost::system::error_code> open_socket(std::shared_ptr<Socket> sock) {
+    if (!endpoint_.unix_path.empty()) {
+      asio::generic::stream_protocol::endpoint ep(
+          asio::local::stream_protocol::endpoint(endpoint_.unix_path));
+      auto [ec] = co_await sock->async_connect(ep, kNoThrow);
+      co_return ec;
+    }
+    std::vector<asio::ip::tcp::endpoint> candidates;
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(endpoint_.host, ec);
+    if (!ec) {
+      candidates.emplace_back(addr, static_cast<unsigned short>(endpoint_.port));
+    } else {
+      asio::ip::tcp::resolver resolver(strand_);
+      auto [rec, results] =
+          co_await resolver.async_resolve(endpoint_.host, std::to_string(endpoint_.port), kNoThrow);
+      if (rec) co_return rec;
+      for (const auto& r : results) candidates.push_back(r.endpoint());
+    }
+    for (const auto& tcp_ep : candidates) {
+      if (sock != socket_) co_return asio::error::operation_aborted;
+      auto [cec] = co_await sock->async_connect(asio::generic::stream_protocol::endpoint(tcp_ep),
+                                                kNoThrow);
+      if (!cec) co_return cec;
+      ec = cec;
+      boost::system::error_code ignored;
+      sock->close(ignored);
+      if (cec == asio::error::operation_aborted) break;
+    }
+    co_return ec ? ec : asio::error::host_not_found;
+  }
+
+  void kick_writer() {
+    if (writing_ || wbuf_.empty() || state_ != State::connected) return;
+    writing_ = true;
+    asio::co_spawn(strand_, write_loop(shared_from_this(), socket_), asio::detached);
+  }
+
+  // Writes everything queued in one go; commands queued while a write is in flight are
+  // batched into the next one.
+  static asio::awaitable<void> write_loop(std::shared_ptr<Impl> self, std::shared_ptr<Socket> sock) {
+    std::string batch;
+    while (!self->wbuf_.empty()) {
+      batch.clear();
+      batch.swap(self->wbuf_);  // the two buffers keep their capacity between rounds
+      auto [ec, n] = co_await asio::async_write(*sock, asio::buffer(batch), kNoThrow);
+      if (sock != self->socket_) co_return;
+      if (ec) {
+        self->fail_connection(unavailable("redis write failed: " + ec.message()));
+        co_return;
+      }
+    }
+    self->writing_ = false;
+  }
+
+  static asio::awaitable<void> read_loop(std::shared_ptr<Impl> self, std::shared_ptr<Socket> sock) {
+    std::array<char, kReadChunk> buf;
+    Reply reply;
+    for (;;) {
+      auto [ec, n] = co_await sock->async_read_some(asio::buffer(buf), kNoThrow);
+      if (sock != self->socket_) co_return;
+      if (ec) {
+        self->fail_connection(unavailable("redis connection lost: " + ec.message()));
+        co_return;
+      }
+      if (!self->reader_.feed(buf.data(), n)) {
+        self->fail_connection(unavailable("redis protocol error"));
+        co_return;
+      }
+      for (;;) {
+        auto st = self->reader_.next(reply);
+        if (st == detail::ReplyReader::Status::need_more) break;
+        if (st == detail::ReplyReader::Status::protocol_error) {
+          self->fail_connection(unavailable(std::string("redis protocol error: ") +
+                                            self->reader_.error()));
+          co_return;
+        }
+        self->deliver(std::move(reply));
+        if (sock != self->socket_) co_return;
+      }
+    }
+  }
+
+  void deliver(Reply reply) {
+    if (waiters_.empty()) {
+      fail_connection(unavailable("unexpected reply from redis"));
+      return;
+    }
+    Waiter* w = waiters_.front();
+    w->replies.push_back(std::move(reply));
+    if (w->replies.size() < w->expected) return;
+    waiters_.pop_front();
+    if (w == &handshake_) {
+      for (const auto& r : handshake_.replies) {
+        if (r.is_error()) {
+          fail_connection(unavailable("redis rejected AUTH/SELECT: " + r.str));
+          return;
+        }
+      }
+    }
+    healthy_ = true;
+    backoff_ = 0ms;
+    if (w != &handshake_) w->finish();
+  }
+
+  // Drops the socket and fails every queued request with `err`. A connection that never got
+  // a good reply backs off before the next attempt; one that was healthy reconnects on the
+  // next command at once.
+  void fail_connection(Error err) {
+    if (socket_) {
+      boost::system::error_code ignored;
+      socket_->close(ignored);
+      socket_.reset();
+    }
+    if (state_ == State::connected || state_ == State::connecting) {
+      if (closed_) {
+        spdlog::debug("redis connection closed");
+      } else {
+        spdlog::warn("redis connection dropped: {}", err.message);
+      }
+    }
+    state_ = State::disconnected;
+    connected_flag_ = false;
+    writing_ = false;
+    wbuf_.clear();
+    reader_.reset();
+    if (healthy_) {
+      backoff_ = 0ms;
+      retry_at_ = Clock::now();
+    } else {
+      backoff_ = backoff_ == 0ms ? kBackoffMin : std::min(backoff_ * 2, kBackoffMax);
+      retry_at_ = Clock::now() + backoff_;
+    }
+    healthy_ = false;
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (Waiter* w : waiters) {
+      if (w == &handshake_) continue;
+      w->error = err;
+      w->finish();
+    }
+  }
+
+  void close() {
+    closed_ = true;
+    fail_connection(make_error(Errc::cancelled, "redis connection closed"));
+  }
+
+  Strand strand_;
+  RedisConfig config_;
+  Endpoint endpoint_;
+  std::optional<Error> url_error_;
+  State state_ = State::disconnected;
+  bool closed_ = false;
+  bool healthy_ = false;  // got a good reply since the last connect
+  bool writing_ = false;
+  std::shared_ptr<Socket> socket_;  // replaced on every connect; coroutines compare to detect staleness
+  detail::ReplyReader reader_;
+  std::string wbuf_;
+  std::deque<Waiter*> waiters_;
+  Waiter handshake_;
+  Clock::time_point retry_at_{};
+  std::chrono::milliseconds backoff_{0};
+  std::atomic<bool> connected_flag_{false};
+};
+
+Connection::Connection(asio::any_io_executor ex, RedisConfig config)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(config))) {}
+
+Connection::~Connection() { close(); }
+
+asio::awaitable<Result<Reply>> Connection::command(Command cmd,
+                                                   std::optional<std::chrono::milliseconds> timeout) {
+  auto self = impl_;
+  std::string payload;
+  if (!detail::append_command(payload, cmd)) {
+    co_return make_error(Errc::internal, "cannot encode redis command");
+  }
+  auto deadline = Impl::Clock::now() +
+                  timeout.value_or(std::chrono::milliseconds(self->config_.command_timeout_ms));
+  auto r = co_await Impl::run(std::move(self), std::move(payload), 1, deadline);
+  if (!r) co_return r.error();
+  co_return std::move(r->front());
+}
+
+asio::awaitable<Result<std::vector<Reply>>> Connection::pipeline(
+    std::vector<Command> cmds, std::optional<std::chrono::milliseconds> timeout) {
+  if (cmds.empty()) return [](std::vector<Reply>) -> asio::awaitable<Result<std::vector<Reply>>> {
+      co_return std::vector<Reply>{};
+    }({});
+  std::string payload;
+  for (const auto& c : cmds) {
+    if (!detail::append_command(payload, c)) {
+      return [](Error e) -> asio::awaitable<Result<std::vector<Reply>>> { co_return e; }(
+                 make_error(Errc::internal, "cannot encode redis command"));
+    }
+  }
+  auto deadline = Impl::Clock::now() +
+                  timeout.value_or(std::chrono::milliseconds(impl_->config_.command_timeout_ms));
+  return Impl::run(impl_, std::move(payload), cmds.size(), deadline);
+}
+
+bool Connection::connected() const { return impl_->connected_flag_.load(); }
+
+void Connection::close() {
+  asio::dispatch(impl_->strand_, [self = impl_] { self->close(); });
+}
+
+}  // namespace ragd::redis

@@ -1,0 +1,369 @@
+#include "ragd/queue/job_queue.hpp"
+#include "ragd/core/ids.hpp"
+#include "ragd/redis/client.hpp"
+
+#include "co_assert.hpp"
+#include "test_support.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+
+namespace ragd::queue {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using test::RedisServer;
+using test::run_coro;
+
+RedisConfig redis_config(const RedisServer& server) {
+  RedisConfig c;
+  c.url = server.url();
+  c.pool_size = 2;
+  c.command_timeout_ms = 5000;
+  return c;
+}
+
+QueueConfig queue_config() {
+  QueueConfig q;
+  q.heartbeat_interval_ms = 100;
+  q.worker_stale_ms = 2000;
+  return q;
+}
+
+asio::awaitable<bool> eventually(std::function<bool()> pred, std::chrono::milliseconds limit) {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= until) co_return false;
+    t.expires_after(10ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+  co_return true;
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+Job job_asking(std::string question, std::chrono::milliseconds within = 10s) {
+  Job job;
+  job.question = std::move(question);
+  job.deadline_unix_ms = unix_ms() + within.count();
+  return job;
+}
+
+JobHandler echo_handler(std::shared_ptr<std::atomic<int>> calls = nullptr) {
+  return [calls](Job job) -> asio::awaitable<JobReply> {
+    if (calls) ++*calls;
+    JobReply r;
+    r.ok = true;
+    r.text = "echo:" + job.question;
+    r.model = job.model;
+    co_return r;
+  };
+}
+
+// A worker running on the test's io_context; stop_and_wait() stops it and waits for run().
+struct RunningWorker {
+  RunningWorker(asio::io_context& io, const RedisServer& server, JobHandler handler,
+                std::string name = "worker-a", int concurrency = 16)
+      : runner(io.get_executor(), redis_config(server), queue_config(), std::move(name),
+               concurrency, std::move(handler)) {
+    asio::co_spawn(io, runner.run(), [done = done](std::exception_ptr) { *done = true; });
+  }
+  asio::awaitable<bool> stop_and_wait() {
+    runner.stop();
+    co_return co_await eventually([d = done] { return d->load(); }, 10s);
+  }
+  WorkerRunner runner;
+  std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
+};
+
+TEST(JobQueue, ConcurrentSubmitsEachGetTheirOwnAnswer) {
+  RedisServer server;
+  constexpr int kJobs = 200;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+    RunningWorker worker(io, server, echo_handler());
+
+    std::atomic<int> finished{0};
+    std::atomic<int> correct{0};
+    for (int i = 0; i < kJobs; ++i) {
+      asio::co_spawn(
+          io,
+          [&, i]() -> asio::awaitable<void> {
+            auto r = co_await client.submit(job_asking("q" + std::to_string(i)));
+            if (r && r->ok && r->text == "echo:q" + std::to_string(i) && r->worker == "worker-a") {
+              ++correct;
+            } else if (!r) {
+              ADD_FAILURE() << "submit " << i << ": " << r.error().message;
+            }
+            ++finished;
+          },
+          asio::detached);
+    }
+    EXPECT_TRUE(co_await eventually([&] { return finished == kJobs; }, 60s));
+    EXPECT_EQ(correct.load(), kJobs);
+    EXPECT_EQ(client.in_flight(), 0);
+    EXPECT_GE(worker.runner.processed(), kJobs);
+    auto depth = co_await client.depth();
+    CO_ASSERT_TRUE(depth);
+    EXPECT_EQ(*depth, 0) << "acknowledged jobs are deleted from the stream";
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+    client.stop();
+  });
+}
+
+TEST(JobQueue, PassedDeadlineFailsQuicklyWithoutCallingTheHandler) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+
+    // Already past: refused before anything is queued.
+    Job late = job_asking("late");
+    late.deadline_unix_ms = unix_ms() - 1;
+    auto r = co_await client.submit(late);
+    CO_ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::deadline_exceeded);
+
+    // No worker: the wait ends at the deadline.
+    auto start = std::chrono::steady_clock::now();
+    auto waited = co_await client.submit(job_asking("nobody home", 300ms));
+    CO_ASSERT_FALSE(waited);
+    EXPECT_EQ(waited.error().code, Errc::deadline_exceeded);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+    EXPECT_EQ(client.in_flight(), 0);
+
+    // The expired job is still in the stream; a worker answers it without the handler.
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    RunningWorker worker(io, server, echo_handler(calls));
+    EXPECT_TRUE(co_await eventually([&] { return worker.runner.processed() >= 1; }, 10s));
+    EXPECT_EQ(calls->load(), 0);
+    auto depth = co_await client.depth();
+    CO_ASSERT_TRUE(depth);
+    EXPECT_EQ(*depth, 0);
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+  });
+}
+
+TEST(JobQueue, JobEnqueuedBeforeAnyWorkerStartedIsProcessed) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+
+    std::optional<Result<JobReply>> answer;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { answer = co_await client.submit(job_asking("early", 20s)); },
+        asio::detached);
+    bool queued = false;
+    for (int i = 0; i < 200 && !queued; ++i) {
+      auto d = co_await client.depth();
+      queued = d && *d == 1;
+      if (!queued) co_await sleep_for(10ms);
+    }
+    CO_ASSERT_TRUE(queued);
+    EXPECT_EQ(server.cli({"EXISTS", "ragd:jobs"}), "1");
+
+    RunningWorker worker(io, server, echo_handler());
+    EXPECT_TRUE(co_await eventually([&] { return answer.has_value(); }, 15s));
+    CO_ASSERT_TRUE(answer.has_value());
+    CO_ASSERT_TRUE(*answer) << answer->error().message;
+    EXPECT_EQ((*answer)->text, "echo:early");
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+  });
+}
+
+TEST(JobQueue, ShedsWithOverloadedWhenQueueIsFull) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    QueueConfig q = queue_config();
+    q.max_depth = 5;
+    JobClient client(io.get_executor(), redis, q, "gw-1");
+    client.start();
+
+    std::atomic<int> cancelled{0};
+    for (int i = 0; i < 5; ++i) {
+      asio::co_spawn(
+          io,
+          [&, i]() -> asio::awaitable<void> {
+            auto r = co_await client.submit(job_asking("fill" + std::to_string(i), 30s));
+            if (!r && r.error().code == Errc::cancelled) ++cancelled;
+          },
+          asio::detached);
+    }
+    bool full = false;
+    for (int i = 0; i < 200 && !full; ++i) {
+      auto d = co_await client.depth();
+      full = d && *d == 5;
+      if (!full) co_await sleep_for(10ms);
+    }
+    CO_ASSERT_TRUE(full);
+    co_await sleep_for(200ms);  // let the depth sampler see the full queue too
+
+    auto shed = co_await client.submit(job_asking("one too many"));
+    CO_ASSERT_FALSE(shed);
+    EXPECT_EQ(shed.error().code, Errc::overloaded);
+    auto depth = co_await client.depth();
+    CO_ASSERT_TRUE(depth);
+    EXPECT_EQ(*depth, 5) << "a shed job is never enqueued";
+
+    client.stop();
+    EXPECT_TRUE(co_await eventually([&] { return cancelled == 5; }, 5s))
+        << "stop() fails pending submits with cancelled";
+  });
+}
+
+TEST(JobQueue, LiveWorkersCountsARunningWorkerUntilItStops) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    auto none = co_await client.live_workers();
+    CO_ASSERT_TRUE(none);
+    EXPECT_EQ(*none, 0);
+
+    RunningWorker worker(io, server, echo_handler(), "worker-live");
+    bool seen = false;
+    for (int i = 0; i < 200 && !seen; ++i) {
+      auto n = co_await client.live_workers();
+      seen = n && *n == 1;
+      if (!seen) co_await sleep_for(20ms);
+    }
+    EXPECT_TRUE(seen);
+
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+    auto after = co_await client.live_workers();
+    CO_ASSERT_TRUE(after);
+    EXPECT_EQ(*after, 0);
+  });
+}
+
+TEST(JobQueue, CancelledSubmitReturnsCancelledAndLeavesClientUsable) {
+  using namespace asio::experimental::awaitable_operators;
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+
+    asio::steady_timer timer(io, 100ms);
+    auto raced = co_await (client.submit(job_asking("abandoned", 30s)) ||
+                           timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    EXPECT_EQ(raced.index(), 1u);
+    EXPECT_TRUE(co_await eventually([&] { return client.in_flight() == 0; }, 5s));
+
+    // The abandoned job is answered later; its reply is dropped, the next job gets its own.
+    RunningWorker worker(io, server, echo_handler());
+    auto r = co_await client.submit(job_asking("kept"));
+    CO_ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->text, "echo:kept");
+    EXPECT_TRUE(co_await eventually([&] { return worker.runner.processed() >= 2; }, 10s));
+    auto ping = co_await redis.command(redis::make_command("PING"));
+    EXPECT_TRUE(ping);
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+  });
+}
+
+TEST(JobQueue, MalformedJobIsAcknowledgedAndAnsweredWhenPossible) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    EXPECT_NE(server.cli({"XADD", "ragd:jobs", "*", "job", "{not json"}), "");
+    EXPECT_NE(server.cli({"XADD", "ragd:jobs", "*", "other", "x"}), "");
+    EXPECT_NE(server.cli({"XADD", "ragd:jobs", "*", "job",
+                          R"({"id":"bad-1","reply_to":"ragd:replies:manual","deadline_unix_ms":"x"})"}),
+              "");
+    RunningWorker worker(io, server, echo_handler());
+    EXPECT_TRUE(co_await eventually([&] { return worker.runner.processed() >= 3; }, 10s));
+    EXPECT_TRUE(co_await eventually([&] { return server.cli({"XLEN", "ragd:jobs"}) == "0"; }, 5s));
+    EXPECT_EQ(server.cli({"XLEN", "ragd:replies:manual"}), "1");
+    auto pttl = std::stoll(server.cli({"PTTL", "ragd:replies:manual"}));
+    EXPECT_GT(pttl, 0) << "reply streams expire";
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+  });
+}
+
+TEST(JobQueue, WorkerRecoversItsOwnPendingJobsAfterRestart) {
+  RedisServer server;
+  // A job delivered to "worker-r" that was never acknowledged (the worker died).
+  server.cli({"XGROUP", "CREATE", "ragd:jobs", "ragd-workers", "0", "MKSTREAM"});
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+    std::optional<Result<JobReply>> answer;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { answer = co_await client.submit(job_asking("orphan", 20s)); },
+        asio::detached);
+    bool claimed = false;
+    for (int i = 0; i < 200 && !claimed; ++i) {
+      co_await sleep_for(10ms);
+      claimed = server.cli({"XREADGROUP", "GROUP", "ragd-workers", "worker-r", "COUNT", "1",
+                            "STREAMS", "ragd:jobs", ">"}) != "";
+    }
+    CO_ASSERT_TRUE(claimed);
+
+    RunningWorker worker(io, server, echo_handler(), "worker-r");
+    EXPECT_TRUE(co_await eventually([&] { return answer.has_value(); }, 15s));
+    CO_ASSERT_TRUE(answer.has_value());
+    CO_ASSERT_TRUE(*answer) << answer->error().message;
+    EXPECT_EQ((*answer)->text, "echo:orphan");
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+  });
+}
+
+TEST(JobQueue, LiveWorkerReclaimsJobsOfADeadConsumer) {
+  RedisServer server;
+  server.cli({"XGROUP", "CREATE", "ragd:jobs", "ragd-workers", "0", "MKSTREAM"});
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+    std::optional<Result<JobReply>> answer;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { answer = co_await client.submit(job_asking("lost", 20s)); },
+        asio::detached);
+    bool claimed = false;
+    for (int i = 0; i < 200 && !claimed; ++i) {
+      co_await sleep_for(10ms);
+      claimed = server.cli({"XREADGROUP", "GROUP", "ragd-workers", "worker-dead", "COUNT", "1",
+                            "STREAMS", "ragd:jobs", ">"}) != "";
+    }
+    CO_ASSERT_TRUE(claimed);
+
+    WorkerRunner runner(io.get_executor(), redis_config(server), queue_config(), "worker-alive", 4,
+                        echo_handler());
+    runner.set_reclaim_idle(200ms);
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    asio::co_spawn(io, runner.run(), [done](std::exception_ptr) { *done = true; });
+    EXPECT_TRUE(co_await eventually([&] { return answer.has_value(); }, 15s));
+    CO_ASSERT_TRUE(answer.has_value());
+    CO_ASSERT_TRUE(*answer) << answer->error().message;
+    EXPECT_EQ((*answer)->text, "echo:lost");
+    EXPECT_EQ((*answer)->worker, "worker-alive");
+    EXPECT_TRUE((*answer)->ok);
+    runner.stop();
+    EXPECT_TRUE(co_await eventually([&] { return done->load(); }, 10s));
+    EXPECT_EQ(server.cli({"XLEN", "ragd:jobs"}), "0");
+  });
+}
+
+}  // namespace
+}  // namespace ragd::queue

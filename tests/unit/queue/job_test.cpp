@@ -1,0 +1,157 @@
+#include "ragd/queue/job.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ragd::queue {
+namespace {
+
+Job sample_job() {
+  Job job;
+  job.id = "job-1";
+  job.reply_to = "ragd:replies:gw-1";
+  job.deadline_unix_ms = 1'900'000'000'123;
+  job.priority = Priority::refresh;
+  job.tenant = "acme";
+  job.request_id = "req-9";
+  job.model = "ragd-offline";
+  job.max_tokens = 256;
+  job.temperature = 0.5;
+  job.messages = {{"system", "Be brief."}, {"user", "What is \"RAG\"?\nAnswer: ünïcode"}};
+  job.question = "What is RAG?";
+  job.passages = {{"doc-1", "doc-1#0", "Intro", "RAG retrieves, then generates.", 0.87},
+                  {"doc-2", "doc-2#3", "", "", -0.5}};
+  job.enqueued_unix_ms = 1'899'999'999'000;
+  job.attempt = 2;
+  return job;
+}
+
+std::string field_error(const std::string& payload) {
+  auto r = decode_job(payload);
+  EXPECT_FALSE(r) << payload;
+  if (r) return {};
+  EXPECT_EQ(r.error().code, Errc::bad_request);
+  return r.error().message;
+}
+
+TEST(JobCodec, JobSurvivesARoundTrip) {
+  const Job job = sample_job();
+  auto back = decode_job(encode_job(job));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->id, job.id);
+  EXPECT_EQ(back->reply_to, job.reply_to);
+  EXPECT_EQ(back->deadline_unix_ms, job.deadline_unix_ms);
+  EXPECT_EQ(back->priority, Priority::refresh);
+  EXPECT_EQ(back->tenant, job.tenant);
+  EXPECT_EQ(back->request_id, job.request_id);
+  EXPECT_EQ(back->model, job.model);
+  EXPECT_EQ(back->max_tokens, job.max_tokens);
+  EXPECT_DOUBLE_EQ(back->temperature, job.temperature);
+  ASSERT_EQ(back->messages.size(), 2u);
+  EXPECT_EQ(back->messages[1].role, "user");
+  EXPECT_EQ(back->messages[1].content, job.messages[1].content);
+  EXPECT_EQ(back->question, job.question);
+  ASSERT_EQ(back->passages.size(), 2u);
+  EXPECT_EQ(back->passages[0].chunk_id, "doc-1#0");
+  EXPECT_EQ(back->passages[0].title, "Intro");
+  EXPECT_DOUBLE_EQ(back->passages[0].score, 0.87);
+  EXPECT_DOUBLE_EQ(back->passages[1].score, -0.5);
+  EXPECT_EQ(back->enqueued_unix_ms, job.enqueued_unix_ms);
+  EXPECT_EQ(back->attempt, 2);
+}
+
+TEST(JobCodec, MinimalJobGetsDefaults) {
+  auto job = decode_job(R"({"id":"j","reply_to":"r","deadline_unix_ms":5})");
+  ASSERT_TRUE(job) << job.error().message;
+  EXPECT_EQ(job->priority, Priority::interactive);
+  EXPECT_EQ(job->max_tokens, 512);
+  EXPECT_TRUE(job->messages.empty());
+  EXPECT_TRUE(job->passages.empty());
+}
+
+TEST(JobCodec, InvalidUtf8IsReplacedNotThrown) {
+  Job job = sample_job();
+  job.question = std::string("bad \xff\xfe bytes");
+  auto back = decode_job(encode_job(job));
+  ASSERT_TRUE(back);
+  EXPECT_NE(back->question.find("bad "), std::string::npos);
+}
+
+TEST(JobCodec, MalformedJobsNameTheBadField) {
+  EXPECT_NE(field_error("{not json").find("not valid JSON"), std::string::npos);
+  EXPECT_NE(field_error("[1,2]").find("not a JSON object"), std::string::npos);
+  EXPECT_NE(field_error(R"({"reply_to":"r","deadline_unix_ms":1})").find("'id'"), std::string::npos);
+  EXPECT_NE(field_error(R"({"id":"","reply_to":"r","deadline_unix_ms":1})").find("'id'"),
+            std::string::npos);
+  EXPECT_NE(field_error(R"({"id":"j","reply_to":"r","deadline_unix_ms":"soon"})")
+                .find("'deadline_unix_ms'"),
+            std::string::npos);
+  EXPECT_NE(field_error(R"({"id":"j","reply_to":"r","deadline_unix_ms":1,"priority":"urgent"})")
+                .find("'priority'"),
+            std::string::npos);
+  EXPECT_NE(field_error(R"({"id":"j","reply_to":"r","deadline_unix_ms":1,"max_tokens":1e99})")
+                .find("'max_tokens'"),
+            std::string::npos);
+  EXPECT_NE(field_error(R"({"id":"j","reply_to":"r","deadline_unix_ms":1,"max_tokens":99999999999})")
+                .find("'max_tokens'"),
+            std::string::npos);
+  EXPECT_NE(field_error(R"({"id":"j","reply_to":"r","deadline_unix_ms":1,
+                            "messages":[{"role":"user","content":"hi"},{"role":"user"}]})")
+                .find("'messages[1].content'"),
+            std::string::npos);
+  EXPECT_NE(field_error(R"({"id":"j","reply_to":"r","deadline_unix_ms":1,"passages":{}})")
+                .find("'passages'"),
+            std::string::npos);
+  EXPECT_NE(field_error(R"({"id":"j","reply_to":"r","deadline_unix_ms":1,"passages":[{"score":"high"}]})")
+                .find("'passages[0].score'"),
+            std::string::npos);
+}
+
+TEST(JobReplyCodec, ReplySurvivesARoundTrip) {
+  JobReply reply;
+  reply.job_id = "job-1";
+  reply.ok = true;
+  reply.text = "RAG means retrieval-augmented generation.";
+  reply.model = "m";
+  reply.prompt_tokens = 120;
+  reply.completion_tokens = 12;
+  reply.queue_wait_ms = 3.5;
+  reply.llm_ms = 250.25;
+  reply.worker = "worker-a";
+  auto back = decode_reply(encode_reply(reply));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->job_id, reply.job_id);
+  EXPECT_TRUE(back->ok);
+  EXPECT_EQ(back->text, reply.text);
+  EXPECT_EQ(back->model, "m");
+  EXPECT_EQ(back->prompt_tokens, 120);
+  EXPECT_EQ(back->completion_tokens, 12);
+  EXPECT_DOUBLE_EQ(back->queue_wait_ms, 3.5);
+  EXPECT_DOUBLE_EQ(back->llm_ms, 250.25);
+  EXPECT_EQ(back->worker, "worker-a");
+
+  JobReply failed;
+  failed.job_id = "job-2";
+  failed.error_code = "deadline_exceeded";
+  failed.error_message = "too late";
+  auto back2 = decode_reply(encode_reply(failed));
+  ASSERT_TRUE(back2);
+  EXPECT_FALSE(back2->ok);
+  EXPECT_EQ(back2->error_code, "deadline_exceeded");
+  EXPECT_EQ(back2->error_message, "too late");
+}
+
+TEST(JobReplyCodec, MalformedRepliesNameTheBadField) {
+  auto no_id = decode_reply(R"({"ok":true})");
+  ASSERT_FALSE(no_id);
+  EXPECT_EQ(no_id.error().code, Errc::bad_request);
+  EXPECT_NE(no_id.error().message.find("'job_id'"), std::string::npos);
+  auto bad_ok = decode_reply(R"({"job_id":"j","ok":"yes"})");
+  ASSERT_FALSE(bad_ok);
+  EXPECT_NE(bad_ok.error().message.find("'ok'"), std::string::npos);
+  auto not_json = decode_reply("");
+  ASSERT_FALSE(not_json);
+  EXPECT_EQ(not_json.error().code, Errc::bad_request);
+}
+
+}  // namespace
+}  // namespace ragd::queue

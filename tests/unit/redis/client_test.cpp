@@ -1,0 +1,445 @@
+#include "ragd/redis/client.hpp"
+
+#include "co_assert.hpp"
+#include "test_support.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <thread>
+
+namespace ragd::redis {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using test::RedisServer;
+using test::run_coro;
+
+RedisConfig config_for(const std::string& url, int pool_size = 1) {
+  RedisConfig c;
+  c.url = url;
+  c.pool_size = pool_size;
+  c.command_timeout_ms = 5000;
+  c.connect_timeout_ms = 2000;
+  return c;
+}
+
+// Polls `pred` every few milliseconds for at most `limit`.
+asio::awaitable<bool> eventually(std::function<bool()> pred, std::chrono::milliseconds limit) {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= until) co_return false;
+    t.expires_after(5ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+  co_return true;
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+TEST(RedisUrl, ParsesHostPortDbAndPassword) {
+  auto ep = parse_url("redis://:s3cret@cache.local:6380/2");
+  ASSERT_TRUE(ep) << ep.error().message;
+  EXPECT_EQ(ep->host, "cache.local");
+  EXPECT_EQ(ep->port, 6380);
+  EXPECT_EQ(ep->db, 2);
+  EXPECT_EQ(ep->password, "s3cret");
+  EXPECT_TRUE(ep->username.empty());
+  EXPECT_TRUE(ep->unix_path.empty());
+}
+
+TEST(RedisUrl, DefaultsPortAndDb) {
+  auto ep = parse_url("redis://127.0.0.1");
+  ASSERT_TRUE(ep);
+  EXPECT_EQ(ep->host, "127.0.0.1");
+  EXPECT_EQ(ep->port, 6379);
+  EXPECT_EQ(ep->db, 0);
+  EXPECT_TRUE(ep->password.empty());
+}
+
+TEST(RedisUrl, ParsesUserPercentEncodedPasswordAndIpv6) {
+  auto ep = parse_url("redis://app:p%40ss@[::1]:7000/1");
+  ASSERT_TRUE(ep) << ep.error().message;
+  EXPECT_EQ(ep->username, "app");
+  EXPECT_EQ(ep->password, "p@ss");
+  EXPECT_EQ(ep->host, "::1");
+  EXPECT_EQ(ep->port, 7000);
+  EXPECT_EQ(ep->db, 1);
+}
+
+TEST(RedisUrl, ParsesUnixSocketWithDb) {
+  auto ep = parse_url("unix:///run/redis/redis.sock?db=4");
+  ASSERT_TRUE(ep) << ep.error().message;
+  EXPECT_EQ(ep->unix_path, "/run/redis/redis.sock");
+  EXPECT_EQ(ep->db, 4);
+  EXPECT_TRUE(ep->host.empty());
+}
+
+TEST(RedisUrl, RejectsMalformedUrlsWithoutEchoingSecrets) {
+  for (const char* bad : {"http://h:1", "redis://", "redis://h:0", "redis://h:99999",
+                          "redis://h:abc", "redis://h/x", "unix://relative", "rediss://h",
+                          "redis://:pw%zz@h", "redis://[::1", "unix:///s?db=x"}) {
+    auto ep = parse_url(bad);
+    EXPECT_FALSE(ep) << bad;
+    if (!ep) {
+      EXPECT_EQ(ep.error().code, Errc::bad_request) << bad;
+    }
+  }
+  auto ep = parse_url("redis://:topsecret@h:bad");
+  ASSERT_FALSE(ep);
+  EXPECT_EQ(ep.error().message.find("topsecret"), std::string::npos);
+}
+
+TEST(RedisReply, ConvertsBetweenStringAndInteger) {
+  Reply i{Reply::Kind::integer, 42, {}, {}};
+  EXPECT_EQ(i.as_string(), "42");
+  EXPECT_EQ(i.as_integer(), 42);
+  Reply s{Reply::Kind::string, 0, "17", {}};
+  EXPECT_EQ(s.as_integer(), 17);
+  Reply t{Reply::Kind::string, 0, "17x", {}};
+  EXPECT_FALSE(t.as_integer());
+  Reply nil;
+  EXPECT_FALSE(nil.as_string());
+  EXPECT_TRUE(nil.is_nil());
+}
+
+TEST(RedisClient, HandlesEveryReplyKind) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Client client(io.get_executor(), config_for(server.url(), 2));
+    auto set = co_await client.command(make_command("SET", "greeting", "hello world"));
+    CO_ASSERT_TRUE(set) << set.error().message;
+    EXPECT_EQ(set->kind, Reply::Kind::status);
+    EXPECT_EQ(set->str, "OK");
+
+    auto get = co_await client.command(make_command("GET", "greeting"));
+    CO_ASSERT_TRUE(get);
+    EXPECT_EQ(get->kind, Reply::Kind::string);
+    EXPECT_EQ(get->str, "hello world");
+
+    auto binary = std::string("a\0b\r\nc", 6);
+    CO_ASSERT_TRUE(co_await client.command(make_command("SET", "bin", binary)));
+    auto got_binary = co_await client.command(make_command("GET", "bin"));
+    CO_ASSERT_TRUE(got_binary);
+    EXPECT_EQ(got_binary->str, binary);
+
+    auto missing = co_await client.command(make_command("GET", "no-such-key"));
+    CO_ASSERT_TRUE(missing);
+    EXPECT_TRUE(missing->is_nil());
+
+    auto incr = co_await client.command(make_command("INCRBY", "counter", "5"));
+    CO_ASSERT_TRUE(incr);
+    EXPECT_EQ(incr->kind, Reply::Kind::integer);
+    EXPECT_EQ(incr->integer, 5);
+
+    CO_ASSERT_TRUE(co_await client.command(make_command("RPUSH", "list", "a", "b", "c")));
+    auto range = co_await client.command(make_command("LRANGE", "list", "0", "-1"));
+    CO_ASSERT_TRUE(range);
+    CO_ASSERT_TRUE(range->is_array());
+    CO_ASSERT_EQ(range->elements.size(), 3u);
+    EXPECT_EQ(range->elements[2].str, "c");
+
+    auto empty = co_await client.command(make_command("LRANGE", "nothing", "0", "-1"));
+    CO_ASSERT_TRUE(empty);
+    EXPECT_TRUE(empty->is_array());
+    EXPECT_TRUE(empty->elements.empty());
+
+    auto wrong = co_await client.command(make_command("INCR", "greeting"));
+    CO_ASSERT_TRUE(wrong) << "a Redis error reply is a value, not a transport error";
+    EXPECT_TRUE(wrong->is_error());
+    EXPECT_NE(wrong->str.find("ERR"), std::string::npos);
+
+    auto unknown = co_await client.command(make_command("NOSUCHCOMMAND"));
+    CO_ASSERT_TRUE(unknown);
+    EXPECT_TRUE(unknown->is_error());
+
+    // The connection stays usable after error replies.
+    auto after = co_await client.command(make_command("GET", "counter"));
+    CO_ASSERT_TRUE(after);
+    EXPECT_EQ(after->as_integer(), 5);
+    EXPECT_TRUE(client.connected());
+  });
+}
+
+TEST(RedisClient, PipelineReturnsRepliesInOrder) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Client client(io.get_executor(), config_for(server.url()));
+    std::vector<Command> cmds = {
+        {"SET", "p", "1"}, {"INCR", "p"}, {"GET", "p"}, {"HGET", "p", "x"}, {"GET", "none"}};
+    auto r = co_await client.pipeline(cmds);
+    CO_ASSERT_TRUE(r) << r.error().message;
+    CO_ASSERT_EQ(r->size(), 5u);
+    EXPECT_EQ((*r)[0].str, "OK");
+    EXPECT_EQ((*r)[1].integer, 2);
+    EXPECT_EQ((*r)[2].str, "2");
+    EXPECT_TRUE((*r)[3].is_error());  // WRONGTYPE does not break the rest of the pipeline
+    EXPECT_TRUE((*r)[4].is_nil());
+
+    auto none = co_await client.pipeline(std::vector<Command>{});
+    CO_ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+  });
+}
+
+TEST(RedisConnection, ThousandConcurrentCommandsEachGetTheirOwnReply) {
+  RedisServer server;
+  constexpr int kCount = 1000;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Connection conn(io.get_executor(), config_for(server.url()));
+    std::vector<Command> preload;
+    for (int i = 0; i < kCount; ++i) {
+      preload.push_back({"SET", "key:" + std::to_string(i), "value:" + std::to_string(i)});
+    }
+    CO_ASSERT_TRUE(co_await conn.pipeline(preload));
+
+    std::atomic<int> finished{0};
+    std::atomic<int> correct{0};
+    for (int i = 0; i < kCount; ++i) {
+      asio::co_spawn(
+          io,
+          [&, i]() -> asio::awaitable<void> {
+            // Odd ones read a distinct value, even ones bump a distinct counter twice.
+            if (i % 2) {
+              auto r = co_await conn.command(make_command("GET", "key:" + std::to_string(i)));
+              if (r && r->str == "value:" + std::to_string(i)) ++correct;
+            } else {
+              auto a = co_await conn.command(make_command("INCRBY", "ctr:" + std::to_string(i), std::to_string(i)));
+              auto b = co_await conn.command(make_command("INCRBY", "ctr:" + std::to_string(i), std::to_string(i)));
+              if (a && b && a->integer == i && b->integer == 2 * i) ++correct;
+            }
+            ++finished;
+          },
+          asio::detached);
+    }
+    EXPECT_TRUE(co_await eventually([&] { return finished == kCount; }, 30s));
+    EXPECT_EQ(correct.load(), kCount);
+    EXPECT_TRUE(conn.connected());
+  });
+}
+
+TEST(RedisClient, SharedByCoroutinesOnSeveralThreads) {
+  RedisServer server;
+  constexpr int kCount = 2000;
+  asio::io_context io;
+  Client client(io.get_executor(), config_for(server.url(), 2));
+  std::atomic<int> finished{0};
+  std::atomic<int> correct{0};
+  for (int i = 0; i < kCount; ++i) {
+    asio::co_spawn(
+        io,
+        [&, i]() -> asio::awaitable<void> {
+          const std::string key = "mt:" + std::to_string(i);
+          auto set = co_await client.command(make_command("SET", key, i));
+          auto get = co_await client.command(make_command("GET", key));
+          if (set && get && get->as_integer() == i) ++correct;
+          if (++finished == kCount) client.close();  // lets io.run() return
+        },
+        asio::detached);
+  }
+  std::thread second([&] { io.run(); });
+  io.run();
+  second.join();
+  EXPECT_EQ(finished.load(), kCount);
+  EXPECT_EQ(correct.load(), kCount);
+}
+
+TEST(RedisConnection, TimeoutClosesConnectionAndNextCommandReconnects) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Connection conn(io.get_executor(), config_for(server.url()));
+    CO_ASSERT_TRUE(co_await conn.command(make_command("SET", "k", "v")));
+
+    // A command queued behind the one that times out must not receive its reply.
+    std::optional<Result<Reply>> queued;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await sleep_for(20ms);
+          queued = co_await conn.command(make_command("GET", "k"));
+        },
+        asio::detached);
+    auto slow = co_await conn.command(make_command("BLPOP", "empty-list", "2"), 200ms);
+    CO_ASSERT_FALSE(slow);
+    EXPECT_EQ(slow.error().code, Errc::deadline_exceeded);
+    EXPECT_FALSE(conn.connected());
+
+    EXPECT_TRUE(co_await eventually([&] { return queued.has_value(); }, 5s));
+    CO_ASSERT_TRUE(queued.has_value());
+    CO_ASSERT_FALSE(*queued);
+    EXPECT_EQ(queued->error().code, Errc::unavailable);
+
+    auto next = co_await conn.command(make_command("GET", "k"));
+    CO_ASSERT_TRUE(next) << next.error().message;
+    EXPECT_EQ(next->str, "v");
+    EXPECT_TRUE(conn.connected());
+  });
+}
+
+TEST(RedisConnection, CancelledCommandNeverDeliversItsReplyToAnotherCaller) {
+  using namespace asio::experimental::awaitable_operators;
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Connection conn(io.get_executor(), config_for(server.url()));
+    CO_ASSERT_TRUE(co_await conn.command(make_command("SET", "mine", "mine-value")));
+
+    std::optional<Result<Reply>> other;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await sleep_for(20ms);
+          other = co_await conn.command(make_command("GET", "mine"));
+        },
+        asio::detached);
+
+    asio::steady_timer timer(io, 150ms);
+    auto raced = co_await (conn.command(make_command("BLPOP", "jobs", "5")) ||
+                           timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    EXPECT_EQ(raced.index(), 1u) << "the timer wins the race";
+
+    // Now the value the cancelled BLPOP waited for appears.
+    EXPECT_EQ(server.cli({"RPUSH", "jobs", "their-value"}), "1");
+
+    EXPECT_TRUE(co_await eventually([&] { return other.has_value(); }, 5s));
+    CO_ASSERT_TRUE(other.has_value());
+    if (*other) {
+      EXPECT_EQ((*other)->str, "mine-value");  // never "their-value"
+    }
+
+    for (int i = 0; i < 5; ++i) {
+      auto r = co_await conn.command(make_command("GET", "mine"));
+      CO_ASSERT_TRUE(r) << r.error().message;
+      EXPECT_EQ(r->str, "mine-value");
+    }
+    // The abandoned BLPOP never consumed the element: the server saw the connection close.
+    auto len = co_await conn.command(make_command("LLEN", "jobs"));
+    CO_ASSERT_TRUE(len);
+    EXPECT_EQ(len->integer, 1);
+  });
+}
+
+TEST(RedisClient, FailsFastWhileServerIsDownAndRecoversAfterRestart) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Client client(io.get_executor(), config_for(server.url(), 2));
+    CO_ASSERT_TRUE(co_await client.command(make_command("SET", "k", "1")));
+
+    server.stop();
+    for (int i = 0; i < 20; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      auto r = co_await client.command(make_command("GET", "k"));
+      auto took = std::chrono::steady_clock::now() - start;
+      CO_ASSERT_FALSE(r);
+      EXPECT_EQ(r.error().code, Errc::unavailable) << r.error().message;
+      // Far below the 5 s command timeout: a refused connection is not waited out.
+      EXPECT_LT(took, 2s);
+    }
+
+    server.start();
+    bool recovered = false;
+    for (int i = 0; i < 200 && !recovered; ++i) {
+      auto r = co_await client.command(make_command("PING"));
+      recovered = r && r->str == "PONG";
+      if (!recovered) co_await sleep_for(50ms);
+    }
+    EXPECT_TRUE(recovered);
+    // Every pooled connection is usable again.
+    for (int i = 0; i < 4; ++i) {
+      auto r = co_await client.command(make_command("PING"));
+      for (int j = 0; j < 100 && !r; ++j) {
+        co_await sleep_for(50ms);
+        r = co_await client.command(make_command("PING"));
+      }
+      EXPECT_TRUE(r);
+    }
+  });
+}
+
+TEST(RedisClient, UnreachableServerIsUnavailable) {
+  int port = test::free_port();  // nothing listens there
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Client client(io.get_executor(), config_for("redis://127.0.0.1:" + std::to_string(port)));
+    auto r = co_await client.command(make_command("PING"));
+    CO_ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::unavailable);
+    EXPECT_FALSE(client.connected());
+  });
+}
+
+TEST(RedisClient, AuthenticatesAndSelectsDatabaseFromUrl) {
+  // The password is set after start-up: RedisServer checks readiness with an unauthenticated
+  // PING.
+  RedisServer server;
+  ASSERT_EQ(server.cli({"ACL", "SETUSER", "app", "on", ">app-pw", "~*", "+@all"}), "OK");
+  ASSERT_EQ(server.cli({"CONFIG", "SET", "requirepass", "pa ss"}), "OK");
+  const std::string base = "redis://:pa%20ss@127.0.0.1:" + std::to_string(server.port());
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Client db3(io.get_executor(), config_for(base + "/3"));
+    Client db0(io.get_executor(), config_for(base));
+    CO_ASSERT_TRUE(co_await db3.command(make_command("SET", "where", "three")));
+    auto in3 = co_await db3.command(make_command("GET", "where"));
+    CO_ASSERT_TRUE(in3);
+    EXPECT_EQ(in3->str, "three");
+    auto in0 = co_await db0.command(make_command("GET", "where"));
+    CO_ASSERT_TRUE(in0) << in0.error().message;
+    EXPECT_TRUE(in0->is_nil());
+
+    Client acl_user(io.get_executor(),
+                    config_for("redis://app:app-pw@127.0.0.1:" + std::to_string(server.port()) + "/3"));
+    auto as_app = co_await acl_user.command(make_command("GET", "where"));
+    CO_ASSERT_TRUE(as_app) << as_app.error().message;
+    EXPECT_EQ(as_app->str, "three");
+
+    Client wrong(io.get_executor(),
+                 config_for("redis://:nope@127.0.0.1:" + std::to_string(server.port())));
+    auto denied = co_await wrong.command(make_command("GET", "where"));
+    CO_ASSERT_FALSE(denied);
+    EXPECT_EQ(denied.error().code, Errc::unavailable);
+  });
+}
+
+TEST(RedisClient, ConnectsOverUnixSocket) {
+  test::TempDir dir;
+  const std::string sock = dir.path() + "/redis.sock";
+  RedisServer server({"--unixsocket", sock, "--unixsocketperm", "700"});
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Client client(io.get_executor(), config_for("unix://" + sock + "?db=1"));
+    CO_ASSERT_TRUE(co_await client.command(make_command("SET", "u", "x")));
+    auto r = co_await client.command(make_command("GET", "u"));
+    CO_ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->str, "x");
+  });
+  EXPECT_EQ(server.cli({"-n", "1", "GET", "u"}), "x");
+}
+
+TEST(RedisConnection, CloseFailsLaterCommands) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    auto conn = std::make_unique<Connection>(io.get_executor(), config_for(server.url()));
+    CO_ASSERT_TRUE(co_await conn->command(make_command("PING")));
+    conn->close();
+    co_await sleep_for(10ms);
+    auto r = co_await conn->command(make_command("PING"));
+    CO_ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::cancelled);
+    EXPECT_FALSE(conn->connected());
+  });
+}
+
+}  // namespace
+}  // namespace ragd::redis
