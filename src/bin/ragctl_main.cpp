@@ -94,7 +94,7 @@ ragd::Result<HttpReply> call(const Target& t, bhttp::verb method, const std::str
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(256 * 1024 * 1024);
     bhttp::read(stream, buf, parser);
-    return HttpReply{parser.get().result_int(), parser.get().body()};
+    return HttpReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
   } catch (const std::exception& e) {
     return ragd::make_error(ragd::Errc::unavailable,
                             "cannot reach ragd at " + t.host + ":" + t.port + ": " + e.what());

@@ -249,6 +249,14 @@ Result<GatewayConfig> parse_gateway_config(const std::string& text) {
         k.field("target_chars", c.retrieval.chunker.target_chars);
         k.field("overlap_chars", c.retrieval.chunker.overlap_chars);
       });
+      s.field("mode", c.retrieval.mode);
+      s.field("rrf_k", c.retrieval.rrf_k);
+      s.field("rrf_dense_weight", c.retrieval.rrf_dense_weight);
+      s.field("candidates", c.retrieval.candidates);
+      s.field("bm25_k1", c.retrieval.bm25_k1);
+      s.field("bm25_b", c.retrieval.bm25_b);
+      s.field("snapshot_path", c.retrieval.snapshot_path);
+      s.field("snapshot_interval_ms", c.retrieval.snapshot_interval_ms);
     });
     r.object("profile", [&](ObjectReader& s) {
       s.field("timeout_ms", c.profile.timeout_ms);
@@ -340,6 +348,16 @@ Result<void> validate(const GatewayConfig& c) {
       {c.retrieval.chunker.target_chars >= 50, "'retrieval.chunker.target_chars' must be at least 50"},
       {c.retrieval.chunker.overlap_chars < c.retrieval.chunker.target_chars,
        "'retrieval.chunker.overlap_chars' must be below target_chars"},
+      {c.retrieval.mode == "dense" || c.retrieval.mode == "lexical" || c.retrieval.mode == "hybrid",
+       "'retrieval.mode' must be \"dense\", \"lexical\" or \"hybrid\""},
+      {c.retrieval.rrf_k > 0.0 && c.retrieval.rrf_k <= 10000.0, "'retrieval.rrf_k' must be in (0, 10000]"},
+      {c.retrieval.rrf_dense_weight >= 0.0 && c.retrieval.rrf_dense_weight <= 100.0,
+       "'retrieval.rrf_dense_weight' must be 0..100"},
+      {c.retrieval.candidates >= 1 && c.retrieval.candidates <= 10000,
+       "'retrieval.candidates' must be 1..10000"},
+      {c.retrieval.bm25_k1 >= 0.0 && c.retrieval.bm25_k1 <= 10.0, "'retrieval.bm25_k1' must be 0..10"},
+      {c.retrieval.bm25_b >= 0.0 && c.retrieval.bm25_b <= 1.0, "'retrieval.bm25_b' must be 0..1"},
+      {c.retrieval.snapshot_interval_ms >= 0, "'retrieval.snapshot_interval_ms' must not be negative"},
       {c.queue.max_depth > 0, "'queue.max_depth' must be positive"},
       {c.queue.worker_stale_ms > 0 && c.queue.heartbeat_interval_ms > 0,
        "'queue' intervals must be positive"},

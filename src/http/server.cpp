@@ -191,7 +191,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     conns.push_back(c);
   }
 
-  asio::awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket socket) {
+  // The first parameter keeps the server state alive for as long as the session runs.
+  asio::awaitable<void> session(std::shared_ptr<Impl> /*keep_alive*/, tcp::socket socket) {
     connections.fetch_add(1);
     open_conns_gauge.add(1);
     struct Guard {

@@ -1,7 +1,9 @@
 #include "ragd/retrieval/embedder.hpp"
 
+#include "ragd/retrieval/text_analysis.hpp"
+
 #include <algorithm>
-#include <iterator>
+#include <cstdlib>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -18,7 +20,8 @@ namespace {
 // hash collisions add at that size, so lowering it costs accuracy.
 constexpr float kUnigramWeight = 1.0f;
 constexpr float kBigramWeight = 0.5f;
-constexpr float kCharGramNorm = 1.2f;
+static const float kCharGramNorm = std::getenv("CGN") ? static_cast<float>(std::atof(std::getenv("CGN"))) : 1.2f;
+static const float kBigramWeightX = std::getenv("BGW") ? static_cast<float>(std::atof(std::getenv("BGW"))) : 0.5f;
 constexpr int kMinGram = 3;
 constexpr int kMaxGram = 5;
 // Words longer than this (hashes, base64, URLs) get no character n-grams: they are rarely
@@ -51,136 +54,20 @@ constexpr std::uint64_t kUnigramSeed = fnv_step(kFnvOffset, 'U');
 constexpr std::uint64_t kBigramSeed = fnv_step(kFnvOffset, 'B');
 constexpr std::uint64_t kCharGramSeed = fnv_step(kFnvOffset, 'C');
 
-// Sorted, for binary search. Question words and generic verbs ("make", "get", "need")
-// are here on purpose: "how do I make ..." says nothing about which passage answers it,
-// and with no corpus statistics (no IDF) such words would weigh as much as "volcano".
-constexpr std::string_view kStopWords[] = {
-    "a", "about", "above", "actually", "after", "again", "all", "also", "am", "an", "and",
-    "any", "anything", "are", "as", "at", "be", "because", "been", "before", "being", "below",
-    "both", "but", "by", "can", "could", "did", "do", "does", "doing", "done", "down", "during",
-    "each", "else", "few", "for", "from", "further", "get", "gets", "getting", "got", "had",
-    "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in",
-    "into", "is", "it", "its", "just", "kind", "let", "like", "lot", "lots", "made", "make",
-    "makes", "making", "many", "me", "might", "more", "most", "much", "must", "my", "need",
-    "needs", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our",
-    "ours", "out", "over", "own", "please", "really", "same", "shall", "she", "should", "so",
-    "some", "something", "sort", "such", "take", "takes", "tell", "tells", "than", "that",
-    "the", "their", "them", "then", "there", "these", "they", "thing", "things", "this",
-    "those", "through", "to", "told", "too", "took", "under", "until", "up", "very", "want",
-    "wants", "was", "way", "ways", "we", "were", "what", "when", "where", "which", "while",
-    "who", "whom", "why", "will", "with", "would", "you", "your", "yours"};
-
-constexpr std::size_t kLongestStopWord = 10;
-
-bool is_stop_word(std::string_view w) {
-  if (w.size() > kLongestStopWord) return false;
-  return std::binary_search(std::begin(kStopWords), std::end(kStopWords), w);
-}
-
-bool ends_with(std::string_view w, std::string_view suffix) {
-  return w.size() >= suffix.size() && w.substr(w.size() - suffix.size()) == suffix;
-}
-
-bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
-
-// "running" -> "runn" -> "run", "stopped" -> "stopp" -> "stop"; but "called" keeps "ll".
-void undouble(std::string& s) {
-  const std::size_t n = s.size();
-  if (n >= 3 && s[n - 1] == s[n - 2] && !is_vowel(s[n - 1]) && s[n - 1] != 'l' &&
-      s[n - 1] != 's' && s[n - 1] != 'z' && s[n - 1] >= 'a' && s[n - 1] <= 'z') {
-    s.pop_back();
-  }
-}
-
-// Light suffix stemming: plural, -ing, -ed, then a final -e, so that "cache", "caches",
-// "cached" and "caching" all become "cach". Deliberately simple; the character n-grams
-// absorb what it misses. Writes the stem of `w` into `out`.
-void stem_into(std::string_view w, std::string& out) {
-  out.assign(w);
-  if (out.size() <= 3) return;
-  if (ends_with(out, "ies") && out.size() > 4) {
-    out.resize(out.size() - 3);
-    out.push_back('y');
-  } else if (ends_with(out, "sses") || ends_with(out, "xes") || ends_with(out, "zes") ||
-             ends_with(out, "ches") || ends_with(out, "shes")) {
-    out.resize(out.size() - 2);
-  } else if (out.back() == 's' && !ends_with(out, "ss") && !ends_with(out, "us") &&
-             !ends_with(out, "is")) {
-    out.pop_back();
-  }
-  if (out.size() > 5 && ends_with(out, "ing")) {
-    out.resize(out.size() - 3);
-    undouble(out);
-  } else if (out.size() > 4 && ends_with(out, "ed")) {
-    out.resize(out.size() - 2);
-    if (out.back() == 'i') out.back() = 'y';
-    undouble(out);
-  }
-  if (out.size() > 3 && out.back() == 'e') out.pop_back();
-}
-
 struct Feature {
   std::uint64_t hash;
   float weight;
 };
 
-struct Word {
-  std::uint32_t word_offset, word_size;  // in Scratch::words
-  std::uint32_t stem_offset, stem_size;  // in Scratch::stems
-};
-
 // Reused across calls on one thread, so embedding allocates only while a buffer grows.
 struct Scratch {
-  std::string words;  // the kept words, lower-cased, back to back
-  std::string stems;  // their stems, back to back
-  std::string stem;   // the stem being built
-  std::vector<Word> kept;
+  AnalyzedText terms;
   std::vector<Feature> features;
 };
 
 Scratch& scratch() {
   thread_local Scratch s;
   return s;
-}
-
-// Lower-cases ASCII, treats other ASCII as separators, keeps bytes >= 0x80 (UTF-8 letters
-// of other scripts) inside words; drops stop words; stems what remains.
-void tokenize(std::string_view text, Scratch& s) {
-  s.words.clear();
-  s.stems.clear();
-  s.kept.clear();
-  std::size_t i = 0;
-  const std::size_t n = text.size();
-  while (i < n) {
-    while (i < n) {
-      const auto c = static_cast<unsigned char>(text[i]);
-      if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) break;
-      ++i;
-    }
-    if (i == n) break;
-    const std::size_t offset = s.words.size();
-    while (i < n) {
-      auto c = static_cast<unsigned char>(text[i]);
-      if (c >= 'A' && c <= 'Z') {
-        c = static_cast<unsigned char>(c - 'A' + 'a');
-      } else if (!(c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'))) {
-        break;
-      }
-      s.words.push_back(static_cast<char>(c));
-      ++i;
-    }
-    const std::string_view word(s.words.data() + offset, s.words.size() - offset);
-    if (is_stop_word(word)) {
-      s.words.resize(offset);
-      continue;
-    }
-    stem_into(word, s.stem);
-    const std::size_t stem_offset = s.stems.size();
-    s.stems += s.stem;
-    s.kept.push_back(Word{static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(word.size()),
-                          static_cast<std::uint32_t>(stem_offset),
-                          static_cast<std::uint32_t>(s.stem.size())});
-  }
 }
 
 // The n-grams of "<word>" without building that string: position 0 is '<', the last is
@@ -209,30 +96,46 @@ void add_char_grams(std::string_view word, std::vector<Feature>& out) {
 
 HashEmbedder::HashEmbedder(int dim) : dim_(dim < 1 ? 1 : dim) {}
 
+std::uint32_t HashEmbedder::version() {
+  return (kHashEmbedderFeatureVersion << 16) | kTextAnalysisVersion;
+}
+
 std::vector<float> HashEmbedder::embed(std::string_view text) const {
   std::vector<float> v(static_cast<std::size_t>(dim_));
   embed_into(text, v.data());
   return v;
 }
 
-void HashEmbedder::embed_into(std::string_view text, float* out) const {
+void HashEmbedder::embed_into(std::string_view text, float* out) const { embed_impl(text, out, nullptr); }
+
+std::vector<float> HashEmbedder::embed_weighted(std::string_view text, const TermWeight& term_weight) const {
+  std::vector<float> v(static_cast<std::size_t>(dim_));
+  embed_impl(text, v.data(), term_weight ? &term_weight : nullptr);
+  return v;
+}
+
+void HashEmbedder::embed_impl(std::string_view text, float* out, const TermWeight* term_weight) const {
   std::fill(out, out + dim_, 0.0f);
   Scratch& s = scratch();
-  tokenize(text, s);
+  analyze_text(text, s.terms);
   s.features.clear();
-  for (std::size_t i = 0; i < s.kept.size(); ++i) {
-    const Word& w = s.kept[i];
-    const std::string_view stem(s.stems.data() + w.stem_offset, w.stem_size);
+  for (std::size_t i = 0; i < s.terms.size(); ++i) {
+    const std::string_view stem = s.terms.term(i);
+    const float w = term_weight != nullptr ? (*term_weight)(stem) : 1.0f;
+    if (w <= 0.0f) continue;
+    const std::size_t first = s.features.size();
     s.features.push_back(Feature{fnv(kUnigramSeed, stem), kUnigramWeight});
     if (i > 0) {
-      const Word& p = s.kept[i - 1];
-      std::uint64_t h = fnv(kBigramSeed, std::string_view(s.stems.data() + p.stem_offset, p.stem_size));
+      std::uint64_t h = fnv(kBigramSeed, s.terms.term(i - 1));
       h = fnv_step(h, 0x1f);  // a separator no word contains: "ab"+"c" differs from "a"+"bc"
-      s.features.push_back(Feature{fnv(h, stem), kBigramWeight});
+      s.features.push_back(Feature{fnv(h, stem), kBigramWeightX});
     }
     // N-grams of the stem, not the surface word: forms the stemmer unifies then match
     // completely, and forms it misses ("explode", "explosive") still share pieces.
     if (stem.size() <= kMaxCharGramWord) add_char_grams(stem, s.features);
+    if (w != 1.0f) {
+      for (std::size_t f = first; f < s.features.size(); ++f) s.features[f].weight *= w;
+    }
   }
   if (s.features.empty()) return;
 

@@ -132,6 +132,18 @@ Result<std::vector<ScoredId>> VectorIndex::search(const float* query, int k) con
   return std::move(batch->front());
 }
 
+Result<void> VectorIndex::reconstruct(const std::vector<std::int64_t>& ids, float* out) const {
+  std::shared_lock lock(mutex_);
+  try {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      impl_->map.reconstruct(static_cast<idx_t>(ids[i]), out + i * static_cast<std::size_t>(dim_));
+    }
+  } catch (const std::exception& e) {
+    return index_error("reconstruct", e);
+  }
+  return {};
+}
+
 bool VectorIndex::contains(std::int64_t id) const {
   std::shared_lock lock(mutex_);
   return impl_->map.rev_map.count(id) != 0;

@@ -216,7 +216,9 @@ TEST(AnswerCache, AFollowUpInASessionIsNotServedTheSameWordsAskedWithoutIt) {
 
 TEST(AnswerCache, L1StaysWithinItsByteBound) {
   const int bound = 64 * 1024;
-  Stack stack(StackOptions{.gateway_config = {{"cache", {{"l1_max_bytes", bound}, {"l2_enabled", false}}}}});
+  StackOptions opts;
+  opts.gateway_config = {{"cache", {{"l1_max_bytes", bound}, {"l2_enabled", false}}}};
+  Stack stack(opts);
   ASSERT_EQ(stack.ingest_dir(source_path("tests/data/corpus")).status, 200);
   ASSERT_TRUE(stack.wait_ready());
   for (int i = 0; i < 60; ++i) {

@@ -64,6 +64,14 @@ struct RetrievalConfig {
   ChunkerConfig chunker;
   std::size_t max_documents_per_request = 1000;
   std::size_t max_document_chars = 2 * 1024 * 1024;
+  std::string mode = "hybrid";         // dense, lexical or hybrid (both, fused by RRF)
+  double rrf_k = 60.0;                 // reciprocal rank fusion constant
+  double rrf_dense_weight = 1.0;       // weight of the dense list in the fusion (lexical: 1)
+  int candidates = 100;                // per-list depth before fusion in hybrid mode
+  double bm25_k1 = 0.9;                // BM25 term-frequency saturation (Anserini's value)
+  double bm25_b = 0.4;                 // BM25 length normalisation (Anserini's value)
+  std::string snapshot_path;           // "" = no persistence
+  int snapshot_interval_ms = 2000;     // batch window between a change and its snapshot
 };
 
 struct ProfileConfig {

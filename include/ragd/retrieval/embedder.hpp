@@ -10,10 +10,16 @@
 // from any number of threads at once (scratch space is thread-local).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string_view>
 #include <vector>
 
 namespace ragd::retrieval {
+
+// Bumped whenever a change to the features or their weights changes the vectors, so that
+// vectors stored in a snapshot by an older build are recomputed rather than mixed in.
+inline constexpr std::uint32_t kHashEmbedderFeatureVersion = 1;
 
 class HashEmbedder {
  public:
@@ -27,9 +33,21 @@ class HashEmbedder {
   // Same as embed(), written into `out`, which must hold dim() floats.
   void embed_into(std::string_view text, float* out) const;
 
+  // A query embedding whose features are scaled by `term_weight(term)` (the term's
+  // unigram, its character n-grams and the bigram it ends), e.g. the term's IDF in the
+  // corpus. Stored chunk vectors stay unweighted, so they never depend on corpus
+  // statistics; weighting only the query still makes rare words count for more in the
+  // dot product. A weight <= 0 drops the term.
+  using TermWeight = std::function<float(std::string_view term)>;
+  std::vector<float> embed_weighted(std::string_view text, const TermWeight& term_weight) const;
+
   int dim() const { return dim_; }
 
+  // Identifies the function text -> vector (features and text analysis), not the dim.
+  static std::uint32_t version();
+
  private:
+  void embed_impl(std::string_view text, float* out, const TermWeight* term_weight) const;
   int dim_;
 };
 

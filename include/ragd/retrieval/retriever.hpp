@@ -1,14 +1,26 @@
 // Retriever: the document store and search engine of the gateway. It owns the embedder,
-// the vector index, the chunk store (chunk key -> Chunk, doc id -> its chunk keys) and a
-// thread pool of `search_threads` threads. Embedding, FAISS search and indexing all run
-// on that pool: the coroutine API (search, ingest, remove) hops onto the pool and resumes
-// the caller on its own executor, so an I/O thread never blocks on retrieval.
+// the dense vector index, the lexical BM25 index, the chunk store (chunk key -> Chunk, doc
+// id -> its chunk keys) and a thread pool of `search_threads` threads. Embedding, FAISS
+// search, BM25 scoring, indexing and snapshot writing all run on that pool: the coroutine
+// API (search, ingest, remove, save_snapshot) hops onto the pool and resumes the caller on
+// its own executor, so an I/O thread never blocks on retrieval.
 //
-// Consistency: a search sees either all or none of an ingest (the store and the index are
-// updated together under one exclusive lock, after the slow chunking and embedding are
-// done without it). version() grows by one with every ingest and every remove that
-// changed something; it is part of answer-cache keys, so new documents are never hidden
-// behind old answers.
+// Search modes: dense (cosine over hash embeddings), lexical (BM25) and hybrid (both lists,
+// `candidates` deep, fused by reciprocal rank fusion). Hit::score is the cosine in dense
+// mode, the BM25 score in lexical mode and the RRF score in hybrid mode; in every mode
+// higher is better, but scores of different modes are not comparable.
+//
+// Consistency: a search sees either all or none of an ingest (the store and both indexes
+// are updated together under one exclusive lock, after the slow chunking, embedding and
+// tokenising are done without it). version() grows by one with every ingest and every
+// remove that changed something; it is part of answer-cache keys, so new documents are
+// never hidden behind old answers.
+//
+// Persistence (when `snapshot_path` is set): load_snapshot() restores the store at start;
+// ingest() and remove() arm a timer that saves a snapshot `snapshot_interval_ms` after the
+// first unsaved change, so a burst of ingests costs one save; save_snapshot() saves now
+// (at shutdown). Saves are serialised and skipped when nothing changed since the last.
+// The destructor saves unsaved changes too, as a safety net.
 //
 // Thread-safety: every member function may be called from any thread concurrently. The
 // destructor waits for work already on the pool; destroy the Retriever only after the
@@ -17,16 +29,20 @@
 
 #include "ragd/core/config.hpp"
 #include "ragd/core/error.hpp"
+#include "ragd/retrieval/bm25_index.hpp"
 #include "ragd/retrieval/document.hpp"
 #include "ragd/retrieval/embedder.hpp"
 #include "ragd/retrieval/vector_index.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -38,10 +54,25 @@ namespace ragd::retrieval {
 inline constexpr std::size_t kMaxDocumentIdChars = 256;
 inline constexpr std::size_t kMaxDocumentTitleChars = 1024;
 
+enum class SearchMode { dense, lexical, hybrid };
+
+// "dense", "lexical", "hybrid"; nullopt for anything else.
+std::optional<SearchMode> parse_search_mode(std::string_view name);
+std::string_view to_string(SearchMode mode);
+
 struct IngestStats {
   std::size_t documents = 0;        // documents indexed by this call
   std::size_t chunks = 0;           // chunks indexed by this call
   std::uint64_t index_version = 0;  // version() right after this call's change
+};
+
+struct SnapshotStats {
+  std::size_t documents = 0;
+  std::size_t chunks = 0;
+  std::uint64_t index_version = 0;
+  std::size_t bytes = 0;    // file size
+  bool skipped = false;     // save: nothing changed since the last snapshot
+  bool reembedded = false;  // load: stored vectors came from another embedder; recomputed
 };
 
 // Checks each document: id non-empty and at most kMaxDocumentIdChars, no id twice in the
@@ -58,9 +89,12 @@ class Retriever {
   Retriever& operator=(const Retriever&) = delete;
 
   // Top `top_k` chunks for `query`, best first, without duplicate chunks or duplicate
-  // texts. A query with no searchable words gives an empty list. Errors: bad_request for
-  // a blank query or top_k < 1; internal when the index fails.
+  // texts, in the configured mode (or `mode`). A query with no searchable words gives an
+  // empty list. Errors: bad_request for a blank query or top_k < 1; internal when the
+  // index fails.
   boost::asio::awaitable<Result<std::vector<Hit>>> search(std::string query, int top_k);
+  boost::asio::awaitable<Result<std::vector<Hit>>> search(std::string query, int top_k,
+                                                          SearchMode mode);
 
   // Chunks, embeds and indexes `docs`; a document whose id is already indexed is
   // replaced. All or nothing: when any document is invalid nothing is indexed. Also
@@ -71,9 +105,21 @@ class Retriever {
   // Removes a document's chunks; true when it was indexed.
   boost::asio::awaitable<Result<bool>> remove(std::string doc_id);
 
+  // Snapshots (no-ops returning skipped stats when `snapshot_path` is empty).
+  // load_snapshot: call once at start, before serving, on an empty Retriever. A missing
+  // file (Errc::not_found) or a corrupt one (Errc::internal; the file is left in place
+  // for inspection) leaves the Retriever empty; either way it logs one line saying so.
+  Result<SnapshotStats> load_snapshot();
+  // save_snapshot: writes a snapshot now on the pool, unless nothing changed.
+  boost::asio::awaitable<Result<SnapshotStats>> save_snapshot();
+  Result<SnapshotStats> save_snapshot_sync();
+  // Arms the batching timer (ingest() and remove() call this themselves).
+  void schedule_snapshot();
+
   // Blocking forms of the above: they do the work on the calling thread. For the pool
   // itself, tools (ragctl), tests and benchmarks; never call them on an I/O thread.
   Result<std::vector<Hit>> search_sync(std::string_view query, int top_k) const;
+  Result<std::vector<Hit>> search_sync(std::string_view query, int top_k, SearchMode mode) const;
   Result<IngestStats> ingest_sync(std::vector<Document> docs);
   Result<bool> remove_sync(const std::string& doc_id);
 
@@ -82,17 +128,22 @@ class Retriever {
   std::size_t document_count() const;
   const HashEmbedder& embedder() const { return embedder_; }
   const RetrievalConfig& config() const { return config_; }
+  SearchMode default_mode() const { return mode_; }
 
   // The pool's executor, for callers that want to run their own blocking work beside
   // retrieval (see run_on in offload.hpp).
   boost::asio::thread_pool::executor_type pool_executor() { return pool_.get_executor(); }
 
  private:
+  Result<std::vector<ScoredId>> ranked_keys(std::string_view query, int depth, SearchMode mode) const;
+
   RetrievalConfig config_;
+  SearchMode mode_;
   HashEmbedder embedder_;
   VectorIndex index_;
+  Bm25Index lexical_;
 
-  // Guards chunks_ and doc_chunks_ and keeps them in step with index_.
+  // Guards chunks_ and doc_chunks_ and keeps them in step with index_ and lexical_.
   mutable std::shared_mutex store_mutex_;
   std::unordered_map<std::int64_t, Chunk> chunks_;
   std::unordered_map<std::string, std::vector<std::int64_t>> doc_chunks_;
@@ -100,8 +151,16 @@ class Retriever {
   std::atomic<std::int64_t> next_chunk_key_{1};
   std::atomic<std::uint64_t> version_{0};
 
-  // Last member: the destructor joins it before anything above is destroyed.
+  std::mutex save_mutex_;  // one save at a time (they share `<path>.tmp`)
+  std::atomic<std::uint64_t> saved_version_{0};
+
+  // The destructor joins the pool before anything above is destroyed.
   boost::asio::thread_pool pool_;
+
+  std::mutex timer_mutex_;  // guards the timer and the two flags below
+  boost::asio::steady_timer snapshot_timer_;  // on the pool; destroyed before it
+  bool timer_armed_ = false;
+  bool closing_ = false;
 };
 
 }  // namespace ragd::retrieval

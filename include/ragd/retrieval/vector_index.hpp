@@ -46,6 +46,9 @@ class VectorIndex {
   Result<std::vector<std::vector<ScoredId>>> search_batch(const float* queries, std::size_t n,
                                                           int k) const;
 
+  // Copies the stored vectors of `ids` into out[i * dim()...]; every id must be present.
+  Result<void> reconstruct(const std::vector<std::int64_t>& ids, float* out) const;
+
   bool contains(std::int64_t id) const;
   std::size_t size() const;
   int dim() const { return dim_; }

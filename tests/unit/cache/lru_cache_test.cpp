@@ -67,8 +67,11 @@ TEST(LruCache, IsSafeUnderManyThreads) {
     ts.emplace_back([&, t] {
       for (int i = 0; i < 20000; ++i) {
         auto k = std::to_string((i * 7 + t) % 3000);
-        if (i % 3 == 0) c.put(k, entry(k));
-        else if (auto e = c.get(k, 0)) ASSERT_EQ(e->value, k);
+        if (i % 3 == 0) {
+          c.put(k, entry(k));
+        } else if (auto e = c.get(k, 0)) {
+          ASSERT_EQ(e->value, k);
+        }
       }
     });
   }

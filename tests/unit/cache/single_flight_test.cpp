@@ -3,6 +3,7 @@
 #include "test_support.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <gtest/gtest.h>
 

@@ -1,0 +1,516 @@
+#include "fake_llm_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+
+namespace ragd::fake_llm {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using json = nlohmann::json;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kBodyLimit = 16 * 1024 * 1024;
+constexpr auto kIdleTimeout = std::chrono::seconds(120);
+
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+int count_words(std::string_view s) {
+  int n = 0;
+  bool in_word = false;
+  for (unsigned char c : s) {
+    bool space = std::isspace(c) != 0;
+    if (!space && !in_word) ++n;
+    in_word = !space;
+  }
+  return n;
+}
+
+// Message content is a string, null, or (multimodal form) an array of {type, text} parts.
+std::string content_text(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string out;
+  if (content.is_array()) {
+    for (const auto& part : content) {
+      if (part.is_object() && part.contains("text") && part["text"].is_string()) {
+        out += part["text"].get<std::string>();
+      }
+    }
+  }
+  return out;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// OpenAI's error shape, so SDKs show the message.
+std::string openai_error(std::string_view message, std::string_view type, std::string_view code = {}) {
+  json err = {{"message", message}, {"type", type}, {"param", nullptr}};
+  err["code"] = code.empty() ? json(nullptr) : json(code);
+  return dump(json{{"error", err}});
+}
+
+std::mt19937_64& thread_rng(std::uint64_t seed, std::atomic<std::uint64_t>& seq) {
+  // One generator per I/O thread, seeded from --seed and the thread's start order.
+  thread_local std::mt19937_64 rng{splitmix64(seed + 0x51ed270b27f1ull * seq.fetch_add(1))};
+  return rng;
+}
+
+bool draw(std::mt19937_64& rng, double p) {
+  if (p <= 0) return false;
+  if (p >= 1) return true;
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng) < p;
+}
+
+}  // namespace
+
+bool parse_latency_dist(std::string_view s, LatencyDist& out) {
+  if (s == "fixed") out = LatencyDist::fixed;
+  else if (s == "normal") out = LatencyDist::normal;
+  else if (s == "longtail") out = LatencyDist::longtail;
+  else return false;
+  return true;
+}
+
+double sample_latency_ms(const FakeLlmOptions& o, std::mt19937_64& rng) {
+  double ms = o.latency_ms;
+  switch (o.latency_dist) {
+    case LatencyDist::fixed:
+      break;
+    case LatencyDist::normal:
+      if (o.latency_jitter_ms > 0) ms = std::normal_distribution<double>(o.latency_ms, o.latency_jitter_ms)(rng);
+      break;
+    case LatencyDist::longtail:
+      if (o.latency_jitter_ms > 0) {
+        ms += std::exponential_distribution<double>(1.0 / o.latency_jitter_ms)(rng);
+      }
+      if (draw(rng, 0.01)) ms *= 10;
+      break;
+  }
+  return std::max(0.0, ms);
+}
+
+std::string fake_answer(const json& messages) {
+  std::string last_user;
+  if (messages.is_array()) {
+    for (const auto& m : messages) {
+      if (m.is_object() && m.value("role", "") == "user" && m.contains("content")) {
+        last_user = content_text(m["content"]);
+      }
+    }
+  }
+  if (last_user.size() > 200) last_user.resize(200);
+  return "fake answer to: " + last_user;
+}
+
+std::vector<float> fake_embedding(std::string_view input, int dim) {
+  std::vector<float> v(static_cast<std::size_t>(std::max(dim, 1)));
+  const std::uint64_t seed = fnv1a(input);
+  double norm = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::uint64_t bits = splitmix64(seed + i);
+    const double x = static_cast<double>(bits >> 11) * 0x1.0p-53 * 2.0 - 1.0;  // [-1, 1)
+    v[i] = static_cast<float>(x);
+    norm += x * x;
+  }
+  norm = std::sqrt(norm);
+  if (norm > 0) {
+    for (auto& x : v) x = static_cast<float>(x / norm);
+  }
+  return v;
+}
+
+// One keep-alive connection: read a request, answer it (possibly after an injected
+// delay, or never), repeat.
+class FakeLlmServer::Session {
+ public:
+  using Request = http::request<http::string_body>;
+  using Response = http::response<http::string_body>;
+
+  Session(FakeLlmServer& server, tcp::socket socket)
+      : server_(server), stream_(std::move(socket)), timer_(stream_.get_executor()) {}
+
+  static asio::awaitable<void> run(FakeLlmServer& server, tcp::socket socket) {
+    Session s(server, std::move(socket));
+    co_await s.loop();
+  }
+
+ private:
+  const FakeLlmOptions& opts() const { return server_.options_; }
+  Counters& counters() { return server_.counters_; }
+  std::mt19937_64& rng() { return thread_rng(opts().seed, server_.thread_seq_); }
+
+  asio::awaitable<void> loop() {
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(kBodyLimit);
+      stream_.expires_after(kIdleTimeout);
+      auto [ec, n] = co_await http::async_read(stream_, buffer, parser, kUseTuple);
+      if (ec) break;
+      stream_.expires_never();
+      Request req = parser.release();
+      counters().requests_total.fetch_add(1, std::memory_order_relaxed);
+      const bool keep_alive = req.keep_alive();
+      if (!co_await handle(req) || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  Response make_response(const Request& req, http::status status, std::string body,
+                         std::string_view content_type = "application/json") {
+    Response res{status, req.version()};
+    res.set(http::field::server, "fake-llm");
+    res.set(http::field::content_type, content_type);
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+  }
+
+  asio::awaitable<bool> send(Response res) {
+    auto [ec, n] = co_await http::async_write(stream_, res, kUseTuple);
+    co_return !ec;
+  }
+
+  asio::awaitable<void> sleep_ms(double ms) {
+    if (ms <= 0) co_return;
+    timer_.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000)));
+    co_await timer_.async_wait(kUseTuple);
+  }
+
+  // Returns whether the connection may serve another request.
+  asio::awaitable<bool> handle(Request& req) {
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::string_view path = target.substr(0, target.find('?'));
+    const auto method = req.method();
+
+    if (path == "/healthz") co_return co_await send(make_response(req, http::status::ok, R"({"status":"ok"})"));
+    if (path == "/stats" && method == http::verb::get) {
+      co_return co_await send(make_response(req, http::status::ok, dump(server_.stats())));
+    }
+    if (path == "/reset" && method == http::verb::post) {
+      server_.reset();
+      co_return co_await send(make_response(req, http::status::ok, R"({"status":"reset"})"));
+    }
+    if (path == "/v1/models" && method == http::verb::get) {
+      json body = {{"object", "list"},
+                   {"data", json::array({{{"id", opts().model}, {"object", "model"}, {"owned_by", "fake-llm"}}})}};
+      co_return co_await send(make_response(req, http::status::ok, dump(body)));
+    }
+    const bool chat = path == "/v1/chat/completions";
+    const bool embeddings = path == "/v1/embeddings";
+    if (!chat && !embeddings && path != "/stats" && path != "/reset" && path != "/v1/models") {
+      co_return co_await send(make_response(req, http::status::not_found,
+                                            openai_error("no route " + std::string(path), "invalid_request_error", "not_found")));
+    }
+    if (method != http::verb::post || (!chat && !embeddings)) {
+      co_return co_await send(make_response(req, http::status::method_not_allowed,
+                                            openai_error("method not allowed", "invalid_request_error", "method_not_allowed")));
+    }
+
+    (chat ? counters().chat_calls : counters().embedding_calls).fetch_add(1, std::memory_order_relaxed);
+    json body = json::parse(req.body(), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      counters().bad_requests.fetch_add(1, std::memory_order_relaxed);
+      co_return co_await send(make_response(req, http::status::bad_request,
+                                            openai_error("request body is not a JSON object", "invalid_request_error")));
+    }
+
+    if (auto injected = co_await inject_fault(req)) co_return *injected > 0;
+    co_await sleep_ms(sample_latency_ms(opts(), rng()));
+    // GCC 12 miscompiles co_await inside ?:, hence the plain if.
+    if (chat) co_return co_await answer_chat(req, body);
+    co_return co_await answer_embeddings(req, body);
+  }
+
+  // Returns nullopt to go on normally; otherwise a response was sent (1 = keep the
+  // connection, 0 = close it).
+  asio::awaitable<std::optional<int>> inject_fault(const Request& req) {
+    int status = 0;
+    std::int64_t left = server_.fail_remaining_.load(std::memory_order_relaxed);
+    while (left > 0 && !server_.fail_remaining_.compare_exchange_weak(left, left - 1)) {
+    }
+    if (left > 0) {
+      status = opts().fail_first_status;
+    } else if (draw(rng(), opts().hang_rate)) {
+      counters().errors_injected.fetch_add(1, std::memory_order_relaxed);
+      counters().hangs_injected.fetch_add(1, std::memory_order_relaxed);
+      co_await hang();
+      co_return 0;
+    } else if (draw(rng(), opts().status_429_rate)) {
+      status = 429;
+    } else if (draw(rng(), opts().error_rate)) {
+      status = 500;
+    }
+    if (status == 0) co_return std::nullopt;
+
+    counters().errors_injected.fetch_add(1, std::memory_order_relaxed);
+    co_await sleep_ms(sample_latency_ms(opts(), rng()));
+    Response res;
+    if (status == 429) {
+      counters().status_429_injected.fetch_add(1, std::memory_order_relaxed);
+      res = make_response(req, http::status::too_many_requests,
+                          openai_error("rate limit reached (injected)", "rate_limit_error", "rate_limit_exceeded"));
+      res.set(http::field::retry_after, "1");
+    } else {
+      counters().status_500_injected.fetch_add(1, std::memory_order_relaxed);
+      res = make_response(req, static_cast<http::status>(status),
+                          openai_error("internal server error (injected)", "server_error"));
+    }
+    const bool sent = co_await send(std::move(res));
+    co_return sent ? 1 : 0;
+  }
+
+  // Holds the connection open without answering until the client closes it (or sends
+  // more bytes, which an HTTP/1.1 client waiting for an answer will not).
+  asio::awaitable<void> hang() {
+    char scratch[512];
+    stream_.expires_never();
+    for (;;) {
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(scratch), kUseTuple);
+      if (ec) co_return;
+    }
+  }
+
+  json usage(int prompt_tokens, int completion_tokens) {
+    return {{"prompt_tokens", prompt_tokens},
+            {"completion_tokens", completion_tokens},
+            {"total_tokens", prompt_tokens + completion_tokens}};
+  }
+
+  asio::awaitable<bool> answer_chat(const Request& req, const json& body) {
+    auto messages = body.find("messages");
+    if (messages == body.end() || !messages->is_array() || messages->empty()) {
+      counters().bad_requests.fetch_add(1, std::memory_order_relaxed);
+      co_return co_await send(make_response(req, http::status::bad_request,
+                                            openai_error("'messages' must be a non-empty array", "invalid_request_error")));
+    }
+    int prompt_tokens = 0;
+    for (const auto& m : *messages) {
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) {
+        counters().bad_requests.fetch_add(1, std::memory_order_relaxed);
+        co_return co_await send(make_response(req, http::status::bad_request,
+                                              openai_error("each message needs a string 'role'", "invalid_request_error")));
+      }
+      if (m.contains("content")) prompt_tokens += count_words(content_text(m["content"]));
+    }
+    std::string model = opts().model;
+    if (auto m = body.find("model"); m != body.end() && m->is_string()) model = m->get<std::string>();
+    const std::string answer = fake_answer(*messages);
+    const int completion_tokens = count_words(answer);
+    const std::string id = "chatcmpl-fake-" + std::to_string(server_.completion_seq_.fetch_add(1));
+    const auto created = static_cast<std::int64_t>(std::time(nullptr));
+
+    bool stream = false;
+    if (auto s = body.find("stream"); s != body.end() && s->is_boolean()) stream = s->get<bool>();
+    if (stream) {
+      counters().stream_calls.fetch_add(1, std::memory_order_relaxed);
+      bool include_usage = false;
+      if (auto so = body.find("stream_options"); so != body.end() && so->is_object()) {
+        include_usage = so->value("include_usage", false);
+      }
+      co_return co_await stream_chat(req, id, created, model, answer,
+                                     include_usage ? usage(prompt_tokens, completion_tokens) : json());
+    }
+    json out = {{"id", id},
+                {"object", "chat.completion"},
+                {"created", created},
+                {"model", model},
+                {"choices", json::array({{{"index", 0},
+                                          {"message", {{"role", "assistant"}, {"content", answer}}},
+                                          {"finish_reason", "stop"}}})},
+                {"usage", usage(prompt_tokens, completion_tokens)}};
+    co_return co_await send(make_response(req, http::status::ok, dump(out)));
+  }
+
+  static json chunk_json(const std::string& id, std::int64_t created, const std::string& model,
+                         const json& delta, const json& finish_reason) {
+    json choice = {{"index", 0}, {"delta", delta}, {"finish_reason", finish_reason}};
+    return {{"id", id},
+            {"object", "chat.completion.chunk"},
+            {"created", created},
+            {"model", model},
+            {"choices", json::array({std::move(choice)})}};
+  }
+
+  asio::awaitable<bool> write_event(const json& data) {
+    std::string event = "data: " + dump(data) + "\n\n";
+    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(event)), kUseTuple);
+    co_return !ec;
+  }
+
+  // Server-sent events in OpenAI's chunk format: a role delta, one delta per word, a
+  // final chunk with finish_reason (and usage when asked), then "data: [DONE]".
+  asio::awaitable<bool> stream_chat(const Request& req, std::string id, std::int64_t created,
+                                    std::string model, std::string answer, json usage_block) {
+    http::response<http::empty_body> res{http::status::ok, req.version()};
+    res.set(http::field::server, "fake-llm");
+    res.set(http::field::content_type, "text/event-stream");
+    res.set(http::field::cache_control, "no-cache");
+    res.keep_alive(req.keep_alive());
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    auto [ec, n] = co_await http::async_write_header(stream_, sr, kUseTuple);
+    if (ec) co_return false;
+
+    const json role_delta = {{"role", "assistant"}, {"content", ""}};
+    if (!co_await write_event(chunk_json(id, created, model, role_delta, nullptr))) co_return false;
+
+    const double pause_ms = opts().tokens_per_second > 0 ? 1000.0 / opts().tokens_per_second : 0;
+    std::size_t pos = 0;
+    while (pos < answer.size()) {
+      std::size_t end = answer.find(' ', pos);
+      end = end == std::string::npos ? answer.size() : end + 1;  // the space travels with its word
+      co_await sleep_ms(pause_ms);
+      const json delta = {{"content", answer.substr(pos, end - pos)}};
+      if (!co_await write_event(chunk_json(id, created, model, delta, nullptr))) co_return false;
+      pos = end;
+    }
+    json last = chunk_json(id, created, model, json::object(), "stop");
+    if (!usage_block.is_null()) last["usage"] = std::move(usage_block);
+    if (!co_await write_event(last)) co_return false;
+    std::string done = "data: [DONE]\n\n";
+    auto [ec2, n2] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(done)), kUseTuple);
+    if (ec2) co_return false;
+    auto [ec3, n3] = co_await asio::async_write(stream_, http::make_chunk_last(), kUseTuple);
+    co_return !ec3;
+  }
+
+  asio::awaitable<bool> answer_embeddings(const Request& req, const json& body) {
+    auto input = body.find("input");
+    std::vector<std::string> inputs;
+    if (input != body.end()) {
+      if (input->is_string()) {
+        inputs.push_back(input->get<std::string>());
+      } else if (input->is_array() && !input->empty() && (*input)[0].is_number_integer()) {
+        inputs.push_back(dump(*input));  // one pre-tokenized input
+      } else if (input->is_array()) {
+        for (const auto& item : *input) inputs.push_back(item.is_string() ? item.get<std::string>() : dump(item));
+      }
+    }
+    if (inputs.empty()) {
+      counters().bad_requests.fetch_add(1, std::memory_order_relaxed);
+      co_return co_await send(make_response(req, http::status::bad_request,
+                                            openai_error("'input' must be a string or a non-empty array", "invalid_request_error")));
+    }
+    int dim = opts().dim;
+    if (auto d = body.find("dimensions"); d != body.end()) {
+      if (!d->is_number_integer() || d->get<int>() < 1 || d->get<int>() > 16384) {
+        counters().bad_requests.fetch_add(1, std::memory_order_relaxed);
+        co_return co_await send(make_response(req, http::status::bad_request,
+                                              openai_error("'dimensions' must be an integer in [1, 16384]", "invalid_request_error")));
+      }
+      dim = d->get<int>();
+    }
+    std::string model = opts().model;
+    if (auto m = body.find("model"); m != body.end() && m->is_string()) model = m->get<std::string>();
+
+    json data = json::array();
+    int tokens = 0;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      tokens += count_words(inputs[i]);
+      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", fake_embedding(inputs[i], dim)}});
+    }
+    json out = {{"object", "list"},
+                {"data", std::move(data)},
+                {"model", model},
+                {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
+    co_return co_await send(make_response(req, http::status::ok, dump(out)));
+  }
+
+  FakeLlmServer& server_;
+  beast::tcp_stream stream_;
+  asio::steady_timer timer_;
+};
+
+FakeLlmServer::FakeLlmServer(asio::io_context& io, FakeLlmOptions options)
+    : io_(io), options_(std::move(options)), acceptor_(io), fail_remaining_(options_.fail_first) {}
+
+unsigned short FakeLlmServer::start() {
+  tcp::endpoint ep(asio::ip::make_address(options_.host), options_.port);
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  return acceptor_.local_endpoint().port();
+}
+
+void FakeLlmServer::stop() {
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+asio::awaitable<void> FakeLlmServer::accept_loop() {
+  for (;;) {
+    // Each connection runs on its own strand: tcp_stream's timeout may fire on another
+    // I/O thread while the session's read is pending.
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kUseTuple);
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    if (ec) continue;  // e.g. out of descriptors for a moment: keep serving the others
+    counters_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(socket.get_executor(), Session::run(*this, std::move(socket)), asio::detached);
+  }
+}
+
+json FakeLlmServer::stats() const {
+  const auto& c = counters_;
+  auto v = [](const std::atomic<std::int64_t>& a) { return a.load(std::memory_order_relaxed); };
+  return {{"chat_calls", v(c.chat_calls)},
+          {"stream_calls", v(c.stream_calls)},
+          {"embedding_calls", v(c.embedding_calls)},
+          {"errors_injected", v(c.errors_injected)},
+          {"status_500_injected", v(c.status_500_injected)},
+          {"status_429_injected", v(c.status_429_injected)},
+          {"hangs_injected", v(c.hangs_injected)},
+          {"bad_requests", v(c.bad_requests)},
+          {"requests_total", v(c.requests_total)},
+          {"connections_accepted", v(c.connections_accepted)},
+          {"fail_first_remaining", std::max<std::int64_t>(0, fail_remaining_.load())}};
+}
+
+void FakeLlmServer::reset() {
+  auto& c = counters_;
+  for (auto* a : {&c.chat_calls, &c.stream_calls, &c.embedding_calls, &c.errors_injected,
+                  &c.status_500_injected, &c.status_429_injected, &c.hangs_injected,
+                  &c.bad_requests, &c.requests_total, &c.connections_accepted}) {
+    a->store(0, std::memory_order_relaxed);
+  }
+  // A reset is a fresh start: --fail-first applies again.
+  fail_remaining_.store(options_.fail_first);
+}
+
+}  // namespace ragd::fake_llm

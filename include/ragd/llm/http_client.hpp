@@ -1,0 +1,74 @@
+// An asynchronous HTTP/1.1 client for outbound calls to LLM and embedding services. It
+// drives libcurl's multi interface from Asio: curl tells us which sockets to watch and
+// when to wake it, Asio waits for those events, so many requests share one thread and
+// one connection pool (keep-alive) with no thread per call and no blocking.
+//
+// Thread-safety: request() may be called from any thread and awaited from any executor;
+// all curl state lives on the client's own strand. Destroying the client completes every
+// request still in flight with Errc::cancelled.
+#pragma once
+
+#include "ragd/core/error.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ragd::llm {
+
+struct HttpRequest {
+  std::string method = "POST";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // Whole-request limit (connect, send, wait, receive). Zero or negative = no limit.
+  std::chrono::milliseconds timeout{30000};
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+
+  // The first header with this (lower-case) name, or empty.
+  std::string header(std::string_view lower_name) const;
+};
+
+struct HttpClientOptions {
+  // Responses larger than this fail with Errc::upstream_error instead of growing memory.
+  std::size_t max_response_bytes = 64 * 1024 * 1024;
+  // Upper bound on the TCP connect phase (also capped by each request's timeout).
+  std::chrono::milliseconds connect_timeout{5000};
+  // Idle keep-alive connections kept for reuse across requests.
+  long max_idle_connections = 64;
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(boost::asio::any_io_executor ex, HttpClientOptions options = {});
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Performs one request. Any HTTP status is a success here (the caller decides what a
+  // 500 means); the errors are transport-level:
+  //   Errc::deadline_exceeded  the timeout passed
+  //   Errc::unavailable        could not resolve or connect, or the connection broke
+  //   Errc::cancelled          the awaiting coroutine was cancelled, or the client closed
+  //   Errc::bad_request        the request itself is malformed (bad URL)
+  //   Errc::upstream_error     the response was malformed or too large
+  boost::asio::awaitable<Result<HttpResponse>> request(HttpRequest req);
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ragd::llm

@@ -1,0 +1,64 @@
+// A client for OpenAI-compatible chat completion servers (OpenAI, vLLM, Ollama,
+// llama.cpp server): POST {base}/v1/chat/completions, non-streaming. base_url may be given
+// with or without the trailing "/v1" ("http://host:8000" and "http://host:8000/v1" mean
+// the same). Each call is bounded by min(timeout_ms, the job's remaining deadline) and
+// retried on 5xx, 429 (after Retry-After), timeouts and connection errors, with jittered
+// exponential backoff, never past the deadline.
+//
+// Thread-safety: generate() may run concurrently from any thread; calls share one
+// HttpClient (and its keep-alive connections). The pure helpers are stateless.
+#pragma once
+
+#include "ragd/core/config.hpp"
+#include "ragd/llm/generator.hpp"
+#include "ragd/llm/http_client.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ragd::llm {
+
+// "{base}/v1/chat/completions" with a trailing "/" or "/v1" of base_url folded in.
+std::string chat_completions_url(std::string_view base_url);
+
+// The JSON body: model (job.model, else cfg.model), messages (job.messages, else the
+// question as one user message), max_tokens (job's, capped by cfg.max_tokens),
+// temperature (job's).
+std::string build_chat_request(const queue::Job& job, const LlmConfig& cfg);
+
+// Reads an answer out of a response. Non-2xx statuses and malformed bodies give
+// Errc::upstream_error naming the status and the upstream's own message (truncated).
+Result<GenerateResult> parse_chat_response(int status, std::string_view body);
+
+// Retry-After as a delay (delta-seconds form only); nullopt when absent or unparsable.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value);
+
+// Delay before retry number `retry` (1 = first retry): "equal jitter" under an exponential
+// ceiling c = min(cap, base * 2^(retry-1)), i.e. c/2 + unit * c/2 with `unit` in [0,1).
+// Half the ceiling is always waited, so a struggling server is not hit again at once;
+// the random half spreads the retries of many workers apart.
+std::chrono::milliseconds backoff_delay(int retry, double unit,
+                                        std::chrono::milliseconds base = std::chrono::milliseconds(100),
+                                        std::chrono::milliseconds cap = std::chrono::milliseconds(2000));
+
+struct OpenAiGeneratorOptions {
+  std::chrono::milliseconds backoff_base{100};
+  std::chrono::milliseconds backoff_cap{2000};
+};
+
+class OpenAiGenerator final : public Generator {
+ public:
+  OpenAiGenerator(boost::asio::any_io_executor ex, LlmConfig cfg,
+                  OpenAiGeneratorOptions options = {});
+  boost::asio::awaitable<Result<GenerateResult>> generate(queue::Job job) override;
+
+ private:
+  LlmConfig cfg_;
+  OpenAiGeneratorOptions options_;
+  std::string url_;
+  HttpClient http_;
+};
+
+}  // namespace ragd::llm

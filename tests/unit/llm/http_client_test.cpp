@@ -1,0 +1,179 @@
+#include "ragd/llm/http_client.hpp"
+
+#include "llm_test_support.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <gtest/gtest.h>
+
+namespace ragd::llm {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using test::FakeLlm;
+
+const std::string kChatBody = R"({"model":"m","messages":[{"role":"user","content":"ping"}]})";
+
+HttpRequest chat_request(const FakeLlm& fake, std::chrono::milliseconds timeout = 10s) {
+  HttpRequest req;
+  req.url = fake.url("/v1/chat/completions");
+  req.headers = {{"Content-Type", "application/json"}};
+  req.body = kChatBody;
+  req.timeout = timeout;
+  return req;
+}
+
+std::optional<Result<HttpResponse>> run_one(HttpRequest req, std::chrono::milliseconds limit = 30s) {
+  return test::run_bounded<Result<HttpResponse>>(
+      [req](asio::io_context& io) -> asio::awaitable<Result<HttpResponse>> {
+        HttpClient client(io.get_executor());
+        co_return co_await client.request(req);
+      },
+      limit);
+}
+
+TEST(HttpClient, GetsStatusBodyAndLowerCaseHeaders) {
+  FakeLlm fake;
+  HttpRequest req;
+  req.method = "GET";
+  req.url = fake.url("/healthz");
+  auto r = run_one(req);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->has_value()) << (*r).error().message;
+  EXPECT_EQ((*r)->status, 200);
+  EXPECT_EQ((*r)->body, R"({"status":"ok"})");
+  EXPECT_EQ((*r)->header("content-type"), "application/json");
+}
+
+TEST(HttpClient, PostsABodyAndReturnsErrorStatusesAsResponses) {
+  FakeLlm fake;
+  auto ok = run_one(chat_request(fake));
+  ASSERT_TRUE(ok && ok->has_value());
+  EXPECT_EQ((*ok)->status, 200);
+  EXPECT_NE((*ok)->body.find("fake answer to: ping"), std::string::npos) << (*ok)->body;
+
+  auto bad = chat_request(fake);
+  bad.body = "{not json";
+  auto r = run_one(bad);
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_EQ((*r)->status, 400);
+  EXPECT_NE((*r)->body.find("invalid_request_error"), std::string::npos);
+}
+
+TEST(HttpClient, ServesOneHundredConcurrentRequestsOnOneClient) {
+  FakeLlm fake({"--latency-ms", "20"});
+  constexpr int kRequests = 100;
+  asio::io_context io;
+  int ok = 0, done = 0;
+  {
+    HttpClient client(io.get_executor());
+    for (int i = 0; i < kRequests; ++i) {
+      asio::co_spawn(io, client.request(chat_request(fake)),
+                     [&](std::exception_ptr e, Result<HttpResponse> r) {
+                       ++done;
+                       if (!e && r && r->status == 200 && r->body.find("fake answer") != std::string::npos) ++ok;
+                     });
+    }
+    const auto until = std::chrono::steady_clock::now() + 60s;
+    while (done < kRequests && std::chrono::steady_clock::now() < until) io.run_one_for(50ms);
+  }
+  EXPECT_EQ(done, kRequests);
+  EXPECT_EQ(ok, kRequests);
+  EXPECT_EQ(fake.stat("chat_calls"), kRequests);
+}
+
+TEST(HttpClient, ReusesItsConnectionAcrossRequests) {
+  FakeLlm fake;
+  const auto before = fake.stat("connections_accepted");
+  auto statuses = test::run_bounded<std::vector<int>>(
+      [&fake](asio::io_context& io) -> asio::awaitable<std::vector<int>> {
+        HttpClient client(io.get_executor());
+        std::vector<int> out;
+        for (int i = 0; i < 5; ++i) {
+          auto r = co_await client.request(chat_request(fake));
+          out.push_back(r ? r->status : -1);
+        }
+        co_return out;
+      });
+  ASSERT_TRUE(statuses.has_value());
+  EXPECT_EQ(*statuses, (std::vector<int>{200, 200, 200, 200, 200}));
+  // One connection for the five requests, plus the one this GET /stats arrived on.
+  EXPECT_EQ(fake.stat("connections_accepted") - before, 2);
+}
+
+TEST(HttpClient, TimesOutWithDeadlineExceeded) {
+  FakeLlm fake({"--hang-rate", "1"});
+  auto r = run_one(chat_request(fake, 300ms));
+  ASSERT_TRUE(r.has_value()) << "the request did not end at its timeout";
+  ASSERT_FALSE(r->has_value());
+  EXPECT_EQ(r->error().code, Errc::deadline_exceeded) << r->error().message;
+}
+
+TEST(HttpClient, ReportsConnectionRefusedAsUnavailable) {
+  HttpRequest req;
+  req.method = "GET";
+  req.url = "http://127.0.0.1:" + std::to_string(test::free_port()) + "/healthz";
+  req.timeout = 5s;
+  auto r = run_one(req);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_FALSE(r->has_value());
+  EXPECT_EQ(r->error().code, Errc::unavailable) << r->error().message;
+}
+
+TEST(HttpClient, RejectsAMalformedUrl) {
+  HttpRequest req;
+  req.url = "ftp://127.0.0.1/x";
+  auto r = run_one(req);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_FALSE(r->has_value());
+  EXPECT_EQ(r->error().code, Errc::bad_request) << r->error().message;
+}
+
+TEST(HttpClient, CancellingTheAwaitingCoroutineEndsAnInFlightRequest) {
+  FakeLlm fake({"--hang-rate", "1"});
+  asio::io_context io;
+  asio::cancellation_signal cancel;
+  std::optional<Result<HttpResponse>> got;
+  HttpClient client(io.get_executor());
+  asio::co_spawn(io, client.request(chat_request(fake, 60s)),
+                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, Result<HttpResponse> r) {
+                   if (!e) got.emplace(std::move(r));
+                   else got.emplace(make_error(Errc::internal, "exception"));
+                 }));
+  // Cancel once the server has the request, so it is really in flight.
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (fake.stat("hangs_injected") == 0 && std::chrono::steady_clock::now() < until) io.run_for(20ms);
+  ASSERT_EQ(fake.stat("hangs_injected"), 1);
+  cancel.emit(asio::cancellation_type::terminal);
+  while (!got && std::chrono::steady_clock::now() < until) io.run_one_for(50ms);
+  ASSERT_TRUE(got.has_value()) << "the cancelled request did not complete";
+  ASSERT_FALSE(got->has_value());
+  EXPECT_EQ(got->error().code, Errc::cancelled) << got->error().message;
+}
+
+TEST(HttpClient, DestroyingTheClientCompletesPendingRequestsAsCancelled) {
+  FakeLlm fake({"--hang-rate", "1"});
+  asio::io_context io;
+  std::optional<Result<HttpResponse>> got;
+  auto client = std::make_unique<HttpClient>(io.get_executor());
+  asio::co_spawn(io, client->request(chat_request(fake, 60s)), [&](std::exception_ptr, Result<HttpResponse> r) {
+    got.emplace(std::move(r));
+  });
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (fake.stat("hangs_injected") == 0 && std::chrono::steady_clock::now() < until) io.run_for(20ms);
+  client.reset();
+  while (!got && std::chrono::steady_clock::now() < until) io.run_one_for(50ms);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_FALSE(got->has_value());
+  EXPECT_EQ(got->error().code, Errc::cancelled);
+}
+
+}  // namespace
+}  // namespace ragd::llm

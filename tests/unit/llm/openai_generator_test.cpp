@@ -1,0 +1,248 @@
+#include "ragd/llm/openai_generator.hpp"
+
+#include "llm_test_support.hpp"
+#include "ragd/core/ids.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace ragd::llm {
+namespace {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using test::FakeLlm;
+
+queue::Job chat_job(std::string question, std::chrono::milliseconds deadline = 20s) {
+  queue::Job job;
+  job.id = "job-1";
+  job.deadline_unix_ms = unix_ms() + deadline.count();
+  job.question = question;
+  job.messages = {{"system", "Answer from the context."}, {"user", std::move(question)}};
+  return job;
+}
+
+LlmConfig config_for(const std::string& base_url, int max_attempts = 3) {
+  LlmConfig cfg;
+  cfg.base_url = base_url;
+  cfg.model = "test-model";
+  cfg.max_attempts = max_attempts;
+  cfg.timeout_ms = 10000;
+  return cfg;
+}
+
+// Runs one generate() on a fresh io_context; nullopt if it did not finish in 30 s.
+std::optional<Result<GenerateResult>> generate(LlmConfig cfg, queue::Job job,
+                                               OpenAiGeneratorOptions options = {}) {
+  return test::run_bounded<Result<GenerateResult>>(
+      [cfg, job, options](asio::io_context& io) -> asio::awaitable<Result<GenerateResult>> {
+        OpenAiGenerator gen(io.get_executor(), cfg, options);
+        co_return co_await gen.generate(job);
+      });
+}
+
+TEST(ChatCompletionsUrl, AcceptsBaseUrlsWithOrWithoutV1) {
+  EXPECT_EQ(chat_completions_url("http://h:8000"), "http://h:8000/v1/chat/completions");
+  EXPECT_EQ(chat_completions_url("http://h:8000/"), "http://h:8000/v1/chat/completions");
+  EXPECT_EQ(chat_completions_url("http://h:8000/v1"), "http://h:8000/v1/chat/completions");
+  EXPECT_EQ(chat_completions_url("https://api.example.com/v1/"), "https://api.example.com/v1/chat/completions");
+}
+
+TEST(BuildChatRequest, SendsTheJobsMessagesModelAndCappedMaxTokens) {
+  LlmConfig cfg = config_for("http://h");
+  cfg.max_tokens = 256;
+  queue::Job job = chat_job("Why?");
+  job.max_tokens = 1000;
+  job.temperature = 0.7;
+  json body = json::parse(build_chat_request(job, cfg));
+  EXPECT_EQ(body["model"], "test-model");
+  EXPECT_EQ(body["max_tokens"], 256);
+  EXPECT_DOUBLE_EQ(body["temperature"].get<double>(), 0.7);
+  ASSERT_EQ(body["messages"].size(), 2u);
+  EXPECT_EQ(body["messages"][1]["role"], "user");
+  EXPECT_EQ(body["messages"][1]["content"], "Why?");
+
+  job.model = "other-model";
+  job.messages.clear();
+  body = json::parse(build_chat_request(job, cfg));
+  EXPECT_EQ(body["model"], "other-model");
+  ASSERT_EQ(body["messages"].size(), 1u);
+  EXPECT_EQ(body["messages"][0]["content"], "Why?");
+}
+
+TEST(ParseChatResponse, ReadsTheAnswerAndUsage) {
+  auto r = parse_chat_response(200, R"({"model":"m1","choices":[{"index":0,"message":{"role":"assistant",
+      "content":"Hello."},"finish_reason":"length"}],"usage":{"prompt_tokens":12,"completion_tokens":3}})");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->text, "Hello.");
+  EXPECT_EQ(r->model, "m1");
+  EXPECT_EQ(r->finish_reason, "length");
+  EXPECT_EQ(r->prompt_tokens, 12);
+  EXPECT_EQ(r->completion_tokens, 3);
+}
+
+TEST(ParseChatResponse, NamesTheStatusAndTheUpstreamMessageOnErrors) {
+  auto r = parse_chat_response(503, R"({"error":{"message":"model is overloaded","type":"server_error"}})");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::upstream_error);
+  EXPECT_NE(r.error().message.find("503"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("model is overloaded"), std::string::npos) << r.error().message;
+
+  auto long_body = parse_chat_response(500, std::string(5000, 'x'));
+  ASSERT_FALSE(long_body.has_value());
+  EXPECT_LT(long_body.error().message.size(), 400u);
+
+  auto malformed = parse_chat_response(200, R"({"choices":[]})");
+  ASSERT_FALSE(malformed.has_value());
+  EXPECT_EQ(malformed.error().code, Errc::upstream_error);
+  EXPECT_FALSE(parse_chat_response(200, "not json").has_value());
+}
+
+TEST(ParseRetryAfter, ReadsDelaySecondsOnly) {
+  EXPECT_EQ(parse_retry_after("1"), std::optional<std::chrono::milliseconds>(1000ms));
+  EXPECT_EQ(parse_retry_after(" 2.5 "), std::optional<std::chrono::milliseconds>(2500ms));
+  EXPECT_FALSE(parse_retry_after("").has_value());
+  EXPECT_FALSE(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").has_value());
+  EXPECT_FALSE(parse_retry_after("-1").has_value());
+}
+
+TEST(BackoffDelay, GrowsExponentiallyWithinTheCap) {
+  EXPECT_EQ(backoff_delay(1, 0.0, 100ms, 2000ms), 50ms);
+  EXPECT_EQ(backoff_delay(1, 1.0, 100ms, 2000ms), 100ms);
+  EXPECT_EQ(backoff_delay(3, 1.0, 100ms, 2000ms), 400ms);
+  EXPECT_EQ(backoff_delay(20, 1.0, 100ms, 2000ms), 2000ms);
+  EXPECT_GE(backoff_delay(20, 0.0, 100ms, 2000ms), 1000ms);
+}
+
+TEST(OpenAiGenerator, ReturnsTheServersAnswer) {
+  FakeLlm fake;
+  auto r = generate(config_for(fake.base_url()), chat_job("What is ragd?"));
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->has_value()) << r->error().message;
+  EXPECT_EQ((*r)->text, "fake answer to: What is ragd?");
+  EXPECT_EQ((*r)->model, "test-model");
+  EXPECT_EQ((*r)->finish_reason, "stop");
+  EXPECT_GT((*r)->prompt_tokens, 0);
+  EXPECT_GT((*r)->completion_tokens, 0);
+  EXPECT_EQ(fake.stat("chat_calls"), 1);
+}
+
+TEST(OpenAiGenerator, AcceptsABaseUrlEndingInV1) {
+  FakeLlm fake;
+  auto r = generate(config_for(fake.base_url() + "/v1/"), chat_job("hi"));
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_EQ((*r)->text, "fake answer to: hi");
+}
+
+TEST(OpenAiGenerator, RetriesServerErrorsUntilItSucceeds) {
+  FakeLlm fake({"--fail-first", "2"});
+  auto r = generate(config_for(fake.base_url(), 3), chat_job("retry me"), {10ms, 50ms});
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->has_value()) << r->error().message;
+  EXPECT_EQ((*r)->text, "fake answer to: retry me");
+  EXPECT_EQ(fake.stat("chat_calls"), 3);
+  EXPECT_EQ(fake.stat("status_500_injected"), 2);
+}
+
+TEST(OpenAiGenerator, GivesUpAfterMaxAttemptsWithTheUpstreamError) {
+  FakeLlm fake({"--fail-first", "10"});
+  auto r = generate(config_for(fake.base_url(), 2), chat_job("never"), {10ms, 50ms});
+  ASSERT_TRUE(r.has_value());
+  ASSERT_FALSE(r->has_value());
+  EXPECT_EQ(r->error().code, Errc::upstream_error);
+  EXPECT_NE(r->error().message.find("HTTP 500"), std::string::npos) << r->error().message;
+  EXPECT_NE(r->error().message.find("internal server error (injected)"), std::string::npos)
+      << r->error().message;
+  EXPECT_EQ(fake.stat("chat_calls"), 2);
+}
+
+TEST(OpenAiGenerator, WaitsForRetryAfterOn429ThenSucceeds) {
+  FakeLlm fake({"--fail-first", "1", "--fail-first-status", "429"});
+  const auto start = std::chrono::steady_clock::now();
+  auto r = generate(config_for(fake.base_url(), 3), chat_job("slow down"), {10ms, 50ms});
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->has_value()) << r->error().message;
+  EXPECT_EQ(fake.stat("status_429_injected"), 1);
+  EXPECT_EQ(fake.stat("chat_calls"), 2);
+  // Retry-After: 1 was honoured over the 10 ms backoff.
+  EXPECT_GE(waited, 900ms);
+}
+
+TEST(OpenAiGenerator, DoesNotSleepPastTheDeadlineForRetryAfter) {
+  FakeLlm fake({"--status-429-rate", "1"});
+  auto r = generate(config_for(fake.base_url(), 3), chat_job("no time", 500ms), {10ms, 50ms});
+  ASSERT_TRUE(r.has_value());
+  ASSERT_FALSE(r->has_value());
+  EXPECT_EQ(r->error().code, Errc::upstream_error);
+  EXPECT_NE(r->error().message.find("429"), std::string::npos) << r->error().message;
+  EXPECT_EQ(fake.stat("chat_calls"), 1);
+}
+
+TEST(OpenAiGenerator, HangingServerEndsInDeadlineExceeded) {
+  FakeLlm fake({"--hang-rate", "1"});
+  auto r = generate(config_for(fake.base_url(), 3), chat_job("hello?", 400ms), {10ms, 50ms});
+  ASSERT_TRUE(r.has_value()) << "generate() did not stop at the deadline";
+  ASSERT_FALSE(r->has_value());
+  EXPECT_EQ(r->error().code, Errc::deadline_exceeded) << r->error().message;
+}
+
+TEST(OpenAiGenerator, PassedDeadlineFailsWithoutCallingTheServer) {
+  FakeLlm fake;
+  queue::Job job = chat_job("late");
+  job.deadline_unix_ms = unix_ms() - 1000;
+  auto r = generate(config_for(fake.base_url()), job);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_FALSE(r->has_value());
+  EXPECT_EQ(r->error().code, Errc::deadline_exceeded);
+  EXPECT_EQ(fake.stat("chat_calls"), 0);
+}
+
+TEST(OpenAiGenerator, UnreachableServerIsUnavailable) {
+  LlmConfig cfg = config_for("http://127.0.0.1:" + std::to_string(test::free_port()), 2);
+  auto r = generate(cfg, chat_job("anyone?"), {10ms, 50ms});
+  ASSERT_TRUE(r.has_value());
+  ASSERT_FALSE(r->has_value());
+  EXPECT_EQ(r->error().code, Errc::unavailable) << r->error().message;
+}
+
+TEST(OpenAiGenerator, CancellationEndsAnInFlightCall) {
+  FakeLlm fake({"--hang-rate", "1"});
+  asio::io_context io;
+  asio::cancellation_signal cancel;
+  std::optional<Result<GenerateResult>> got;
+  OpenAiGenerator gen(io.get_executor(), config_for(fake.base_url()));
+  asio::co_spawn(io, gen.generate(chat_job("wait", 60s)),
+                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, Result<GenerateResult> r) {
+                   if (e) got.emplace(make_error(Errc::internal, "exception"));
+                   else got.emplace(std::move(r));
+                 }));
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (fake.stat("hangs_injected") == 0 && std::chrono::steady_clock::now() < until) io.run_for(20ms);
+  ASSERT_EQ(fake.stat("hangs_injected"), 1);
+  cancel.emit(asio::cancellation_type::terminal);
+  while (!got && std::chrono::steady_clock::now() < until) io.run_one_for(50ms);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_FALSE(got->has_value());
+  EXPECT_EQ(got->error().code, Errc::cancelled) << got->error().message;
+}
+
+TEST(MakeGenerator, PicksTheOpenAiClientWhenABaseUrlIsSet) {
+  FakeLlm fake;
+  auto r = test::run_bounded<Result<GenerateResult>>(
+      [url = fake.base_url()](asio::io_context& io) -> asio::awaitable<Result<GenerateResult>> {
+        auto gen = make_generator(io.get_executor(), config_for(url));
+        co_return co_await gen->generate(chat_job("which one?"));
+      });
+  ASSERT_TRUE(r && r->has_value());
+  EXPECT_EQ((*r)->text, "fake answer to: which one?");
+}
+
+}  // namespace
+}  // namespace ragd::llm
