@@ -22,7 +22,7 @@ namespace ragd::bench {
 struct LoadTarget {
   TargetUrl url;
   std::string path = "/query";
-  std::string method = "POST";  // POST sends a body from the mix; GET and HEAD send none
+  std::string method = "POST";  // POST sends a body from the mix; GET sends none
   std::string api_key;          // sent as Authorization: Bearer
   std::chrono::milliseconds timeout{30000};
   int threads = 1;
@@ -48,6 +48,7 @@ struct StepOutcome {
   double measured_seconds = 0;
   double wall_seconds = 0;
   double client_cpu_seconds = 0;
+  std::uint64_t completed = 0;  // every request that finished, warm-up included
 };
 
 // Throws std::runtime_error when the target cannot be resolved (a setup error, not a

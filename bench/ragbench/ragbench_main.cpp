@@ -145,9 +145,7 @@ Config build_config(const ragd::ParsedFlags& f) {
   if (c.target.path.empty() || c.target.path.front() != '/') throw BadFlag{"--path must start with '/'"};
   c.target.method = f.get("method").value_or("POST");
   std::transform(c.target.method.begin(), c.target.method.end(), c.target.method.begin(), ::toupper);
-  if (c.target.method != "POST" && c.target.method != "GET" && c.target.method != "HEAD") {
-    throw BadFlag{"--method must be POST, GET or HEAD"};
-  }
+  if (c.target.method != "POST" && c.target.method != "GET") throw BadFlag{"--method must be POST or GET"};
   c.target.api_key = f.get("api-key").value_or("");
   c.target.timeout = milliseconds(int_flag(f, "timeout-ms", 30000, 1, 3'600'000));
   c.target.threads = static_cast<int>(int_flag(f, "threads", 1, 1, 64));
@@ -287,9 +285,8 @@ StepResult make_result(const Config& c, const StepPlan& plan, const StepOutcome&
   }
   r.unsent = o.shard.unsent;
   r.client_cpu_cores = o.wall_seconds > 0 ? o.client_cpu_seconds / o.wall_seconds : 0;
-  const auto completed = r.total.ok + r.total.errors;
-  // CPU over the whole step (warm-up included) per request measured: an upper bound.
-  r.client_cpu_us_per_req = completed ? o.client_cpu_seconds * 1e6 / static_cast<double>(completed) : 0;
+  // CPU and completions both over the whole step, warm-up included.
+  r.client_cpu_us_per_req = o.completed ? o.client_cpu_seconds * 1e6 / static_cast<double>(o.completed) : 0;
   if (!plan.open_loop && c.model_latency_ms) {
     r.ideal_qps = ideal_closed_loop_qps(plan.connections, r.total.miss_fraction, *c.model_latency_ms);
     if (r.ideal_qps) r.efficiency = r.total.qps / *r.ideal_qps;

@@ -1,5 +1,6 @@
 #include "ragbench/soak.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -27,15 +28,24 @@ SoakDrift compute_drift(const std::vector<SoakSample>& samples, double run_secon
                         const LatencyHistogram& first_window, const LatencyHistogram& last_window,
                         double window_seconds) {
   SoakDrift d;
-  const double edge = run_seconds * 0.1;
-  double first_sum = 0, last_sum = 0;
-  int first_n = 0, last_n = 0;
+  // Samples with processes in them; a short run may have none inside a tenth of its length,
+  // so each window reaches at least to the first (last) such sample.
+  std::vector<std::pair<double, double>> rss;  // (t, total MB)
   for (const auto& s : samples) {
     if (s.processes.empty()) continue;
     double total = 0;
     for (const auto& p : s.processes) total += p.rss_mb;
-    if (s.t_s <= edge) first_sum += total, ++first_n;
-    if (s.t_s >= run_seconds - edge) last_sum += total, ++last_n;
+    rss.emplace_back(s.t_s, total);
+  }
+  double first_sum = 0, last_sum = 0;
+  int first_n = 0, last_n = 0;
+  if (!rss.empty()) {
+    const double first_edge = std::max(run_seconds * 0.1, rss.front().first);
+    const double last_edge = std::min(run_seconds * 0.9, rss.back().first);
+    for (const auto& [t, mb] : rss) {
+      if (t <= first_edge) first_sum += mb, ++first_n;
+      if (t >= last_edge) last_sum += mb, ++last_n;
+    }
   }
   if (first_n > 0 && last_n > 0) {
     d.rss_first_mb = first_sum / first_n;
@@ -91,13 +101,13 @@ nlohmann::json to_json(const SoakDrift& d) {
 
 std::vector<ChartPanel> soak_panels(const std::vector<SoakSample>& samples) {
   ChartPanel mem;
-  mem.title = "Soak: resident memory and queue depth";
+  mem.title = "Resident memory and queue depth over time";
   mem.x_label = "time (s)";
   mem.left_label = "RSS (MB)";
   mem.right_label = "queue depth";
   mem.markers = samples.size() <= 60;
   ChartPanel load = mem;
-  load.title = "Soak: throughput and cache hit ratio";
+  load.title = "Throughput and cache hit ratio over time";
   load.left_label = "QPS";
   load.right_label = "cache hit %";
 

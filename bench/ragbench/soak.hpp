@@ -18,7 +18,7 @@
 namespace ragd::bench {
 
 struct ProcessPoint {
-  std::string label;   // a process name ("ragd") or "pid N"; same-named processes are summed
+  std::string label;   // a name from --sample-proc-names (its processes summed) or "comm PID"
   double rss_mb = 0;
   double cpu_pct = 0;  // of one core, over the last interval
   int processes = 0;

@@ -70,7 +70,7 @@ struct SoakSampler::Impl {
     const double page_mb = static_cast<double>(page_size_bytes()) / (1024.0 * 1024.0);
     const double hz = static_cast<double>(clock_ticks_per_second());
     std::vector<std::pair<std::string, int>> targets;
-    for (int pid : options.pids) targets.emplace_back("pid " + std::to_string(pid), pid);
+    for (int pid : options.pids) targets.emplace_back("", pid);  // labelled by name once read
     for (const auto& name : options.names) {
       for (int pid : find_pids_by_name(name)) targets.emplace_back(name, pid);
     }
@@ -79,8 +79,9 @@ struct SoakSampler::Impl {
     for (const auto& [label, pid] : targets) {
       auto st = read_proc_stat(pid);
       if (!st) continue;
-      auto& p = points[label];
-      p.label = label;
+      const std::string name = label.empty() ? st->comm + " " + std::to_string(pid) : label;
+      auto& p = points[name];
+      p.label = name;
       p.rss_mb += static_cast<double>(st->rss_pages) * page_mb;
       ++p.processes;
       now_ticks[pid] = st->cpu_ticks;

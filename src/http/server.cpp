@@ -281,6 +281,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       unsigned version = msg.version();
 
       auto m = router.match(req.method, req.path);
+      // Kept for the log line: the request itself moves into the handler.
+      const std::string method = req.method;
+      const std::string request_id = req.request_id;
       Response res;
       bool client_gone = false;
       if (!m.handler) {
@@ -295,7 +298,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       } else {
         req.path_params = std::move(m.params);
         inflight.fetch_add(1);
-        std::string request_id = req.request_id;
         auto outcome = co_await (invoke(*m.handler, std::move(req)) ||
                                  wait_for_disconnect(stream.socket()));
         inflight.fetch_sub(1);
@@ -305,7 +307,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           client_gone = true;
           res = Response::error(make_error(Errc::cancelled, "client closed the connection"));
         }
-        req.request_id = std::move(request_id);
       }
       double ms = mono_ms() - t0;
       auto status = std::to_string(res.status);
@@ -313,11 +314,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       latency.with({m.route}).observe(ms);
       bool probe = m.route == "/healthz" || m.route == "/readyz" || m.route == "/metrics";
       spdlog::log(probe ? spdlog::level::debug : spdlog::level::info,
-                  "req_id={} method={} route={} status={} ms={:.2f} remote={}", req.request_id,
-                  req.method, log::field(m.route), status, ms, remote);
+                  "req_id={} method={} route={} status={} ms={:.2f} remote={}", request_id,
+                  method, log::field(m.route), status, ms, remote);
       if (client_gone) break;
       keep_alive = keep_alive && !stopping.load();
-      co_await write_response(stream, res, keep_alive, version, req.request_id);
+      co_await write_response(stream, res, keep_alive, version, request_id);
       if (!keep_alive) break;
     }
     beast::error_code ec;

@@ -392,8 +392,9 @@ struct Pipeline::Impl {
       if (use_cache) {
         auto deadline = std::chrono::steady_clock::now() +
                         milliseconds(std::max<std::int64_t>(0, req.deadline_unix_ms - unix_ms()));
-        auto joined = co_await flights.run(
-            key, [this, c, key]() { return compute_and_store(c, key); }, deadline);
+        // Named first: GCC 12 destroys a lambda built inside a co_await expression twice.
+        cache::SingleFlight<QueryResult>::Make make = [this, c, key]() { return compute_and_store(c, key); };
+        auto joined = co_await flights.run(key, std::move(make), deadline);
         result = std::move(joined.result);
         coalesced_wait = !joined.leader;
         if (coalesced_wait) coalesced.inc();

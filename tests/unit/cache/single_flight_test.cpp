@@ -29,11 +29,13 @@ TEST(SingleFlight, FiveHundredConcurrentCallersShareOneComputation) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (int i = 0; i < 500; ++i) {
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      auto j = co_await flights.run("k", [&]() -> asio::awaitable<Result<std::string>> {
+      // Named first: GCC 12 destroys a lambda built inside a co_await expression twice.
+      SingleFlight<std::string>::Make make = [&]() -> asio::awaitable<Result<std::string>> {
         ++computations;
         co_await sleep_ms(50);
         co_return std::string("answer");
-      }, deadline);
+      };
+      auto j = co_await flights.run("k", std::move(make), deadline);
       leaders += j.leader;
       answers.push_back(j.result ? *j.result : "error");
     }, asio::detached);
@@ -49,7 +51,7 @@ TEST(SingleFlight, FiveHundredConcurrentCallersShareOneComputation) {
 TEST(SingleFlight, AWaiterWhoseDeadlinePassesLeavesWithoutCancellingTheOthers) {
   asio::io_context io;
   SingleFlight<int> flights(io.get_executor());
-  auto make = [&]() -> asio::awaitable<Result<int>> {
+  SingleFlight<int>::Make make = [&]() -> asio::awaitable<Result<int>> {
     co_await sleep_ms(200);
     co_return 7;
   };
@@ -76,12 +78,13 @@ TEST(SingleFlight, DifferentKeysComputeSeparatelyAndErrorsReachEveryWaiter) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (int i = 0; i < 6; ++i) {
     asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
-      auto j = co_await flights.run("k" + std::to_string(i % 2), [&, i]() -> asio::awaitable<Result<int>> {
+      SingleFlight<int>::Make make = [&, i]() -> asio::awaitable<Result<int>> {
         ++computations;
         co_await sleep_ms(20);
         if (i % 2) co_return make_error(Errc::upstream_error, "boom");
         co_return 1;
-      }, deadline);
+      };
+      auto j = co_await flights.run("k" + std::to_string(i % 2), std::move(make), deadline);
       results.push_back(j.result);
     }, asio::detached);
   }
@@ -100,11 +103,12 @@ TEST(SingleFlight, WorksAcrossThreads) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (int i = 0; i < 200; ++i) {
     asio::co_spawn(asio::make_strand(io), [&]() -> asio::awaitable<void> {
-      auto j = co_await flights.run("k", [&]() -> asio::awaitable<Result<int>> {
+      SingleFlight<int>::Make make = [&]() -> asio::awaitable<Result<int>> {
         ++computations;
         co_await sleep_ms(30);
         co_return 5;
-      }, deadline);
+      };
+      auto j = co_await flights.run("k", std::move(make), deadline);
       if (j.result && *j.result == 5) ++answered;
     }, asio::detached);
   }
