@@ -2,8 +2,10 @@
 //   ragctl ingest PATH... [--server URL]   send .md/.txt files, folders or JSONL to ragd
 //   ragctl query TEXT [--server URL]       ask a question, print the answer and sources
 //   ragctl health [--server URL]           print /readyz
+//   ragctl eval --data DIR                 retrieval quality on a BEIR set, locally
 #include "ragd/core/cli.hpp"
 #include "ragd/core/config.hpp"
+#include "ragd/retrieval/evaluation.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -37,6 +39,11 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"session", true, "session id for query", "ID"},
     {"top-k", true, "passages to retrieve for query", "N"},
     {"json", false, "print the raw JSON response"},
+    {"data", true, "eval: BEIR folder (corpus.jsonl[.gz], queries.jsonl, qrels/)", "DIR"},
+    {"split", true, "eval: qrels split (default test)", "NAME"},
+    {"modes", true, "eval: comma-separated dense,lexical,hybrid (default all)", "LIST"},
+    {"limit-queries", true, "eval: only the first N judged queries", "N"},
+    {"config", true, "eval: take the retrieval settings from this gateway config", "FILE"},
     {"help", false, "show this help and exit"},
     {"version", false, "show the version and exit"},
 };
@@ -47,7 +54,9 @@ constexpr const char* kUsage =
     "  ingest PATH...   index .md/.txt files, folders of them, or JSONL files\n"
     "                   (one {\"id\"|\"_id\", \"title\", \"text\"} object per line)\n"
     "  query TEXT       ask ragd a question and print the answer with its sources\n"
-    "  health           print ragd's readiness\n\nFlags:\n";
+    "  health           print ragd's readiness\n"
+    "  eval --data DIR  run a BEIR set through the retrieval path locally (no server) and\n"
+    "                   print nDCG@10 and Recall@100 per search mode\n\nFlags:\n";
 
 int fail(const std::string& message, int code = 2) {
   std::cerr << "ragctl: " << message << "\n";
@@ -240,6 +249,55 @@ int cmd_health(const Target& t, const std::string& key) {
   return r->status == 200 ? 0 : 1;
 }
 
+int cmd_eval(const ragd::ParsedFlags& flags) {
+  namespace rr = ragd::retrieval;
+  auto dir = flags.get("data");
+  if (!dir) return fail("eval needs --data DIR");
+  ragd::RetrievalConfig config;
+  if (auto path = flags.get("config")) {
+    auto loaded = ragd::load_gateway_config(*path);
+    if (!loaded) return fail(loaded.error().message);
+    if (auto ok = ragd::validate(*loaded); !ok) return fail(ok.error().message);
+    config = loaded->retrieval;
+  }
+  config.snapshot_path.clear();  // evaluation never touches a server's snapshot
+  std::vector<rr::SearchMode> modes;
+  std::stringstream list(flags.get("modes").value_or("dense,lexical,hybrid"));
+  for (std::string name; std::getline(list, name, ',');) {
+    auto mode = rr::parse_search_mode(name);
+    if (!mode) return fail("--modes: unknown mode '" + name + "' (dense, lexical, hybrid)");
+    modes.push_back(*mode);
+  }
+  if (modes.empty()) return fail("--modes is empty");
+  std::size_t limit = 0;
+  if (auto n = flags.get("limit-queries")) limit = static_cast<std::size_t>(std::max(0, std::atoi(n->c_str())));
+
+  auto start = std::chrono::steady_clock::now();
+  auto data = rr::load_beir(*dir, flags.get("split").value_or("test"), limit);
+  if (!data) return fail(data.error().message, 1);
+  std::fprintf(stderr, "loaded %zu documents, %zu judged queries\n", data->corpus.size(), data->queries.size());
+  rr::Retriever retriever(config);
+  const bool tty = isatty(STDERR_FILENO);
+  auto progress = [&](std::size_t done, std::size_t total) {
+    if (tty) std::fprintf(stderr, "\rindexing %zu/%zu documents", done, total);
+  };
+  auto ingested = rr::ingest_corpus(retriever, *data, progress);
+  if (tty) std::fprintf(stderr, "\n");
+  if (!ingested) return fail(ingested.error().message, 1);
+  const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "indexed %zu chunks in %.1f s (dim %d, chunk target %zu chars)\n", ingested->chunks,
+               ingest_s, config.embedding_dim, config.chunker.target_chars);
+  auto results = rr::evaluate(retriever, *data, modes);
+  if (!results) return fail(results.error().message, 1);
+  std::printf("%-8s | %-8s | %-10s | %-7s | %s\n", "mode", "nDCG@10", "Recall@100", "queries", "ms/query");
+  std::printf("---------|----------|------------|---------|---------\n");
+  for (const auto& m : *results) {
+    std::printf("%-8s | %8.4f | %10.4f | %7zu | %8.2f\n", std::string(rr::to_string(m.mode)).c_str(),
+                m.ndcg_at_10, m.recall_at_100, m.queries, m.ms_per_query);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -263,5 +321,6 @@ int main(int argc, char** argv) {
   if (cmd == "ingest") return cmd_ingest(*server, *flags, key);
   if (cmd == "query") return cmd_query(*server, *flags, key);
   if (cmd == "health") return cmd_health(*server, key);
+  if (cmd == "eval") return cmd_eval(*flags);
   return fail("unknown command '" + cmd + "' (see --help)");
 }

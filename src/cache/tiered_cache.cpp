@@ -98,6 +98,22 @@ boost::asio::awaitable<Lookup> TieredCache::get(std::string key) {
   co_return Lookup{};
 }
 
+boost::asio::awaitable<bool> TieredCache::pull_fresh_from_l2(std::string key) {
+  if (!redis_) co_return false;
+  redis::Command cmd{"GET", redis_key(key)};
+  auto r = co_await redis_->command(std::move(cmd));
+  if (!r || r->is_error()) {
+    l2_errors_.inc();
+    co_return false;
+  }
+  auto s = r->as_string();
+  if (!s) co_return false;
+  auto e = decode(*s);
+  if (!e || freshness(*e, unix_ms()) != Freshness::fresh) co_return false;
+  l1_.put(key, std::make_shared<const CacheEntry>(std::move(*e)));
+  co_return true;
+}
+
 boost::asio::awaitable<void> TieredCache::put(std::string key, std::shared_ptr<const CacheEntry> entry) {
   l1_.put(key, entry);
   if (!redis_) co_return;
@@ -128,6 +144,16 @@ boost::asio::awaitable<bool> TieredCache::try_lock(std::string key, std::chrono:
 boost::asio::awaitable<void> TieredCache::unlock(std::string key) {
   if (!redis_) co_return;
   redis::Command cmd{"DEL", prefix_ + "lock:" + key};
+  co_await redis_->command(std::move(cmd));
+}
+
+}  // namespace ragd::cache
+
+namespace ragd::cache {
+
+boost::asio::awaitable<void> TieredCache::expire_lock(std::string key, std::chrono::milliseconds ttl) {
+  if (!redis_) co_return;
+  redis::Command cmd{"PEXPIRE", prefix_ + "lock:" + key, std::to_string(std::max<long long>(1, ttl.count()))};
   co_await redis_->command(std::move(cmd));
 }
 

@@ -219,14 +219,20 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit_bytes));
       parser.body_limit(cfg.body_limit_bytes);
 
-      // Keep-alive wait: up to idle_timeout for the first bytes of the next request...
-      stream.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
-      auto [ec1, n1] = co_await bhttp::async_read_some(stream, buffer, parser, kTuple);
+      // Keep-alive wait: up to idle_timeout for the first bytes of the next request (a raw
+      // read: Beast's parser would keep reading until a whole header arrived)...
+      beast::error_code ec;
+      if (buffer.size() == 0) {
+        stream.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
+        auto [ec1, n1] = co_await stream.async_read_some(buffer.prepare(16 * 1024), kTuple);
+        buffer.commit(n1);
+        ec = ec1;
+      }
       conn->idle = false;
+      const bool waited_idle = static_cast<bool>(ec);
       double t0 = mono_ms();
-      beast::error_code ec = ec1;
       // ...then the whole request within read_timeout, however slowly it trickles.
-      if (!ec && !parser.is_header_done()) {
+      if (!ec) {
         stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
         auto [ec2, n2] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
         ec = ec2;
@@ -248,7 +254,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           break;
         }
         if (ec == beast::error::timeout) {
-          if (!conn->idle && buffer.size() + (parser.got_some() ? 1 : 0) > 0) {
+          if (!waited_idle) {
             Response r = Response::error(make_error(Errc::bad_request, "request not received within the read timeout"));
             r.status = 408;
             co_await write_response(stream, r, false, 11, {});

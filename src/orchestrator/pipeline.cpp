@@ -287,6 +287,11 @@ struct Pipeline::Impl {
         self->refreshing.erase(key);
       }
     } done{this, key};
+    // Another replica may have refreshed it already: its fresh copy in L2 replaces ours.
+    if (co_await answers.pull_fresh_from_l2(key)) {
+      refreshes.with({"skipped_fresh_in_l2"}).inc();
+      co_return;
+    }
     if (!co_await answers.try_lock(key, milliseconds(config.cache.refresh_lock_ms))) {
       refreshes.with({"skipped_locked"}).inc();
       co_return;
@@ -294,10 +299,15 @@ struct Pipeline::Impl {
     refreshes.with({"started"}).inc();
     c.deadline_unix_ms = unix_ms() + config.server.request_timeout_ms;
     auto r = co_await compute_and_store(std::move(c), key);
-    // On failure the stale entry keeps serving until its hard expiry (stale-if-error).
     refreshes.with({r ? "succeeded" : "failed"}).inc();
-    if (!r) spdlog::warn("refresh of a stale answer failed: {}", r.error().message);
-    co_await answers.unlock(key);
+    if (r) {
+      auto grace = std::min(1000, std::max(1, config.cache.soft_ttl_ms / 2));
+      co_await answers.expire_lock(key, milliseconds(grace));
+    } else {
+      // The stale entry keeps serving until its hard expiry (stale-if-error); the lock is
+      // kept until it expires, so replicas do not hammer a failing model.
+      spdlog::warn("refresh of a stale answer failed: {}", r.error().message);
+    }
   }
 
   // ---- the query ----------------------------------------------------------------------

@@ -3,7 +3,6 @@
 #include "ragd/retrieval/text_analysis.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -20,8 +19,7 @@ namespace {
 // hash collisions add at that size, so lowering it costs accuracy.
 constexpr float kUnigramWeight = 1.0f;
 constexpr float kBigramWeight = 0.5f;
-static const float kCharGramNorm = std::getenv("CGN") ? static_cast<float>(std::atof(std::getenv("CGN"))) : 1.2f;
-static const float kBigramWeightX = std::getenv("BGW") ? static_cast<float>(std::atof(std::getenv("BGW"))) : 0.5f;
+constexpr float kCharGramNorm = 1.2f;
 constexpr int kMinGram = 3;
 constexpr int kMaxGram = 5;
 // Words longer than this (hashes, base64, URLs) get no character n-grams: they are rarely
@@ -128,7 +126,7 @@ void HashEmbedder::embed_impl(std::string_view text, float* out, const TermWeigh
     if (i > 0) {
       std::uint64_t h = fnv(kBigramSeed, s.terms.term(i - 1));
       h = fnv_step(h, 0x1f);  // a separator no word contains: "ab"+"c" differs from "a"+"bc"
-      s.features.push_back(Feature{fnv(h, stem), kBigramWeightX});
+      s.features.push_back(Feature{fnv(h, stem), kBigramWeight});
     }
     // N-grams of the stem, not the surface word: forms the stemmer unifies then match
     // completely, and forms it misses ("explode", "explosive") still share pieces.

@@ -9,7 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
+#include <cstdio>
 #include <map>
 #include <unordered_set>
 #include <utility>
@@ -150,25 +150,19 @@ Result<std::vector<Hit>> Retriever::search_sync(std::string_view query, int top_
   return search_sync(query, top_k, mode_);
 }
 
-// The chunk keys for `query`, best first, `depth` deep. Call with store_mutex_ held
-// (shared), so both indexes are read at the same version.
-Result<std::vector<ScoredId>> Retriever::ranked_keys(std::string_view query, int depth,
-                                                     SearchMode mode) const {
+// The chunk keys for `query` (embedded as `vec`, empty in lexical mode), best first,
+// `depth` deep. Call with store_mutex_ held (shared), so both indexes are read at the
+// same version.
+Result<std::vector<ScoredId>> Retriever::ranked_keys(std::string_view query, const std::vector<float>& vec,
+                                                     int depth, SearchMode mode) const {
   std::vector<ScoredId> dense;
-  if (mode != SearchMode::lexical) {
-    // Query terms weighted by their IDF in the lexical index: without it "patients" and
-    // "study" weigh as much as "rapamycin" in a hash embedding.
-    auto idf = [this](std::string_view term) { return static_cast<float>(lexical_.idf(term)); };
-    const std::vector<float> vec =
-        std::getenv("NOIDF") ? embedder_.embed(query) : embedder_.embed_weighted(query, idf);
-    if (!is_zero(vec)) {
-      const int list_depth = mode == SearchMode::hybrid ? std::max(depth, config_.candidates) : depth;
-      auto found = index_.search(vec.data(), list_depth);
-      if (!found) return found.error();
-      dense = std::move(*found);
-    }
-    if (mode == SearchMode::dense) return dense;
+  if (mode != SearchMode::lexical && !vec.empty() && !is_zero(vec)) {
+    const int list_depth = mode == SearchMode::hybrid ? std::max(depth, config_.candidates) : depth;
+    auto found = index_.search(vec.data(), list_depth);
+    if (!found) return found.error();
+    dense = std::move(*found);
   }
+  if (mode == SearchMode::dense) return dense;
   if (mode == SearchMode::lexical) return lexical_.search(query, depth);
   std::vector<std::vector<ScoredId>> lists;
   lists.push_back(std::move(dense));
@@ -181,11 +175,20 @@ Result<std::vector<Hit>> Retriever::search_sync(std::string_view query, int top_
   if (is_blank(query)) return make_error(Errc::bad_request, "query is empty");
   if (top_k < 1) return make_error(Errc::bad_request, "top_k must be at least 1");
 
+  // Embedding happens before the store lock, so readers hold it only while searching and
+  // ingests are not starved. Query terms are weighted by their IDF in the lexical index:
+  // without it "patients" and "study" weigh as much as "rapamycin" in a hash embedding.
+  std::vector<float> vec;
+  if (mode != SearchMode::lexical) {
+    auto idf = [this](std::string_view term) { return static_cast<float>(lexical_.idf(term)); };
+    vec = embedder_.embed_weighted(query, idf);
+  }
+
   // A few spare results make up for the duplicates dropped below.
   const int fetch = top_k + std::min(top_k, 8);
 
   std::shared_lock lock(store_mutex_);
-  auto found = ranked_keys(query, fetch, mode);
+  auto found = ranked_keys(query, vec, fetch, mode);
   if (!found) return found.error();
   std::vector<Hit> hits;
   hits.reserve(static_cast<std::size_t>(top_k));
@@ -357,8 +360,12 @@ Result<SnapshotStats> Retriever::load_snapshot() {
     if (data.error().code == Errc::not_found) {
       spdlog::info("no snapshot at {}; starting with an empty index", path);
     } else {
-      spdlog::error("snapshot not loaded, starting with an empty index (the file is kept): {}",
-                    data.error().message);
+      // Moved aside rather than left in place: the next save would overwrite it, and it
+      // may be all that is left of the index.
+      const std::string kept = path + ".corrupt";
+      const bool moved = std::rename(path.c_str(), kept.c_str()) == 0;
+      spdlog::error("snapshot not loaded, starting with an empty index ({}): {}",
+                    moved ? "the file is kept as " + kept : "the file is left in place", data.error().message);
     }
     return data.error();
   }

@@ -42,6 +42,9 @@ class TieredCache {
               metrics::Registry& metrics, std::string key_prefix = "ragd:");
 
   boost::asio::awaitable<Lookup> get(std::string key);
+  // Reads L2 only; a fresh entry there replaces the L1 copy. True when L2 held a fresh entry
+  // (another replica already refreshed it).
+  boost::asio::awaitable<bool> pull_fresh_from_l2(std::string key);
   boost::asio::awaitable<void> put(std::string key, std::shared_ptr<const CacheEntry> entry);
   void put_l1(const std::string& key, std::shared_ptr<const CacheEntry> entry);
   std::shared_ptr<const CacheEntry> get_l1(const std::string& key);
@@ -50,6 +53,9 @@ class TieredCache {
   // Cross-replica lock for refreshing `key`; true when this caller holds it.
   boost::asio::awaitable<bool> try_lock(std::string key, std::chrono::milliseconds ttl);
   boost::asio::awaitable<void> unlock(std::string key);
+  // Shortens the lock to `ttl`: a refresher that stored a fresh entry keeps the lock a little
+  // longer, so a replica that checked L2 just before the store cannot take it and refresh again.
+  boost::asio::awaitable<void> expire_lock(std::string key, std::chrono::milliseconds ttl);
 
   const LruCache& l1() const { return l1_; }
   const std::string& name() const { return name_; }

@@ -107,8 +107,9 @@ class Retriever {
 
   // Snapshots (no-ops returning skipped stats when `snapshot_path` is empty).
   // load_snapshot: call once at start, before serving, on an empty Retriever. A missing
-  // file (Errc::not_found) or a corrupt one (Errc::internal; the file is left in place
-  // for inspection) leaves the Retriever empty; either way it logs one line saying so.
+  // file (Errc::not_found) or a corrupt one (Errc::internal; the file is renamed to
+  // `<path>.corrupt` for inspection, so later saves do not overwrite it) leaves the
+  // Retriever empty; either way it logs one line saying so.
   Result<SnapshotStats> load_snapshot();
   // save_snapshot: writes a snapshot now on the pool, unless nothing changed.
   boost::asio::awaitable<Result<SnapshotStats>> save_snapshot();
@@ -135,7 +136,8 @@ class Retriever {
   boost::asio::thread_pool::executor_type pool_executor() { return pool_.get_executor(); }
 
  private:
-  Result<std::vector<ScoredId>> ranked_keys(std::string_view query, int depth, SearchMode mode) const;
+  Result<std::vector<ScoredId>> ranked_keys(std::string_view query, const std::vector<float>& vec,
+                                            int depth, SearchMode mode) const;
 
   RetrievalConfig config_;
   SearchMode mode_;

@@ -156,6 +156,8 @@ TEST(VectorIndex, SearchesConcurrentlyWhileAdding) {
       }
     });
   }
+  // The writer can otherwise finish before any reader has been scheduled.
+  while (searches.load() == 0) std::this_thread::yield();
   for (int b = 0; b < 50; ++b) {
     std::vector<std::int64_t> ids;
     for (int i = 0; i < 20; ++i) ids.push_back(1 + b * 20 + i);

@@ -1,0 +1,81 @@
+// Bm25Index: the lexical index beside the dense one. An inverted index from terms (as
+// analyze_text() produces them: stop words dropped, lightly stemmed) to the chunks that
+// hold them, scored with Okapi BM25 in Lucene's form:
+//   score(q, d) = sum over query terms t of  idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * |d| / avgdl))
+//   idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
+// with N the live chunks, df those holding t and |d| a chunk's length in terms. A term
+// repeated in the query counts once per occurrence, as in a Lucene bag-of-words query.
+// The defaults k1 = 0.9, b = 0.4 are Anserini's.
+//
+// Posting lists are plain vectors in insertion order. Removing a chunk only marks it dead
+// (its postings are skipped when scoring); when dead postings reach a quarter of all
+// postings the lists are compacted in one pass, so replacing documents costs amortised
+// O(postings) rather than a search through every list the chunk touched.
+//
+// Thread-safety: searches run concurrently under a shared lock; add() and remove() take it
+// exclusively. prepare() needs no lock at all, so the caller can tokenise outside its
+// own critical section and only insert inside it.
+#pragma once
+
+#include "ragd/retrieval/vector_index.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ragd::retrieval {
+
+struct Bm25Params {
+  double k1 = 0.9;
+  double b = 0.4;
+};
+
+class Bm25Index {
+ public:
+  // A chunk's terms with their counts, ready to insert.
+  struct PreparedText {
+    std::int64_t id = 0;
+    std::uint32_t length = 0;  // terms in the text
+    std::vector<std::pair<std::string, std::uint32_t>> terms;  // distinct term, count
+  };
+
+  explicit Bm25Index(Bm25Params params = {});
+  ~Bm25Index();
+  Bm25Index(const Bm25Index&) = delete;
+  Bm25Index& operator=(const Bm25Index&) = delete;
+
+  // Tokenises `text` for add(); pure, no lock.
+  static PreparedText prepare(std::int64_t id, std::string_view text);
+
+  // Indexes the texts; an id that is present is replaced (upsert). A text without terms
+  // is still counted as a chunk (it can never match). Ids in one call must be distinct.
+  void add(std::vector<PreparedText> texts);
+  void add(std::int64_t id, std::string_view text);
+
+  // Removes the ids that are present; returns how many were removed.
+  std::size_t remove(const std::vector<std::int64_t>& ids);
+
+  // Up to k (id, BM25 score) pairs with a positive score, best first; ties go to the
+  // smaller id, so results are deterministic.
+  std::vector<ScoredId> search(std::string_view query, int k) const;
+
+  // idf(t) above for one analysed term (a stem, as analyze_text() gives); a term no live
+  // chunk holds gets the largest value, df = 0. 0 when the index is empty.
+  double idf(std::string_view term) const;
+
+  bool contains(std::int64_t id) const;
+  std::size_t size() const;  // live chunks
+  const Bm25Params& params() const { return params_; }
+
+ private:
+  struct Impl;
+  Bm25Params params_;
+  mutable std::shared_mutex mutex_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ragd::retrieval

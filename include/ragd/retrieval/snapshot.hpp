@@ -1,0 +1,57 @@
+// Snapshot files: the Retriever's chunk store and vectors on disk, so a restart does not
+// need the documents again. The file is binary, little-endian:
+//
+//   header   "RAGDSNAP", u32 format version (1), u32 dim, u32 embedder version,
+//            u32 reserved (0), u64 index version, u64 next chunk key, u64 chunk count
+//   chunks   chunk count records, in document order: i64 key, i32 position, u64 offset,
+//            then doc_id, chunk_id, title and text (each u32 length + bytes), then dim f32
+//   trailer  u32 CRC-32 (zlib's) of every byte before it, then "PANSDGAR"
+//
+// The doc id -> chunks map is rebuilt from the records; the BM25 index is rebuilt from the
+// texts (tokenising is cheaper than storing postings, and keeps one source of truth).
+// Vectors are stored, not recomputed: when the stored dim or embedder version differ from
+// the running embedder's, the loader re-embeds the texts instead.
+//
+// write_file_atomically() gives crash safety: it writes `<path>.tmp`, fsyncs it, renames it
+// over `path` and fsyncs the directory, so after a crash at any point `path` holds the old
+// snapshot or the new one, never a mix. A stale `.tmp` left by a crash is overwritten by
+// the next save and never read.
+//
+// Pure encoding and decoding plus file I/O on the calling thread; no shared state.
+#pragma once
+
+#include "ragd/core/error.hpp"
+#include "ragd/retrieval/document.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ragd::retrieval {
+
+inline constexpr std::uint32_t kSnapshotFormatVersion = 1;
+
+struct SnapshotData {
+  std::uint32_t dim = 0;
+  std::uint32_t embedder_version = 0;
+  std::uint64_t index_version = 0;
+  std::int64_t next_chunk_key = 1;
+  std::vector<Chunk> chunks;
+  std::vector<float> vectors;  // chunks.size() * dim, row i belongs to chunks[i]
+};
+
+std::string encode_snapshot(const SnapshotData& data);
+
+// Errc::internal naming what is wrong (bad magic, unsupported version, truncated,
+// checksum mismatch) for anything but a complete, intact snapshot.
+Result<SnapshotData> decode_snapshot(std::string_view bytes);
+
+// Errc::not_found when the file does not exist; otherwise as decode_snapshot().
+Result<SnapshotData> read_snapshot_file(const std::string& path);
+
+// Writes `bytes` to `path` through `<path>.tmp`, fsync and rename (see above).
+Result<void> write_file_atomically(const std::string& path, std::string_view bytes);
+
+}  // namespace ragd::retrieval

@@ -1,0 +1,272 @@
+#include "ragd/retrieval/bm25_index.hpp"
+
+#include "ragd/retrieval/text_analysis.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+
+namespace ragd::retrieval {
+namespace {
+
+struct Posting {
+  std::uint32_t slot;
+  std::uint32_t tf;
+};
+
+struct Term {
+  std::vector<Posting> postings;  // slot order; may hold dead slots until compaction
+  std::uint32_t df = 0;           // live chunks holding the term
+};
+
+struct Slot {
+  std::int64_t id = 0;
+  std::uint32_t length = 0;
+  bool live = false;
+  std::vector<std::uint32_t> terms;  // distinct term numbers, to update df on removal
+};
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// Per-thread scoring buffers, reused across searches.
+struct Accumulator {
+  std::vector<float> scores;
+  std::vector<std::uint32_t> touched;
+  AnalyzedText query;
+};
+
+Accumulator& accumulator() {
+  thread_local Accumulator a;
+  return a;
+}
+
+}  // namespace
+
+struct Bm25Index::Impl {
+  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> term_numbers;
+  std::vector<Term> terms;
+  std::vector<Slot> slots;
+  std::unordered_map<std::int64_t, std::uint32_t> slot_of;  // live ids only
+  std::size_t live = 0;
+  std::uint64_t live_length = 0;
+  std::size_t postings = 0;
+  std::size_t dead_postings = 0;
+
+  void remove_slot(std::uint32_t s) {
+    Slot& slot = slots[s];
+    for (auto t : slot.terms) --terms[t].df;
+    dead_postings += slot.terms.size();
+    slot.terms.clear();
+    slot.terms.shrink_to_fit();
+    slot.live = false;
+    live_length -= slot.length;
+    --live;
+    slot_of.erase(slot.id);
+  }
+
+  // Drops dead slots and their postings, renumbering the live slots in order, so posting
+  // lists stay sorted by slot.
+  void compact() {
+    constexpr std::uint32_t kDead = UINT32_MAX;
+    std::vector<std::uint32_t> renumber(slots.size(), kDead);
+    std::vector<Slot> kept;
+    kept.reserve(live);
+    for (std::size_t s = 0; s < slots.size(); ++s) {
+      if (!slots[s].live) continue;
+      renumber[s] = static_cast<std::uint32_t>(kept.size());
+      slot_of[slots[s].id] = renumber[s];
+      kept.push_back(std::move(slots[s]));
+    }
+    slots = std::move(kept);
+    postings = 0;
+    for (Term& t : terms) {
+      std::size_t out = 0;
+      for (const Posting& p : t.postings) {
+        if (renumber[p.slot] != kDead) t.postings[out++] = Posting{renumber[p.slot], p.tf};
+      }
+      t.postings.resize(out);
+      if (t.postings.capacity() > 2 * out + 4) t.postings.shrink_to_fit();
+      postings += out;
+    }
+    dead_postings = 0;
+  }
+};
+
+Bm25Index::Bm25Index(Bm25Params params) : params_(params), impl_(std::make_unique<Impl>()) {}
+
+Bm25Index::~Bm25Index() = default;
+
+Bm25Index::PreparedText Bm25Index::prepare(std::int64_t id, std::string_view text) {
+  thread_local AnalyzedText analyzed;
+  analyze_text(text, analyzed);
+  PreparedText p;
+  p.id = id;
+  p.length = static_cast<std::uint32_t>(analyzed.size());
+  std::vector<std::string_view> words;
+  words.reserve(analyzed.size());
+  for (std::size_t i = 0; i < analyzed.size(); ++i) words.push_back(analyzed.term(i));
+  std::sort(words.begin(), words.end());
+  for (std::size_t i = 0; i < words.size();) {
+    std::size_t j = i;
+    while (j < words.size() && words[j] == words[i]) ++j;
+    p.terms.emplace_back(std::string(words[i]), static_cast<std::uint32_t>(j - i));
+    i = j;
+  }
+  return p;
+}
+
+void Bm25Index::add(std::int64_t id, std::string_view text) {
+  std::vector<PreparedText> one;
+  one.push_back(prepare(id, text));
+  add(std::move(one));
+}
+
+void Bm25Index::add(std::vector<PreparedText> texts) {
+  std::unique_lock lock(mutex_);
+  Impl& m = *impl_;
+  for (PreparedText& p : texts) {
+    if (auto it = m.slot_of.find(p.id); it != m.slot_of.end()) m.remove_slot(it->second);
+    const auto s = static_cast<std::uint32_t>(m.slots.size());
+    Slot slot;
+    slot.id = p.id;
+    slot.length = p.length;
+    slot.live = true;
+    slot.terms.reserve(p.terms.size());
+    for (auto& [word, tf] : p.terms) {
+      auto it = m.term_numbers.find(word);
+      if (it == m.term_numbers.end()) {
+        it = m.term_numbers.emplace(std::move(word), static_cast<std::uint32_t>(m.terms.size())).first;
+        m.terms.emplace_back();
+      }
+      Term& t = m.terms[it->second];
+      t.postings.push_back(Posting{s, tf});
+      ++t.df;
+      slot.terms.push_back(it->second);
+    }
+    m.postings += slot.terms.size();
+    m.live_length += slot.length;
+    ++m.live;
+    m.slot_of[p.id] = s;
+    m.slots.push_back(std::move(slot));
+  }
+}
+
+std::size_t Bm25Index::remove(const std::vector<std::int64_t>& ids) {
+  std::unique_lock lock(mutex_);
+  Impl& m = *impl_;
+  std::size_t removed = 0;
+  for (auto id : ids) {
+    auto it = m.slot_of.find(id);
+    if (it == m.slot_of.end()) continue;
+    m.remove_slot(it->second);
+    ++removed;
+  }
+  // Dead slots with no postings (empty texts) also count, so slots cannot grow unbounded.
+  const std::size_t dead_slots = m.slots.size() - m.live;
+  if (m.dead_postings * 4 >= m.postings + 64 || dead_slots * 4 >= m.slots.size() + 64) {
+    m.compact();
+  }
+  return removed;
+}
+
+std::vector<ScoredId> Bm25Index::search(std::string_view query, int k) const {
+  std::vector<ScoredId> out;
+  if (k <= 0) return out;
+  Accumulator& acc = accumulator();
+  analyze_text(query, acc.query);
+  if (acc.query.empty()) return out;
+
+  std::shared_lock lock(mutex_);
+  const Impl& m = *impl_;
+  if (m.live == 0) return out;
+
+  // Query terms with their counts; unknown terms cannot score.
+  std::vector<std::pair<std::uint32_t, float>> qterms;
+  for (std::size_t i = 0; i < acc.query.size(); ++i) {
+    auto it = m.term_numbers.find(acc.query.term(i));
+    if (it == m.term_numbers.end() || m.terms[it->second].df == 0) continue;
+    auto q = std::find_if(qterms.begin(), qterms.end(), [&](const auto& e) { return e.first == it->second; });
+    if (q == qterms.end()) {
+      qterms.emplace_back(it->second, 1.0f);
+    } else {
+      q->second += 1.0f;
+    }
+  }
+  if (qterms.empty()) return out;
+
+  if (acc.scores.size() < m.slots.size()) acc.scores.resize(m.slots.size(), 0.0f);
+  acc.touched.clear();
+  const double n = static_cast<double>(m.live);
+  const double avgdl = std::max(1.0, static_cast<double>(m.live_length) / n);
+  const auto k1 = static_cast<float>(params_.k1);
+  const auto b = static_cast<float>(params_.b);
+  const float inv_avgdl = static_cast<float>(1.0 / avgdl);
+  for (const auto& [term, qtf] : qterms) {
+    const Term& t = m.terms[term];
+    const double df = t.df;
+    const auto idf = static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
+    const float weight = idf * qtf * (k1 + 1.0f);
+    for (const Posting& p : t.postings) {
+      const Slot& slot = m.slots[p.slot];
+      if (!slot.live) continue;
+      const auto tf = static_cast<float>(p.tf);
+      const float norm = k1 * (1.0f - b + b * static_cast<float>(slot.length) * inv_avgdl);
+      float& score = acc.scores[p.slot];
+      if (score == 0.0f) acc.touched.push_back(p.slot);
+      score += weight * tf / (tf + norm);
+    }
+  }
+
+  // `better` as the heap's "less" puts the weakest kept result at the root.
+  auto better = [&](std::uint32_t x, std::uint32_t y) {
+    const float sx = acc.scores[x], sy = acc.scores[y];
+    if (sx != sy) return sx > sy;
+    return m.slots[x].id < m.slots[y].id;
+  };
+  std::vector<std::uint32_t> heap;
+  const auto kk = static_cast<std::size_t>(k);
+  heap.reserve(std::min(kk, acc.touched.size()) + 1);
+  for (auto s : acc.touched) {
+    if (heap.size() < kk) {
+      heap.push_back(s);
+      std::push_heap(heap.begin(), heap.end(), better);
+    } else if (better(s, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), better);
+      heap.back() = s;
+      std::push_heap(heap.begin(), heap.end(), better);
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), better);
+  out.reserve(heap.size());
+  for (auto s : heap) out.emplace_back(m.slots[s].id, acc.scores[s]);
+  for (auto s : acc.touched) acc.scores[s] = 0.0f;
+  return out;
+}
+
+double Bm25Index::idf(std::string_view term) const {
+  std::shared_lock lock(mutex_);
+  const Impl& m = *impl_;
+  if (m.live == 0) return 0.0;
+  auto it = m.term_numbers.find(term);
+  const double df = it == m.term_numbers.end() ? 0.0 : m.terms[it->second].df;
+  const double n = static_cast<double>(m.live);
+  return std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+}
+
+bool Bm25Index::contains(std::int64_t id) const {
+  std::shared_lock lock(mutex_);
+  return impl_->slot_of.count(id) != 0;
+}
+
+std::size_t Bm25Index::size() const {
+  std::shared_lock lock(mutex_);
+  return impl_->live;
+}
+
+}  // namespace ragd::retrieval
