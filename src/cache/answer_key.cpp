@@ -50,6 +50,7 @@ std::string answer_key(const AnswerKeyParts& p) {
   field(buf, "p", std::to_string(p.prompt_version));
   field(buf, "m", p.model);
   field(buf, "k", std::to_string(p.top_k));
+  field(buf, "r", p.retrieval_mode);
   return sha256_hex(buf);
 }
 

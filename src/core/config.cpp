@@ -399,6 +399,7 @@ Result<void> apply_gateway_env(GatewayConfig& c) {
   env_string("RAGD_LOG_LEVEL", c.log.level);
   env_string("RAGD_RULES_FILE", c.rules.file);
   env_string("RAGD_LLM_MODEL", c.model);
+  env_string("RAGD_SNAPSHOT_PATH", c.retrieval.snapshot_path);
   if (auto r = parse_env_int("RAGD_THREADS", c.server.threads); !r) return r;
   return parse_env_int("RAGD_REQUEST_TIMEOUT_MS", c.server.request_timeout_ms);
 }

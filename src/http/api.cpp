@@ -1,5 +1,7 @@
 #include "ragd/http/api.hpp"
 
+#include "ragd/retrieval/retriever.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -57,7 +59,7 @@ std::size_t utf8_length(std::string_view s) {
 Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const QueryConfig& limits) {
   auto j = parse_object(body);
   if (!j) return j.error();
-  if (auto r = reject_unknown(*j, {"query", "user_id", "session_id", "top_k", "cache"}, ""); !r) return r.error();
+  if (auto r = reject_unknown(*j, {"query", "user_id", "session_id", "top_k", "cache", "mode"}, ""); !r) return r.error();
   orchestrator::QueryRequest q;
   auto it = j->find("query");
   if (it == j->end()) return bad("'query' is required");
@@ -80,6 +82,12 @@ Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const
       return bad("'top_k' must be between 1 and " + std::to_string(limits.max_top_k));
     }
     q.top_k = static_cast<int>(v);
+  }
+  if (auto m = j->find("mode"); m != j->end() && !m->is_null()) {
+    if (!m->is_string() || !retrieval::parse_search_mode(m->get<std::string>())) {
+      return bad("'mode' must be \"dense\", \"lexical\" or \"hybrid\"");
+    }
+    q.mode = m->get<std::string>();
   }
   if (auto c = j->find("cache"); c != j->end() && !c->is_null()) {
     if (!c->is_string()) return bad("'cache' must be \"use\", \"bypass\" or \"refresh\"");

@@ -86,6 +86,8 @@ struct Gateway::Impl {
     }
     redis = std::make_unique<redis::Client>(io.get_executor(), config.redis);
     retriever = std::make_unique<retrieval::Retriever>(config.retrieval);
+    // Never fails start-up: a missing or corrupt snapshot starts empty and says so in the log.
+    (void)retriever->load_snapshot();
     profiles = std::make_unique<profile::ProfileStore>(*redis, config.profile);
     jobs = std::make_unique<queue::JobClient>(io.get_executor(), *redis, config.queue,
                                               config.server.gateway_id);
@@ -258,6 +260,10 @@ struct Gateway::Impl {
     while (server && server->requests_in_flight() > 0 && std::chrono::steady_clock::now() < until) {
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (retriever) {
+      auto saved = co_await retriever->save_snapshot();
+      if (!saved) spdlog::error("index snapshot not saved at shutdown: {}", saved.error().message);
     }
     if (jobs) jobs->stop();
     if (redis) redis->close();

@@ -49,6 +49,7 @@ struct Leg {
 struct Computation {
   std::string query;
   int top_k = 0;
+  retrieval::SearchMode mode = retrieval::SearchMode::hybrid;
   std::string tenant;
   std::string request_id;
   std::int64_t deadline_unix_ms = 0;
@@ -215,7 +216,7 @@ struct Pipeline::Impl {
     QueryResult out;
     out.model = config.model;
     double t0 = mono_ms();
-    auto hits = co_await with_timeout(deps.retriever.search(c.query, c.top_k),
+    auto hits = co_await with_timeout(deps.retriever.search(c.query, c.top_k, c.mode),
                                       remaining(c.deadline_unix_ms, config.retrieval.timeout_ms), "retrieval");
     out.timings.retrieve = mono_ms() - t0;
     stage.with({"retrieve"}).observe(out.timings.retrieve);
@@ -350,6 +351,8 @@ struct Pipeline::Impl {
     Computation c;
     c.query = req.query;
     c.top_k = k;
+    c.mode = deps.retriever.default_mode();
+    if (auto m = retrieval::parse_search_mode(req.mode)) c.mode = *m;
     c.tenant = req.tenant;
     c.request_id = req.request_id;
     c.deadline_unix_ms = req.deadline_unix_ms;
@@ -379,6 +382,7 @@ struct Pipeline::Impl {
       parts.prompt_version = kPromptTemplateVersion;
       parts.model = config.model;
       parts.top_k = k;
+      parts.retrieval_mode = std::string(retrieval::to_string(c.mode));
       key = cache::answer_key(parts);
     }
     bool served = false;

@@ -30,6 +30,7 @@ struct AnswerKeyParts {
   int prompt_version = 0;
   std::string model;
   int top_k = 0;
+  std::string retrieval_mode;
 };
 
 // 64 hex characters.

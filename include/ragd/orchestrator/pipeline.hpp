@@ -55,6 +55,7 @@ struct QueryRequest {
   std::string user_id;
   std::string session_id;
   int top_k = 0;  // 0 = the configured default
+  std::string mode;  // retrieval mode: dense, lexical, hybrid; "" = the configured default
   std::string tenant;
   std::string request_id;
   std::int64_t deadline_unix_ms = 0;

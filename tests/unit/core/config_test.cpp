@@ -77,3 +77,28 @@ TEST(WorkerConfig, ValidateRejectsBadBaseUrl) {
   ASSERT_TRUE(c);
   EXPECT_FALSE(validate(*c));
 }
+
+TEST(GatewayConfig, ParsesAndValidatesTheCacheSection) {
+  auto c = parse_gateway_config(R"({"cache": {"soft_ttl_ms": 1000, "hard_ttl_ms": 5000, "l2_enabled": false}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->cache.soft_ttl_ms, 1000);
+  EXPECT_FALSE(c->cache.l2_enabled);
+  EXPECT_TRUE(validate(*c));
+  auto bad = parse_gateway_config(R"({"cache": {"soft_ttl_ms": 5000, "hard_ttl_ms": 1000}})");
+  ASSERT_TRUE(bad);
+  auto v = validate(*bad);
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find("hard_ttl_ms"), std::string::npos);
+  EXPECT_FALSE(parse_gateway_config(R"({"cache": {"sofd_ttl_ms": 1}})"));
+}
+
+TEST(GatewayConfig, ParsesTheRetrievalModeAndSnapshotKeys) {
+  auto c = parse_gateway_config(R"({"retrieval": {"mode": "lexical", "snapshot_path": "x.snap", "rrf_k": 10}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->retrieval.mode, "lexical");
+  EXPECT_EQ(c->retrieval.snapshot_path, "x.snap");
+  EXPECT_TRUE(validate(*c));
+  auto bad = parse_gateway_config(R"({"retrieval": {"mode": "fuzzy"}})");
+  ASSERT_TRUE(bad);
+  EXPECT_FALSE(validate(*bad));
+}

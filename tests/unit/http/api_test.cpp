@@ -49,6 +49,9 @@ TEST(QueryBody, RejectsEachKindOfBadInputWithAMessageNamingTheField) {
       {R"({"query":"q","user_id":"123456789"})", "longer than 8"},
       {R"({"query":"q","session_id":"a\nb"})", "control characters"},
       {R"({"query":"q","topk":3})", "unknown field 'topk'"},
+      {R"({"query":"q","mode":"fuzzy"})", "'mode' must be"},
+      {R"({"query":"q","cache":"never"})", "'cache' must be"},
+      {R"({"query":"q","cache":1})", "'cache' must be"},
   };
   for (const auto& c : cases) {
     auto q = parse_query_body(c.body, limits());
@@ -57,6 +60,16 @@ TEST(QueryBody, RejectsEachKindOfBadInputWithAMessageNamingTheField) {
     EXPECT_NE(q.error().message.find(c.expect), std::string::npos)
         << c.body << " -> " << q.error().message;
   }
+}
+
+TEST(QueryBody, ParsesCacheControlAndRetrievalMode) {
+  auto q = parse_query_body(R"({"query":"q","cache":"bypass","mode":"lexical"})", limits());
+  ASSERT_TRUE(q) << q.error().message;
+  EXPECT_EQ(q->cache_mode, orchestrator::CacheMode::bypass);
+  EXPECT_EQ(q->mode, "lexical");
+  EXPECT_EQ(parse_query_body(R"({"query":"q","cache":"refresh"})", limits())->cache_mode,
+            orchestrator::CacheMode::refresh);
+  EXPECT_EQ(parse_query_body(R"({"query":"q"})", limits())->cache_mode, orchestrator::CacheMode::use);
 }
 
 TEST(QueryBody, CountsCharactersNotBytes) {
