@@ -12,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -34,6 +35,10 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"help", false, "show this help and exit"},
     {"version", false, "show the version and exit"},
 };
+
+// After SIGTERM the jobs in flight get this long to finish; the rest stay pending in Redis
+// and other workers take them over (reclaim), so nothing is lost either way.
+constexpr auto kShutdownGrace = std::chrono::seconds(30);
 
 int fail(const std::string& message) {
   std::cerr << "ragd-worker: " << message << "\n";
@@ -90,8 +95,17 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   auto generator = ragd::llm::make_generator(io.get_executor(), config.llm);
   const std::string consumer = config.consumer_name;
-  ragd::queue::JobHandler handler = [&generator, consumer](ragd::queue::Job job)
+  // Fault injection for the fault tests: a job whose question contains this text kills the
+  // process, as a poison job would. Unset in production.
+  const char* crash_env = std::getenv("RAGD_FAILPOINT_CRASH_ON_QUESTION");
+  const std::string crash_on = crash_env ? crash_env : "";
+  ragd::queue::JobHandler handler = [&generator, consumer, crash_on](ragd::queue::Job job)
       -> asio::awaitable<ragd::queue::JobReply> {
+    if (!crash_on.empty() && job.question.find(crash_on) != std::string::npos) {
+      spdlog::critical("failpoint: crashing on job={}", job.id);
+      ragd::log::flush_logging();
+      std::abort();
+    }
     ragd::queue::JobReply reply;
     reply.job_id = job.id;
     reply.worker = consumer;
@@ -117,16 +131,25 @@ int main(int argc, char** argv) {
   ragd::queue::WorkerRunner runner(io.get_executor(), config.redis, config.queue, consumer,
                                    config.concurrency, handler);
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    spdlog::info("received signal {}; finishing jobs in flight", sig);
+    spdlog::info("received signal {}; finishing {} jobs in flight (grace {} s)", sig, runner.in_flight(),
+                 kShutdownGrace.count());
     runner.stop();
+    grace.expires_after(kShutdownGrace);
+    grace.async_wait([&](const boost::system::error_code& gec) {
+      if (gec) return;
+      spdlog::warn("grace period over; {} jobs left pending for other workers", runner.in_flight());
+      io.stop();
+    });
   });
   spdlog::info("ragd-worker {} consumer={} concurrency={} llm={}", RAGD_VERSION, consumer,
                config.concurrency, config.llm.base_url.empty() ? "offline" : config.llm.base_url);
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     co_await runner.run();
     signals.cancel();
+    grace.cancel();
     spdlog::info("stopped after {} jobs", runner.processed());
     io.stop();
   }, asio::detached);

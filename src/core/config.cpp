@@ -104,6 +104,11 @@ class ObjectReader {
       r.field("sha256", k.sha256);
       r.field("tenant", k.tenant);
       r.field("name", k.name);
+      r.object("rate_limit", [&](ObjectReader& l) {
+        RateLimitConfig rl;
+        read_rate_limit(l, rl);
+        k.rate_limit = rl;
+      });
       r.finish();
       if (k.sha256.size() != 64 ||
           k.sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
@@ -114,6 +119,19 @@ class ObjectReader {
     }
   }
 
+  static void read_rate_limit(ObjectReader& r, RateLimitConfig& c) {
+    r.field("requests_per_second", c.requests_per_second);
+    r.field("burst", c.burst);
+    if (c.requests_per_second < 0 || c.requests_per_second > 1e6) {
+      throw ConfigError(r.where("requests_per_second") + " must be 0..1000000");
+    }
+    if (c.burst < 0 || c.burst > 1000000) throw ConfigError(r.where("burst") + " must be 0..1000000");
+  }
+
+ public:
+  static void rate_limit(ObjectReader& r, RateLimitConfig& c) { read_rate_limit(r, c); }
+
+ private:
   const json& j_;
   std::string path_;
   std::set<std::string, std::less<>> seen_;
@@ -131,6 +149,10 @@ void read_queue(ObjectReader& r, QueueConfig& c) {
   r.field("jobs_stream", c.jobs_stream);
   r.field("group", c.group);
   r.field("max_depth", c.max_depth);
+  r.field("max_depth_refresh", c.max_depth_refresh);
+  r.field("max_depth_batch", c.max_depth_batch);
+  r.field("max_attempts", c.max_attempts);
+  r.field("reclaim_idle_ms", c.reclaim_idle_ms);
   r.field("reply_ttl_ms", c.reply_ttl_ms);
   r.field("heartbeat_interval_ms", c.heartbeat_interval_ms);
   r.field("worker_stale_ms", c.worker_stale_ms);
@@ -231,7 +253,10 @@ Result<GatewayConfig> parse_gateway_config(const std::string& text) {
       s.field("gateway_id", c.server.gateway_id);
     });
     r.object("redis", [&](ObjectReader& s) { read_redis(s, c.redis); });
-    r.object("auth", [&](ObjectReader& s) { s.field("api_keys", c.auth.api_keys); });
+    r.object("auth", [&](ObjectReader& s) {
+      s.field("api_keys", c.auth.api_keys);
+      s.object("rate_limit", [&](ObjectReader& l) { ObjectReader::rate_limit(l, c.auth.rate_limit); });
+    });
     r.object("query", [&](ObjectReader& s) {
       s.field("max_query_chars", c.query.max_query_chars);
       s.field("default_top_k", c.query.default_top_k);
@@ -359,6 +384,10 @@ Result<void> validate(const GatewayConfig& c) {
       {c.retrieval.bm25_b >= 0.0 && c.retrieval.bm25_b <= 1.0, "'retrieval.bm25_b' must be 0..1"},
       {c.retrieval.snapshot_interval_ms >= 0, "'retrieval.snapshot_interval_ms' must not be negative"},
       {c.queue.max_depth > 0, "'queue.max_depth' must be positive"},
+      {c.queue.max_depth_refresh > 0 && c.queue.max_depth_batch > 0,
+       "'queue.max_depth_refresh' and 'queue.max_depth_batch' must be positive"},
+      {c.queue.max_attempts >= 1 && c.queue.max_attempts <= 100, "'queue.max_attempts' must be 1..100"},
+      {c.queue.reclaim_idle_ms >= 0, "'queue.reclaim_idle_ms' must not be negative"},
       {c.queue.worker_stale_ms > 0 && c.queue.heartbeat_interval_ms > 0,
        "'queue' intervals must be positive"},
       {valid_log_level(c.log.level), "'log.level' must be trace, debug, info, warn, error or off"},
@@ -380,6 +409,10 @@ Result<void> validate(const GatewayConfig& c) {
 Result<void> validate(const WorkerConfig& c) {
   const std::pair<bool, const char*> checks[] = {
       {c.concurrency >= 1 && c.concurrency <= 4096, "'concurrency' must be 1..4096"},
+      {c.queue.max_attempts >= 1 && c.queue.max_attempts <= 100, "'queue.max_attempts' must be 1..100"},
+      {c.queue.reclaim_idle_ms == 0 || c.queue.reclaim_idle_ms >= 300,
+       "'queue.reclaim_idle_ms' must be 0 (off) or at least 300"},
+      {c.queue.heartbeat_interval_ms > 0, "'queue.heartbeat_interval_ms' must be positive"},
       {c.llm.timeout_ms > 0, "'llm.timeout_ms' must be positive"},
       {c.llm.max_attempts >= 1 && c.llm.max_attempts <= 20, "'llm.max_attempts' must be 1..20"},
       {c.llm.base_url.empty() || c.llm.base_url.rfind("http://", 0) == 0 ||

@@ -9,6 +9,7 @@
 #include "ragd/orchestrator/pipeline.hpp"
 #include "ragd/profile/profile_store.hpp"
 #include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/rate_limiter.hpp"
 #include "ragd/redis/client.hpp"
 #include "ragd/retrieval/retriever.hpp"
 #include "ragd/rules/rules.hpp"
@@ -50,6 +51,19 @@ Response error_response(const Error& e) {
   return r;
 }
 
+// The SHA-256 of the request's API key, naming its rate-limit bucket ("" without a key).
+std::string api_key_sha256(const Request& req) {
+  std::string_view key = req.header("x-api-key");
+  constexpr std::string_view kBearer = "bearer ";
+  auto auth = req.header("authorization");
+  if (key.empty() && auth.size() > kBearer.size()) {
+    std::string scheme(auth.substr(0, kBearer.size()));
+    for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme == kBearer) key = auth.substr(kBearer.size());
+  }
+  return key.empty() ? std::string() : sha256_hex(std::string(key));
+}
+
 }  // namespace
 
 struct Gateway::Impl {
@@ -63,6 +77,7 @@ struct Gateway::Impl {
   std::shared_ptr<const rules::RuleSet> rules;
   std::unique_ptr<orchestrator::Pipeline> pipeline;
   std::unique_ptr<ApiKeyAuth> auth;
+  std::unique_ptr<queue::RateLimiter> limiter;
   Router router;
   std::unique_ptr<Server> server;
   std::atomic<int> inflight_queries{0};
@@ -94,6 +109,7 @@ struct Gateway::Impl {
     pipeline = std::make_unique<orchestrator::Pipeline>(
         orchestrator::PipelineDeps{io.get_executor(), rules, *retriever, *profiles, *redis, *jobs, registry}, config);
     auth = std::make_unique<ApiKeyAuth>(config.auth);
+    limiter = std::make_unique<queue::RateLimiter>(*redis, config.auth);
     add_routes();
     add_collectors();
     server = std::make_unique<Server>(io.get_executor(), config.server, router, registry);
@@ -146,6 +162,16 @@ struct Gateway::Impl {
         Response r = error_response(tenant.error());
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
         co_return r;
+      }
+      if (limiter->enabled()) {
+        std::string bucket;  // built outside co_await: GCC 12 and conditional expressions
+        if (auth->enabled()) bucket = api_key_sha256(req);
+        auto decision = co_await limiter->acquire(std::move(bucket));
+        if (!decision.allowed) {
+          Response r = Response::error(make_error(Errc::rate_limited, "rate limit exceeded for this API key; retry later"));
+          r.headers.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, (decision.retry_after_ms + 999) / 1000)));
+          co_return r;
+        }
       }
       co_return co_await f(std::move(req), std::move(*tenant));
     };

@@ -1,16 +1,24 @@
 // Gateway side of the job queue.
 //
-// Jobs are appended with a plain `XADD <jobs_stream> * job <json>`, without MAXLEN: trimming
-// would silently drop jobs no worker has seen. The stream is bounded by shedding instead:
-// submit() refuses with Errc::overloaded once the depth estimate reaches max_depth. The
-// estimate is the XLEN sampled every kDepthSampleMs by a background coroutine plus the jobs
-// this process added since that sample, so shedding costs no round trip per job. Workers
-// XDEL each job after acknowledging it, so XLEN counts exactly the unacknowledged jobs.
+// Jobs are appended with a plain `XADD <stream of the job's priority> * job <json>`, without
+// MAXLEN: trimming would silently drop jobs no worker has seen. Each stream is bounded by
+// shedding instead: submit() refuses with Errc::overloaded once the depth estimate of that
+// priority reaches its bound. The estimate is the XLEN sampled every kDepthSampleMs by a
+// background coroutine plus the jobs this process added since that sample, so shedding costs
+// no round trip per job. Workers XDEL each job after acknowledging it, so XLEN counts
+// exactly the unacknowledged jobs.
+//
+// A waiter given up (client gone, deadline) deletes its job's entry: a worker that has not
+// read it yet never will, and one that has finds nothing to do or answers a reply nobody
+// reads. Both are harmless, so the XDEL needs no coordination with the workers.
 //
 // Waiters live in the frame of the coroutine awaiting them (on this client's strand) and are
 // found by job id; the reply reader and the enqueue step wake them by cancelling the timer
 // they sleep on, whose expiry is the job's deadline.
 #include "ragd/queue/job_queue.hpp"
+
+#include "ragd/core/await_on.hpp"
+#include "ragd/queue/streams.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/redis/client.hpp"
 #include "queue/stream_impl.hpp"
@@ -22,6 +30,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <unordered_map>
 
@@ -40,6 +49,8 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
   struct Waiter {
     std::optional<Result<JobReply>> result;
     asio::steady_timer* timer = nullptr;
+    std::string entry_id;  // set once the XADD has returned
+    bool cancelled = false;
 
     void finish(Result<JobReply> r) {
       if (result) return;
@@ -54,10 +65,11 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
         config_(std::move(config)),
         gateway_id_(gateway_id.empty() ? random_id() : std::move(gateway_id)),
         reply_stream_(std::string(detail::kRepliesPrefix) + gateway_id_),
+        streams_(priority_streams(config_)),
         reader_conn_(redis.dedicated_connection()) {}
 
   static asio::awaitable<Result<JobReply>> await_reply(std::shared_ptr<Impl> self, std::string id,
-                                                       std::string payload,
+                                                       std::string payload, std::size_t priority,
                                                        std::chrono::milliseconds remaining) {
     if (self->stopped_) co_return make_error(Errc::cancelled, "job client stopped");
     asio::steady_timer timer(self->strand_, remaining);
@@ -67,25 +79,49 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
       co_return make_error(Errc::bad_request, "duplicate job id");
     }
     ++self->in_flight_;
-    ++self->added_since_sample_;
+    ++self->added_since_sample_[priority];
     // The XADD runs on its own: cancelling this wait (client gone) must not cancel a command
     // in flight, which would reset a pooled connection shared with other requests.
-    asio::co_spawn(self->strand_, enqueue(self, id, std::move(payload)), asio::detached);
-    auto [ec] = co_await timer.async_wait(kNoThrow);
+    asio::co_spawn(self->strand_, enqueue(self, id, std::move(payload), priority), asio::detached);
+    boost::system::error_code ec;
+    if (!w.result && !w.cancelled) std::tie(ec) = co_await timer.async_wait(kNoThrow);
     self->waiters_.erase(id);
     --self->in_flight_;
     if (w.result) co_return std::move(*w.result);
-    if (!ec) co_return make_error(Errc::deadline_exceeded, "no reply from a worker before the deadline");
+    // Given up: if the XADD has returned, its entry goes now; otherwise enqueue() removes it.
+    if (!w.entry_id.empty()) {
+      asio::co_spawn(self->strand_, forget(self, self->streams_[priority], std::move(w.entry_id)),
+                     asio::detached);
+    }
+    if (!ec && !w.cancelled) {
+      co_return make_error(Errc::deadline_exceeded, "no reply from a worker before the deadline");
+    }
     co_return make_error(Errc::cancelled, "request cancelled while waiting for the LLM");
   }
 
+  // The caller gave up (its client went away, an outer deadline): wake its wait.
+  void cancel_wait(const std::string& id) {
+    auto it = waiters_.find(id);
+    if (it == waiters_.end() || it->second->result) return;
+    it->second->cancelled = true;
+    it->second->timer->cancel();
+  }
+
   static asio::awaitable<void> enqueue(std::shared_ptr<Impl> self, std::string id,
-                                       std::string payload) {
+                                       std::string payload, std::size_t priority) {
     if (self->stopped_) co_return;  // the waiter is already failed; the Client may be going away
     auto r = co_await self->redis_.command(redis::make_command(
-        "XADD", self->config_.jobs_stream, "*", detail::kJobField, payload));
-    if (r && !r->is_error()) co_return;
+        "XADD", self->streams_[priority], "*", detail::kJobField, payload));
     auto it = self->waiters_.find(id);
+    if (r && !r->is_error()) {
+      auto entry_id = r->as_string().value_or("");
+      if (it != self->waiters_.end()) {
+        it->second->entry_id = std::move(entry_id);
+      } else if (!entry_id.empty()) {
+        co_await forget(self, self->streams_[priority], std::move(entry_id));
+      }
+      co_return;
+    }
     if (it == self->waiters_.end()) co_return;
     if (!r) {
       it->second->finish(make_error(Errc::unavailable, "job queue unavailable: " + r.error().message));
@@ -127,6 +163,13 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
     }
   }
 
+  // Deletes the entry of a job nobody waits for any more (best effort).
+  static asio::awaitable<void> forget(std::shared_ptr<Impl> self, std::string stream, std::string entry_id) {
+    if (self->stopped_) co_return;
+    auto r = co_await self->redis_.command(redis::make_command("XDEL", stream, entry_id));
+    if (r && r->as_integer().value_or(0) > 0) ++self->forgotten_;
+  }
+
   void dispatch_reply(const detail::StreamEntry& e) {
     const std::string* payload = e.field(detail::kReplyField);
     if (!payload) return;
@@ -146,10 +189,13 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
 
   static asio::awaitable<void> sample_depth(std::shared_ptr<Impl> self) {
     while (!self->stopped_) {
-      auto r = co_await self->redis_.command(redis::make_command("XLEN", self->config_.jobs_stream));
-      if (r && r->kind == redis::Reply::Kind::integer) {
-        self->sampled_depth_ = r->integer;
-        self->added_since_sample_ = 0;
+      std::vector<redis::Command> cmds;
+      for (const auto& stream : self->streams_) cmds.push_back(redis::make_command("XLEN", stream));
+      auto r = co_await self->redis_.pipeline(std::move(cmds));
+      for (std::size_t i = 0; r && i < r->size() && i < self->streams_.size(); ++i) {
+        if ((*r)[i].kind != redis::Reply::Kind::integer) continue;
+        self->sampled_depth_[i] = (*r)[i].integer;
+        self->added_since_sample_[i] = 0;
       }
       co_await detail::sleep_for(kDepthSampleMs);
     }
@@ -169,13 +215,15 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
   QueueConfig config_;
   std::string gateway_id_;
   std::string reply_stream_;
+  std::array<std::string, kPriorityCount> streams_;  // by priority, highest first
   std::unique_ptr<redis::Connection> reader_conn_;
   std::unordered_map<std::string, Waiter*> waiters_;  // strand only
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<std::int64_t> in_flight_{0};
-  std::atomic<std::int64_t> sampled_depth_{0};
-  std::atomic<std::int64_t> added_since_sample_{0};
+  std::array<std::atomic<std::int64_t>, kPriorityCount> sampled_depth_{};
+  std::array<std::atomic<std::int64_t>, kPriorityCount> added_since_sample_{};
+  std::atomic<std::int64_t> forgotten_{0};  // entries deleted for waiters that gave up
 };
 
 JobClient::JobClient(asio::any_io_executor ex, redis::Client& redis, QueueConfig config,
@@ -207,14 +255,14 @@ asio::awaitable<Result<JobReply>> JobClient::submit(Job job) {
   if (job.deadline_unix_ms <= now) {
     co_return make_error(Errc::deadline_exceeded, "the deadline passed before the job was queued");
   }
-  if (self->sampled_depth_ + self->added_since_sample_ >= self->config_.max_depth) {
+  const auto p = static_cast<std::size_t>(job.priority);
+  if (self->sampled_depth_[p] + self->added_since_sample_[p] >= depth_bound(self->config_, job.priority)) {
     co_return make_error(Errc::overloaded, "the LLM queue is full; retry later");
   }
-  auto [ep, result] = co_await asio::co_spawn(
-      self->strand_,
-      Impl::await_reply(self, job.id, encode_job(job),
-                        std::chrono::milliseconds(job.deadline_unix_ms - now)),
-      kNoThrow);
+  const auto remaining = std::chrono::milliseconds(job.deadline_unix_ms - now);
+  auto on_cancel = [self, id = job.id] { self->cancel_wait(id); };
+  auto op = Impl::await_reply(self, job.id, encode_job(job), p, remaining);
+  auto [ep, result] = co_await await_on(self->strand_, std::move(op), std::move(on_cancel));
   if (ep) co_return make_error(Errc::cancelled, "request cancelled while waiting for the LLM");
   co_return std::move(result);
 }
@@ -233,15 +281,23 @@ asio::awaitable<Result<std::int64_t>> JobClient::live_workers() {
 
 asio::awaitable<Result<std::int64_t>> JobClient::depth() {
   auto self = impl_;
-  auto r = co_await self->redis_.command(redis::make_command("XLEN", self->config_.jobs_stream));
+  std::vector<redis::Command> cmds;
+  for (const auto& stream : self->streams_) cmds.push_back(redis::make_command("XLEN", stream));
+  auto r = co_await self->redis_.pipeline(std::move(cmds));
   if (!r) co_return r.error();
-  if (r->kind != redis::Reply::Kind::integer) {
-    co_return make_error(Errc::internal, "unexpected XLEN reply: " + r->str);
+  std::int64_t total = 0;
+  for (const auto& reply : *r) {
+    if (reply.kind != redis::Reply::Kind::integer) {
+      co_return make_error(Errc::internal, "unexpected XLEN reply: " + reply.str);
+    }
+    total += reply.integer;
   }
-  co_return static_cast<std::int64_t>(r->integer);
+  co_return total;
 }
 
 std::int64_t JobClient::in_flight() const { return impl_->in_flight_.load(); }
+
+std::int64_t JobClient::forgotten() const { return impl_->forgotten_.load(); }
 
 const std::string& JobClient::reply_stream() const { return impl_->reply_stream_; }
 

@@ -2,6 +2,7 @@
 // fixed key names, and a cancellable sleep. Pure functions apart from sleep_for.
 #pragma once
 
+#include "ragd/queue/streams.hpp"
 #include "ragd/redis/client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -25,18 +26,7 @@ inline constexpr const char* kReplyField = "reply";
 // How long one blocking stream read waits on the server.
 inline constexpr int kBlockMs = 1000;
 
-struct StreamEntry {
-  std::string id;
-  std::vector<std::pair<std::string, std::string>> fields;
-  bool deleted = false;  // XREADGROUP of pending entries returns [id, nil] for deleted ones
-
-  const std::string* field(const std::string& name) const {
-    for (const auto& [k, v] : fields) {
-      if (k == name) return &v;
-    }
-    return nullptr;
-  }
-};
+using StreamEntry = StreamRecord;
 
 // Entries of an array of [id, [field, value, ...]] (nil fields = deleted entry). Anything
 // that does not have the documented shape is skipped.

@@ -2,13 +2,19 @@
 //
 // Delivery is at-least-once: a job is acknowledged (XACK, then XDEL so that XLEN stays the
 // queue depth) only after its reply has been written to the asking gateway's reply stream.
-// A worker that dies leaves its jobs pending in the group; when restarted under the same
-// consumer name it first re-reads its own pending entries (XREADGROUP ... 0) before taking
-// new ones (>). Gateways ignore a second reply for a job they already answered.
+// A worker that dies leaves its jobs pending in the group; live workers take them over after
+// reclaim_idle (XAUTOCLAIM), and a worker restarted under the same consumer name first
+// re-reads its own pending entries (XREADGROUP ... 0). A live worker renews the claim on the
+// jobs it runs, so only the jobs of dead or hung workers are taken over. Every delivery is
+// counted; a job delivered more than max_attempts times goes to the dead-letter stream and
+// its client gets an error. The reply is written once per job id (SET NX guard, in one Lua
+// script with the XADD), so a job that does run twice answers once.
+// Jobs come from one stream per priority; see read_loop for the order.
 //
 // The read loop and bookkeeping run on this runner's strand; each job runs as its own
 // coroutine on the runner's executor, so handlers of different jobs may run in parallel.
 #include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/streams.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/redis/client.hpp"
 #include "queue/stream_impl.hpp"
@@ -24,7 +30,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <unordered_set>
+#include <array>
+#include <set>
+#include <utility>
 
 namespace ragd::queue {
 
@@ -34,8 +42,17 @@ using namespace std::chrono_literals;
 namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kRetryPause = 200ms;
-constexpr int kWriteAttempts = 3;
 constexpr auto kReclaimEvery = 1s;
+constexpr auto kMinWriteRetry = 15s;
+constexpr int kDeadLetterMax = 100000;  // approximate cap of the dead-letter stream
+// KEYS[1] reply-done guard, KEYS[2] reply stream; ARGV: guard ttl ms, reply, stream ttl ms.
+// Returns 1 when the reply was written, 0 when the job had been answered already.
+constexpr const char* kReplyOnceScript =
+    "if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then "
+    "redis.call('XADD', KEYS[2], '*', 'reply', ARGV[2]) "
+    "redis.call('PEXPIRE', KEYS[2], ARGV[3]) "
+    "return 1 end "
+    "return 0";
 using Clock = std::chrono::steady_clock;
 }  // namespace
 
@@ -47,11 +64,17 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         redis_(ex, std::move(redis)),
         read_conn_(redis_.dedicated_connection()),
         config_(std::move(config)),
+        streams_(priority_streams(config_)),
+        dead_stream_(dead_letter_stream(config_)),
         consumer_(consumer.empty() ? "worker-" + random_id().substr(0, 12) : std::move(consumer)),
         concurrency_(std::max(1, concurrency)),
         handler_(std::move(handler)),
         wake_(strand_),
-        heartbeat_timer_(strand_) {}
+        heartbeat_timer_(strand_),
+        renew_timer_(strand_),
+        reclaim_idle_(config_.reclaim_idle_ms) {
+    pending_from_.fill("0");
+  }
 
   // Sleeps on the strand until `d` passes or wake_ is cancelled (a job finished, stop()).
   asio::awaitable<void> wait_for_wake(std::chrono::milliseconds d) {
@@ -59,14 +82,22 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     co_await wake_.async_wait(kNoThrow);
   }
 
-  asio::awaitable<bool> ensure_group() {
+  // Creates the group on every priority stream. Also the recovery path for NOGROUP: a Redis
+  // restart that lost its data loses the groups too.
+  asio::awaitable<bool> ensure_groups() {
     while (!stopping_) {
-      // Id 0, not $: jobs enqueued before the first worker ever started must be delivered.
-      auto r = co_await redis_.command(redis::make_command(
-          "XGROUP", "CREATE", config_.jobs_stream, config_.group, "0", "MKSTREAM"));
-      if (r && (!r->is_error() || r->str.starts_with("BUSYGROUP"))) co_return true;
-      spdlog::warn("cannot create consumer group {} on {}: {}", config_.group, config_.jobs_stream,
-                   r ? r->str : r.error().message);
+      bool all = true;
+      for (const auto& stream : streams_) {
+        // Id 0, not $: jobs enqueued before the first worker ever started must be delivered.
+        auto r = co_await redis_.command(
+            redis::make_command("XGROUP", "CREATE", stream, config_.group, "0", "MKSTREAM"));
+        if (r && (!r->is_error() || r->str.starts_with("BUSYGROUP"))) continue;
+        spdlog::warn("cannot create consumer group {} on {}: {}", config_.group, stream,
+                     r ? r->str : r.error().message);
+        all = false;
+        break;
+      }
+      if (all) co_return true;
       co_await wait_for_wake(kRetryPause);
     }
     co_return false;
@@ -74,13 +105,14 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
 
   static asio::awaitable<void> run_loop(std::shared_ptr<Impl> self) {
     if (self->stopping_ || self->ran_.exchange(true)) co_return;
-    if (co_await self->ensure_group()) {
+    if (co_await self->ensure_groups()) {
+      self->background_running_ = 2;
       asio::co_spawn(self->strand_, heartbeat(self), asio::detached);
-      self->heartbeat_running_ = true;
+      asio::co_spawn(self->strand_, renew_claims(self), asio::detached);
       co_await self->read_loop();
     }
     // Drain: every job already read is answered before run() returns.
-    while (self->in_flight_ > 0 || self->heartbeat_running_) {
+    while (self->in_flight_ > 0 || self->background_running_ > 0) {
       co_await self->wait_for_wake(1s);
     }
     auto r = co_await self->redis_.command(
@@ -91,10 +123,13 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     spdlog::info("worker {} stopped processed={}", self->consumer_, self->processed_.load());
   }
 
+  // One pass of reading, highest priority first: each stream is read without blocking and
+  // takes the slots left by the ones above it, so a batch job only starts when no interactive
+  // or refresh job is waiting. Only when all three are empty does the worker block, on all
+  // three at once (COUNT 1 each: at most two jobs beyond `concurrency` may start then).
+  // Each stream first re-reads this consumer's own pending entries (a previous run under the
+  // same name died holding them), then reads new ones (">").
   asio::awaitable<void> read_loop() {
-    // Our own pending entries first (a previous run under this name died holding them); each
-    // read continues after the last id seen, then ">" reads new jobs.
-    std::string from = "0";
     const auto timeout = std::chrono::milliseconds(detail::kBlockMs + redis_.config().command_timeout_ms);
     while (!stopping_) {
       const std::int64_t free_slots = concurrency_ - in_flight_;
@@ -102,74 +137,195 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         co_await wait_for_wake(1s);
         continue;
       }
-      if (from == ">" && reclaim_idle_.count() > 0 && Clock::now() >= next_reclaim_) {
-        next_reclaim_ = Clock::now() + kReclaimEvery;
-        co_await reclaim(free_slots);
-        continue;  // free slots changed
+      if (isolating_) {  // a reclaimed job runs alone
+        co_await wait_for_wake(1s);
+        continue;
       }
-      auto r = co_await read_conn_->command(
-          redis::make_command("XREADGROUP", "GROUP", config_.group, consumer_, "COUNT", free_slots,
-                              "BLOCK", detail::kBlockMs, "STREAMS", config_.jobs_stream, from),
-          timeout);
-      if (!r) {
-        if (stopping_) break;
-        spdlog::warn("worker {} cannot read jobs: {}", consumer_, r.error().message);
+      if (reclaim_idle_.count() > 0 && !reclaim_wanted_ && Clock::now() >= next_reclaim_) {
+        next_reclaim_ = Clock::now() + std::min<std::chrono::milliseconds>(kReclaimEvery, reclaim_idle_ / 2);
+        reclaim_wanted_ = co_await reclaimable();
+      }
+      if (reclaim_wanted_) {
+        // Stop taking new jobs until the ones running here finish, then take one over.
+        if (in_flight_ > 0) {
+          co_await wait_for_wake(1s);
+          continue;
+        }
+        reclaim_wanted_ = false;
+        if (co_await reclaim_one()) next_reclaim_ = Clock::now();  // more may be waiting
+        continue;
+      }
+      std::int64_t taken = 0;
+      bool failed = false;
+      bool draining_pending = false;
+      for (std::size_t i = 0; i < streams_.size() && taken < free_slots && !stopping_; ++i) {
+        const std::string from = pending_from_[i];
+        auto r = co_await read_conn_->command(
+            redis::make_command("XREADGROUP", "GROUP", config_.group, consumer_, "COUNT",
+                                free_slots - taken, "STREAMS", streams_[i], from),
+            timeout);
+        if (!(co_await read_ok(r))) {
+          failed = true;
+          break;
+        }
+        auto entries = detail::parse_stream_read(*r);
+        if (from != ">") {
+          draining_pending = true;
+          if (entries.empty()) {
+            pending_from_[i] = ">";
+            continue;
+          }
+          pending_from_[i] = entries.back().id;
+        }
+        taken += co_await dispatch(streams_[i], std::move(entries), from == ">");
+      }
+      if (stopping_) break;
+      if (failed) {
         co_await wait_for_wake(kRetryPause);
         continue;
       }
-      if (r->is_error()) {
-        spdlog::warn("worker {} XREADGROUP failed: {}", consumer_, r->str);
-        if (r->str.starts_with("NOGROUP")) {
-          co_await ensure_group();
-        } else {
-          co_await wait_for_wake(kRetryPause);
-        }
+      if (taken > 0 || draining_pending) continue;
+      auto r = co_await read_conn_->command(
+          redis::make_command("XREADGROUP", "GROUP", config_.group, consumer_, "COUNT", 1, "BLOCK",
+                              detail::kBlockMs, "STREAMS", streams_[0], streams_[1], streams_[2],
+                              ">", ">", ">"),
+          timeout);
+      if (!(co_await read_ok(r))) {
+        if (!stopping_) co_await wait_for_wake(kRetryPause);
         continue;
       }
-      auto entries = detail::parse_stream_read(*r);
-      if (from != ">") {
-        if (entries.empty()) {
-          from = ">";
-          continue;
-        }
-        from = entries.back().id;
-      }
-      for (auto& e : entries) {
-        if (e.deleted) {  // pending, but the entry itself is gone: nothing to answer
-          co_await acknowledge(e.id);
-          continue;
-        }
-        ++in_flight_;
-        active_.insert(e.id);
-        // A re-read pending entry was delivered at least once before.
-        const int attempt = from == ">" ? 1 : 2;
-        asio::co_spawn(ex_, process(shared_from_this(), std::move(e), attempt), asio::detached);
+      for (auto& batch : parse_streams_read(*r)) {
+        co_await dispatch(std::move(batch.stream), std::move(batch.records), true);
       }
     }
   }
 
-  // Takes over jobs another consumer has held for longer than reclaim_idle_ (it died or
-  // hangs). Each scan starts at the beginning of the pending list; COUNT bounds the work.
-  asio::awaitable<void> reclaim(std::int64_t free_slots) {
-    auto r = co_await redis_.command(redis::make_command(
-        "XAUTOCLAIM", config_.jobs_stream, config_.group, consumer_, reclaim_idle_.count(), "0-0",
-        "COUNT", free_slots));
-    if (!r || r->is_error()) {
-      spdlog::debug("worker {} XAUTOCLAIM failed: {}", consumer_, r ? r->str : r.error().message);
-      co_return;
+  // False for a transport error or an error reply; NOGROUP re-creates the groups.
+  asio::awaitable<bool> read_ok(const Result<redis::Reply>& r) {
+    if (!r) {
+      if (!stopping_) spdlog::warn("worker {} cannot read jobs: {}", consumer_, r.error().message);
+      co_return false;
     }
-    for (auto& e : detail::parse_autoclaim(*r)) {
-      // XAUTOCLAIM also returns our own slow jobs; those are running already.
-      if (active_.contains(e.id)) continue;
-      if (e.deleted) {
-        co_await acknowledge(e.id);
+    if (r->is_error()) {
+      spdlog::warn("worker {} XREADGROUP failed: {}", consumer_, r->str);
+      if (r->str.starts_with("NOGROUP")) {
+        pending_from_.fill("0");
+        co_await ensure_groups();
+      }
+      co_return false;
+    }
+    co_return true;
+  }
+
+  // Starts a coroutine per entry; returns how many started. `fresh` entries (">") are on
+  // their first delivery; the others' delivery counts are asked of Redis.
+  asio::awaitable<std::int64_t> dispatch(std::string stream, std::vector<detail::StreamEntry> entries,
+                                         bool fresh) {
+    std::vector<std::int64_t> deliveries(entries.size(), 1);
+    if (!fresh) deliveries = co_await delivery_counts(stream, entries);
+    std::int64_t started = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      auto& e = entries[i];
+      if (active_.contains({stream, e.id})) continue;  // already running here
+      if (e.deleted) {  // pending, but the entry itself is gone: nothing to answer
+        co_await acknowledge(stream, e.id);
         continue;
       }
-      spdlog::info("worker {} reclaimed entry={}", consumer_, e.id);
       ++in_flight_;
-      active_.insert(e.id);
-      asio::co_spawn(ex_, process(shared_from_this(), std::move(e), 2), asio::detached);
+      ++started;
+      active_.insert({stream, e.id});
+      asio::co_spawn(ex_, process(shared_from_this(), stream, std::move(e), deliveries[i]), asio::detached);
     }
+    co_return started;
+  }
+
+  // Delivery counts from XPENDING (one pipelined round trip). Unknown counts are taken as 2:
+  // a re-delivered entry ran at least once before.
+  asio::awaitable<std::vector<std::int64_t>> delivery_counts(std::string stream,
+                                                             const std::vector<detail::StreamEntry>& entries) {
+    std::vector<std::int64_t> out(entries.size(), 2);
+    if (entries.empty()) co_return out;
+    std::vector<redis::Command> cmds;
+    cmds.reserve(entries.size());
+    for (const auto& e : entries) {
+      cmds.push_back(redis::make_command("XPENDING", stream, config_.group, e.id, e.id, 1));
+    }
+    auto r = co_await redis_.pipeline(std::move(cmds));
+    if (!r) co_return out;
+    for (std::size_t i = 0; i < out.size() && i < r->size(); ++i) {
+      if (auto n = parse_pending_deliveries((*r)[i])) out[i] = std::max<std::int64_t>(1, *n);
+    }
+    co_return out;
+  }
+
+  // Whether some consumer has held a job longer than reclaim_idle_ without renewing its
+  // claim (it died or hangs).
+  asio::awaitable<bool> reclaimable() {
+    for (const auto& stream : streams_) {
+      auto r = co_await redis_.command(redis::make_command(
+          "XPENDING", stream, config_.group, "IDLE", reclaim_idle_.count(), "-", "+", 1));
+      if (r && r->is_array() && !r->elements.empty()) co_return true;
+      if (r && r->is_error() && r->str.starts_with("NOGROUP")) co_await ensure_groups();
+    }
+    co_return false;
+  }
+
+  // Takes over one such job (XAUTOCLAIM COUNT 1, highest priority first) and runs it alone:
+  // its worker may have died because of it. Isolation keeps a poison job from taking other
+  // jobs down with it again, so only the poison job's delivery count grows with each crash
+  // (XAUTOCLAIM counts a delivery) until it exceeds max_attempts and is dead-lettered, while
+  // the innocent jobs that shared its first worker run normally. True when a job was taken.
+  asio::awaitable<bool> reclaim_one() {
+    for (const auto& stream : streams_) {
+      if (stopping_) break;
+      auto r = co_await redis_.command(redis::make_command(
+          "XAUTOCLAIM", stream, config_.group, consumer_, reclaim_idle_.count(), "0-0", "COUNT", 1));
+      if (!r || r->is_error()) {
+        spdlog::debug("worker {} XAUTOCLAIM failed: {}", consumer_, r ? r->str : r.error().message);
+        if (r && r->str.starts_with("NOGROUP")) co_await ensure_groups();
+        co_return false;
+      }
+      auto entries = detail::parse_autoclaim(*r);
+      std::erase_if(entries, [&](const detail::StreamEntry& e) { return active_.contains({stream, e.id}); });
+      if (entries.empty()) continue;
+      for (const auto& e : entries) {
+        if (!e.deleted) spdlog::info("worker {} reclaimed stream={} entry={}", consumer_, stream, e.id);
+      }
+      if (co_await dispatch(stream, std::move(entries), false) > 0) isolating_ = true;
+      co_return true;
+    }
+    co_return false;
+  }
+
+  // Claim renewal: the jobs running here are re-claimed (XCLAIM ... JUSTID, which resets their
+  // idle time without counting a delivery) every third of reclaim_idle_, so a slow LLM call is
+  // never taken over by another worker while this one is alive.
+  static asio::awaitable<void> renew_claims(std::shared_ptr<Impl> self) {
+    // While stopping, the jobs still running keep being renewed until the last one ends.
+    for (;;) {
+      if (self->stopping_ && self->in_flight_ == 0) break;
+      const auto every = std::max<std::chrono::milliseconds>(100ms, self->reclaim_idle_ / 3);
+      self->renew_timer_.expires_after(self->reclaim_idle_.count() > 0 ? every : 1s);
+      co_await self->renew_timer_.async_wait(kNoThrow);
+      if (self->stopping_ && self->in_flight_ == 0) break;
+      if (self->reclaim_idle_.count() == 0) continue;
+      std::vector<redis::Command> cmds;
+      for (const auto& stream : self->streams_) {
+        redis::Command cmd = redis::make_command("XCLAIM", stream, self->config_.group, self->consumer_, 0);
+        const std::size_t bare = cmd.size();
+        for (const auto& [s, id] : self->active_) {
+          if (s == stream) cmd.push_back(id);
+        }
+        if (cmd.size() == bare) continue;
+        cmd.emplace_back("JUSTID");
+        cmds.push_back(std::move(cmd));
+      }
+      if (cmds.empty()) continue;
+      auto r = co_await self->redis_.pipeline(std::move(cmds));
+      if (!r) spdlog::debug("worker {} claim renewal failed: {}", self->consumer_, r.error().message);
+    }
+    --self->background_running_;
+    self->wake_.cancel();
   }
 
   static asio::awaitable<void> heartbeat(std::shared_ptr<Impl> self) {
@@ -187,12 +343,12 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       self->heartbeat_timer_.expires_after(std::chrono::milliseconds(self->config_.heartbeat_interval_ms));
       co_await self->heartbeat_timer_.async_wait(kNoThrow);
     }
-    self->heartbeat_running_ = false;
+    --self->background_running_;
     self->wake_.cancel();
   }
 
-  static asio::awaitable<void> process(std::shared_ptr<Impl> self, detail::StreamEntry entry,
-                                       int attempt) {
+  static asio::awaitable<void> process(std::shared_ptr<Impl> self, std::string stream,
+                                       detail::StreamEntry entry, std::int64_t deliveries) {
     const std::int64_t picked_ms = unix_ms();
     const std::string* payload = entry.field(detail::kJobField);
     auto job = payload ? decode_job(*payload)
@@ -211,11 +367,27 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
           reply.error_code = "bad_request";
           reply.error_message = job.error().message;
           reply.worker = self->consumer_;
-          co_await self->write_reply(j["reply_to"].get<std::string>(), reply);
+          co_await self->write_reply(j["reply_to"].get<std::string>(), reply, 0);
         }
       }
+    } else if (exhausted(deliveries, self->config_.max_attempts)) {
+      // A job that took down (or stalled) every worker that ran it must not run again.
+      const std::string reason = "delivered " + std::to_string(deliveries) + " times; max_attempts is " +
+                                 std::to_string(self->config_.max_attempts) +
+                                 " (the job crashed or stalled the workers that ran it)";
+      spdlog::error("worker {} dead-lettering job={} entry={}: {}", self->consumer_, job->id, entry.id, reason);
+      answered = co_await self->dead_letter(stream, entry, *payload, reason, deliveries);
+      if (answered) {
+        JobReply reply;
+        reply.job_id = job->id;
+        reply.worker = self->consumer_;
+        reply.error_code = "dead_lettered";
+        reply.error_message = "the job failed on " + std::to_string(deliveries - 1) +
+                              " attempts and was moved to the dead-letter queue";
+        answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms);
+      }
     } else {
-      job->attempt = std::max(job->attempt, attempt);
+      job->attempt = static_cast<int>(std::max<std::int64_t>(job->attempt, deliveries));
       JobReply reply;
       if (job->deadline_unix_ms > 0 && picked_ms >= job->deadline_unix_ms) {
         reply.error_code = "deadline_exceeded";
@@ -237,42 +409,94 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       if (reply.queue_wait_ms == 0 && job->enqueued_unix_ms > 0) {
         reply.queue_wait_ms = static_cast<double>(std::max<std::int64_t>(0, picked_ms - job->enqueued_unix_ms));
       }
-      answered = co_await self->write_reply(job->reply_to, reply);
+      // The model failed for good (the generator has retried already): keep the job for
+      // inspection and replay. The client gets the error either way.
+      if (!reply.ok && (reply.error_code == "upstream_error" || reply.error_code == "internal")) {
+        co_await self->dead_letter(stream, entry, *payload, reply.error_code + ": " + reply.error_message,
+                                   deliveries);
+      }
+      answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms);
     }
     // At-least-once: without a written reply the job stays pending, to be retried.
-    if (answered) co_await self->acknowledge(entry.id);
+    if (answered) co_await self->acknowledge(stream, entry.id);
     ++self->processed_;
-    asio::post(self->strand_, [self, id = std::move(entry.id)] {
-      self->active_.erase(id);
+    asio::post(self->strand_, [self, key = std::make_pair(std::move(stream), std::move(entry.id))] {
+      self->active_.erase(key);
       --self->in_flight_;
+      if (self->in_flight_ == 0) self->isolating_ = false;
       self->wake_.cancel();
+      if (self->stopping_) self->renew_timer_.cancel();
     });
   }
 
-  asio::awaitable<bool> write_reply(std::string stream, JobReply reply) {
-    const std::string payload = encode_reply(reply);
-    for (int i = 0; i < kWriteAttempts; ++i) {
-      std::vector<redis::Command> cmds = {
-          redis::make_command("XADD", stream, "*", detail::kReplyField, payload),
-          redis::make_command("PEXPIRE", stream, config_.reply_ttl_ms)};
-      auto r = co_await redis_.pipeline(std::move(cmds));
-      if (r && !(*r)[0].is_error()) co_return true;
-      spdlog::warn("worker {} cannot write reply for job={}: {}", consumer_, reply.job_id,
-                   r ? (*r)[0].str : r.error().message);
-      if (r) break;  // a Redis error reply will not go away by retrying
-      co_await detail::sleep_for(kRetryPause);
-    }
-    co_return false;
+  // How long a Redis write for a job keeps being retried: until the job's deadline (its
+  // answer is useless after it), at least kMinWriteRetry so a short Redis restart is ridden out.
+  static Clock::time_point retry_until(std::int64_t deadline_unix_ms) {
+    auto left = std::chrono::milliseconds(std::max<std::int64_t>(0, deadline_unix_ms - unix_ms()));
+    return Clock::now() + std::max<std::chrono::milliseconds>(kMinWriteRetry, left);
   }
 
-  asio::awaitable<void> acknowledge(std::string entry_id) {
-    for (int i = 0; i < kWriteAttempts; ++i) {
+  static std::chrono::milliseconds next_pause(std::chrono::milliseconds p) {
+    return std::min<std::chrono::milliseconds>(p * 2, 1s);
+  }
+
+  // Writes the reply unless one was written already for this job id (a job run twice, by a
+  // slow worker and the one that reclaimed it, answers once). True when a reply exists.
+  asio::awaitable<bool> write_reply(std::string stream, JobReply reply, std::int64_t deadline_unix_ms) {
+    const std::string payload = encode_reply(reply);
+    const std::int64_t guard_ttl = std::max<std::int64_t>(
+        config_.reply_ttl_ms, deadline_unix_ms - unix_ms() + config_.reply_ttl_ms);
+    const auto until = retry_until(deadline_unix_ms);
+    auto pause = kRetryPause;
+    for (;;) {
+      auto r = co_await redis_.command(redis::make_command(
+          "EVAL", kReplyOnceScript, 2, std::string(kReplyDonePrefix) + reply.job_id, stream, guard_ttl,
+          payload, config_.reply_ttl_ms));
+      if (r && !r->is_error()) {
+        if (r->as_integer().value_or(1) == 0) {
+          spdlog::info("worker {} job={} was answered already; reply dropped", consumer_, reply.job_id);
+        }
+        co_return true;
+      }
+      spdlog::warn("worker {} cannot write reply for job={}: {}", consumer_, reply.job_id,
+                   r ? r->str : r.error().message);
+      if (r) co_return false;  // a Redis error reply will not go away by retrying
+      if (Clock::now() + pause >= until) co_return false;
+      co_await detail::sleep_for(pause);
+      pause = next_pause(pause);
+    }
+  }
+
+  asio::awaitable<bool> dead_letter(std::string stream, detail::StreamEntry entry, std::string payload,
+                                    std::string reason, std::int64_t deliveries) {
+    const auto until = retry_until(0);
+    auto pause = kRetryPause;
+    for (;;) {
+      auto r = co_await redis_.command(redis::make_command(
+          "XADD", dead_stream_, "MAXLEN", "~", kDeadLetterMax, "*", detail::kJobField, payload, "reason",
+          reason, "stream", stream, "entry_id", entry.id, "deliveries", deliveries, "consumer", consumer_,
+          "failed_unix_ms", unix_ms()));
+      if (r && !r->is_error()) co_return true;
+      spdlog::warn("worker {} cannot dead-letter entry={}: {}", consumer_, entry.id,
+                   r ? r->str : r.error().message);
+      if (r || Clock::now() + pause >= until) co_return false;
+      co_await detail::sleep_for(pause);
+      pause = next_pause(pause);
+    }
+  }
+
+  asio::awaitable<void> acknowledge(std::string stream, std::string entry_id) {
+    const auto until = retry_until(0);
+    auto pause = kRetryPause;
+    for (;;) {
       std::vector<redis::Command> cmds = {
-          redis::make_command("XACK", config_.jobs_stream, config_.group, entry_id),
-          redis::make_command("XDEL", config_.jobs_stream, entry_id)};
+          redis::make_command("XACK", stream, config_.group, entry_id),
+          redis::make_command("XDEL", stream, entry_id)};
       auto r = co_await redis_.pipeline(std::move(cmds));
       if (r) co_return;
-      co_await detail::sleep_for(kRetryPause);
+      if (Clock::now() + pause >= until) break;
+      co_await detail::sleep_for(pause);
+      pause = next_pause(pause);
     }
     spdlog::warn("worker {} could not acknowledge entry={}", consumer_, entry_id);
   }
@@ -282,6 +506,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     asio::dispatch(strand_, [self = shared_from_this()] {
       self->wake_.cancel();
       self->heartbeat_timer_.cancel();
+      self->renew_timer_.cancel();
     });
   }
 
@@ -290,15 +515,21 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
   redis::Client redis_;
   std::unique_ptr<redis::Connection> read_conn_;
   QueueConfig config_;
+  std::array<std::string, kPriorityCount> streams_;  // highest priority first
+  std::string dead_stream_;
   std::string consumer_;
   std::int64_t concurrency_;
   JobHandler handler_;
   asio::steady_timer wake_;             // strand only
   asio::steady_timer heartbeat_timer_;  // strand only
-  bool heartbeat_running_ = false;      // strand only
-  std::chrono::milliseconds reclaim_idle_{60000};
+  asio::steady_timer renew_timer_;      // strand only
+  int background_running_ = 0;          // heartbeat and renewal coroutines; strand only
+  std::chrono::milliseconds reclaim_idle_;
   Clock::time_point next_reclaim_{};  // strand only
-  std::unordered_set<std::string> active_;  // entry ids of jobs running here; strand only
+  bool reclaim_wanted_ = false;       // a job is waiting to be taken over; strand only
+  bool isolating_ = false;            // a taken-over job runs alone; strand only
+  std::array<std::string, kPriorityCount> pending_from_;  // "0"/last id while re-reading; strand only
+  std::set<std::pair<std::string, std::string>> active_;  // (stream, entry id) running here; strand only
   std::atomic<bool> stopping_{false};
   std::atomic<bool> ran_{false};
   std::atomic<std::int64_t> in_flight_{0};

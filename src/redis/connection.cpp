@@ -4,12 +4,16 @@
 // Invariants, all guarded by the strand:
 //  - `waiters_` holds one entry per queued request, in the order the bytes were appended to
 //    `wbuf_`, so the n-th reply read belongs to the front waiter (RESP is strictly FIFO).
-//  - A waiter lives in the frame of the coroutine awaiting it; every path out of that
-//    coroutine leaves it out of `waiters_`, so the queue never holds a dangling pointer.
-//  - Once a waiter gives up while its request is on the wire (timeout, cancellation), the
-//    connection is failed: its reply would otherwise be delivered to the next waiter.
+//  - Waiters are shared: a caller that is cancelled abandons its waiter, which stays in
+//    `waiters_` so that its reply, when it comes, is read and dropped (the FIFO stays
+//    aligned and no reply can reach the wrong caller), and the connection stays up for
+//    everyone else.
+//  - A waiter whose request timed out is different: Redis may be stuck, so the connection
+//    is failed and every queued request with it.
 #include "ragd/redis/client.hpp"
 #include "redis/protocol_impl.hpp"
+
+#include "ragd/core/await_on.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -43,6 +47,27 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 
 Error unavailable(std::string why) { return make_error(Errc::unavailable, std::move(why)); }
 
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Commands that may wait on the server and consume data when they return.
+bool is_blocking(const Command& cmd) {
+  if (cmd.empty()) return false;
+  const auto name = upper(cmd[0]);
+  if (name == "BLPOP" || name == "BRPOP" || name == "BRPOPLPUSH" || name == "BLMOVE" ||
+      name == "BLMPOP" || name == "BZPOPMIN" || name == "BZPOPMAX" || name == "BZMPOP" ||
+      name == "WAIT") {
+    return true;
+  }
+  if (name == "XREAD" || name == "XREADGROUP") {
+    return std::any_of(cmd.begin() + 1, cmd.end(), [](const std::string& a) { return upper(a) == "BLOCK"; });
+  }
+  return false;
+}
+
 }  // namespace
 
 struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
@@ -55,7 +80,9 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     std::vector<Reply> replies;
     std::optional<Error> error;
     bool done = false;
-    asio::steady_timer* timer = nullptr;  // null for the connection's own handshake
+    bool abandoned = false;               // the caller was cancelled; the reply is dropped
+    bool blocking = false;                // BLPOP, XREAD ... BLOCK: abandoning closes the connection
+    asio::steady_timer* timer = nullptr;  // set while the caller waits; null otherwise
 
     // The awaiting coroutine sleeps on its timeout timer; cancelling the timer wakes it.
     void finish() {
@@ -79,15 +106,32 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   // Entry point from any thread: hops onto the strand for the duration of one request.
   static asio::awaitable<Result<std::vector<Reply>>> run(std::shared_ptr<Impl> self,
                                                          std::string payload, std::size_t count,
-                                                         Clock::time_point deadline) {
-    auto [ep, result] = co_await asio::co_spawn(
-        self->strand_, self->exec(std::move(payload), count, deadline), kNoThrow);
-    // An exception here means the request was cancelled before it started on the strand.
+                                                         Clock::time_point deadline, bool blocking) {
+    auto w = std::make_shared<Waiter>();
+    w->expected = count;
+    w->blocking = blocking;
+    auto on_cancel = [self, weak = std::weak_ptr<Waiter>(w)] {
+      if (auto waiter = weak.lock()) self->abandon(waiter);
+    };
+    auto op = self->exec(std::move(payload), w, deadline);
+    auto [ep, result] = co_await await_on(self->strand_, std::move(op), std::move(on_cancel));
     if (ep) co_return make_error(Errc::cancelled, "redis command cancelled");
     co_return std::move(result);
   }
 
-  asio::awaitable<Result<std::vector<Reply>>> exec(std::string payload, std::size_t count,
+  void abandon(const std::shared_ptr<Waiter>& w) {
+    if (w->done) return;
+    w->abandoned = true;
+    if (w->blocking) {
+      // A blocking command left on the wire could still consume data (a popped element)
+      // whose reply nobody reads: close the connection so the server drops the command.
+      std::erase(waiters_, w);
+      fail_connection(unavailable("redis connection reset after a cancelled blocking command"));
+    }
+    if (w->timer) w->timer->cancel();
+  }
+
+  asio::awaitable<Result<std::vector<Reply>>> exec(std::string payload, std::shared_ptr<Waiter> w,
                                                    Clock::time_point deadline) {
     auto keep_alive = shared_from_this();
     if (closed_) co_return make_error(Errc::cancelled, "redis connection closed");
@@ -97,33 +141,33 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
       start_connect();
     }
     asio::steady_timer timer(strand_, deadline);
-    Waiter w;
-    w.expected = count;
-    w.timer = &timer;
+    w->timer = &timer;
+    struct Detach {
+      Waiter& w;
+      ~Detach() { w.timer = nullptr; }
+    } detach{*w};
     if (wbuf_.empty()) {
       wbuf_.swap(payload);
     } else {
       wbuf_ += payload;
     }
-    waiters_.push_back(&w);
+    waiters_.push_back(w);
     if (state_ == State::connected) kick_writer();
 
-    if (!w.done) {
-      auto [ec] = co_await timer.async_wait(kNoThrow);
-      if (!w.done) {
-        // Timed out (timer expired) or our caller was cancelled (wait aborted). The request
-        // may be on the wire; its reply must never reach the next waiter, so the connection
-        // is dropped and everyone else queued on it fails.
-        std::erase(waiters_, &w);
-        const bool timed_out = !ec;
-        fail_connection(unavailable(timed_out ? "redis connection reset after a command timed out"
-                                              : "redis connection reset after a cancelled command"));
-        if (timed_out) co_return make_error(Errc::deadline_exceeded, "redis command timed out");
+    if (!w->done && !w->abandoned) co_await timer.async_wait(kNoThrow);
+    if (!w->done) {
+      if (w->abandoned) {
+        // Left in the queue (unless blocking): its reply is read and dropped when it comes.
         co_return make_error(Errc::cancelled, "redis command cancelled");
       }
+      // Timed out. The request may be on the wire and Redis may be stuck: the connection is
+      // dropped and everyone else queued on it fails.
+      std::erase(waiters_, w);
+      fail_connection(unavailable("redis connection reset after a command timed out"));
+      co_return make_error(Errc::deadline_exceeded, "redis command timed out");
     }
-    if (w.error) co_return std::move(*w.error);
-    co_return std::move(w.replies);
+    if (w->error) co_return std::move(*w->error);
+    co_return std::move(w->replies);
   }
 
   void start_connect() {
@@ -132,20 +176,20 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     reader_.reset();
     socket_ = std::make_shared<Socket>(strand_);
     // AUTH and SELECT go first on the wire, ahead of every queued command.
-    handshake_ = Waiter{};
-    handshake_.expected = 0;
+    handshake_ = std::make_shared<Waiter>();
+    handshake_->expected = 0;
     if (!endpoint_.password.empty()) {
       Command auth = {"AUTH"};
       if (!endpoint_.username.empty()) auth.push_back(endpoint_.username);
       auth.push_back(endpoint_.password);
       detail::append_command(wbuf_, auth);
-      ++handshake_.expected;
+      ++handshake_->expected;
     }
     if (endpoint_.db != 0) {
       detail::append_command(wbuf_, {"SELECT", std::to_string(endpoint_.db)});
-      ++handshake_.expected;
+      ++handshake_->expected;
     }
-    if (handshake_.expected > 0) waiters_.push_front(&handshake_);
+    if (handshake_->expected > 0) waiters_.push_front(handshake_);
     asio::co_spawn(strand_, connect(shared_from_this(), socket_), asio::detached);
   }
 
@@ -274,12 +318,12 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
       fail_connection(unavailable("unexpected reply from redis"));
       return;
     }
-    Waiter* w = waiters_.front();
+    auto w = waiters_.front();
     w->replies.push_back(std::move(reply));
     if (w->replies.size() < w->expected) return;
     waiters_.pop_front();
-    if (w == &handshake_) {
-      for (const auto& r : handshake_.replies) {
+    if (w == handshake_) {
+      for (const auto& r : handshake_->replies) {
         if (r.is_error()) {
           fail_connection(unavailable("redis rejected AUTH/SELECT: " + r.str));
           return;
@@ -288,7 +332,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     }
     healthy_ = true;
     backoff_ = 0ms;
-    if (w != &handshake_) w->finish();
+    if (w != handshake_) w->finish();  // an abandoned waiter's reply just goes away
   }
 
   // Drops the socket and fails every queued request with `err`. A connection that never got
@@ -322,8 +366,8 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     healthy_ = false;
     auto waiters = std::move(waiters_);
     waiters_.clear();
-    for (Waiter* w : waiters) {
-      if (w == &handshake_) continue;
+    for (const auto& w : waiters) {
+      if (w == handshake_) continue;
       w->error = err;
       w->finish();
     }
@@ -345,8 +389,8 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   std::shared_ptr<Socket> socket_;  // replaced on every connect; coroutines compare to detect staleness
   detail::ReplyReader reader_;
   std::string wbuf_;
-  std::deque<Waiter*> waiters_;
-  Waiter handshake_;
+  std::deque<std::shared_ptr<Waiter>> waiters_;
+  std::shared_ptr<Waiter> handshake_ = std::make_shared<Waiter>();
   Clock::time_point retry_at_{};
   std::chrono::milliseconds backoff_{0};
   std::atomic<bool> connected_flag_{false};
@@ -366,7 +410,7 @@ asio::awaitable<Result<Reply>> Connection::command(Command cmd,
   }
   auto deadline = Impl::Clock::now() +
                   timeout.value_or(std::chrono::milliseconds(self->config_.command_timeout_ms));
-  auto r = co_await Impl::run(std::move(self), std::move(payload), 1, deadline);
+  auto r = co_await Impl::run(std::move(self), std::move(payload), 1, deadline, is_blocking(cmd));
   if (!r) co_return r.error();
   co_return std::move(r->front());
 }
@@ -385,7 +429,8 @@ asio::awaitable<Result<std::vector<Reply>>> Connection::pipeline(
   }
   auto deadline = Impl::Clock::now() +
                   timeout.value_or(std::chrono::milliseconds(impl_->config_.command_timeout_ms));
-  return Impl::run(impl_, std::move(payload), cmds.size(), deadline);
+  bool blocking = std::any_of(cmds.begin(), cmds.end(), [](const Command& c) { return is_blocking(c); });
+  return Impl::run(impl_, std::move(payload), cmds.size(), deadline, blocking);
 }
 
 bool Connection::connected() const { return impl_->connected_flag_.load(); }

@@ -220,11 +220,23 @@ TEST(QueryPath, ConnectionsBeyondTheCapAreRefusedWith503) {
   Stack stack(opts);
   asio::io_context io;
   std::vector<asio::ip::tcp::socket> held;
-  for (int i = 0; i < 2; ++i) {
-    held.emplace_back(io);
-    held.back().connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(stack.port())});
+  // Hold two keep-alive connections that the server has admitted (a served request proves
+  // it; the probes of start-up may still count for a moment, so retry a few times).
+  for (int attempt = 0; attempt < 50 && held.size() < 2; ++attempt) {
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(stack.port())});
+    std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    asio::write(s, asio::buffer(req));
+    std::string reply(1024, '\0');
+    boost::system::error_code ec;
+    std::size_t n = s.read_some(asio::buffer(reply), ec);
+    if (!ec && reply.substr(0, n).find(" 200 ") != std::string::npos) {
+      held.push_back(std::move(s));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(held.size(), 2u);
   auto r = stack.get("/healthz");
   expect_error_shape(r, 503, "overloaded");
   EXPECT_EQ(r.headers["retry-after"], "1");

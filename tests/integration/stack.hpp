@@ -22,11 +22,13 @@ struct StackOptions {
   bool start_worker = true;
   std::map<std::string, std::string> worker_env;
   std::vector<std::string> worker_args;
+  int worker_concurrency = 64;
+  std::vector<std::string> redis_args;  // e.g. {"--appendonly", "yes"}
 };
 
 class Stack {
  public:
-  explicit Stack(StackOptions opts = {}) : opts_(std::move(opts)) {
+  explicit Stack(StackOptions opts = {}) : opts_(std::move(opts)), redis_(opts_.redis_args) {
     port_ = free_port();
     nlohmann::json cfg = {
         {"server", {{"listen", "127.0.0.1:" + std::to_string(port_)}, {"threads", 2}}},
@@ -79,13 +81,16 @@ class Stack {
 
   void start_worker() {
     std::vector<std::string> argv = {bin_path("ragd-worker"), "--redis", redis_.url(),
-                                     "--concurrency", "64"};
+                                     "--concurrency", std::to_string(opts_.worker_concurrency)};
     for (auto& a : opts_.worker_args) argv.push_back(a);
     auto env = opts_.worker_env;
     env.emplace("RAGD_LOG_LEVEL", "info");
     workers_.push_back(std::make_unique<Process>(
         argv, env, dir_.path() + "/worker" + std::to_string(workers_.size()) + ".log"));
   }
+
+  std::size_t worker_count() const { return workers_.size(); }
+  Process& worker(std::size_t i) { return *workers_.at(i); }
 
   void stop_workers() {
     for (auto& w : workers_) w->stop();

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,14 +35,22 @@ struct RedisConfig {
   std::string key_prefix = "ragd:";
 };
 
+// A token bucket: `requests_per_second` refill, at most `burst` tokens. 0 rps = no limit.
+struct RateLimitConfig {
+  double requests_per_second = 0;
+  int burst = 0;  // 0 = max(1, requests_per_second)
+};
+
 struct ApiKeyConfig {
   std::string sha256;  // hex SHA-256 of the key; the key itself is never stored
   std::string tenant;
   std::string name;
+  std::optional<RateLimitConfig> rate_limit;  // overrides auth.rate_limit for this key
 };
 
 struct AuthConfig {
   std::vector<ApiKeyConfig> api_keys;  // empty = auth off, one shared tenant
+  RateLimitConfig rate_limit;          // per API key, shared by all replicas through Redis
 };
 
 struct QueryConfig {
@@ -82,7 +91,11 @@ struct ProfileConfig {
 struct QueueConfig {
   std::string jobs_stream = "ragd:jobs";
   std::string group = "ragd-workers";
-  std::int64_t max_depth = 10000;      // jobs waiting; past it the gateway sheds with 503
+  std::int64_t max_depth = 10000;      // interactive jobs waiting; past it the gateway sheds with 503
+  std::int64_t max_depth_refresh = 1000;   // cache-refresh jobs (stream <jobs_stream>:refresh)
+  std::int64_t max_depth_batch = 10000;    // batch jobs (stream <jobs_stream>:batch)
+  int max_attempts = 3;                // deliveries of one job; past it: dead-letter stream
+  int reclaim_idle_ms = 60000;         // a job held this long by a silent worker is taken over
   int reply_ttl_ms = 60000;            // reply streams expire when idle this long
   int heartbeat_interval_ms = 1000;
   int worker_stale_ms = 5000;          // /readyz needs a heartbeat newer than this

@@ -5,11 +5,16 @@
 // gateway (on a dedicated connection) dispatches replies to the waiting coroutines by job
 // id. A waiter is registered before the job is written, so no reply is ever missed.
 //
-// Worker side, WorkerRunner: reads jobs with XREADGROUP, runs up to `concurrency` of them
-// at once through a JobHandler, writes each reply to the job's reply stream, then
-// acknowledges (XACK) and deletes the entry; jobs past their deadline are answered with
-// deadline_exceeded without calling the handler. It heartbeats so gateways can see live
-// workers.
+// Jobs go to one stream per priority (see streams.hpp); each priority has its own depth bound.
+//
+// Worker side, WorkerRunner: reads jobs with XREADGROUP, highest priority first, runs up to
+// `concurrency` of them at once through a JobHandler, writes each reply (once per job id) to
+// the job's reply stream, then acknowledges (XACK) and deletes the entry; jobs past their
+// deadline are answered with deadline_exceeded without calling the handler; jobs delivered
+// more than max_attempts times go to the dead-letter stream and are answered with
+// dead_lettered. It heartbeats so gateways can see live workers, renews the claim on its
+// running jobs, and takes over the jobs of dead workers. Redis errors (connection lost,
+// NOGROUP after a restart that lost data) are retried; the runner never gives up.
 //
 // Thread-safety: all member functions may be called from any thread.
 #pragma once
@@ -42,18 +47,23 @@ class JobClient {
   void start();  // starts the reply reader
   void stop();   // stops it; pending submits fail with Errc::cancelled
 
-  // Enqueues `job` (its id and reply_to are filled in when empty) and awaits the reply until
-  // job.deadline_unix_ms. Errors: Errc::overloaded when the queue is deeper than max_depth
-  // (nothing is enqueued), Errc::unavailable when Redis cannot be reached,
-  // Errc::deadline_exceeded, Errc::cancelled when the awaiting coroutine is cancelled.
+  // Enqueues `job` on the stream of its priority (its id and reply_to are filled in when
+  // empty) and awaits the reply until job.deadline_unix_ms. Errors: Errc::overloaded when
+  // that priority's queue is at its bound (nothing is enqueued), Errc::unavailable when Redis
+  // cannot be reached (at once, without waiting for the deadline), Errc::deadline_exceeded,
+  // Errc::cancelled when the awaiting coroutine is cancelled; a cancelled job no worker has
+  // read yet is deleted from the stream (best effort), so it never runs.
   boost::asio::awaitable<Result<JobReply>> submit(Job job);
 
   // Workers whose heartbeat is newer than worker_stale_ms.
   boost::asio::awaitable<Result<std::int64_t>> live_workers();
-  // Jobs in the stream not yet acknowledged (waiting + being processed).
+  // Jobs in the streams not yet acknowledged (waiting + being processed), all priorities.
   boost::asio::awaitable<Result<std::int64_t>> depth();
 
   std::int64_t in_flight() const;        // submits awaiting a reply in this process
+  // Jobs deleted from the queue because their waiter gave up (cancelled, deadline) before a
+  // worker acknowledged them.
+  std::int64_t forgotten() const;
   const std::string& reply_stream() const;
 
  private:
@@ -76,9 +86,10 @@ class WorkerRunner {
   void stop();
 
   // Jobs pending on another consumer for longer than `idle` are taken over (XAUTOCLAIM), so
-  // the jobs of a dead worker are not lost. It must exceed the longest time a job can take,
-  // or a slow job may run twice (harmless: a job's reply is used once). Default 60 s; zero
-  // turns reclaiming off. Call before run().
+  // the jobs of a dead worker are not lost. Live workers renew the claim on their running
+  // jobs every third of `idle`, so a slow job is not taken over; should one run twice anyway,
+  // its reply is written once. Default: queue.reclaim_idle_ms; zero turns reclaiming (and
+  // renewal) off. Call before run().
   void set_reclaim_idle(std::chrono::milliseconds idle);
 
   std::int64_t processed() const;

@@ -137,8 +137,8 @@ TEST(ApiKeyAuth, IsOffWithoutKeysAndChecksHashesWithThem) {
   EXPECT_EQ(*ApiKeyAuth(AuthConfig{}).authenticate(req), "default");
 
   AuthConfig cfg;
-  cfg.api_keys.push_back({sha256_hex("secret-1"), "acme", "k1"});
-  cfg.api_keys.push_back({sha256_hex("secret-2"), "globex", "k2"});
+  cfg.api_keys.push_back({sha256_hex("secret-1"), "acme", "k1", {}});
+  cfg.api_keys.push_back({sha256_hex("secret-2"), "globex", "k2", {}});
   ApiKeyAuth auth(cfg);
   EXPECT_EQ(auth.authenticate(req).error().code, Errc::unauthorized);
   req.headers = {{"authorization", "Bearer secret-2"}};

@@ -149,10 +149,11 @@ TEST(JobQueue, PassedDeadlineFailsQuicklyWithoutCallingTheHandler) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
     EXPECT_EQ(client.in_flight(), 0);
 
-    // The expired job is still in the stream; a worker answers it without the handler.
+    // The expired job is deleted from the stream: no worker ever runs it.
+    EXPECT_TRUE(co_await eventually([&] { return client.forgotten() == 1; }, 5s));
     auto calls = std::make_shared<std::atomic<int>>(0);
     RunningWorker worker(io, server, echo_handler(calls));
-    EXPECT_TRUE(co_await eventually([&] { return worker.runner.processed() >= 1; }, 10s));
+    co_await sleep_for(300ms);
     EXPECT_EQ(calls->load(), 0);
     auto depth = co_await client.depth();
     CO_ASSERT_TRUE(depth);
@@ -270,12 +271,15 @@ TEST(JobQueue, CancelledSubmitReturnsCancelledAndLeavesClientUsable) {
     EXPECT_EQ(raced.index(), 1u);
     EXPECT_TRUE(co_await eventually([&] { return client.in_flight() == 0; }, 5s));
 
-    // The abandoned job is answered later; its reply is dropped, the next job gets its own.
-    RunningWorker worker(io, server, echo_handler());
+    // No worker had read the abandoned job: it is deleted and never runs.
+    EXPECT_TRUE(co_await eventually([&] { return client.forgotten() == 1; }, 5s));
+    EXPECT_EQ(server.cli({"XLEN", "ragd:jobs"}), "0");
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    RunningWorker worker(io, server, echo_handler(calls));
     auto r = co_await client.submit(job_asking("kept"));
     CO_ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->text, "echo:kept");
-    EXPECT_TRUE(co_await eventually([&] { return worker.runner.processed() >= 2; }, 10s));
+    EXPECT_EQ(calls->load(), 1);
     auto ping = co_await redis.command(redis::make_command("PING"));
     EXPECT_TRUE(ping);
     EXPECT_TRUE(co_await worker.stop_and_wait());
@@ -362,6 +366,151 @@ TEST(JobQueue, LiveWorkerReclaimsJobsOfADeadConsumer) {
     runner.stop();
     EXPECT_TRUE(co_await eventually([&] { return done->load(); }, 10s));
     EXPECT_EQ(server.cli({"XLEN", "ragd:jobs"}), "0");
+  });
+}
+
+TEST(JobQueue, JobDeliveredPastMaxAttemptsIsDeadLetteredAndItsClientAnswered) {
+  RedisServer server;
+  server.cli({"XGROUP", "CREATE", "ragd:jobs", "ragd-workers", "0", "MKSTREAM"});
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+    std::optional<Result<JobReply>> answer;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { answer = co_await client.submit(job_asking("poison", 20s)); },
+        asio::detached);
+    // A consumer that "crashes" on it twice: delivered, then re-delivered from its pending list.
+    bool read = false;
+    for (int i = 0; i < 200 && !read; ++i) {
+      co_await sleep_for(10ms);
+      read = server.cli({"XREADGROUP", "GROUP", "ragd-workers", "worker-dead", "COUNT", "1", "STREAMS",
+                         "ragd:jobs", ">"}) != "";
+    }
+    CO_ASSERT_TRUE(read);
+    server.cli({"XREADGROUP", "GROUP", "ragd-workers", "worker-dead", "STREAMS", "ragd:jobs", "0"});
+
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    auto config = queue_config();
+    config.max_attempts = 2;
+    WorkerRunner runner(io.get_executor(), redis_config(server), config, "worker-alive", 4, echo_handler(calls));
+    runner.set_reclaim_idle(200ms);
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    asio::co_spawn(io, runner.run(), [done](std::exception_ptr) { *done = true; });
+    EXPECT_TRUE(co_await eventually([&] { return answer.has_value(); }, 15s));
+    CO_ASSERT_TRUE(answer.has_value());
+    CO_ASSERT_TRUE(*answer) << answer->error().message;
+    EXPECT_FALSE((*answer)->ok);
+    EXPECT_EQ((*answer)->error_code, "dead_lettered");
+    EXPECT_EQ(calls->load(), 0) << "a job past its attempts never runs again";
+    EXPECT_EQ(server.cli({"XLEN", "ragd:jobs:dead"}), "1");
+    EXPECT_EQ(server.cli({"XLEN", "ragd:jobs"}), "0");
+    runner.stop();
+    EXPECT_TRUE(co_await eventually([&] { return done->load(); }, 10s));
+  });
+}
+
+TEST(JobQueue, AJobAlreadyAnsweredIsNotAnsweredAgain) {
+  RedisServer server;
+  server.cli({"SET", "ragd:reply-done:job-twice", "1"});
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    RunningWorker worker(io, server, echo_handler(calls));
+    Job job = job_asking("again", 1500ms);
+    job.id = "job-twice";
+    auto r = co_await client.submit(std::move(job));
+    // It ran, but a reply for this id had been written before: no second answer.
+    EXPECT_FALSE(r);
+    if (!r) {
+      EXPECT_EQ(r.error().code, Errc::deadline_exceeded);
+    }
+    EXPECT_EQ(calls->load(), 1);
+    EXPECT_TRUE(co_await eventually([&] { return server.cli({"XLEN", "ragd:jobs"}) == "0"; }, 5s))
+        << "the job is acknowledged all the same";
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+  });
+}
+
+TEST(JobQueue, InteractiveJobsRunBeforeRefreshAndBatchJobs) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+    auto order = std::make_shared<std::vector<std::string>>();
+    JobHandler recorder = [order](Job job) -> asio::awaitable<JobReply> {
+      order->push_back(job.question);
+      JobReply r;
+      r.ok = true;
+      co_return r;
+    };
+    int answered = 0;
+    auto submit = [&](std::string q, Priority p) {
+      Job job = job_asking(std::move(q), 20s);
+      job.priority = p;
+      asio::co_spawn(io, client.submit(std::move(job)), [&answered](std::exception_ptr, Result<JobReply>) { ++answered; });
+    };
+    for (int i = 0; i < 3; ++i) submit("batch", Priority::batch);
+    for (int i = 0; i < 3; ++i) submit("refresh", Priority::refresh);
+    submit("interactive", Priority::interactive);
+    CO_ASSERT_TRUE(co_await eventually([&] {
+      return server.cli({"XLEN", "ragd:jobs:batch"}) == "3" && server.cli({"XLEN", "ragd:jobs:refresh"}) == "3" &&
+             server.cli({"XLEN", "ragd:jobs"}) == "1";
+    }, 5s));
+    RunningWorker worker(io, server, recorder, "worker-a", 1);
+    EXPECT_TRUE(co_await eventually([&] { return answered == 7; }, 10s));
+    std::vector<std::string> expected = {"interactive", "refresh", "refresh", "refresh", "batch", "batch", "batch"};
+    EXPECT_EQ(*order, expected);
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+  });
+}
+
+TEST(JobQueue, EachPriorityIsShedAtItsOwnBound) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    auto config = queue_config();
+    config.max_depth_batch = 1;
+    JobClient client(io.get_executor(), redis, config, "gw-1");
+    client.start();
+    Job first = job_asking("b1", 5s);
+    first.priority = Priority::batch;
+    asio::co_spawn(io, client.submit(std::move(first)), asio::detached);
+    CO_ASSERT_TRUE(co_await eventually([&] { return server.cli({"XLEN", "ragd:jobs:batch"}) == "1"; }, 5s));
+    co_await sleep_for(200ms);  // the depth is sampled every 50 ms
+    Job second = job_asking("b2", 5s);
+    second.priority = Priority::batch;
+    auto shed = co_await client.submit(std::move(second));
+    CO_ASSERT_FALSE(shed);
+    EXPECT_EQ(shed.error().code, Errc::overloaded);
+    // Interactive jobs still get in.
+    RunningWorker worker(io, server, echo_handler());
+    auto ok = co_await client.submit(job_asking("i1"));
+    CO_ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(ok->text, "echo:i1");
+    client.stop();
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+  });
+}
+
+TEST(JobQueue, WorkerSurvivesARedisRestartThatLostTheGroup) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+    RunningWorker worker(io, server, echo_handler());
+    auto r1 = co_await client.submit(job_asking("before"));
+    CO_ASSERT_TRUE(r1) << r1.error().message;
+    // Everything is gone, groups included (a restart without persistence).
+    server.cli({"FLUSHALL"});
+    auto r2 = co_await client.submit(job_asking("after", 15s));
+    CO_ASSERT_TRUE(r2) << r2.error().message;
+    EXPECT_EQ(r2->text, "echo:after");
+    EXPECT_TRUE(co_await worker.stop_and_wait());
   });
 }
 

@@ -441,5 +441,38 @@ TEST(RedisConnection, CloseFailsLaterCommands) {
   });
 }
 
+TEST(RedisConnection, ACancelledOrdinaryCommandKeepsTheConnectionForEveryoneElse) {
+  using namespace asio::experimental::awaitable_operators;
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Connection conn(io.get_executor(), config_for(server.url()));
+    CO_ASSERT_TRUE(co_await conn.command(make_command("SET", "k", "v")));
+    auto clients_before = server.cli({"INFO", "stats"});
+    // A pile of commands whose callers all give up at once, mixed with callers that wait.
+    int cancelled = 0, answered = 0, wrong = 0;
+    for (int round = 0; round < 50; ++round) {
+      asio::steady_timer now(io, 0ms);
+      auto raced = co_await (conn.command(make_command("GET", "k")) ||
+                             now.async_wait(asio::as_tuple(asio::use_awaitable)));
+      if (raced.index() == 1) ++cancelled;
+      auto r = co_await conn.command(make_command("INCR", "counter"));
+      if (r && r->kind == Reply::Kind::integer) {
+        ++answered;
+        if (r->integer != answered) ++wrong;
+      }
+    }
+    EXPECT_EQ(answered, 50);
+    EXPECT_EQ(wrong, 0) << "a dropped reply reached another caller";
+    EXPECT_TRUE(conn.connected());
+    // One connection served all of it: cancellations did not reset it.
+    auto info = server.cli({"INFO", "stats"});
+    auto field = [](const std::string& s) {
+      auto p = s.find("total_connections_received:");
+      return p == std::string::npos ? -1 : std::stoi(s.substr(p + 27));
+    };
+    EXPECT_LE(field(info) - field(clients_before), 2) << "cancelled=" << cancelled;
+  });
+}
+
 }  // namespace
 }  // namespace ragd::redis

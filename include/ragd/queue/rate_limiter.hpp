@@ -1,0 +1,53 @@
+// Per-API-key request rate limits: a token bucket per key, kept in Redis and updated by one
+// Lua script (atomic), so every gateway replica draws from the same bucket. A key's bucket
+// refills at requests_per_second up to `burst` tokens; a request takes one token or is
+// refused with the time until the next one.
+//
+// Fail-open: when Redis cannot be reached the request is allowed (the query path then
+// answers 503 by itself if it needs Redis); rate limiting must not turn a Redis outage
+// into an outage of cache hits.
+//
+// Thread-safety: immutable after construction; acquire() may be called from any thread.
+#pragma once
+
+#include "ragd/core/config.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+namespace ragd::redis {
+class Client;
+}
+
+namespace ragd::queue {
+
+struct RateDecision {
+  bool allowed = true;
+  std::int64_t retry_after_ms = 0;  // when refused: until a token is available
+};
+
+class RateLimiter {
+ public:
+  RateLimiter(redis::Client& redis, const AuthConfig& config);
+
+  // True when any limit is configured (the default or a key's own).
+  bool enabled() const { return enabled_; }
+
+  // Takes a token from the bucket of the key whose SHA-256 (lower-case hex) is `key_sha256`
+  // ("" when auth is off: one shared bucket).
+  boost::asio::awaitable<RateDecision> acquire(std::string key_sha256) const;
+
+  // The limit that applies to a key (its own, else the default).
+  const RateLimitConfig& limit_for(const std::string& key_sha256) const;
+
+ private:
+  redis::Client& redis_;
+  RateLimitConfig default_;
+  std::unordered_map<std::string, RateLimitConfig> per_key_;
+  bool enabled_ = false;
+};
+
+}  // namespace ragd::queue

@@ -1,0 +1,62 @@
+// The Redis layout of the job queue and the pure functions that read its replies: one jobs
+// stream per priority, the dead-letter stream, the reply-once guard keys. Shared by the
+// gateway (JobClient), the workers (WorkerRunner) and ragctl. No I/O; thread-safe.
+//
+// Layout, for jobs_stream = "ragd:jobs":
+//   ragd:jobs            interactive queries (read first)
+//   ragd:jobs:refresh    background cache refreshes
+//   ragd:jobs:batch      batch work (read last)
+//   ragd:jobs:dead       jobs that exhausted queue.max_attempts, or whose model call failed
+//                        for good; fields: job, reason, stream, entry_id, deliveries,
+//                        consumer, failed_unix_ms
+//   ragd:reply-done:<id> set once the reply of job <id> is written (SET NX), so a job run
+//                        twice answers once
+#pragma once
+
+#include "ragd/core/config.hpp"
+#include "ragd/queue/job.hpp"
+#include "ragd/redis/client.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ragd::queue {
+
+inline constexpr int kPriorityCount = 3;
+inline constexpr const char* kReplyDonePrefix = "ragd:reply-done:";
+
+// The stream of each priority, highest first (index = static_cast<int>(Priority)).
+std::array<std::string, kPriorityCount> priority_streams(const QueueConfig& config);
+std::string stream_for(const QueueConfig& config, Priority priority);
+std::string dead_letter_stream(const QueueConfig& config);
+// Jobs of `priority` that may wait before the gateway sheds with 503.
+std::int64_t depth_bound(const QueueConfig& config, Priority priority);
+
+struct StreamRecord {
+  std::string id;
+  std::vector<std::pair<std::string, std::string>> fields;
+  bool deleted = false;  // a pending entry whose body was deleted (XDEL)
+
+  const std::string* field(const std::string& name) const;
+};
+
+struct StreamBatch {
+  std::string stream;
+  std::vector<StreamRecord> records;
+};
+
+// Every stream of an XREAD / XREADGROUP reply, in reply order (nil reply = none).
+std::vector<StreamBatch> parse_streams_read(const redis::Reply& reply);
+// The delivery count of the first entry of an extended XPENDING reply
+// ([[id, consumer, idle-ms, deliveries], ...]); nullopt when there is none.
+std::optional<std::int64_t> parse_pending_deliveries(const redis::Reply& reply);
+
+// Whether a job delivered `deliveries` times must go to the dead-letter stream instead of
+// running again: it ran (and crashed or stalled a worker) max_attempts times already.
+inline bool exhausted(std::int64_t deliveries, int max_attempts) { return deliveries > max_attempts; }
+
+}  // namespace ragd::queue

@@ -1,0 +1,88 @@
+// Token buckets in Redis hashes `ragd:ratelimit:<key sha256>` {tokens, ts}. Redis's own
+// clock (TIME) is used, so replicas with skewed clocks agree; Redis 5+ replicates the
+// script's effects, not the script, so TIME inside it is safe.
+#include "ragd/queue/rate_limiter.hpp"
+#include "ragd/redis/client.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+namespace ragd::queue {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr const char* kBucketPrefix = "ragd:ratelimit:";
+
+// KEYS[1] bucket; ARGV: rate (tokens per second), burst. Returns {allowed, retry_after_ms}.
+constexpr const char* kTokenBucketScript = R"lua(
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or burst
+local ts = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+local allowed = 0
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+return {allowed, wait}
+)lua";
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+int burst_of(const RateLimitConfig& c) {
+  if (c.burst > 0) return c.burst;
+  return std::max(1, static_cast<int>(std::ceil(c.requests_per_second)));
+}
+
+}  // namespace
+
+RateLimiter::RateLimiter(redis::Client& redis, const AuthConfig& config)
+    : redis_(redis), default_(config.rate_limit) {
+  enabled_ = default_.requests_per_second > 0;
+  for (const auto& k : config.api_keys) {
+    if (!k.rate_limit) continue;
+    per_key_.emplace(lower(k.sha256), *k.rate_limit);
+    if (k.rate_limit->requests_per_second > 0) enabled_ = true;
+  }
+}
+
+const RateLimitConfig& RateLimiter::limit_for(const std::string& key_sha256) const {
+  auto it = per_key_.find(key_sha256);
+  return it == per_key_.end() ? default_ : it->second;
+}
+
+asio::awaitable<RateDecision> RateLimiter::acquire(std::string key_sha256) const {
+  const RateLimitConfig& limit = limit_for(key_sha256);
+  if (limit.requests_per_second <= 0) co_return RateDecision{};
+  const std::string bucket = std::string(kBucketPrefix) + (key_sha256.empty() ? "default" : key_sha256);
+  redis::Command cmd = redis::make_command("EVAL", kTokenBucketScript, 1, bucket,
+                                           std::to_string(limit.requests_per_second), burst_of(limit));
+  auto r = co_await redis_.command(std::move(cmd));
+  if (!r || r->is_error() || !r->is_array() || r->elements.size() != 2) {
+    spdlog::debug("rate limit check skipped: {}", r ? r->str : r.error().message);
+    co_return RateDecision{};
+  }
+  RateDecision d;
+  d.allowed = r->elements[0].as_integer().value_or(1) == 1;
+  d.retry_after_ms = r->elements[1].as_integer().value_or(0);
+  co_return d;
+}
+
+}  // namespace ragd::queue

@@ -1,0 +1,54 @@
+// Stream names per priority and the parsers of multi-stream replies (pure).
+#include "ragd/queue/streams.hpp"
+#include "queue/stream_impl.hpp"
+
+namespace ragd::queue {
+
+std::array<std::string, kPriorityCount> priority_streams(const QueueConfig& config) {
+  return {config.jobs_stream, config.jobs_stream + ":refresh", config.jobs_stream + ":batch"};
+}
+
+std::string stream_for(const QueueConfig& config, Priority priority) {
+  return priority_streams(config)[static_cast<std::size_t>(priority)];
+}
+
+std::string dead_letter_stream(const QueueConfig& config) { return config.jobs_stream + ":dead"; }
+
+std::int64_t depth_bound(const QueueConfig& config, Priority priority) {
+  switch (priority) {
+    case Priority::refresh: return config.max_depth_refresh;
+    case Priority::batch: return config.max_depth_batch;
+    case Priority::interactive: break;
+  }
+  return config.max_depth;
+}
+
+const std::string* StreamRecord::field(const std::string& name) const {
+  for (const auto& [k, v] : fields) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+std::vector<StreamBatch> parse_streams_read(const redis::Reply& reply) {
+  std::vector<StreamBatch> out;
+  if (!reply.is_array()) return out;
+  for (const auto& stream : reply.elements) {
+    if (!stream.is_array() || stream.elements.size() != 2) continue;
+    auto name = stream.elements[0].as_string();
+    if (!name) continue;
+    out.push_back({std::move(*name), detail::parse_entries(stream.elements[1])});
+  }
+  return out;
+}
+
+std::optional<std::int64_t> parse_pending_deliveries(const redis::Reply& reply) {
+  if (!reply.is_array() || reply.elements.empty()) return std::nullopt;
+  const auto& first = reply.elements.front();
+  if (!first.is_array() || first.elements.size() < 4) return std::nullopt;
+  auto n = first.elements[3].as_integer();
+  if (!n) return std::nullopt;
+  return static_cast<std::int64_t>(*n);
+}
+
+}  // namespace ragd::queue

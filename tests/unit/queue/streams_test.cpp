@@ -1,0 +1,81 @@
+#include "ragd/queue/streams.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ragd::queue {
+namespace {
+
+redis::Reply str(std::string s) {
+  redis::Reply r;
+  r.kind = redis::Reply::Kind::string;
+  r.str = std::move(s);
+  return r;
+}
+
+redis::Reply integer(long long n) {
+  redis::Reply r;
+  r.kind = redis::Reply::Kind::integer;
+  r.integer = n;
+  return r;
+}
+
+redis::Reply array(std::vector<redis::Reply> elements) {
+  redis::Reply r;
+  r.kind = redis::Reply::Kind::array;
+  r.elements = std::move(elements);
+  return r;
+}
+
+TEST(QueueStreams, EachPriorityHasItsStreamAndBound) {
+  QueueConfig c;
+  c.jobs_stream = "x:jobs";
+  c.max_depth = 10;
+  c.max_depth_refresh = 2;
+  c.max_depth_batch = 3;
+  auto streams = priority_streams(c);
+  EXPECT_EQ(streams[0], "x:jobs");
+  EXPECT_EQ(streams[1], "x:jobs:refresh");
+  EXPECT_EQ(streams[2], "x:jobs:batch");
+  EXPECT_EQ(stream_for(c, Priority::batch), "x:jobs:batch");
+  EXPECT_EQ(dead_letter_stream(c), "x:jobs:dead");
+  EXPECT_EQ(depth_bound(c, Priority::interactive), 10);
+  EXPECT_EQ(depth_bound(c, Priority::refresh), 2);
+  EXPECT_EQ(depth_bound(c, Priority::batch), 3);
+}
+
+TEST(QueueStreams, MultiStreamReadKeepsEachStreamsEntries) {
+  auto entry = [](std::string id, std::string payload) {
+    return array({str(std::move(id)), array({str("job"), str(std::move(payload))})});
+  };
+  redis::Reply deleted = array({str("3-0"), redis::Reply{}});
+  auto reply = array({array({str("ragd:jobs"), array({entry("1-0", "a"), entry("2-0", "b")})}),
+                      array({str("ragd:jobs:batch"), array({deleted})})});
+  auto batches = parse_streams_read(reply);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].stream, "ragd:jobs");
+  ASSERT_EQ(batches[0].records.size(), 2u);
+  EXPECT_EQ(batches[0].records[1].id, "2-0");
+  ASSERT_NE(batches[0].records[1].field("job"), nullptr);
+  EXPECT_EQ(*batches[0].records[1].field("job"), "b");
+  EXPECT_EQ(batches[1].stream, "ragd:jobs:batch");
+  ASSERT_EQ(batches[1].records.size(), 1u);
+  EXPECT_TRUE(batches[1].records[0].deleted);
+  EXPECT_TRUE(parse_streams_read(redis::Reply{}).empty()) << "nil: the blocking read timed out";
+}
+
+TEST(QueueStreams, PendingDeliveriesComeFromTheExtendedXpendingForm) {
+  auto reply = array({array({str("1-0"), str("worker-a"), integer(1500), integer(3)})});
+  EXPECT_EQ(parse_pending_deliveries(reply), 3);
+  EXPECT_EQ(parse_pending_deliveries(array({})), std::nullopt);
+  EXPECT_EQ(parse_pending_deliveries(integer(4)), std::nullopt);
+}
+
+TEST(QueueStreams, AJobIsExhaustedOnceItRanMaxAttemptsTimes) {
+  EXPECT_FALSE(exhausted(1, 3));
+  EXPECT_FALSE(exhausted(3, 3));
+  EXPECT_TRUE(exhausted(4, 3));
+  EXPECT_TRUE(exhausted(2, 1));
+}
+
+}  // namespace
+}  // namespace ragd::queue
