@@ -24,6 +24,8 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using test::RedisServer;
 using test::run_coro;
+using test::eventually;
+using test::sleep_for;
 
 RedisConfig redis_config(const RedisServer& server) {
   RedisConfig c;
@@ -38,22 +40,6 @@ QueueConfig queue_config() {
   q.heartbeat_interval_ms = 100;
   q.worker_stale_ms = 2000;
   return q;
-}
-
-asio::awaitable<bool> eventually(std::function<bool()> pred, std::chrono::milliseconds limit) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= until) co_return false;
-    t.expires_after(10ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-  co_return true;
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
 }
 
 Job job_asking(std::string question, std::chrono::milliseconds within = 10s) {

@@ -25,6 +25,8 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using test::RedisServer;
 using test::run_coro;
+using test::eventually;
+using test::sleep_for;
 
 RedisConfig config_for(const std::string& url, int pool_size = 1) {
   RedisConfig c;
@@ -33,23 +35,6 @@ RedisConfig config_for(const std::string& url, int pool_size = 1) {
   c.command_timeout_ms = 5000;
   c.connect_timeout_ms = 2000;
   return c;
-}
-
-// Polls `pred` every few milliseconds for at most `limit`.
-asio::awaitable<bool> eventually(std::function<bool()> pred, std::chrono::milliseconds limit) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= until) co_return false;
-    t.expires_after(5ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-  co_return true;
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
 }
 
 TEST(RedisUrl, ParsesHostPortDbAndPassword) {
