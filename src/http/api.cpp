@@ -101,20 +101,9 @@ Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const
 }
 
 std::string render_query_result(const orchestrator::QueryResult& r) {
-  json sources = json::array();
-  for (const auto& h : r.sources) {
-    sources.push_back({{"doc_id", h.doc_id},
-                       {"chunk_id", h.chunk_id},
-                       {"title", h.title},
-                       {"score", h.score},
-                       {"text", h.text}});
-  }
   auto round = [](double ms) { return std::round(ms * 1000.0) / 1000.0; };
   json j = {{"request_id", r.request_id},
-            {"answer", r.answer},
-            {"sources", std::move(sources)},
             {"cache", r.cache},
-            {"model", r.model},
             {"timings_ms",
              {{"total", round(r.timings.total)},
               {"rules", round(r.timings.rules)},
@@ -122,14 +111,19 @@ std::string render_query_result(const orchestrator::QueryResult& r) {
               {"profile", round(r.timings.profile)},
               {"history", round(r.timings.history)},
               {"queue_wait", round(r.timings.queue_wait)},
-              {"llm", round(r.timings.llm)}}},
-            {"usage",
-             {{"prompt_tokens", r.prompt_tokens},
-              {"completion_tokens", r.completion_tokens},
-              {"total_tokens", r.prompt_tokens + r.completion_tokens}}}};
+              {"llm", round(r.timings.llm)}}}};
   if (r.cache_age_ms >= 0) j["cache_age_ms"] = std::round(r.cache_age_ms);
   if (!r.rules_matched.empty()) j["rules_matched"] = r.rules_matched;
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  // The request's own fields, then the answer's (as cached, or rendered now): two JSON
+  // objects spliced into one, so a cache hit never parses or re-renders the answer.
+  std::string rendered;
+  if (r.cached_body.empty()) rendered = orchestrator::render_answer_body(r);
+  const std::string& body = r.cached_body.empty() ? rendered : r.cached_body;
+  std::string out = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  out.pop_back();  // its '}'
+  out += ',';
+  out.append(body, 1, std::string::npos);  // without its '{'
+  return out;
 }
 
 Result<std::vector<retrieval::Document>> parse_documents_body(std::string_view body,

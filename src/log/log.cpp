@@ -1,13 +1,21 @@
 #include "ragd/log/log.hpp"
 
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace ragd::log {
 
 void setup_logging(const LogConfig& config, std::string_view process_name) {
-  auto logger = std::make_shared<spdlog::logger>(
-      std::string(process_name), std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  // stderr through a buffered file sink: spdlog's stderr sink flushes after every line, a
+  // write(2) per request. Lines are flushed every second, at once from warn up, and at exit.
+  spdlog::sink_ptr sink;
+  try {
+    sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>("/dev/stderr");
+  } catch (const spdlog::spdlog_ex&) {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  }
+  auto logger = std::make_shared<spdlog::logger>(std::string(process_name), std::move(sink));
   if (config.json) {
     logger->set_pattern(
         R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","proc":"%n","pid":%P,"msg":"%v"})");

@@ -57,35 +57,34 @@ struct Computation {
   PromptInput prompt;  // profile, instructions and history filled in; passages added later
 };
 
-// The cached form of an answer: what does not depend on the request that asked.
-std::string encode_answer(const QueryResult& r) {
-  json sources = json::array();
-  for (const auto& h : r.sources) sources.push_back({h.doc_id, h.chunk_id, h.title, h.text, h.score});
-  return json{{"a", r.answer}, {"m", r.model}, {"s", std::move(sources)},
-              {"pt", r.prompt_tokens}, {"ct", r.completion_tokens}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);
+// The answer text of a cached body (needed only to append the turn to a session).
+std::string answer_of(const std::string& body) {
+  auto j = json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("answer") && j["answer"].is_string()) return j["answer"].get<std::string>();
+  return {};
 }
 
-bool decode_answer(const std::string& s, QueryResult& r) {
-  auto j = json::parse(s, nullptr, false);
-  if (!j.is_object()) return false;
-  try {
-    r.answer = j.at("a").get<std::string>();
-    r.model = j.at("m").get<std::string>();
-    r.prompt_tokens = j.value("pt", 0);
-    r.completion_tokens = j.value("ct", 0);
-    r.sources.clear();
-    for (const auto& h : j.at("s")) {
-      r.sources.push_back({h.at(0).get<std::string>(), h.at(1).get<std::string>(), h.at(2).get<std::string>(),
-                           h.at(3).get<std::string>(), h.at(4).get<double>()});
-    }
-  } catch (const json::exception&) {
-    return false;
-  }
-  return true;
+bool plausible_body(const std::string& body) {
+  return body.size() >= 2 && body.front() == '{' && body.back() == '}';
 }
 
 }  // namespace
+
+std::string render_answer_body(const QueryResult& r) {
+  json sources = json::array();
+  for (const auto& h : r.sources) {
+    sources.push_back({{"doc_id", h.doc_id}, {"chunk_id", h.chunk_id}, {"title", h.title},
+                       {"score", h.score}, {"text", h.text}});
+  }
+  json j = {{"answer", r.answer},
+            {"model", r.model},
+            {"sources", std::move(sources)},
+            {"usage",
+             {{"prompt_tokens", r.prompt_tokens},
+              {"completion_tokens", r.completion_tokens},
+              {"total_tokens", r.prompt_tokens + r.completion_tokens}}}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 struct Pipeline::Impl {
   PipelineDeps deps;
@@ -256,7 +255,7 @@ struct Pipeline::Impl {
   std::shared_ptr<const cache::CacheEntry> make_entry(const QueryResult& r) const {
     auto now = unix_ms();
     auto e = std::make_shared<cache::CacheEntry>();
-    e->value = encode_answer(r);
+    e->value = render_answer_body(r);
     e->created_unix_ms = now;
     e->fresh_until_ms = now + config.cache.soft_ttl_ms;
     e->stale_until_ms = now + config.cache.hard_ttl_ms;
@@ -389,7 +388,9 @@ struct Pipeline::Impl {
     if (use_cache && req.cache_mode == CacheMode::use) {
       auto found = co_await answers.get(key);
       QueryResult cached;
-      if (found.entry && found.state != cache::Freshness::expired && decode_answer(found.entry->value, cached)) {
+      if (found.entry && found.state != cache::Freshness::expired && plausible_body(found.entry->value)) {
+        cached.cached_body = found.entry->value;
+        if (!req.session_id.empty()) cached.answer = answer_of(cached.cached_body);
         served = true;
         age_ms = static_cast<double>(unix_ms() - found.entry->created_unix_ms);
         if (found.state == cache::Freshness::stale) {

@@ -75,6 +75,9 @@ struct QueryResult {
   Timings timings;
   std::vector<std::string> rules_matched;
   bool coalesced = false;  // waited on another request's identical computation
+  // When served from the cache: the answer's fields (answer, model, sources, usage) as the
+  // JSON object render_answer_body() wrote, spliced into the response as they are.
+  std::string cached_body;
   bool profile_used = false;
   int prompt_tokens = 0;
   int completion_tokens = 0;
@@ -89,6 +92,11 @@ struct PipelineDeps {
   queue::JobClient& jobs;
   metrics::Registry& metrics;
 };
+
+// The request-independent fields of an answer as a JSON object:
+// {"answer", "model", "sources": [{"doc_id","chunk_id","title","score","text"}], "usage"}.
+// Cached entries hold exactly this, so a cache hit is served without parsing JSON.
+std::string render_answer_body(const QueryResult& r);
 
 class Pipeline {
  public:

@@ -173,3 +173,22 @@ TEST(ErrorTable, MapsEveryErrorToItsStatus) {
   EXPECT_EQ(j["error"]["message"], "no route");
   EXPECT_EQ(j["error"]["type"], "invalid_request_error");
 }
+
+TEST(QueryResult, SplicesACachedAnswerBodyIntoValidJson) {
+  orchestrator::QueryResult computed;
+  computed.answer = "Bees make \"honey\".";
+  computed.model = "m";
+  computed.sources.push_back({"bees.md", "bees.md#0", "Bees", "text", 0.25});
+  orchestrator::QueryResult hit;
+  hit.request_id = "r2";
+  hit.cache = "hit";
+  hit.cache_age_ms = 12;
+  hit.cached_body = orchestrator::render_answer_body(computed);
+  auto j = nlohmann::json::parse(render_query_result(hit));
+  EXPECT_EQ(j["request_id"], "r2");
+  EXPECT_EQ(j["cache"], "hit");
+  EXPECT_EQ(j["cache_age_ms"], 12);
+  EXPECT_EQ(j["answer"], "Bees make \"honey\".");
+  EXPECT_EQ(j["sources"][0]["doc_id"], "bees.md");
+  EXPECT_EQ(j["usage"]["total_tokens"], 0);
+}
