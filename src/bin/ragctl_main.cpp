@@ -3,6 +3,7 @@
 //   ragctl query TEXT [--server URL]       ask a question, print the answer and sources
 //   ragctl health [--server URL]           print /readyz
 //   ragctl eval --data DIR                 retrieval quality on a BEIR set, locally
+#include "ragctl_queue.hpp"
 #include "ragd/core/cli.hpp"
 #include "ragd/core/config.hpp"
 #include "ragd/retrieval/evaluation.hpp"
@@ -44,6 +45,10 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"modes", true, "eval: comma-separated dense,lexical,hybrid (default all)", "LIST"},
     {"limit-queries", true, "eval: only the first N judged queries", "N"},
     {"config", true, "eval: take the retrieval settings from this gateway config", "FILE"},
+    {"redis", true, "queue: Redis URL (env RAGD_REDIS_URL; default redis://127.0.0.1:6379)", "URL"},
+    {"limit", true, "queue dead-letters list: how many (default 20)", "N"},
+    {"all", false, "queue dead-letters replay|drop: every dead letter"},
+    {"deadline-ms", true, "queue dead-letters replay: the replayed job's deadline from now (default 60000)", "MS"},
     {"help", false, "show this help and exit"},
     {"version", false, "show the version and exit"},
 };
@@ -56,7 +61,10 @@ constexpr const char* kUsage =
     "  query TEXT       ask ragd a question and print the answer with its sources\n"
     "  health           print ragd's readiness\n"
     "  eval --data DIR  run a BEIR set through the retrieval path locally (no server) and\n"
-    "                   print nDCG@10 and Recall@100 per search mode\n\nFlags:\n";
+    "                   print nDCG@10 and Recall@100 per search mode\n"
+    "  queue stats      depth, pending per consumer and oldest age per priority, dead\n"
+    "                   letters and worker heartbeats (--redis URL, --json)\n"
+    "  queue dead-letters list|replay ENTRY_ID|drop ENTRY_ID  (--all for every one)\n\nFlags:\n";
 
 int fail(const std::string& message, int code = 2) {
   std::cerr << "ragctl: " << message << "\n";
@@ -322,5 +330,6 @@ int main(int argc, char** argv) {
   if (cmd == "query") return cmd_query(*server, *flags, key);
   if (cmd == "health") return cmd_health(*server, key);
   if (cmd == "eval") return cmd_eval(*flags);
+  if (cmd == "queue") return ragctl::cmd_queue(*flags);
   return fail("unknown command '" + cmd + "' (see --help)");
 }

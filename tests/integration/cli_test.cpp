@@ -93,3 +93,38 @@ TEST(Cli, RagctlIngestsAFolderAndQueries) {
   auto none = run(bin_path("ragctl") + " ingest /nonexistent-path" + server);
   EXPECT_EQ(none.code, 2);
 }
+
+TEST(Cli, RagctlShowsTheQueueAndRepairsDeadLetters) {
+  StackOptions opts;
+  opts.start_worker = false;
+  Stack stack(opts);
+  std::string redis = " --redis " + stack.redis().url();
+  // A dead letter as a worker writes it.
+  std::string job = R"({"id":"job-1","reply_to":"ragd:replies:x","deadline_unix_ms":1,"question":"why?","messages":[],"passages":[]})";
+  std::string entry = stack.redis().cli({"XADD", "ragd:jobs:dead", "*", "job", job, "reason", "upstream_error: HTTP 500",
+                                         "stream", "ragd:jobs"});
+  ASSERT_FALSE(entry.empty());
+
+  auto stats = run(bin_path("ragctl") + " queue stats --json" + redis);
+  ASSERT_EQ(stats.code, 0) << stats.output;
+  auto j = nlohmann::json::parse(stats.output, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << stats.output;
+  EXPECT_EQ(j["dead_letters"], 1);
+  EXPECT_EQ(j["streams"].size(), 3u);
+
+  auto list = run(bin_path("ragctl") + " queue dead-letters list" + redis);
+  ASSERT_EQ(list.code, 0) << list.output;
+  EXPECT_NE(list.output.find("job-1"), std::string::npos) << list.output;
+  EXPECT_NE(list.output.find("HTTP 500"), std::string::npos);
+
+  auto replay = run(bin_path("ragctl") + " queue dead-letters replay " + entry + redis);
+  ASSERT_EQ(replay.code, 0) << replay.output;
+  EXPECT_EQ(stack.redis().cli({"XLEN", "ragd:jobs:dead"}), "0");
+  EXPECT_EQ(stack.redis().cli({"XLEN", "ragd:jobs"}), "1");  // back in the queue, fresh deadline
+
+  stack.redis().cli({"XADD", "ragd:jobs:dead", "*", "job", job, "reason", "x"});
+  auto drop = run(bin_path("ragctl") + " queue dead-letters drop --all" + redis);
+  ASSERT_EQ(drop.code, 0) << drop.output;
+  EXPECT_EQ(stack.redis().cli({"XLEN", "ragd:jobs:dead"}), "0");
+  EXPECT_EQ(run(bin_path("ragctl") + " queue dead-letters replay" + redis).code, 2);
+}
