@@ -402,6 +402,12 @@ struct Pipeline::Impl {
         result = std::move(cached);
       }
     }
+    if (!served && deps.jobs.saturated(queue::Priority::interactive)) {
+      // Shed before retrieval: the queue could not take the job anyway.
+      answer_results.with({cache_status}).inc();
+      outcomes.with({"overloaded"}).inc();
+      co_return make_error(Errc::overloaded, "the LLM queue is full; retry later");
+    }
     if (!served) {
       // 4. Compute; identical concurrent misses share one computation.
       if (use_cache) {

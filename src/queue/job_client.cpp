@@ -297,6 +297,11 @@ asio::awaitable<Result<std::int64_t>> JobClient::depth() {
 
 std::int64_t JobClient::in_flight() const { return impl_->in_flight_.load(); }
 
+bool JobClient::saturated(Priority priority) const {
+  const auto p = static_cast<std::size_t>(priority);
+  return impl_->sampled_depth_[p] + impl_->added_since_sample_[p] >= depth_bound(impl_->config_, priority);
+}
+
 std::int64_t JobClient::forgotten() const { return impl_->forgotten_.load(); }
 
 const std::string& JobClient::reply_stream() const { return impl_->reply_stream_; }

@@ -61,6 +61,9 @@ class JobClient {
   boost::asio::awaitable<Result<std::int64_t>> depth();
 
   std::int64_t in_flight() const;        // submits awaiting a reply in this process
+  // True when submit() would shed a job of this priority now (the sampled depth is at its
+  // bound): lets callers answer 503 before doing work the queue cannot take.
+  bool saturated(Priority priority) const;
   // Jobs deleted from the queue because their waiter gave up (cancelled, deadline) before a
   // worker acknowledged them.
   std::int64_t forgotten() const;
