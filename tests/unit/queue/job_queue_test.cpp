@@ -70,7 +70,9 @@ struct RunningWorker {
   }
   asio::awaitable<bool> stop_and_wait() {
     runner.stop();
-    co_return co_await eventually([d = done] { return d->load(); }, 10s);
+    // Named first: GCC 12 destroys a lambda built inside a co_await expression twice.
+    std::function<bool()> finished = [d = done] { return d->load(); };
+    co_return co_await eventually(std::move(finished), 10s);
   }
   WorkerRunner runner;
   std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
