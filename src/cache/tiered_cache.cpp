@@ -141,16 +141,6 @@ boost::asio::awaitable<bool> TieredCache::try_lock(std::string key, std::chrono:
   co_return !r->is_nil();
 }
 
-boost::asio::awaitable<void> TieredCache::unlock(std::string key) {
-  if (!redis_) co_return;
-  redis::Command cmd{"DEL", prefix_ + "lock:" + key};
-  co_await redis_->command(std::move(cmd));
-}
-
-}  // namespace ragd::cache
-
-namespace ragd::cache {
-
 boost::asio::awaitable<void> TieredCache::expire_lock(std::string key, std::chrono::milliseconds ttl) {
   if (!redis_) co_return;
   redis::Command cmd{"PEXPIRE", prefix_ + "lock:" + key, std::to_string(std::max<long long>(1, ttl.count()))};

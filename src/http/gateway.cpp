@@ -131,14 +131,13 @@ struct Gateway::Impl {
     auto& docs = registry.gauge("ragd_index_documents", "Documents in the index.").with();
     auto& version = registry.gauge("ragd_index_version", "Index version (bumped by every change).").with();
     auto& uptime = registry.gauge("ragd_uptime_seconds", "Seconds since start.").with();
-    registry.on_collect([this, &depth, &inflight_jobs, &inflight, &chunks, &docs, &version, &uptime] {
+    registry.on_collect([this, &inflight_jobs, &inflight, &chunks, &docs, &version, &uptime] {
       inflight_jobs.set(static_cast<double>(jobs->in_flight()));
       inflight.set(inflight_queries.load());
       chunks.set(static_cast<double>(retriever->chunk_count()));
       docs.set(static_cast<double>(retriever->document_count()));
       version.set(static_cast<double>(retriever->version()));
       uptime.set((mono_ms() - started_ms) / 1000.0);
-      (void)depth;
     });
     // Queue depth needs Redis: sample it in the background instead of during a scrape.
     asio::co_spawn(io, sample_depth(depth), asio::detached);

@@ -136,15 +136,17 @@ struct Candidate {
   double score = 0;
 };
 
-GenerateResult not_found(int prompt_tokens) {
+GenerateResult offline_result(std::string text, int prompt_tokens) {
   GenerateResult r;
-  r.text = std::string(kNotFoundAnswer);
+  r.text = std::move(text);
   r.model = "ragd-offline";
   r.prompt_tokens = prompt_tokens;
   r.completion_tokens = approx_tokens(r.text);
   r.finish_reason = "stop";
   return r;
 }
+
+GenerateResult not_found(int prompt_tokens) { return offline_result(std::string(kNotFoundAnswer), prompt_tokens); }
 
 }  // namespace
 
@@ -343,13 +345,7 @@ GenerateResult compose_extractive_answer(std::string_view question,
     }
   }
 
-  GenerateResult r;
-  r.text = std::move(text);
-  r.model = "ragd-offline";
-  r.prompt_tokens = prompt_tokens;
-  r.completion_tokens = approx_tokens(r.text);
-  r.finish_reason = "stop";
-  return r;
+  return offline_result(std::move(text), prompt_tokens);
 }
 
 boost::asio::awaitable<Result<GenerateResult>> OfflineGenerator::generate(queue::Job job) {

@@ -52,7 +52,6 @@ class TieredCache {
 
   // Cross-replica lock for refreshing `key`; true when this caller holds it.
   boost::asio::awaitable<bool> try_lock(std::string key, std::chrono::milliseconds ttl);
-  boost::asio::awaitable<void> unlock(std::string key);
   // Shortens the lock to `ttl`: a refresher that stored a fresh entry keeps the lock a little
   // longer, so a replica that checked L2 just before the store cannot take it and refresh again.
   boost::asio::awaitable<void> expire_lock(std::string key, std::chrono::milliseconds ttl);
