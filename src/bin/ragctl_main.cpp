@@ -46,6 +46,7 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"limit-queries", true, "eval: only the first N judged queries", "N"},
     {"config", true, "eval: take the retrieval settings from this gateway config", "FILE"},
     {"redis", true, "queue: Redis URL (env RAGD_REDIS_URL; default redis://127.0.0.1:6379)", "URL"},
+    {"key-prefix", true, "queue: the deployment's redis.key_prefix (default ragd:)", "PREFIX"},
     {"limit", true, "queue dead-letters list: how many (default 20)", "N"},
     {"all", false, "queue dead-letters replay|drop: every dead letter"},
     {"deadline-ms", true, "queue dead-letters replay: the replayed job's deadline from now (default 60000)", "MS"},

@@ -70,7 +70,7 @@ asio::awaitable<int> stats(Ctx& c) {
     out["streams"].push_back(s);
   }
   auto dead = co_await c.redis.command(ragd::redis::make_command("XLEN", ragd::queue::dead_letter_stream(c.queue)));
-  auto workers = co_await c.redis.command(ragd::redis::make_command("ZRANGE", "ragd:workers", "0", "-1", "WITHSCORES"));
+  auto workers = co_await c.redis.command(ragd::redis::make_command("ZRANGE", ragd::queue::workers_key(c.queue), "0", "-1", "WITHSCORES"));
   out["dead_letters"] = dead ? dead->integer : -1;
   json ws = json::object();
   if (workers && workers->is_array()) {
@@ -215,6 +215,10 @@ int cmd_queue(const ragd::ParsedFlags& flags) {
   const char* env = std::getenv("RAGD_REDIS_URL");
   redis_config.url = flags.get("redis").value_or(env ? env : redis_config.url);
   ragd::QueueConfig queue_config;
+  if (auto prefix = flags.get("key-prefix")) {
+    queue_config.key_prefix = *prefix;
+    queue_config.jobs_stream = *prefix + "jobs";
+  }
   asio::io_context io;
   ragd::redis::Client redis(io.get_executor(), redis_config);
   Ctx ctx{redis, queue_config, flags.has("json")};

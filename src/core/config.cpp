@@ -145,6 +145,14 @@ void read_redis(ObjectReader& r, RedisConfig& c) {
   r.field("key_prefix", c.key_prefix);
 }
 
+// The queue's keys follow redis.key_prefix, so two deployments sharing one Redis under
+// different prefixes never see each other's jobs; an explicit queue.jobs_stream still wins.
+void apply_key_prefix(const json& j, const RedisConfig& redis, QueueConfig& q) {
+  q.key_prefix = redis.key_prefix;
+  const bool stream_set = j.contains("queue") && j["queue"].is_object() && j["queue"].contains("jobs_stream");
+  if (!stream_set) q.jobs_stream = redis.key_prefix + "jobs";
+}
+
 void read_queue(ObjectReader& r, QueueConfig& c) {
   r.field("jobs_stream", c.jobs_stream);
   r.field("group", c.group);
@@ -304,6 +312,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& text) {
     r.object("log", [&](ObjectReader& s) { read_log(s, c.log); });
     r.field("model", c.model);
     r.finish();
+    apply_key_prefix(j, c.redis, c.queue);
     return c;
   });
 }
@@ -328,6 +337,7 @@ Result<WorkerConfig> parse_worker_config(const std::string& text) {
     r.field("concurrency", c.concurrency);
     r.field("consumer_name", c.consumer_name);
     r.finish();
+    apply_key_prefix(j, c.redis, c.queue);
     return c;
   });
 }

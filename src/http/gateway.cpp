@@ -109,7 +109,7 @@ struct Gateway::Impl {
     pipeline = std::make_unique<orchestrator::Pipeline>(
         orchestrator::PipelineDeps{io.get_executor(), rules, *retriever, *profiles, *redis, *jobs, registry}, config);
     auth = std::make_unique<ApiKeyAuth>(config.auth);
-    limiter = std::make_unique<queue::RateLimiter>(*redis, config.auth);
+    limiter = std::make_unique<queue::RateLimiter>(*redis, config.auth, config.redis.key_prefix);
     add_routes();
     add_collectors();
     server = std::make_unique<Server>(io.get_executor(), config.server, router, registry);

@@ -64,7 +64,7 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
         redis_(redis),
         config_(std::move(config)),
         gateway_id_(gateway_id.empty() ? random_id() : std::move(gateway_id)),
-        reply_stream_(std::string(detail::kRepliesPrefix) + gateway_id_),
+        reply_stream_(queue::reply_stream(config_, gateway_id_)),
         streams_(priority_streams(config_)),
         reader_conn_(redis.dedicated_connection()) {}
 
@@ -271,7 +271,7 @@ asio::awaitable<Result<std::int64_t>> JobClient::live_workers() {
   auto self = impl_;
   const std::int64_t since = unix_ms() - self->config_.worker_stale_ms;
   auto r = co_await self->redis_.command(
-      redis::make_command("ZCOUNT", detail::kWorkersKey, "(" + std::to_string(since), "+inf"));
+      redis::make_command("ZCOUNT", workers_key(self->config_), "(" + std::to_string(since), "+inf"));
   if (!r) co_return r.error();
   if (r->kind != redis::Reply::Kind::integer) {
     co_return make_error(Errc::internal, "unexpected ZCOUNT reply: " + r->str);

@@ -16,8 +16,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr const char* kBucketPrefix = "ragd:ratelimit:";
-
 // KEYS[1] bucket; ARGV: rate (tokens per second), burst. Returns {allowed, retry_after_ms}.
 constexpr const char* kTokenBucketScript = R"lua(
 local rate = tonumber(ARGV[1])
@@ -53,8 +51,8 @@ int burst_of(const RateLimitConfig& c) {
 
 }  // namespace
 
-RateLimiter::RateLimiter(redis::Client& redis, const AuthConfig& config)
-    : redis_(redis), default_(config.rate_limit) {
+RateLimiter::RateLimiter(redis::Client& redis, const AuthConfig& config, std::string key_prefix)
+    : redis_(redis), bucket_prefix_(std::move(key_prefix) + "ratelimit:"), default_(config.rate_limit) {
   enabled_ = default_.requests_per_second > 0;
   for (const auto& k : config.api_keys) {
     if (!k.rate_limit) continue;
@@ -71,7 +69,7 @@ const RateLimitConfig& RateLimiter::limit_for(const std::string& key_sha256) con
 asio::awaitable<RateDecision> RateLimiter::acquire(std::string key_sha256) const {
   const RateLimitConfig& limit = limit_for(key_sha256);
   if (limit.requests_per_second <= 0) co_return RateDecision{};
-  const std::string bucket = std::string(kBucketPrefix) + (key_sha256.empty() ? "default" : key_sha256);
+  const std::string bucket = bucket_prefix_ + (key_sha256.empty() ? "default" : key_sha256);
   redis::Command cmd = redis::make_command("EVAL", kTokenBucketScript, 1, bucket,
                                            std::to_string(limit.requests_per_second), burst_of(limit));
   auto r = co_await redis_.command(std::move(cmd));

@@ -17,9 +17,6 @@
 
 namespace ragd::queue::detail {
 
-// Sorted set of worker heartbeats: member = consumer name, score = unix ms.
-inline constexpr const char* kWorkersKey = "ragd:workers";
-inline constexpr const char* kRepliesPrefix = "ragd:replies:";
 // Stream field names carrying the JSON payloads.
 inline constexpr const char* kJobField = "job";
 inline constexpr const char* kReplyField = "reply";

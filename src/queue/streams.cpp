@@ -14,6 +14,16 @@ std::string stream_for(const QueueConfig& config, Priority priority) {
 
 std::string dead_letter_stream(const QueueConfig& config) { return config.jobs_stream + ":dead"; }
 
+std::string workers_key(const QueueConfig& config) { return config.key_prefix + "workers"; }
+
+std::string reply_stream(const QueueConfig& config, const std::string& gateway_id) {
+  return config.key_prefix + "replies:" + gateway_id;
+}
+
+std::string reply_done_key(const QueueConfig& config, const std::string& job_id) {
+  return config.key_prefix + "reply-done:" + job_id;
+}
+
 std::int64_t depth_bound(const QueueConfig& config, Priority priority) {
   switch (priority) {
     case Priority::refresh: return config.max_depth_refresh;

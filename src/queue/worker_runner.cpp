@@ -116,7 +116,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       co_await self->wait_for_wake(1s);
     }
     auto r = co_await self->redis_.command(
-        redis::make_command("ZREM", detail::kWorkersKey, self->consumer_));
+        redis::make_command("ZREM", workers_key(self->config_), self->consumer_));
     if (!r) spdlog::warn("worker {} could not deregister: {}", self->consumer_, r.error().message);
     self->read_conn_->close();
     self->redis_.close();
@@ -334,8 +334,8 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     while (!self->stopping_) {
       const std::int64_t now = unix_ms();
       std::vector<redis::Command> cmds = {
-          redis::make_command("ZADD", detail::kWorkersKey, now, self->consumer_),
-          redis::make_command("ZREMRANGEBYSCORE", detail::kWorkersKey, "-inf",
+          redis::make_command("ZADD", workers_key(self->config_), now, self->consumer_),
+          redis::make_command("ZREMRANGEBYSCORE", workers_key(self->config_), "-inf",
                               "(" + std::to_string(now - prune_after))};
       auto r = co_await self->redis_.pipeline(std::move(cmds));
       if (!r) spdlog::debug("worker {} heartbeat failed: {}", self->consumer_, r.error().message);
@@ -450,7 +450,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     auto pause = kRetryPause;
     for (;;) {
       auto r = co_await redis_.command(redis::make_command(
-          "EVAL", kReplyOnceScript, 2, std::string(kReplyDonePrefix) + reply.job_id, stream, guard_ttl,
+          "EVAL", kReplyOnceScript, 2, reply_done_key(config_, reply.job_id), stream, guard_ttl,
           payload, config_.reply_ttl_ms));
       if (r && !r->is_error()) {
         if (r->as_integer().value_or(1) == 0) {

@@ -89,7 +89,11 @@ struct ProfileConfig {
 };
 
 struct QueueConfig {
-  std::string jobs_stream = "ragd:jobs";
+  // Every queue key starts with this: the jobs streams (unless jobs_stream is set), worker
+  // heartbeats, reply streams, reply-once guards. Not read from the queue section: loading
+  // a config copies redis.key_prefix here.
+  std::string key_prefix = "ragd:";
+  std::string jobs_stream = "ragd:jobs";  // default: <redis.key_prefix>jobs
   std::string group = "ragd-workers";
   std::int64_t max_depth = 10000;      // interactive jobs waiting; past it the gateway sheds with 503
   std::int64_t max_depth_refresh = 1000;   // cache-refresh jobs (stream <jobs_stream>:refresh)

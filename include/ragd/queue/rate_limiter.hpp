@@ -31,7 +31,8 @@ struct RateDecision {
 
 class RateLimiter {
  public:
-  RateLimiter(redis::Client& redis, const AuthConfig& config);
+  // Buckets live at <key_prefix>ratelimit:<key hash> ("default" when auth is off).
+  RateLimiter(redis::Client& redis, const AuthConfig& config, std::string key_prefix = "ragd:");
 
   // True when any limit is configured (the default or a key's own).
   bool enabled() const { return enabled_; }
@@ -45,6 +46,7 @@ class RateLimiter {
 
  private:
   redis::Client& redis_;
+  std::string bucket_prefix_;
   RateLimitConfig default_;
   std::unordered_map<std::string, RateLimitConfig> per_key_;
   bool enabled_ = false;

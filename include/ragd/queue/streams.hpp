@@ -11,6 +11,9 @@
 //                        consumer, failed_unix_ms
 //   ragd:reply-done:<id> set once the reply of job <id> is written (SET NX), so a job run
 //                        twice answers once
+//   ragd:replies:<gw>    the replies to gateway <gw> (one reader: that gateway)
+//   ragd:workers         worker heartbeats (sorted set: consumer -> unix ms)
+// where "ragd:" is queue.key_prefix (copied from redis.key_prefix).
 #pragma once
 
 #include "ragd/core/config.hpp"
@@ -27,12 +30,14 @@
 namespace ragd::queue {
 
 inline constexpr int kPriorityCount = 3;
-inline constexpr const char* kReplyDonePrefix = "ragd:reply-done:";
 
 // The stream of each priority, highest first (index = static_cast<int>(Priority)).
 std::array<std::string, kPriorityCount> priority_streams(const QueueConfig& config);
 std::string stream_for(const QueueConfig& config, Priority priority);
 std::string dead_letter_stream(const QueueConfig& config);
+std::string workers_key(const QueueConfig& config);
+std::string reply_stream(const QueueConfig& config, const std::string& gateway_id);
+std::string reply_done_key(const QueueConfig& config, const std::string& job_id);
 // Jobs of `priority` that may wait before the gateway sheds with 503.
 std::int64_t depth_bound(const QueueConfig& config, Priority priority);
 

@@ -102,3 +102,25 @@ TEST(GatewayConfig, ParsesTheRetrievalModeAndSnapshotKeys) {
   ASSERT_TRUE(bad);
   EXPECT_FALSE(validate(*bad));
 }
+
+TEST(GatewayConfig, QueueKeysFollowTheRedisKeyPrefix) {
+  auto c = parse_gateway_config(R"({"redis": {"key_prefix": "tenant-b:"}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->queue.key_prefix, "tenant-b:");
+  EXPECT_EQ(c->queue.jobs_stream, "tenant-b:jobs");
+
+  auto w = parse_worker_config(R"({"redis": {"key_prefix": "tenant-b:"}})");
+  ASSERT_TRUE(w) << w.error().message;
+  EXPECT_EQ(w->queue.key_prefix, "tenant-b:");
+  EXPECT_EQ(w->queue.jobs_stream, "tenant-b:jobs");
+
+  auto explicit_stream =
+      parse_gateway_config(R"({"redis": {"key_prefix": "b:"}, "queue": {"jobs_stream": "shared:jobs"}})");
+  ASSERT_TRUE(explicit_stream) << explicit_stream.error().message;
+  EXPECT_EQ(explicit_stream->queue.jobs_stream, "shared:jobs") << "an explicit stream name wins";
+  EXPECT_EQ(explicit_stream->queue.key_prefix, "b:");
+
+  auto defaults = parse_gateway_config("{}");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->queue.jobs_stream, "ragd:jobs");
+}

@@ -158,6 +158,53 @@ TEST(JobQueue, PassedDeadlineFailsQuicklyWithoutCallingTheHandler) {
   });
 }
 
+TEST(JobQueue, DeploymentsUnderDifferentKeyPrefixesNeverShareJobs) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    QueueConfig other = queue_config();
+    other.key_prefix = "other:";
+    other.jobs_stream = "other:jobs";
+    JobClient client(io.get_executor(), redis, other, "gw-1");
+    client.start();
+    // A worker of the default deployment must not take the other deployment's job.
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    RunningWorker default_worker(io, server, echo_handler(calls), "worker-default");
+
+    std::optional<Result<JobReply>> answer;
+    asio::co_spawn(
+        io, [&]() -> asio::awaitable<void> { answer = co_await client.submit(job_asking("isolated", 20s)); },
+        asio::detached);
+    bool queued = false;
+    for (int i = 0; i < 200 && !queued; ++i) {
+      queued = server.cli({"XLEN", "other:jobs"}) == "1";
+      if (!queued) co_await sleep_for(10ms);
+    }
+    CO_ASSERT_TRUE(queued);
+    co_await sleep_for(300ms);
+    EXPECT_EQ(calls->load(), 0) << "the default deployment's worker ran another deployment's job";
+    EXPECT_FALSE(answer.has_value());
+    EXPECT_EQ(server.cli({"XLEN", "ragd:jobs"}), "0") << "the job went to the default stream";
+
+    WorkerRunner other_worker(io.get_executor(), redis_config(server), other, "worker-other", 4, echo_handler());
+    auto other_done = std::make_shared<std::atomic<bool>>(false);
+    asio::co_spawn(io, other_worker.run(), [other_done](std::exception_ptr) { *other_done = true; });
+    std::function<bool()> answered = [&] { return answer.has_value(); };
+    EXPECT_TRUE(co_await eventually(std::move(answered), 15s));
+    CO_ASSERT_TRUE(answer.has_value());
+    CO_ASSERT_TRUE(*answer) << answer->error().message;
+    EXPECT_EQ((*answer)->worker, "worker-other");
+    EXPECT_EQ(server.cli({"ZSCORE", "other:workers", "worker-other"}).empty(), false);
+    EXPECT_EQ(server.cli({"EXISTS", "other:replies:gw-1"}), "1");
+
+    other_worker.stop();
+    std::function<bool()> stopped = [other_done] { return other_done->load(); };
+    EXPECT_TRUE(co_await eventually(std::move(stopped), 10s));
+    EXPECT_TRUE(co_await default_worker.stop_and_wait());
+    client.stop();
+  });
+}
+
 TEST(JobQueue, JobEnqueuedBeforeAnyWorkerStartedIsProcessed) {
   RedisServer server;
   run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
