@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <set>
 
 namespace ragd::http {
@@ -100,29 +103,92 @@ Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const
   return q;
 }
 
+namespace {
+
+// A JSON string literal of `s`. Only for text the server made or checked (request ids,
+// cache states, rule ids from the parsed rules file): valid UTF-8 is passed through.
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+// "name":<ms with 3 decimals>
+void append_ms(std::string& out, std::string_view name, double ms) {
+  out += '"';
+  out += name;
+  out += "\":";
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::isfinite(ms) ? ms : 0.0,
+                                 std::chars_format::fixed, 3);
+  if (ec == std::errc()) {
+    out.append(buf, end);
+  } else {
+    out += '0';  // beyond any real duration
+  }
+}
+
+}  // namespace
+
 std::string render_query_result(const orchestrator::QueryResult& r) {
-  auto round = [](double ms) { return std::round(ms * 1000.0) / 1000.0; };
-  json j = {{"request_id", r.request_id},
-            {"cache", r.cache},
-            {"timings_ms",
-             {{"total", round(r.timings.total)},
-              {"rules", round(r.timings.rules)},
-              {"retrieve", round(r.timings.retrieve)},
-              {"profile", round(r.timings.profile)},
-              {"history", round(r.timings.history)},
-              {"queue_wait", round(r.timings.queue_wait)},
-              {"llm", round(r.timings.llm)}}}};
-  if (r.cache_age_ms >= 0) j["cache_age_ms"] = std::round(r.cache_age_ms);
-  if (!r.rules_matched.empty()) j["rules_matched"] = r.rules_matched;
-  // The request's own fields, then the answer's (as cached, or rendered now): two JSON
-  // objects spliced into one, so a cache hit never parses or re-renders the answer.
+  // The request's own fields, then the answer's (as cached, or rendered now): written
+  // straight into one buffer and spliced, so a cache hit never parses or re-renders the
+  // answer, and builds no JSON tree for the rest.
   std::string rendered;
   if (r.cached_body.empty()) rendered = orchestrator::render_answer_body(r);
   const std::string& body = r.cached_body.empty() ? rendered : r.cached_body;
-  std::string out = j.dump(-1, ' ', false, json::error_handler_t::replace);
-  out.pop_back();  // its '}'
+  std::string out;
+  out.reserve(body.size() + 320);
+  out += "{\"request_id\":";
+  append_json_string(out, r.request_id);
+  out += ",\"cache\":";
+  append_json_string(out, r.cache);
+  out += ",\"timings_ms\":{";
+  append_ms(out, "total", r.timings.total);
   out += ',';
-  out.append(body, 1, std::string::npos);  // without its '{'
+  append_ms(out, "rules", r.timings.rules);
+  out += ',';
+  append_ms(out, "retrieve", r.timings.retrieve);
+  out += ',';
+  append_ms(out, "profile", r.timings.profile);
+  out += ',';
+  append_ms(out, "history", r.timings.history);
+  out += ',';
+  append_ms(out, "queue_wait", r.timings.queue_wait);
+  out += ',';
+  append_ms(out, "llm", r.timings.llm);
+  out += '}';
+  if (r.cache_age_ms >= 0) {
+    out += ",\"cache_age_ms\":";
+    out += std::to_string(static_cast<std::int64_t>(std::llround(r.cache_age_ms)));
+  }
+  if (!r.rules_matched.empty()) {
+    out += ",\"rules_matched\":[";
+    for (std::size_t i = 0; i < r.rules_matched.size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, r.rules_matched[i]);
+    }
+    out += ']';
+  }
+  if (body.size() > 2) {
+    out += ',';
+    out.append(body, 1, std::string::npos);  // the answer's fields and its closing '}'
+  } else {
+    out += '}';
+  }
   return out;
 }
 

@@ -21,8 +21,9 @@ bool is_param(std::string_view s) { return s.size() >= 2 && s.front() == '{' && 
 
 }  // namespace
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
-  Route r{std::move(method), std::move(pattern), {}, std::move(handler)};
+void Router::add(std::string method, std::string pattern, Handler handler,
+                 std::chrono::milliseconds backstop) {
+  Route r{std::move(method), std::move(pattern), {}, std::move(handler), backstop};
   for (auto seg : split_path(r.pattern)) r.segments.emplace_back(seg);
   routes_.push_back(std::move(r));
 }
@@ -46,6 +47,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     if (!ok) continue;
     if (r.method == method) {
       m.handler = &r.handler;
+      m.backstop = r.backstop;
       m.route = r.pattern;
       m.params = std::move(params);
       m.status = 200;

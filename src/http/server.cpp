@@ -41,17 +41,44 @@ bool sane_request_id(std::string_view id) {
   return true;
 }
 
-// Waits until the peer closes its side. Returns at once on EOF or error; when the peer
-// sends more bytes instead (a pipelined request), it waits until cancelled.
-asio::awaitable<void> wait_for_disconnect(tcp::socket& socket) {
+// Waits until the peer closes its side, or until `backstop` passes (zero: no limit); true
+// when the backstop ended it. Returns at once on EOF or error; when the peer sends more
+// bytes instead (a pipelined request), it waits until cancelled or the backstop.
+//
+// One coroutine, not a race of two: the backstop timer's callback cancels the socket wait.
+// It runs on the connection's strand like this coroutine, and `watch` tells it whether
+// the coroutine (and so the socket wait and the timers) is still there.
+asio::awaitable<bool> wait_for_disconnect(tcp::socket& socket, std::chrono::milliseconds backstop) {
+  struct Watch {
+    bool active = true;
+    bool fired = false;
+  };
+  auto watch = std::make_shared<Watch>();
+  struct Deactivate {
+    Watch& w;
+    ~Deactivate() { w.active = false; }
+  } deactivate{*watch};
+  asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
+  asio::steady_timer limit(socket.get_executor());
+  if (backstop > std::chrono::milliseconds::zero()) {
+    limit.expires_after(backstop);
+    limit.async_wait([watch, &socket, &forever](boost::system::error_code ec) {
+      if (ec || !watch->active) return;
+      watch->fired = true;
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+      forever.cancel();
+    });
+  }
   auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
-  if (ec) co_return;
+  if (watch->fired) co_return true;
+  if (ec) co_return false;
   char byte;
   ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) co_return;  // orderly shutdown by the client
-  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) co_return;
-  asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
+  if (n == 0) co_return false;  // orderly shutdown by the client
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) co_return false;
   co_await forever.async_wait(kTuple);
+  co_return watch->fired;
 }
 
 }  // namespace
@@ -305,10 +332,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         req.path_params = std::move(m.params);
         inflight.fetch_add(1);
         auto outcome = co_await (invoke(*m.handler, std::move(req)) ||
-                                 wait_for_disconnect(stream.socket()));
+                                 wait_for_disconnect(stream.socket(), m.backstop));
         inflight.fetch_sub(1);
         if (outcome.index() == 0) {
           res = std::move(std::get<0>(outcome));
+        } else if (std::get<1>(outcome)) {
+          res = Response::error(make_error(Errc::deadline_exceeded, "the request did not finish in time"));
         } else {
           client_gone = true;
           res = Response::error(make_error(Errc::cancelled, "client closed the connection"));

@@ -17,7 +17,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <set>
+#include <tuple>
+#include <utility>
 
 namespace ragd::orchestrator {
 
@@ -126,19 +129,20 @@ struct Pipeline::Impl {
 
   // ---- context legs ------------------------------------------------------------------
 
-  asio::awaitable<Result<profile::Profile>> cached_profile(std::string user_id) {
-    if (config.cache.profile_ttl_ms > 0) {
-      if (auto e = profiles.get_l1(user_id)) {
-        profile::Profile p;
-        auto j = json::parse(e->value, nullptr, false);
-        if (j.is_object()) {
-          for (auto it = j.begin(); it != j.end(); ++it) {
-            if (it->is_string()) p[it.key()] = it->get<std::string>();
-          }
-          co_return p;
-        }
-      }
+  std::optional<profile::Profile> profile_from_l1(const std::string& user_id) {
+    if (config.cache.profile_ttl_ms <= 0) return std::nullopt;
+    auto e = profiles.get_l1(user_id);
+    if (!e) return std::nullopt;
+    auto j = json::parse(e->value, nullptr, false);
+    if (!j.is_object()) return std::nullopt;
+    profile::Profile p;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it->is_string()) p[it.key()] = it->get<std::string>();
     }
+    return p;
+  }
+
+  asio::awaitable<Result<profile::Profile>> cached_profile(std::string user_id) {
     auto r = co_await deps.profiles.get(user_id);
     if (r && config.cache.profile_ttl_ms > 0) {
       auto now = unix_ms();
@@ -154,6 +158,8 @@ struct Pipeline::Impl {
   asio::awaitable<std::pair<profile::Profile, Leg>> load_profile(std::string user_id, std::int64_t deadline) {
     double t0 = mono_ms();
     if (user_id.empty()) co_return std::make_pair(profile::Profile{}, Leg{0, true});
+    // A profile cached in this process needs no Redis round trip and so no timeout race.
+    if (auto hot = profile_from_l1(user_id)) co_return std::make_pair(std::move(*hot), Leg{mono_ms() - t0, true});
     auto r = co_await with_timeout(cached_profile(std::move(user_id)),
                                    remaining(deadline, config.profile.timeout_ms), "profile lookup");
     Leg leg{mono_ms() - t0, r.has_value()};
@@ -342,8 +348,20 @@ struct Pipeline::Impl {
     }
 
     // 2. Context: profile and session history, in parallel.
-    auto [prof, hist] = co_await (load_profile(req.user_id, req.deadline_unix_ms) &&
-                                  load_history(req.session_id, req.deadline_unix_ms));
+    // A leg with nothing to fetch is skipped rather than raced: a parallel group costs two
+    // coroutine spawns, which the cache-hit path can do without.
+    const bool need_profile = !req.user_id.empty();
+    const bool need_history = !req.session_id.empty() && config.cache.session_turns > 0;
+    std::pair<profile::Profile, Leg> prof{profile::Profile{}, Leg{0, true}};
+    std::pair<std::vector<Turn>, Leg> hist{std::vector<Turn>{}, Leg{0, true}};
+    if (need_profile && need_history) {
+      std::tie(prof, hist) = co_await (load_profile(req.user_id, req.deadline_unix_ms) &&
+                                       load_history(req.session_id, req.deadline_unix_ms));
+    } else if (need_profile) {
+      prof = co_await load_profile(req.user_id, req.deadline_unix_ms);
+    } else if (need_history) {
+      hist = co_await load_history(req.session_id, req.deadline_unix_ms);
+    }
     if (!req.user_id.empty()) stage.with({"profile"}).observe(prof.second.ms);
     if (!req.session_id.empty()) stage.with({"history"}).observe(hist.second.ms);
 

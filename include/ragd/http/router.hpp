@@ -9,6 +9,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -19,10 +20,14 @@ using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
 
 class Router {
  public:
-  void add(std::string method, std::string pattern, Handler handler);
+  // `backstop`: when positive, the server answers 504 and cancels the handler if it has
+  // not answered within it (a guard behind the handler's own deadlines).
+  void add(std::string method, std::string pattern, Handler handler,
+           std::chrono::milliseconds backstop = std::chrono::milliseconds::zero());
 
   struct Match {
     const Handler* handler = nullptr;  // null when not matched
+    std::chrono::milliseconds backstop{0};
     std::string route;                 // the pattern, or "unmatched"
     std::vector<std::string> params;
     int status = 200;                  // 404 or 405 when handler is null
@@ -36,6 +41,7 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
+    std::chrono::milliseconds backstop{0};
   };
   std::vector<Route> routes_;
 };

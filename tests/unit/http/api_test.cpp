@@ -192,3 +192,21 @@ TEST(QueryResult, SplicesACachedAnswerBodyIntoValidJson) {
   EXPECT_EQ(j["sources"][0]["doc_id"], "bees.md");
   EXPECT_EQ(j["usage"]["total_tokens"], 0);
 }
+
+TEST(QueryResult, EscapesItsOwnFieldsAndListsMatchedRules) {
+  orchestrator::QueryResult r;
+  r.request_id = "a\"b\\c\n";
+  r.cache = "rule";
+  r.answer = "fixed answer";
+  r.rules_matched = {"greeting", "q\"uote"};
+  r.timings.total = 1.23456;
+  r.timings.llm = 1e300;  // absurd, but never invalid JSON
+  auto text = render_query_result(r);
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << text;
+  EXPECT_EQ(j["request_id"], "a\"b\\c\n");
+  EXPECT_EQ(j["rules_matched"], nlohmann::json::array({"greeting", "q\"uote"}));
+  EXPECT_NEAR(j["timings_ms"]["total"].get<double>(), 1.235, 1e-9);
+  EXPECT_EQ(j["answer"], "fixed answer");
+  EXPECT_FALSE(j.contains("cache_age_ms"));
+}

@@ -1,0 +1,141 @@
+// The HTTP server's per-request guards over real loopback HTTP: a route's backstop answers
+// 504 and cancels a handler that overruns it; a client that hangs up cancels its handler;
+// a handler that finishes in time is not disturbed by either.
+#include "ragd/http/router.hpp"
+#include "ragd/http/server.hpp"
+#include "ragd/metrics/metrics.hpp"
+
+#include "test_support.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace ragd::http {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// Counts handlers that were torn down before they finished (cancelled).
+struct Probe {
+  std::atomic<int> started{0};
+  std::atomic<int> finished{0};
+  std::atomic<int> abandoned{0};
+};
+
+Handler sleeping_handler(std::shared_ptr<Probe> probe, std::chrono::milliseconds how_long) {
+  return [probe, how_long](Request) -> asio::awaitable<Response> {
+    ++probe->started;
+    struct Guard {
+      Probe& p;
+      bool done = false;
+      ~Guard() {
+        if (!done) ++p.abandoned;
+      }
+    } guard{*probe};
+    asio::steady_timer t(co_await asio::this_coro::executor, how_long);
+    co_await t.async_wait(asio::use_awaitable);
+    guard.done = true;
+    ++probe->finished;
+    co_return Response::json(200, R"({"ok":true})");
+  };
+}
+
+class RunningServer {
+ public:
+  explicit RunningServer(const Router& router) {
+    ServerConfig config;
+    config.listen = "127.0.0.1:0";
+    config.threads = 1;
+    server_ = std::make_unique<Server>(io_.get_executor(), config, router, metrics_);
+    auto listening = server_->listen();
+    EXPECT_TRUE(listening) << (listening ? "" : listening.error().message);
+    server_->start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~RunningServer() {
+    server_->stop();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  int port() const { return server_->port(); }
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  metrics::Registry metrics_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+TEST(ServerGuards, ABackstopAnswers504AndCancelsTheHandler) {
+  auto slow = std::make_shared<Probe>();
+  auto quick = std::make_shared<Probe>();
+  Router router;
+  router.add("POST", "/slow", sleeping_handler(slow, 10s), 200ms);
+  router.add("POST", "/quick", sleeping_handler(quick, 20ms), 2s);
+  RunningServer server(router);
+
+  auto start = std::chrono::steady_clock::now();
+  auto r = test::http_request(server.port(), "POST", "/slow", "{}", {}, 5s);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_LT(took, 5s);
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  EXPECT_EQ(j["error"]["code"], "deadline_exceeded");
+  EXPECT_TRUE(test::wait_until([&] { return slow->abandoned.load() == 1; }, 5s))
+      << "the overrunning handler is cancelled, not left running";
+  EXPECT_EQ(slow->finished.load(), 0);
+
+  // A handler inside its backstop answers normally, several times on one server.
+  for (int i = 0; i < 3; ++i) {
+    auto ok = test::http_request(server.port(), "POST", "/quick", "{}", {}, 5s);
+    EXPECT_EQ(ok.status, 200) << ok.body;
+  }
+  EXPECT_EQ(quick->finished.load(), 3);
+  EXPECT_EQ(quick->abandoned.load(), 0);
+}
+
+TEST(ServerGuards, AClientThatHangsUpCancelsItsHandler) {
+  auto slow = std::make_shared<Probe>();
+  Router router;
+  router.add("POST", "/slow", sleeping_handler(slow, 10s), 30s);
+  RunningServer server(router);
+
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<unsigned short>(server.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string req = "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 2\r\n\r\n{}";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  ASSERT_TRUE(test::wait_until([&] { return slow->started.load() == 1; }, 5s));
+  ::close(fd);
+  EXPECT_TRUE(test::wait_until([&] { return slow->abandoned.load() == 1; }, 5s))
+      << "the handler of a client that left is cancelled";
+  EXPECT_EQ(slow->finished.load(), 0);
+}
+
+}  // namespace
+}  // namespace ragd::http
