@@ -2,6 +2,8 @@
 // fields are ignored so that newer gateways and older workers can share a queue.
 #include "ragd/queue/job.hpp"
 
+#include "ragd/core/json_writer.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <limits>
@@ -100,32 +102,46 @@ Result<json> parse_object(const std::string& payload, std::string_view what) {
 }  // namespace
 
 std::string encode_job(const Job& job) {
-  json messages = json::array();
-  for (const auto& m : job.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
-  json passages = json::array();
-  for (const auto& p : job.passages) {
-    passages.push_back({{"doc_id", p.doc_id},
-                        {"chunk_id", p.chunk_id},
-                        {"title", p.title},
-                        {"text", p.text},
-                        {"score", p.score}});
+  // Written directly (prompts and passages make a job several kilobytes; a JSON tree and
+  // its dump cost several times the text). Invalid UTF-8 is replaced, never thrown on:
+  // prompts carry user and document text.
+  std::string out;
+  std::size_t size = 512 + job.question.size();
+  for (const auto& m : job.messages) size += 32 + m.content.size();
+  for (const auto& p : job.passages) size += 96 + p.text.size() + p.title.size();
+  out.reserve(size);
+  JsonWriter w(out);
+  w.begin_object()
+      .member("id", job.id)
+      .member("reply_to", job.reply_to)
+      .member("deadline_unix_ms", static_cast<std::int64_t>(job.deadline_unix_ms))
+      .member("priority", priority_name(job.priority))
+      .member("tenant", job.tenant)
+      .member("request_id", job.request_id)
+      .member("model", job.model)
+      .member("max_tokens", static_cast<std::int64_t>(job.max_tokens))
+      .member("temperature", static_cast<double>(job.temperature));
+  w.key("messages").begin_array();
+  for (const auto& m : job.messages) {
+    w.begin_object().member("role", m.role).member("content", m.content).end_object();
   }
-  json j = {{"id", job.id},
-            {"reply_to", job.reply_to},
-            {"deadline_unix_ms", job.deadline_unix_ms},
-            {"priority", priority_name(job.priority)},
-            {"tenant", job.tenant},
-            {"request_id", job.request_id},
-            {"model", job.model},
-            {"max_tokens", job.max_tokens},
-            {"temperature", job.temperature},
-            {"messages", std::move(messages)},
-            {"question", job.question},
-            {"passages", std::move(passages)},
-            {"enqueued_unix_ms", job.enqueued_unix_ms},
-            {"attempt", job.attempt}};
-  // Replace invalid UTF-8 rather than throw: prompts carry user and document text.
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  w.end_array();
+  w.member("question", job.question);
+  w.key("passages").begin_array();
+  for (const auto& p : job.passages) {
+    w.begin_object()
+        .member("doc_id", p.doc_id)
+        .member("chunk_id", p.chunk_id)
+        .member("title", p.title)
+        .member("text", p.text)
+        .member("score", static_cast<double>(p.score))
+        .end_object();
+  }
+  w.end_array();
+  w.member("enqueued_unix_ms", static_cast<std::int64_t>(job.enqueued_unix_ms))
+      .member("attempt", static_cast<std::int64_t>(job.attempt))
+      .end_object();
+  return out;
 }
 
 Result<Job> decode_job(const std::string& payload) {
