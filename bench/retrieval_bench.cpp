@@ -1,6 +1,8 @@
 // retrieval-bench: ingest rate, search latency and memory of the Retriever on synthetic
-// text, per index size and search mode.
-//   retrieval-bench [--sizes 10000,100000] [--dim 1024] [--queries 300]
+// text, per index kind, index size and search mode; and what batching concurrent dense
+// searches into one FAISS call would save.
+//   retrieval-bench [--sizes 10000,100000] [--types flat,hnsw,ivf] [--dim 1024]
+//                   [--queries 300] [--max-ingest-s 600] [--batch-study]
 // Documents are ~600-byte passages of words drawn from a Zipf-distributed vocabulary
 // (like natural text: a few very common words, a long tail), one chunk each. Memory is
 // the process RSS growth while indexing, divided by the chunks: vectors, BM25 postings and
@@ -8,11 +10,16 @@
 #include "ragd/core/cli.hpp"
 #include "ragd/retrieval/retriever.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <malloc.h>
 #include <random>
 #include <sstream>
 #include <string>
@@ -79,11 +86,68 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
+
+// What batching concurrent searches could save: the dense FAISS part of n queries as one
+// search_batch call against n search calls, per query, best of three rounds.
+void batch_study(const Retriever& retriever, TextGenerator& gen, int dim) {
+  const auto& embedder = retriever.embedder();
+  const auto& index = retriever.vector_index();
+  std::printf("  batch study (%s, %zu vectors): dense FAISS time per query, one call for n vs n calls\n",
+              index.describe().c_str(), index.size());
+  for (std::size_t n : {1u, 4u, 8u, 16u, 32u, 64u}) {
+    std::vector<float> qv(n * static_cast<std::size_t>(dim));
+    for (std::size_t i = 0; i < n; ++i) embedder.embed_into(gen.passage(8), qv.data() + i * static_cast<std::size_t>(dim));
+    double single_best = 1e300, batch_best = 1e300;
+    for (int round = 0; round < 3; ++round) {
+      auto t0 = std::chrono::steady_clock::now();
+      for (std::size_t i = 0; i < n; ++i) (void)index.search(qv.data() + i * static_cast<std::size_t>(dim), 10);
+      single_best = std::min(single_best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      t0 = std::chrono::steady_clock::now();
+      (void)index.search_batch(qv.data(), n, 10);
+      batch_best = std::min(batch_best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::printf("  n=%-3zu one at a time %8.3f ms/query | batched %8.3f ms/query | %.2fx\n", n,
+                single_best / static_cast<double>(n), batch_best / static_cast<double>(n), single_best / batch_best);
+  }
+}
+
+// `clients` coroutines on one I/O thread, each searching its share of `qs` one after the
+// other through Retriever::search (the pool does the work): QPS and latency per search.
+void concurrent_run(Retriever& retriever, const std::vector<std::string>& qs, int clients, SearchMode mode,
+                    bool batch, const std::string& type, std::size_t chunks) {
+  retriever.set_batch_searches(batch);
+  std::vector<double> ms;
+  ms.reserve(qs.size());
+  std::size_t next = 0;
+  boost::asio::io_context io;
+  auto client = [](Retriever& r, const std::vector<std::string>& qs, std::size_t& next, std::vector<double>& ms,
+                   SearchMode mode) -> boost::asio::awaitable<void> {
+    while (next < qs.size()) {
+      const std::string q = qs[next++];
+      const auto t0 = std::chrono::steady_clock::now();
+      auto hits = co_await r.search(q, 10, mode);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (!hits) std::fprintf(stderr, "search failed: %s\n", hits.error().message.c_str());
+    }
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int c = 0; c < clients; ++c) boost::asio::co_spawn(io, client(retriever, qs, next, ms, mode), boost::asio::detached);
+  io.run();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("%-5s | %-8zu | %3d clients, batch %-3s | %-8s | %8.0f QPS | P50 %8.3f ms | P99 %8.3f ms\n", type.c_str(),
+              chunks, clients, batch ? "on" : "off", std::string(ragd::retrieval::to_string(mode)).c_str(),
+              static_cast<double>(ms.size()) / s, percentile(ms, 0.5), percentile(ms, 0.99));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::vector<ragd::FlagSpec> specs = {
       {"sizes", true, "chunk counts, comma-separated (default 10000,100000)", "LIST"},
+      {"types", true, "index kinds, comma-separated: flat, hnsw, ivf (default flat)", "LIST"},
+      {"max-ingest-s", true, "stop ingesting a run after this long and measure what is in (default 600)", "S"},
+      {"batch-study", false, "also time dense searches batched n at a time against one at a time"},
+      {"concurrency", true, "also run N concurrent searches through the coroutine API, batching off and on (default 0: skip)", "N"},
       {"dim", true, "embedding dimension (default: the config default)", "N"},
       {"queries", true, "queries per mode (default 300)", "N"},
       {"help", false, "show this help"},
@@ -96,56 +160,74 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> sizes;
   std::stringstream list(flags->get("sizes").value_or("10000,100000"));
   for (std::string n; std::getline(list, n, ',');) sizes.push_back(std::stoul(n));
+  std::vector<std::string> types;
+  std::stringstream type_list(flags->get("types").value_or("flat"));
+  for (std::string t; std::getline(type_list, t, ',');) types.push_back(t);
+  const double max_ingest_s = std::stod(flags->get("max-ingest-s").value_or("600"));
   ragd::RetrievalConfig config;
   if (auto d = flags->get("dim")) config.embedding_dim = std::stoi(*d);
   const int queries = std::stoi(flags->get("queries").value_or("300"));
 
-  std::printf("index flat, dim %d, %d queries per mode, top_k 10, one search at a time\n\n",
+  std::printf("dim %d, %d queries per mode, top_k 10, one search at a time, ingest in batches of 1000\n\n",
               config.embedding_dim, queries);
-  std::printf("%-8s | %-10s | %-12s | %-8s | %-8s | %-8s | %-8s\n", "chunks", "chunks/s", "KiB/chunk",
-              "mode", "P50 ms", "P99 ms", "mean ms");
-  std::printf("---------|------------|--------------|----------|----------|----------|---------\n");
-  for (std::size_t size : sizes) {
-    TextGenerator gen(42);
-    const double rss_before = rss_mib();
-    auto retriever = std::make_unique<Retriever>(config);
-    constexpr std::size_t kBatch = 1000;
-    double ingest_s = 0.0;
-    for (std::size_t i = 0; i < size; i += kBatch) {
-      std::vector<Document> docs;
-      for (std::size_t j = i; j < std::min(size, i + kBatch); ++j) {
-        std::string id = std::to_string(j);
-        id.insert(id.begin(), 'd');
-        docs.push_back(Document{std::move(id), "", gen.passage(kWordsPerPassage)});
-      }
-      const auto t0 = std::chrono::steady_clock::now();
-      auto stats = retriever->ingest_sync(std::move(docs));
-      ingest_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (!stats) {
-        std::fprintf(stderr, "ingest failed: %s\n", stats.error().message.c_str());
-        return 1;
-      }
-    }
-    const double kib_per_chunk = (rss_mib() - rss_before) * 1024.0 / static_cast<double>(retriever->chunk_count());
-    const double rate = static_cast<double>(retriever->chunk_count()) / ingest_s;
-    std::vector<std::string> qs;
-    for (int q = 0; q < queries; ++q) qs.push_back(gen.passage(8));
-    for (SearchMode mode : {SearchMode::dense, SearchMode::lexical, SearchMode::hybrid}) {
-      std::vector<double> ms;
-      for (const auto& q : qs) {
+  std::printf("%-5s | %-8s | %-9s | %-9s | %-9s | %-8s | %-8s | %-8s | %-8s\n", "index", "chunks", "chunks/s",
+              "ingest s", "KiB/chunk", "mode", "P50 ms", "P99 ms", "mean ms");
+  std::printf("------|----------|-----------|-----------|-----------|----------|----------|----------|---------\n");
+  for (const std::string& type : types) {
+    for (std::size_t size : sizes) {
+      config.index.type = type;
+      TextGenerator gen(42);
+      malloc_trim(0);  // what the last run freed goes back to the system before we measure
+      const double rss_before = rss_mib();
+      auto retriever = std::make_unique<Retriever>(config);
+      constexpr std::size_t kBatch = 1000;
+      double ingest_s = 0.0;
+      for (std::size_t i = 0; i < size && ingest_s < max_ingest_s; i += kBatch) {
+        std::vector<Document> docs;
+        for (std::size_t j = i; j < std::min(size, i + kBatch); ++j) {
+          std::string id = std::to_string(j);
+          id.insert(id.begin(), 'd');
+          docs.push_back(Document{std::move(id), "", gen.passage(kWordsPerPassage)});
+        }
         const auto t0 = std::chrono::steady_clock::now();
-        auto hits = retriever->search_sync(q, 10, mode);
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        if (!hits) return 1;
+        auto stats = retriever->ingest_sync(std::move(docs));
+        ingest_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (!stats) {
+          std::fprintf(stderr, "ingest failed: %s\n", stats.error().message.c_str());
+          return 1;
+        }
       }
-      double mean = 0.0;
-      for (double m : ms) mean += m;
-      mean /= static_cast<double>(ms.size());
-      std::printf("%-8zu | %10.0f | %12.2f | %-8s | %8.2f | %8.2f | %8.2f\n", retriever->chunk_count(), rate,
-                  kib_per_chunk, std::string(ragd::retrieval::to_string(mode)).c_str(), percentile(ms, 0.5),
-                  percentile(ms, 0.99), mean);
+      const double kib_per_chunk =
+          (rss_mib() - rss_before) * 1024.0 / static_cast<double>(retriever->chunk_count());
+      const double rate = static_cast<double>(retriever->chunk_count()) / ingest_s;
+      std::vector<std::string> qs;
+      for (int q = 0; q < queries; ++q) qs.push_back(gen.passage(8));
+      for (SearchMode mode : {SearchMode::dense, SearchMode::lexical, SearchMode::hybrid}) {
+        std::vector<double> ms;
+        for (const auto& q : qs) {
+          const auto t0 = std::chrono::steady_clock::now();
+          auto hits = retriever->search_sync(q, 10, mode);
+          ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+          if (!hits) return 1;
+        }
+        double mean = 0.0;
+        for (double m : ms) mean += m;
+        mean /= static_cast<double>(ms.size());
+        std::printf("%-5s | %-8zu | %9.0f | %9.1f | %9.2f | %-8s | %8.3f | %8.3f | %8.3f\n", type.c_str(),
+                    retriever->chunk_count(), rate, ingest_s, kib_per_chunk,
+                    std::string(ragd::retrieval::to_string(mode)).c_str(), percentile(ms, 0.5),
+                    percentile(ms, 0.99), mean);
+      }
+      if (flags->has("batch-study")) batch_study(*retriever, gen, config.embedding_dim);
+      if (const int clients = std::stoi(flags->get("concurrency").value_or("0")); clients > 0) {
+        for (SearchMode mode : {SearchMode::dense, SearchMode::hybrid}) {
+          for (bool batch : {false, true}) {
+            concurrent_run(*retriever, qs, clients, mode, batch, type, retriever->chunk_count());
+          }
+        }
+      }
+      std::fflush(stdout);
     }
-    std::fflush(stdout);
   }
   return 0;
 }

@@ -436,6 +436,7 @@ class FakeLlmServer::Session {
     std::string model = opts().model;
     if (auto m = body.find("model"); m != body.end() && m->is_string()) model = m->get<std::string>();
 
+    counters().embedding_inputs.fetch_add(static_cast<std::int64_t>(inputs.size()), std::memory_order_relaxed);
     json data = json::array();
     int tokens = 0;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -492,6 +493,7 @@ json FakeLlmServer::stats() const {
   return {{"chat_calls", v(c.chat_calls)},
           {"stream_calls", v(c.stream_calls)},
           {"embedding_calls", v(c.embedding_calls)},
+          {"embedding_inputs", v(c.embedding_inputs)},
           {"errors_injected", v(c.errors_injected)},
           {"status_500_injected", v(c.status_500_injected)},
           {"status_429_injected", v(c.status_429_injected)},
@@ -504,7 +506,7 @@ json FakeLlmServer::stats() const {
 
 void FakeLlmServer::reset() {
   auto& c = counters_;
-  for (auto* a : {&c.chat_calls, &c.stream_calls, &c.embedding_calls, &c.errors_injected,
+  for (auto* a : {&c.chat_calls, &c.stream_calls, &c.embedding_calls, &c.embedding_inputs, &c.errors_injected,
                   &c.status_500_injected, &c.status_429_injected, &c.hangs_injected,
                   &c.bad_requests, &c.requests_total, &c.connections_accepted}) {
     a->store(0, std::memory_order_relaxed);

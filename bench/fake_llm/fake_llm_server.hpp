@@ -72,6 +72,7 @@ class FakeLlmServer {
     std::atomic<std::int64_t> chat_calls{0};
     std::atomic<std::int64_t> stream_calls{0};
     std::atomic<std::int64_t> embedding_calls{0};
+    std::atomic<std::int64_t> embedding_inputs{0};  // texts embedded, over all calls
     std::atomic<std::int64_t> errors_injected{0};  // every injected failure (500, 429, hang)
     std::atomic<std::int64_t> status_500_injected{0};
     std::atomic<std::int64_t> status_429_injected{0};

@@ -171,7 +171,9 @@ ragd::Result<std::vector<json>> collect(const std::vector<std::string>& paths) {
           if (!id.is_string() || !j.contains("text") || !j["text"].is_string()) {
             return ragd::make_error(ragd::Errc::bad_request, where + ": needs string \"id\" (or \"_id\") and \"text\"");
           }
-          docs.push_back({{"id", id}, {"title", j.value("title", "")}, {"text", j["text"]}});
+          json doc = {{"id", id}, {"title", j.value("title", "")}, {"text", j["text"]}};
+          if (j.contains("metadata")) doc["metadata"] = j["metadata"];  // the server validates it
+          docs.push_back(std::move(doc));
         }
       } else {
         std::string id = fs::is_directory(p) ? fs::relative(f, p).string() : f.filename().string();

@@ -228,6 +228,21 @@ Result<void> parse_env_int(const char* name, T& out) {
   return {};
 }
 
+Result<void> parse_env_bool(const char* name, bool& out) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return {};
+  const std::string_view s(v);
+  if (s == "1" || s == "true" || s == "on") {
+    out = true;
+  } else if (s == "0" || s == "false" || s == "off") {
+    out = false;
+  } else {
+    return make_error(Errc::bad_request, std::string("environment variable ") + name +
+                                             " must be on or off (true/false, 1/0), got '" + v + "'");
+  }
+  return {};
+}
+
 void env_string(const char* name, std::string& out) {
   if (const char* v = std::getenv(name); v && *v) out = v;
 }
@@ -273,8 +288,35 @@ Result<GatewayConfig> parse_gateway_config(const std::string& text) {
     });
     r.object("retrieval", [&](ObjectReader& s) {
       s.field("embedding_dim", c.retrieval.embedding_dim);
+      s.object("embedder", [&](ObjectReader& e) {
+        EmbedderConfig& ec = c.retrieval.embedder;
+        e.field("base_url", ec.base_url);
+        e.field("model", ec.model);
+        e.field("api_key_env", ec.api_key_env);
+        e.field("dim", ec.dim);
+        e.field("batch", ec.batch);
+        e.field("max_inflight", ec.max_inflight);
+        e.field("timeout_ms", ec.timeout_ms);
+        e.field("max_attempts", ec.max_attempts);
+        e.object("cache", [&](ObjectReader& k) {
+          k.field("enabled", ec.cache.enabled);
+          k.field("l1_max_entries", ec.cache.l1_max_entries);
+          k.field("l1_max_bytes", ec.cache.l1_max_bytes);
+          k.field("l2_enabled", ec.cache.l2_enabled);
+          k.field("l2_ttl_ms", ec.cache.l2_ttl_ms);
+        });
+      });
       s.field("search_threads", c.retrieval.search_threads);
-      s.field("index_type", c.retrieval.index_type);
+      s.object("index", [&](ObjectReader& x) {
+        x.field("type", c.retrieval.index.type);
+        x.field("hnsw_m", c.retrieval.index.hnsw_m);
+        x.field("hnsw_ef_construction", c.retrieval.index.hnsw_ef_construction);
+        x.field("hnsw_ef_search", c.retrieval.index.hnsw_ef_search);
+        x.field("rebuild_deleted_fraction", c.retrieval.index.rebuild_deleted_fraction);
+        x.field("ivf_nlist", c.retrieval.index.ivf_nlist);
+        x.field("ivf_nprobe", c.retrieval.index.ivf_nprobe);
+        x.field("ivf_train_size", c.retrieval.index.ivf_train_size);
+      });
       s.field("timeout_ms", c.retrieval.timeout_ms);
       s.field("max_documents_per_request", c.retrieval.max_documents_per_request);
       s.field("max_document_chars", c.retrieval.max_document_chars);
@@ -290,6 +332,13 @@ Result<GatewayConfig> parse_gateway_config(const std::string& text) {
       s.field("bm25_b", c.retrieval.bm25_b);
       s.field("snapshot_path", c.retrieval.snapshot_path);
       s.field("snapshot_interval_ms", c.retrieval.snapshot_interval_ms);
+      s.field("batch_searches", c.retrieval.batch_searches);
+      s.object("replication", [&](ObjectReader& x) {
+        x.field("enabled", c.retrieval.replication.enabled);
+        x.field("max_entries", c.retrieval.replication.max_entries);
+        x.field("apply_timeout_ms", c.retrieval.replication.apply_timeout_ms);
+        x.field("batch", c.retrieval.replication.batch);
+      });
     });
     r.object("profile", [&](ObjectReader& s) {
       s.field("timeout_ms", c.profile.timeout_ms);
@@ -379,7 +428,37 @@ Result<void> validate(const GatewayConfig& c) {
        "'retrieval.embedding_dim' must be 8..8192"},
       {c.retrieval.search_threads >= 1 && c.retrieval.search_threads <= 256,
        "'retrieval.search_threads' must be 1..256"},
-      {c.retrieval.index_type == "flat", "'retrieval.index_type' must be \"flat\""},
+      {c.retrieval.embedder.base_url.empty() || c.retrieval.embedder.base_url.rfind("http://", 0) == 0 ||
+           c.retrieval.embedder.base_url.rfind("https://", 0) == 0,
+       "'retrieval.embedder.base_url' must start with http:// or https://"},
+      {c.retrieval.embedder.dim >= 8 && c.retrieval.embedder.dim <= 16384,
+       "'retrieval.embedder.dim' must be 8..16384"},
+      {c.retrieval.embedder.batch >= 1 && c.retrieval.embedder.batch <= 2048,
+       "'retrieval.embedder.batch' must be 1..2048"},
+      {c.retrieval.embedder.max_inflight >= 1 && c.retrieval.embedder.max_inflight <= 256,
+       "'retrieval.embedder.max_inflight' must be 1..256"},
+      {c.retrieval.embedder.timeout_ms > 0, "'retrieval.embedder.timeout_ms' must be positive"},
+      {c.retrieval.embedder.max_attempts >= 1 && c.retrieval.embedder.max_attempts <= 20,
+       "'retrieval.embedder.max_attempts' must be 1..20"},
+      {c.retrieval.embedder.cache.l1_max_entries > 0 && c.retrieval.embedder.cache.l1_max_bytes >= 4096,
+       "'retrieval.embedder.cache.l1_max_entries' must be positive and l1_max_bytes at least 4096"},
+      {c.retrieval.embedder.cache.l2_ttl_ms > 0, "'retrieval.embedder.cache.l2_ttl_ms' must be positive"},
+      {c.retrieval.index.type == "flat" || c.retrieval.index.type == "hnsw" || c.retrieval.index.type == "ivf",
+       "'retrieval.index.type' must be \"flat\", \"hnsw\" or \"ivf\""},
+      {c.retrieval.index.hnsw_m >= 4 && c.retrieval.index.hnsw_m <= 256, "'retrieval.index.hnsw_m' must be 4..256"},
+      {c.retrieval.index.hnsw_ef_construction >= 8 && c.retrieval.index.hnsw_ef_construction <= 4096,
+       "'retrieval.index.hnsw_ef_construction' must be 8..4096"},
+      {c.retrieval.index.hnsw_ef_search >= 1 && c.retrieval.index.hnsw_ef_search <= 4096,
+       "'retrieval.index.hnsw_ef_search' must be 1..4096"},
+      {c.retrieval.index.rebuild_deleted_fraction > 0.0 && c.retrieval.index.rebuild_deleted_fraction <= 1.0,
+       "'retrieval.index.rebuild_deleted_fraction' must be in (0, 1]"},
+      {c.retrieval.index.ivf_nlist >= 1 && c.retrieval.index.ivf_nlist <= 1 << 20,
+       "'retrieval.index.ivf_nlist' must be 1..1048576"},
+      {c.retrieval.index.ivf_nprobe >= 1 && c.retrieval.index.ivf_nprobe <= c.retrieval.index.ivf_nlist,
+       "'retrieval.index.ivf_nprobe' must be 1..ivf_nlist"},
+      {c.retrieval.index.ivf_train_size == 0 ||
+           c.retrieval.index.ivf_train_size >= static_cast<std::size_t>(c.retrieval.index.ivf_nlist),
+       "'retrieval.index.ivf_train_size' must be 0 (auto) or at least ivf_nlist"},
       {c.retrieval.chunker.target_chars >= 50, "'retrieval.chunker.target_chars' must be at least 50"},
       {c.retrieval.chunker.overlap_chars < c.retrieval.chunker.target_chars,
        "'retrieval.chunker.overlap_chars' must be below target_chars"},
@@ -393,6 +472,10 @@ Result<void> validate(const GatewayConfig& c) {
       {c.retrieval.bm25_k1 >= 0.0 && c.retrieval.bm25_k1 <= 10.0, "'retrieval.bm25_k1' must be 0..10"},
       {c.retrieval.bm25_b >= 0.0 && c.retrieval.bm25_b <= 1.0, "'retrieval.bm25_b' must be 0..1"},
       {c.retrieval.snapshot_interval_ms >= 0, "'retrieval.snapshot_interval_ms' must not be negative"},
+      {c.retrieval.replication.max_entries >= 1, "'retrieval.replication.max_entries' must be positive"},
+      {c.retrieval.replication.apply_timeout_ms > 0, "'retrieval.replication.apply_timeout_ms' must be positive"},
+      {c.retrieval.replication.batch >= 1 && c.retrieval.replication.batch <= 10000,
+       "'retrieval.replication.batch' must be 1..10000"},
       {c.queue.max_depth > 0, "'queue.max_depth' must be positive"},
       {c.queue.max_depth_refresh > 0 && c.queue.max_depth_batch > 0,
        "'queue.max_depth_refresh' and 'queue.max_depth_batch' must be positive"},
@@ -443,6 +526,11 @@ Result<void> apply_gateway_env(GatewayConfig& c) {
   env_string("RAGD_RULES_FILE", c.rules.file);
   env_string("RAGD_LLM_MODEL", c.model);
   env_string("RAGD_SNAPSHOT_PATH", c.retrieval.snapshot_path);
+  env_string("RAGD_EMBED_BASE_URL", c.retrieval.embedder.base_url);
+  env_string("RAGD_EMBED_MODEL", c.retrieval.embedder.model);
+  if (auto r = parse_env_int("RAGD_EMBED_DIM", c.retrieval.embedder.dim); !r) return r;
+  if (auto r = parse_env_bool("RAGD_REPLICATION", c.retrieval.replication.enabled); !r) return r;
+  env_string("RAGD_INDEX_TYPE", c.retrieval.index.type);
   if (auto r = parse_env_int("RAGD_THREADS", c.server.threads); !r) return r;
   return parse_env_int("RAGD_REQUEST_TIMEOUT_MS", c.server.request_timeout_ms);
 }

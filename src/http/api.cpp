@@ -1,5 +1,6 @@
 #include "ragd/http/api.hpp"
 
+#include "ragd/core/json_writer.hpp"
 #include "ragd/retrieval/retriever.hpp"
 
 #include <nlohmann/json.hpp>
@@ -49,6 +50,28 @@ Result<std::string> optional_id(const json& j, const char* name, std::size_t max
     if (c < 0x20 || c == 0x7f) return bad(std::string("'") + name + "' contains control characters");
   }
   return s;
+}
+
+// A document's metadata: a flat object of string, number and bool values, bounded in keys
+// and size, kept as compact JSON text.
+Result<std::string> parse_metadata(const json& m, const std::string& at) {
+  constexpr std::size_t kMaxKeys = 32;
+  constexpr std::size_t kMaxKeyChars = 64;
+  if (!m.is_object()) return bad("'" + at + "' must be an object of string, number or boolean values");
+  if (m.size() > kMaxKeys) return bad("'" + at + "' has more than " + std::to_string(kMaxKeys) + " keys");
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    if (it.key().empty() || utf8_length(it.key()) > kMaxKeyChars) {
+      return bad("'" + at + "' keys must be 1 to " + std::to_string(kMaxKeyChars) + " characters");
+    }
+    if (!it->is_string() && !it->is_number() && !it->is_boolean()) {
+      return bad("'" + at + "." + it.key() + "' must be a string, number or boolean");
+    }
+  }
+  std::string text = m.empty() ? std::string() : m.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > retrieval::kMaxMetadataBytes) {
+    return bad("'" + at + "' is longer than " + std::to_string(retrieval::kMaxMetadataBytes) + " bytes as JSON");
+  }
+  return text;
 }
 
 }  // namespace
@@ -104,27 +127,6 @@ Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const
 }
 
 namespace {
-
-// A JSON string literal of `s`. Only for text the server made or checked (request ids,
-// cache states, rule ids from the parsed rules file): valid UTF-8 is passed through.
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
 
 // "name":<ms with 3 decimals>
 void append_ms(std::string& out, std::string_view name, double ms) {
@@ -211,7 +213,7 @@ Result<std::vector<retrieval::Document>> parse_documents_body(std::string_view b
     const auto& d = (*it)[i];
     std::string at = "documents[" + std::to_string(i) + "]";
     if (!d.is_object()) return bad("'" + at + "' must be an object");
-    if (auto r = reject_unknown(d, {"id", "title", "text"}, at + "."); !r) return r.error();
+    if (auto r = reject_unknown(d, {"id", "title", "text", "metadata"}, at + "."); !r) return r.error();
     retrieval::Document doc;
     auto id = d.find("id");
     if (id == d.end() || !id->is_string()) return bad("'" + at + ".id' must be a string");
@@ -223,9 +225,21 @@ Result<std::vector<retrieval::Document>> parse_documents_body(std::string_view b
     auto text = d.find("text");
     if (text == d.end() || !text->is_string()) return bad("'" + at + ".text' must be a string");
     doc.text = text->get<std::string>();
+    if (auto m = d.find("metadata"); m != d.end() && !m->is_null()) {
+      auto metadata = parse_metadata(*m, at + ".metadata");
+      if (!metadata) return metadata.error();
+      doc.metadata = std::move(*metadata);
+    }
     docs.push_back(std::move(doc));
   }
   return docs;
+}
+
+std::string render_document(const retrieval::StoredDocument& d, std::uint64_t index_version) {
+  json metadata = d.metadata.empty() ? json::object() : json::parse(d.metadata, nullptr, false);
+  json j = {{"id", d.id},          {"title", d.title}, {"metadata", std::move(metadata)},
+            {"chunks", d.chunks},  {"text", d.text},   {"index_version", index_version}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace ragd::http

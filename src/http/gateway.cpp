@@ -10,6 +10,8 @@
 #include "ragd/queue/job_queue.hpp"
 #include "ragd/queue/rate_limiter.hpp"
 #include "ragd/redis/client.hpp"
+#include "ragd/replication/replicator.hpp"
+#include "ragd/retrieval/remote_embedder.hpp"
 #include "ragd/retrieval/retriever.hpp"
 #include "ragd/rules/rules.hpp"
 
@@ -71,6 +73,7 @@ struct Gateway::Impl {
   metrics::Registry registry;
   std::unique_ptr<redis::Client> redis;
   std::unique_ptr<retrieval::Retriever> retriever;
+  std::unique_ptr<replication::Replicator> replicator;  // null in standalone mode
   std::unique_ptr<profile::ProfileStore> profiles;
   std::unique_ptr<queue::JobClient> jobs;
   std::shared_ptr<const rules::RuleSet> rules;
@@ -99,9 +102,16 @@ struct Gateway::Impl {
       rules = std::make_shared<const rules::RuleSet>(std::move(*loaded));
     }
     redis = std::make_unique<redis::Client>(io.get_executor(), config.redis);
-    retriever = std::make_unique<retrieval::Retriever>(config.retrieval);
+    retriever = std::make_unique<retrieval::Retriever>(
+        config.retrieval,
+        retrieval::make_embedder(io.get_executor(), config.retrieval, redis.get(), registry, config.redis.key_prefix));
     // Never fails start-up: a missing or corrupt snapshot starts empty and says so in the log.
     (void)retriever->load_snapshot();
+    if (config.retrieval.replication.enabled) {
+      replicator = std::make_unique<replication::Replicator>(io.get_executor(), *redis, *retriever,
+                                                             config.retrieval.replication,
+                                                             config.server.gateway_id, registry);
+    }
     profiles = std::make_unique<profile::ProfileStore>(*redis, config.profile);
     jobs = std::make_unique<queue::JobClient>(io.get_executor(), *redis, config.queue,
                                               config.server.gateway_id);
@@ -114,11 +124,12 @@ struct Gateway::Impl {
     server = std::make_unique<Server>(io.get_executor(), config.server, router, registry);
     if (auto r = server->listen(); !r) return r;
     jobs->start();
+    if (replicator) replicator->start();
     server->start();
-    spdlog::info("ragd {} listening on {}:{} gateway_id={} threads={} auth={} rules={}", RAGD_VERSION,
+    spdlog::info("ragd {} listening on {}:{} gateway_id={} threads={} auth={} rules={} embedder={}", RAGD_VERSION,
                  config.server.listen.substr(0, config.server.listen.rfind(':')), server->port(),
                  config.server.gateway_id, resolve_threads(config), auth->enabled() ? "on" : "off",
-                 config.rules.file.empty() ? "none" : config.rules.file);
+                 config.rules.file.empty() ? "none" : config.rules.file, retriever->active_embedder().identity());
     return {};
   }
 
@@ -129,13 +140,21 @@ struct Gateway::Impl {
     auto& chunks = registry.gauge("ragd_index_chunks", "Chunks in the index.").with();
     auto& docs = registry.gauge("ragd_index_documents", "Documents in the index.").with();
     auto& version = registry.gauge("ragd_index_version", "Index version (bumped by every change).").with();
+    auto& tombstones = registry.gauge("ragd_index_tombstones", "HNSW: deleted vectors still in the graph.").with();
+    auto& rebuilds = registry.gauge("ragd_index_rebuilds", "HNSW: graph rebuilds since start.").with();
+    auto& trained = registry.gauge("ragd_index_trained", "IVF: 1 once trained (0 while still exact).").with();
     auto& uptime = registry.gauge("ragd_uptime_seconds", "Seconds since start.").with();
-    registry.on_collect([this, &inflight_jobs, &inflight, &chunks, &docs, &version, &uptime] {
+    registry.on_collect([this, &inflight_jobs, &inflight, &chunks, &docs, &version, &uptime, &tombstones,
+                         &rebuilds, &trained] {
       inflight_jobs.set(static_cast<double>(jobs->in_flight()));
       inflight.set(inflight_queries.load());
       chunks.set(static_cast<double>(retriever->chunk_count()));
       docs.set(static_cast<double>(retriever->document_count()));
       version.set(static_cast<double>(retriever->version()));
+      const auto index = retriever->index_stats();
+      tombstones.set(static_cast<double>(index.tombstones));
+      rebuilds.set(static_cast<double>(index.rebuilds));
+      trained.set(index.trained ? 1.0 : 0.0);
       uptime.set((mono_ms() - started_ms) / 1000.0);
     });
     // Queue depth needs Redis: sample it in the background instead of during a scrape.
@@ -187,6 +206,9 @@ struct Gateway::Impl {
     router.add("DELETE", "/v1/documents/{id}", authed([this](Request req, std::string tenant) {
                  return handle_delete(std::move(req), std::move(tenant));
                }));
+    router.add("GET", "/v1/documents/{id}", authed([this](Request req, std::string tenant) {
+                 return handle_get_document(std::move(req), std::move(tenant));
+               }));
     router.add("GET", "/healthz", [](Request) -> asio::awaitable<Response> {
       co_return Response::json(200, R"({"status":"ok"})");
     });
@@ -230,7 +252,13 @@ struct Gateway::Impl {
     }
     auto docs = parse_documents_body(req.body, config.retrieval);
     if (!docs) co_return error_response(docs.error());
-    auto stats = co_await retriever->ingest(std::move(*docs));
+    // Replicated: published to the ingest stream, answered once applied here.
+    Result<retrieval::IngestStats> stats = make_error(Errc::internal, "not ingested");
+    if (replicator) {
+      stats = co_await replicator->ingest(std::move(*docs));
+    } else {
+      stats = co_await retriever->ingest(std::move(*docs));
+    }
     if (!stats) co_return error_response(stats.error());
     json j = {{"documents", stats->documents},
               {"chunks", stats->chunks},
@@ -238,8 +266,22 @@ struct Gateway::Impl {
     co_return Response::json(200, j.dump());
   }
 
+  asio::awaitable<Response> handle_get_document(Request req, std::string) {
+    const std::string& id = req.path_params.at(0);
+    auto doc = co_await retriever->document(id);
+    if (!doc) co_return error_response(make_error(Errc::not_found, "no document with id '" + id + "'"));
+    co_return Response::json(200, render_document(*doc, retriever->version()));
+  }
+
   asio::awaitable<Response> handle_delete(Request req, std::string) {
     const std::string& id = req.path_params.at(0);
+    if (replicator) {
+      auto replicated = co_await replicator->remove(id);
+      if (!replicated) co_return error_response(replicated.error());
+      if (!replicated->removed) co_return error_response(make_error(Errc::not_found, "no document with id '" + id + "'"));
+      json j = {{"deleted", id}, {"index_version", replicated->index_version}};
+      co_return Response::json(200, j.dump());
+    }
     auto removed = co_await retriever->remove(id);
     if (!removed) co_return error_response(removed.error());
     if (!*removed) co_return error_response(make_error(Errc::not_found, "no document with id '" + id + "'"));
@@ -262,6 +304,23 @@ struct Gateway::Impl {
       if (w) workers = *w;
     }
     checks["workers"] = workers;
+    if (replicator) {
+      const auto st = replicator->status();
+      const char* state = st.diverged ? "diverged" : !st.caught_up ? "catching_up" : "ok";
+      checks["replication"] = {{"state", state},
+                               {"applied_sequence", st.applied_sequence},
+                               {"stream_sequence", st.stream_sequence},
+                               {"lag_entries", st.lag_entries},
+                               {"lag_seconds", st.lag_seconds}};
+      if (st.diverged) {
+        reasons.push_back("replication diverged: " + st.reason + "; reseed this replica");
+      } else if (!st.caught_up) {
+        reasons.push_back("replication catching up: " + std::to_string(st.lag_entries) +
+                          " ingest stream entries behind");
+      }
+    } else {
+      checks["replication"] = "off";
+    }
     if (workers < 1) reasons.push_back("no worker heartbeat in the last " +
                                        std::to_string(config.queue.worker_stale_ms) + " ms");
     bool ready = reasons.empty() && !stopped.load();
@@ -286,6 +345,7 @@ struct Gateway::Impl {
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     }
+    if (replicator) replicator->stop();  // nothing is applied after the last snapshot
     if (retriever) {
       auto saved = co_await retriever->save_snapshot();
       if (!saved) spdlog::error("index snapshot not saved at shutdown: {}", saved.error().message);

@@ -4,6 +4,7 @@
 #include "ragd/cache/single_flight.hpp"
 #include "ragd/cache/tiered_cache.hpp"
 #include "ragd/core/ids.hpp"
+#include "ragd/core/json_writer.hpp"
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/orchestrator/deadline.hpp"
 #include "ragd/orchestrator/prompt.hpp"
@@ -58,6 +59,8 @@ struct Computation {
   std::int64_t deadline_unix_ms = 0;
   queue::Priority priority = queue::Priority::interactive;
   PromptInput prompt;  // profile, instructions and history filled in; passages added later
+  std::int64_t soft_ttl_ms = 0;  // answer-cache lifetimes (from the config or a rule)
+  std::int64_t hard_ttl_ms = 0;
 };
 
 // The answer text of a cached body (needed only to append the turn to a session).
@@ -74,19 +77,35 @@ bool plausible_body(const std::string& body) {
 }  // namespace
 
 std::string render_answer_body(const QueryResult& r) {
-  json sources = json::array();
+  // Written directly: passages make this several kilobytes, and a JSON tree plus its dump
+  // cost several times more than the text.
+  std::string out;
+  std::size_t size = 256 + r.answer.size();
+  for (const auto& h : r.sources) size += 128 + h.text.size() + h.title.size() + h.metadata.size();
+  out.reserve(size);
+  JsonWriter w(out);
+  w.begin_object().member("answer", r.answer).member("model", r.model);
+  w.key("sources").begin_array();
   for (const auto& h : r.sources) {
-    sources.push_back({{"doc_id", h.doc_id}, {"chunk_id", h.chunk_id}, {"title", h.title},
-                       {"score", h.score}, {"text", h.text}});
+    w.begin_object()
+        .member("doc_id", h.doc_id)
+        .member("chunk_id", h.chunk_id)
+        .member("title", h.title)
+        .member("score", static_cast<double>(h.score))
+        .member("text", h.text);
+    // Stored as the JSON text of an object the ingest validated.
+    if (!h.metadata.empty()) w.key("metadata").raw(h.metadata);
+    w.end_object();
   }
-  json j = {{"answer", r.answer},
-            {"model", r.model},
-            {"sources", std::move(sources)},
-            {"usage",
-             {{"prompt_tokens", r.prompt_tokens},
-              {"completion_tokens", r.completion_tokens},
-              {"total_tokens", r.prompt_tokens + r.completion_tokens}}}};
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  w.end_array();
+  w.key("usage")
+      .begin_object()
+      .member("prompt_tokens", static_cast<std::int64_t>(r.prompt_tokens))
+      .member("completion_tokens", static_cast<std::int64_t>(r.completion_tokens))
+      .member("total_tokens", static_cast<std::int64_t>(r.prompt_tokens + r.completion_tokens))
+      .end_object();
+  w.end_object();
+  return out;
 }
 
 struct Pipeline::Impl {
@@ -258,19 +277,26 @@ struct Pipeline::Impl {
     co_return out;
   }
 
-  std::shared_ptr<const cache::CacheEntry> make_entry(const QueryResult& r) const {
+  std::shared_ptr<const cache::CacheEntry> make_entry(const QueryResult& r, std::int64_t soft_ttl_ms,
+                                                      std::int64_t hard_ttl_ms) const {
     auto now = unix_ms();
     auto e = std::make_shared<cache::CacheEntry>();
     e->value = render_answer_body(r);
     e->created_unix_ms = now;
-    e->fresh_until_ms = now + config.cache.soft_ttl_ms;
-    e->stale_until_ms = now + config.cache.hard_ttl_ms;
+    e->fresh_until_ms = now + soft_ttl_ms;
+    e->stale_until_ms = now + std::max(hard_ttl_ms, soft_ttl_ms);
     return e;
   }
 
   asio::awaitable<Result<QueryResult>> compute_and_store(Computation c, std::string key) {
+    const std::int64_t soft_ttl_ms = c.soft_ttl_ms;  // compute() takes c
+    const std::int64_t hard_ttl_ms = c.hard_ttl_ms;
     auto r = co_await compute(std::move(c));
-    if (r && !key.empty()) co_await answers.put(key, make_entry(*r));
+    if (r && !key.empty()) {
+      auto entry = make_entry(*r, soft_ttl_ms, hard_ttl_ms);
+      r->cached_body = entry->value;  // the response splices it: the answer is rendered once
+      co_await answers.put(key, std::move(entry));
+    }
     co_return r;
   }
 
@@ -377,6 +403,8 @@ struct Pipeline::Impl {
     c.prompt.profile = prof.first;
     c.prompt.instructions = decision.instructions;
     c.prompt.history = hist.first;
+    c.soft_ttl_ms = decision.cache_soft_ttl_ms > 0 ? decision.cache_soft_ttl_ms : config.cache.soft_ttl_ms;
+    c.hard_ttl_ms = decision.cache_hard_ttl_ms > 0 ? decision.cache_hard_ttl_ms : config.cache.hard_ttl_ms;
 
     // 3. Answer cache.
     const bool use_cache = config.cache.enabled && req.cache_mode != CacheMode::bypass;

@@ -92,7 +92,26 @@ void add_char_grams(std::string_view word, std::vector<Feature>& out) {
 
 }  // namespace
 
+std::string Embedder::identity() const { return name() + "/" + model() + "/" + std::to_string(dim()); }
+
 HashEmbedder::HashEmbedder(int dim) : dim_(dim < 1 ? 1 : dim) {}
+
+std::string HashEmbedder::model() const { return "v" + std::to_string(version()); }
+
+boost::asio::awaitable<Result<std::vector<float>>> HashEmbedder::embed_query(std::string text) {
+  co_return embed(text);
+}
+
+boost::asio::awaitable<Result<std::vector<float>>> HashEmbedder::embed_documents(std::vector<std::string> texts) {
+  co_return embed_documents_sync(std::move(texts));
+}
+
+Result<std::vector<float>> HashEmbedder::embed_documents_sync(std::vector<std::string> texts) {
+  const auto dim = static_cast<std::size_t>(dim_);
+  std::vector<float> out(texts.size() * dim);
+  for (std::size_t i = 0; i < texts.size(); ++i) embed_into(texts[i], out.data() + i * dim);
+  return out;
+}
 
 std::uint32_t HashEmbedder::version() {
   return (kHashEmbedderFeatureVersion << 16) | kTextAnalysisVersion;

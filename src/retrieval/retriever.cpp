@@ -5,6 +5,11 @@
 #include "ragd/retrieval/offload.hpp"
 #include "ragd/retrieval/snapshot.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -39,11 +44,50 @@ std::string embedding_text(const Chunk& c) {
   return s;
 }
 
+// A document's text from its chunks: each is a verbatim slice at its offset, so laying them
+// out rebuilds it, except the whitespace between chunks, which comes back as one newline.
+std::string text_from_chunks(const std::vector<const Chunk*>& parts) {
+  std::string text;
+  for (const Chunk* c : parts) {
+    if (c->offset + c->text.size() <= text.size()) continue;  // inside an earlier one
+    if (c->offset > text.size()) {
+      if (!text.empty()) text += '\n';
+    } else {
+      text.resize(c->offset);  // the overlap is the same bytes
+    }
+    text += c->text;
+  }
+  return text;
+}
+
+std::string document_title_of(const std::vector<const Chunk*>& parts) {
+  if (parts.empty()) return {};
+  const std::string& t = parts.front()->title;
+  const auto sep = t.find(" \u203a ");
+  return sep == std::string::npos ? t : t.substr(0, sep);
+}
+
+Result<void> check_search(std::string_view query, int top_k) {
+  if (is_blank(query)) return make_error(Errc::bad_request, "query is empty");
+  if (top_k < 1) return make_error(Errc::bad_request, "top_k must be at least 1");
+  return {};
+}
+
 bool is_zero(const std::vector<float>& v) {
   return std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; });
 }
 
 }  // namespace
+
+struct Retriever::PendingSearch {
+  PendingSearch(boost::asio::any_io_executor ex, std::string q, int k, SearchMode m)
+      : query(std::move(q)), top_k(k), mode(m), done(std::move(ex), 1) {}
+  std::string query;
+  int top_k;
+  SearchMode mode;
+  std::optional<Result<std::vector<Hit>>> result;
+  boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
+};
 
 std::optional<SearchMode> parse_search_mode(std::string_view name) {
   if (name == "dense") return SearchMode::dense;
@@ -81,6 +125,10 @@ Result<void> validate_documents(const std::vector<Document>& docs, std::size_t m
       return make_error(Errc::bad_request, field(i, "text") + " is longer than " +
                                                std::to_string(max_document_chars) + " characters");
     }
+    if (d.metadata.size() > kMaxMetadataBytes) {
+      return make_error(Errc::bad_request, field(i, "metadata") + " is longer than " +
+                                               std::to_string(kMaxMetadataBytes) + " bytes as JSON");
+    }
     auto [it, inserted] = first_index.emplace(d.id, i);
     if (!inserted) {
       return make_error(Errc::bad_request, field(i, "id") + " repeats documents[" +
@@ -90,11 +138,12 @@ Result<void> validate_documents(const std::vector<Document>& docs, std::size_t m
   return {};
 }
 
-Retriever::Retriever(const RetrievalConfig& config)
+Retriever::Retriever(const RetrievalConfig& config, std::shared_ptr<Embedder> embedder)
     : config_(config),
       mode_(parse_search_mode(config.mode).value_or(SearchMode::hybrid)),
       embedder_(config.embedding_dim),
-      index_(embedder_.dim()),
+      external_embedder_(std::move(embedder)),
+      index_(external_embedder_ ? external_embedder_->dim() : embedder_.dim(), config.index),
       lexical_(Bm25Params{config.bm25_k1, config.bm25_b}),
       pool_(static_cast<std::size_t>(std::max(1, config.search_threads))),
       snapshot_timer_(pool_.get_executor()) {}
@@ -121,8 +170,110 @@ boost::asio::awaitable<Result<std::vector<Hit>>> Retriever::search(std::string q
 
 boost::asio::awaitable<Result<std::vector<Hit>>> Retriever::search(std::string query, int top_k,
                                                                    SearchMode mode) {
+  if (external_embedder_ && mode != SearchMode::lexical) {
+    if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
+    auto vec = co_await external_embedder_->embed_query(query);
+    if (!vec) co_return vec.error();
+    auto work = [this, query = std::move(query), vec = std::move(*vec), top_k, mode] {
+      return search_with_vector(query, vec, top_k, mode);
+    };
+    co_return co_await run_on(pool_.get_executor(), std::move(work));
+  }
+  if (batches(mode)) {
+    if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
+    boost::asio::any_io_executor caller = co_await boost::asio::this_coro::executor;
+    auto pending = std::make_shared<PendingSearch>(std::move(caller), std::move(query), top_k, mode);
+    enqueue_search(pending);
+    auto [ec] = co_await pending->done.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+    // The send happens after `result` is set, and the receive after the send.
+    if (ec || !pending->result) co_return make_error(Errc::cancelled, "cancelled while the search ran");
+    co_return std::move(*pending->result);
+  }
   auto work = [this, query = std::move(query), top_k, mode] { return search_sync(query, top_k, mode); };
   co_return co_await run_on(pool_.get_executor(), std::move(work));
+}
+
+
+// Batching pays where a search scans vectors: FAISS answers n queries over a flat list in
+// one pass over memory (BLAS) for little more than the cost of one (retrieval-bench
+// --batch-study). An HNSW graph walk is per query, so HNSW searches are not batched.
+bool Retriever::batches(SearchMode mode) const {
+  return mode != SearchMode::lexical && !external_embedder_ && index_.config().type != "hnsw" &&
+         batch_searches_.load(std::memory_order_relaxed);
+}
+
+void Retriever::enqueue_search(std::shared_ptr<PendingSearch> search) {
+  std::lock_guard lock(batch_mutex_);
+  batch_queue_.push_back(std::move(search));
+  if (batch_jobs_ < std::max(1, config_.search_threads)) {
+    ++batch_jobs_;
+    boost::asio::post(pool_, [this] { run_search_batches(); });
+  }
+}
+
+// Takes its share of what is queued, up to kMaxBatch at a time, until the queue is empty: searches
+// that arrive while a batch runs form the next one, so batches grow with the load and a
+// lone search waits for nothing.
+void Retriever::run_search_batches() {
+  constexpr std::size_t kMaxBatch = 64;
+  for (;;) {
+    std::vector<std::shared_ptr<PendingSearch>> batch;
+    {
+      std::lock_guard lock(batch_mutex_);
+      if (batch_queue_.empty()) {
+        --batch_jobs_;
+        return;
+      }
+      // A share per running job, so every pool thread gets work: the per-query part (BM25,
+      // fusion) does not shrink with batching, and one job taking all would serialise it.
+      const auto jobs = static_cast<std::size_t>(std::max(1, batch_jobs_));
+      const std::size_t n = std::min(kMaxBatch, (batch_queue_.size() + jobs - 1) / jobs);
+      batch.assign(std::make_move_iterator(batch_queue_.begin()), std::make_move_iterator(batch_queue_.begin() + n));
+      batch_queue_.erase(batch_queue_.begin(), batch_queue_.begin() + n);
+    }
+    try {
+      search_batch_now(batch);
+    } catch (const std::exception& e) {
+      for (auto& s : batch) {
+        if (!s->result) s->result.emplace(make_error(Errc::internal, e.what()));
+      }
+    }
+    for (auto& s : batch) s->done.try_send(boost::system::error_code{});
+  }
+}
+
+void Retriever::search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& batch) const {
+  auto idf = [this](std::string_view term) { return static_cast<float>(lexical_.idf(term)); };
+  std::vector<std::vector<float>> vecs(batch.size());
+  std::vector<float> queries;
+  std::vector<std::size_t> searched;  // batch positions with a non-zero vector
+  int depth = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    vecs[i] = embedder_.embed_weighted(batch[i]->query, idf);
+    if (is_zero(vecs[i])) continue;
+    searched.push_back(i);
+    queries.insert(queries.end(), vecs[i].begin(), vecs[i].end());
+    const int fetch = batch[i]->top_k + std::min(batch[i]->top_k, 8);
+    depth = std::max(depth, batch[i]->mode == SearchMode::hybrid ? std::max(fetch, config_.candidates) : fetch);
+  }
+  std::shared_lock lock(store_mutex_);
+  std::vector<std::vector<ScoredId>> dense(batch.size());
+  if (!searched.empty()) {
+    auto found = index_.search_batch(queries.data(), searched.size(), depth);
+    if (!found) {
+      for (auto& s : batch) s->result.emplace(found.error());
+      return;
+    }
+    for (std::size_t j = 0; j < searched.size(); ++j) dense[searched[j]] = std::move((*found)[j]);
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const PendingSearch& s = *batch[i];
+    // Each query keeps its own depth of the shared list (a prefix: the list is ranked).
+    const int fetch = s.top_k + std::min(s.top_k, 8);
+    const auto own = static_cast<std::size_t>(s.mode == SearchMode::hybrid ? std::max(fetch, config_.candidates) : fetch);
+    if (dense[i].size() > own) dense[i].resize(own);
+    batch[i]->result.emplace(hits_locked(s.query, vecs[i], s.top_k, s.mode, &dense[i]));
+  }
 }
 
 boost::asio::awaitable<Result<IngestStats>> Retriever::ingest(std::vector<Document> docs) {
@@ -133,10 +284,43 @@ boost::asio::awaitable<Result<IngestStats>> Retriever::ingest(std::vector<Docume
                              std::to_string(config_.max_documents_per_request) +
                              " are accepted per request");
   }
+  if (external_embedder_) {
+    auto stats = co_await ingest_external(std::move(docs), std::nullopt);
+    if (stats) schedule_snapshot();
+    co_return stats;
+  }
   auto work = [this, docs = std::move(docs)]() mutable { return ingest_sync(std::move(docs)); };
   auto stats = co_await run_on(pool_.get_executor(), std::move(work));
   if (stats) schedule_snapshot();
   co_return stats;
+}
+
+boost::asio::awaitable<Result<IngestStats>> Retriever::ingest(std::vector<Document> docs, ReplicationPosition at) {
+  if (external_embedder_) co_return co_await ingest_external(std::move(docs), at);
+  auto work = [this, docs = std::move(docs), at]() mutable { return ingest_sync(std::move(docs), at); };
+  co_return co_await run_on(pool_.get_executor(), std::move(work));
+}
+
+// Chunks on the pool, embeds as I/O, indexes on the pool.
+boost::asio::awaitable<Result<IngestStats>> Retriever::ingest_external(std::vector<Document> docs,
+                                                                       std::optional<ReplicationPosition> at) {
+  auto chunk = [this, docs]() -> Result<std::vector<std::string>> {
+    if (docs.empty()) return make_error(Errc::bad_request, "documents is empty");
+    if (auto ok = validate_documents(docs, config_.max_document_chars); !ok) return ok.error();
+    std::vector<std::string> texts;
+    for (const Document& d : docs) {
+      for (const Chunk& c : chunk_document(d, config_.chunker)) texts.push_back(embedding_text(c));
+    }
+    return texts;
+  };
+  auto texts = co_await run_on(pool_.get_executor(), std::move(chunk));
+  if (!texts) co_return texts.error();
+  auto vectors = co_await external_embedder_->embed_documents(std::move(*texts));
+  if (!vectors) co_return vectors.error();
+  auto index = [this, docs = std::move(docs), vectors = std::move(*vectors), at]() mutable {
+    return ingest_at(std::move(docs), at ? &*at : nullptr, &vectors);
+  };
+  co_return co_await run_on(pool_.get_executor(), std::move(index));
 }
 
 boost::asio::awaitable<Result<bool>> Retriever::remove(std::string doc_id) {
@@ -154,9 +338,12 @@ Result<std::vector<Hit>> Retriever::search_sync(std::string_view query, int top_
 // `depth` deep. Call with store_mutex_ held (shared), so both indexes are read at the
 // same version.
 Result<std::vector<ScoredId>> Retriever::ranked_keys(std::string_view query, const std::vector<float>& vec,
-                                                     int depth, SearchMode mode) const {
+                                                     int depth, SearchMode mode,
+                                                     std::vector<ScoredId>* searched) const {
   std::vector<ScoredId> dense;
-  if (mode != SearchMode::lexical && !vec.empty() && !is_zero(vec)) {
+  if (searched) {
+    dense = std::move(*searched);
+  } else if (mode != SearchMode::lexical && !vec.empty() && !is_zero(vec)) {
     const int list_depth = mode == SearchMode::hybrid ? std::max(depth, config_.candidates) : depth;
     auto found = index_.search(vec.data(), list_depth);
     if (!found) return found.error();
@@ -172,23 +359,35 @@ Result<std::vector<ScoredId>> Retriever::ranked_keys(std::string_view query, con
 }
 
 Result<std::vector<Hit>> Retriever::search_sync(std::string_view query, int top_k, SearchMode mode) const {
-  if (is_blank(query)) return make_error(Errc::bad_request, "query is empty");
-  if (top_k < 1) return make_error(Errc::bad_request, "top_k must be at least 1");
+  if (auto ok = check_search(query, top_k); !ok) return ok.error();
 
   // Embedding happens before the store lock, so readers hold it only while searching and
   // ingests are not starved. Query terms are weighted by their IDF in the lexical index:
   // without it "patients" and "study" weigh as much as "rapamycin" in a hash embedding.
   std::vector<float> vec;
-  if (mode != SearchMode::lexical) {
+  if (mode != SearchMode::lexical && external_embedder_) {
+    std::vector<std::string> texts{std::string(query)};
+    auto embedded = external_embedder_->embed_documents_sync(std::move(texts));
+    if (!embedded) return embedded.error();
+    vec = std::move(*embedded);
+  } else if (mode != SearchMode::lexical) {
     auto idf = [this](std::string_view term) { return static_cast<float>(lexical_.idf(term)); };
     vec = embedder_.embed_weighted(query, idf);
   }
+  return search_with_vector(query, vec, top_k, mode);
+}
 
+Result<std::vector<Hit>> Retriever::search_with_vector(std::string_view query, const std::vector<float>& vec,
+                                                       int top_k, SearchMode mode) const {
+  std::shared_lock lock(store_mutex_);
+  return hits_locked(query, vec, top_k, mode, nullptr);
+}
+
+Result<std::vector<Hit>> Retriever::hits_locked(std::string_view query, const std::vector<float>& vec, int top_k,
+                                                SearchMode mode, std::vector<ScoredId>* dense) const {
   // A few spare results make up for the duplicates dropped below.
   const int fetch = top_k + std::min(top_k, 8);
-
-  std::shared_lock lock(store_mutex_);
-  auto found = ranked_keys(query, vec, fetch, mode);
+  auto found = ranked_keys(query, vec, fetch, mode, dense);
   if (!found) return found.error();
   std::vector<Hit> hits;
   hits.reserve(static_cast<std::size_t>(top_k));
@@ -200,13 +399,49 @@ Result<std::vector<Hit>> Retriever::search_sync(std::string_view query, int top_
     // The same text under two ids (a document posted twice under different names) is one
     // source to the reader; keep the better-ranked copy.
     if (!seen_texts.insert(c.text).second) continue;
-    hits.push_back(Hit{c.doc_id, c.chunk_id, c.title, c.text, static_cast<double>(score)});
+    auto doc = documents_.find(c.doc_id);
+    hits.push_back(Hit{c.doc_id, c.chunk_id, c.title, c.text, static_cast<double>(score),
+                       doc == documents_.end() ? std::string() : doc->second.metadata});
     if (hits.size() == static_cast<std::size_t>(top_k)) break;
   }
   return hits;
 }
 
-Result<IngestStats> Retriever::ingest_sync(std::vector<Document> docs) {
+Result<IngestStats> Retriever::ingest_sync(std::vector<Document> docs) { return ingest_at(std::move(docs), nullptr); }
+
+Result<IngestStats> Retriever::ingest_sync(std::vector<Document> docs, const ReplicationPosition& at) {
+  return ingest_at(std::move(docs), &at);
+}
+
+Result<bool> Retriever::remove_sync(const std::string& doc_id) { return remove_at(doc_id, nullptr); }
+
+Result<bool> Retriever::remove_sync(const std::string& doc_id, const ReplicationPosition& at) {
+  return remove_at(doc_id, &at);
+}
+
+ReplicationPosition Retriever::replication_position() const {
+  std::shared_lock lock(store_mutex_);
+  return position_;
+}
+
+std::uint64_t Retriever::advance_version(const ReplicationPosition* at) {
+  const std::uint64_t current = version_.load(std::memory_order_acquire);
+  std::uint64_t next = current + 1;
+  if (at) {
+    if (at->sequence > current) next = at->sequence;
+    position_ = *at;
+  }
+  version_.store(next, std::memory_order_release);
+  return next;
+}
+
+const Embedder& Retriever::active_embedder() const {
+  if (external_embedder_) return *external_embedder_;
+  return embedder_;
+}
+
+Result<IngestStats> Retriever::ingest_at(std::vector<Document> docs, const ReplicationPosition* at,
+                                         const std::vector<float>* vectors_in) {
   if (docs.empty()) return make_error(Errc::bad_request, "documents is empty");
   if (auto ok = validate_documents(docs, config_.max_document_chars); !ok) return ok.error();
 
@@ -216,17 +451,33 @@ Result<IngestStats> Retriever::ingest_sync(std::vector<Document> docs) {
     auto cs = chunk_document(d, config_.chunker);
     for (auto& c : cs) chunks.push_back(std::move(c));
   }
-  const auto dim = static_cast<std::size_t>(embedder_.dim());
-  std::vector<float> vectors(chunks.size() * dim);
+  const auto dim = static_cast<std::size_t>(active_embedder().dim());
+  std::vector<float> vectors(external_embedder_ ? 0 : chunks.size() * dim);
+  std::vector<std::string> texts;  // for the external embedder
   std::vector<std::int64_t> keys(chunks.size());
   std::vector<Bm25Index::PreparedText> prepared;
   prepared.reserve(chunks.size());
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     chunks[i].id = next_chunk_key_.fetch_add(1, std::memory_order_relaxed);
     keys[i] = chunks[i].id;
-    const std::string text = embedding_text(chunks[i]);
-    embedder_.embed_into(text, vectors.data() + i * dim);
+    std::string text = embedding_text(chunks[i]);
     prepared.push_back(Bm25Index::prepare(keys[i], text));
+    if (external_embedder_) {
+      texts.push_back(std::move(text));
+    } else {
+      embedder_.embed_into(text, vectors.data() + i * dim);
+    }
+  }
+  if (external_embedder_ && vectors_in) {
+    vectors = *vectors_in;
+  } else if (external_embedder_) {
+    auto embedded = external_embedder_->embed_documents_sync(std::move(texts));
+    if (!embedded) return embedded.error();
+    vectors = std::move(*embedded);
+  }
+  if (vectors.size() != chunks.size() * dim) {
+    return make_error(Errc::internal, "embedder returned " + std::to_string(vectors.size()) + " floats for " +
+                                          std::to_string(chunks.size()) + " chunks of dim " + std::to_string(dim));
   }
 
   std::unique_lock lock(store_mutex_);
@@ -250,20 +501,41 @@ Result<IngestStats> Retriever::ingest_sync(std::vector<Document> docs) {
     doc_chunks_[c.doc_id].push_back(c.id);
     chunks_.emplace(c.id, std::move(c));
   }
-  const std::uint64_t v = version_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  for (Document& d : docs) {
+    documents_[d.id] = DocumentInfo{std::move(d.title), std::move(d.metadata), std::move(d.text)};
+  }
+  const std::uint64_t v = advance_version(at);
   return IngestStats{docs.size(), keys.size(), v};
 }
 
-Result<bool> Retriever::remove_sync(const std::string& doc_id) {
+Result<bool> Retriever::remove_at(const std::string& doc_id, const ReplicationPosition* at) {
   std::unique_lock lock(store_mutex_);
   auto it = doc_chunks_.find(doc_id);
-  if (it == doc_chunks_.end()) return false;
+  if (it == doc_chunks_.end()) {
+    if (at) advance_version(at);
+    return false;
+  }
   if (auto removed = index_.remove(it->second); !removed) return removed.error();
   lexical_.remove(it->second);
   for (auto key : it->second) chunks_.erase(key);
   doc_chunks_.erase(it);
-  version_.fetch_add(1, std::memory_order_acq_rel);
+  documents_.erase(doc_id);
+  advance_version(at);
   return true;
+}
+
+boost::asio::awaitable<std::optional<StoredDocument>> Retriever::document(std::string doc_id) {
+  // On the pool: the store lock may be held by an ingest for a while.
+  auto work = [this, doc_id = std::move(doc_id)] { return document_sync(doc_id); };
+  co_return co_await run_on(pool_.get_executor(), std::move(work));
+}
+
+std::optional<StoredDocument> Retriever::document_sync(const std::string& doc_id) const {
+  std::shared_lock lock(store_mutex_);
+  auto it = documents_.find(doc_id);
+  if (it == documents_.end()) return std::nullopt;
+  const DocumentInfo& d = it->second;
+  return StoredDocument{doc_id, d.title, d.metadata, d.text, doc_chunks_.at(doc_id).size()};
 }
 
 std::size_t Retriever::chunk_count() const {
@@ -285,8 +557,8 @@ Result<SnapshotStats> Retriever::save_snapshot_sync() {
   std::lock_guard save_lock(save_mutex_);
   const auto started = std::chrono::steady_clock::now();
   SnapshotData data;
-  data.dim = static_cast<std::uint32_t>(embedder_.dim());
-  data.embedder_version = HashEmbedder::version();
+  data.dim = static_cast<std::uint32_t>(active_embedder().dim());
+  data.embedder_version = active_embedder().snapshot_version();
   {
     // Copy under the shared lock (searches go on), write without it.
     std::shared_lock lock(store_mutex_);
@@ -297,6 +569,8 @@ Result<SnapshotStats> Retriever::save_snapshot_sync() {
       return stats;
     }
     data.next_chunk_key = next_chunk_key_.load();
+    data.replication_stream_id = position_.stream_id;
+    data.replication_sequence = position_.sequence;
     // Documents in id order and chunks in position order: equal stores give equal files.
     std::map<std::string_view, const std::vector<std::int64_t>*> docs;
     for (const auto& [id, keys] : doc_chunks_) docs.emplace(id, &keys);
@@ -307,6 +581,13 @@ Result<SnapshotStats> Retriever::save_snapshot_sync() {
     for (auto key : keys) data.chunks.push_back(chunks_.at(key));
     data.vectors.resize(keys.size() * data.dim);
     if (auto r = index_.reconstruct(keys, data.vectors.data()); !r) return r.error();
+    data.has_documents = true;
+    data.index_description = index_.describe();
+    data.documents.reserve(docs.size());
+    for (const auto& [id, doc_keys] : docs) {
+      const DocumentInfo& d = documents_.at(std::string(id));
+      data.documents.push_back(StoredDocument{std::string(id), d.title, d.metadata, d.text, doc_keys->size()});
+    }
     stats.documents = docs.size();
   }
   stats.chunks = data.chunks.size();
@@ -369,15 +650,30 @@ Result<SnapshotStats> Retriever::load_snapshot() {
     }
     return data.error();
   }
-  const auto dim = static_cast<std::size_t>(embedder_.dim());
-  if (data->dim != dim || data->embedder_version != HashEmbedder::version()) {
+  const Embedder& running = active_embedder();
+  const auto dim = static_cast<std::size_t>(running.dim());
+  if (data->dim != dim || data->embedder_version != running.snapshot_version()) {
     // Texts are all we need: recompute vectors with the running embedder.
     spdlog::warn("snapshot {} has vectors of dim {} embedder version {:#x}; re-embedding {} chunks "
-                 "for dim {} version {:#x}",
-                 path, data->dim, data->embedder_version, data->chunks.size(), dim, HashEmbedder::version());
-    data->vectors.assign(data->chunks.size() * dim, 0.0f);
-    for (std::size_t i = 0; i < data->chunks.size(); ++i) {
-      embedder_.embed_into(embedding_text(data->chunks[i]), data->vectors.data() + i * dim);
+                 "for dim {} version {:#x} ({})",
+                 path, data->dim, data->embedder_version, data->chunks.size(), dim, running.snapshot_version(),
+                 running.identity());
+    if (external_embedder_) {
+      std::vector<std::string> texts;
+      texts.reserve(data->chunks.size());
+      for (const Chunk& c : data->chunks) texts.push_back(embedding_text(c));
+      auto embedded = external_embedder_->embed_documents_sync(std::move(texts));
+      if (!embedded) {
+        spdlog::error("snapshot {} not loaded, starting with an empty index: re-embedding failed: {}", path,
+                      embedded.error().message);
+        return embedded.error();
+      }
+      data->vectors = std::move(*embedded);
+    } else {
+      data->vectors.assign(data->chunks.size() * dim, 0.0f);
+      for (std::size_t i = 0; i < data->chunks.size(); ++i) {
+        embedder_.embed_into(embedding_text(data->chunks[i]), data->vectors.data() + i * dim);
+      }
     }
     stats.reembedded = true;
   }
@@ -401,13 +697,29 @@ Result<SnapshotStats> Retriever::load_snapshot() {
     return added.error();
   }
   lexical_.add(std::move(prepared));
+  for (StoredDocument& d : data->documents) {
+    documents_[d.id] = DocumentInfo{std::move(d.title), std::move(d.metadata), std::move(d.text)};
+  }
   for (Chunk& c : data->chunks) {
     doc_chunks_[c.doc_id].push_back(c.id);
     const std::int64_t key = c.id;
     chunks_.emplace(key, std::move(c));
   }
+  for (const auto& [id, doc_keys] : doc_chunks_) {
+    // Files written before documents were stored: the text is pieced together from the
+    // chunks, the title taken from the first chunk's (the document title comes first).
+    if (documents_.count(id) != 0) continue;
+    std::vector<const Chunk*> parts;
+    for (auto key : doc_keys) parts.push_back(&chunks_.at(key));
+    documents_[id] = DocumentInfo{document_title_of(parts), std::string(), text_from_chunks(parts)};
+  }
+  if (data->has_documents && data->index_description != index_.describe()) {
+    spdlog::info("snapshot {} was saved by a '{}' index; built as '{}' from its vectors", path,
+                 data->index_description, index_.describe());
+  }
   next_chunk_key_.store(std::max(data->next_chunk_key, max_key + 1));
   version_.store(data->index_version);
+  position_ = ReplicationPosition{data->replication_stream_id, data->replication_sequence};
   // After re-embedding, the file on disk no longer matches: the next save rewrites it.
   saved_version_.store(stats.reembedded ? ~std::uint64_t{0} : data->index_version);
   stats.documents = doc_chunks_.size();

@@ -21,6 +21,9 @@ constexpr char kEndMagic[8] = {'P', 'A', 'N', 'S', 'D', 'G', 'A', 'R'};
 // Bounds a corrupt length field before it turns into a giant allocation.
 constexpr std::uint32_t kMaxStringBytes = 256u << 20;
 constexpr std::uint32_t kMaxDim = 1u << 16;
+constexpr std::uint32_t kFlagReplication = 1u;  // header flags: a replication position follows
+constexpr std::uint32_t kFlagDocuments = 2u;    // header flags: the documents section follows
+constexpr std::uint32_t kKnownFlags = kFlagReplication | kFlagDocuments;
 
 class Writer {
  public:
@@ -103,16 +106,34 @@ std::string encode_snapshot(const SnapshotData& data) {
   for (const Chunk& c : data.chunks) {
     estimate += 40 + c.doc_id.size() + c.chunk_id.size() + c.title.size() + c.text.size();
   }
+  for (const StoredDocument& d : data.documents) {
+    estimate += 16 + d.id.size() + d.title.size() + d.metadata.size() + d.text.size();
+  }
   out.reserve(estimate);
   Writer w(out);
   w.put_bytes(kMagic, sizeof kMagic);
   w.put(kSnapshotFormatVersion);
   w.put(data.dim);
   w.put(data.embedder_version);
-  w.put(std::uint32_t{0});
+  const bool replicated = !data.replication_stream_id.empty();
+  w.put((replicated ? kFlagReplication : std::uint32_t{0}) | (data.has_documents ? kFlagDocuments : 0u));
   w.put(data.index_version);
   w.put(data.next_chunk_key);
   w.put(static_cast<std::uint64_t>(data.chunks.size()));
+  if (replicated) {
+    w.put_string(data.replication_stream_id);
+    w.put(data.replication_sequence);
+  }
+  if (data.has_documents) {
+    w.put_string(data.index_description);
+    w.put(static_cast<std::uint64_t>(data.documents.size()));
+    for (const StoredDocument& d : data.documents) {
+      w.put_string(d.id);
+      w.put_string(d.title);
+      w.put_string(d.metadata);
+      w.put_string(d.text);
+    }
+  }
   for (std::size_t i = 0; i < data.chunks.size(); ++i) {
     const Chunk& c = data.chunks[i];
     w.put(c.id);
@@ -145,15 +166,34 @@ Result<SnapshotData> decode_snapshot(std::string_view bytes) {
 
   Reader r(body.substr(sizeof kMagic));
   SnapshotData d;
-  std::uint32_t format = 0, reserved = 0;
+  std::uint32_t format = 0, flags = 0;
   std::uint64_t count = 0;
   if (!r.get(format)) return corrupt("truncated header");
   if (format != kSnapshotFormatVersion) {
     return corrupt("unsupported format version " + std::to_string(format));
   }
-  if (!r.get(d.dim) || !r.get(d.embedder_version) || !r.get(reserved) || !r.get(d.index_version) ||
+  if (!r.get(d.dim) || !r.get(d.embedder_version) || !r.get(flags) || !r.get(d.index_version) ||
       !r.get(d.next_chunk_key) || !r.get(count)) {
     return corrupt("truncated header");
+  }
+  if ((flags & ~kKnownFlags) != 0) return corrupt("unknown header flags " + std::to_string(flags));
+  if ((flags & kFlagReplication) &&
+      (!r.get_string(d.replication_stream_id) || !r.get(d.replication_sequence))) {
+    return corrupt("truncated replication position");
+  }
+  if (flags & kFlagDocuments) {
+    d.has_documents = true;
+    std::uint64_t documents = 0;
+    if (!r.get_string(d.index_description) || !r.get(documents)) return corrupt("truncated documents header");
+    if (documents > r.remaining() / 16) return corrupt("document count exceeds the file");
+    d.documents.resize(documents);
+    for (std::size_t i = 0; i < documents; ++i) {
+      StoredDocument& doc = d.documents[i];
+      if (!r.get_string(doc.id) || !r.get_string(doc.title) || !r.get_string(doc.metadata) ||
+          !r.get_string(doc.text)) {
+        return corrupt("truncated document record " + std::to_string(i));
+      }
+    }
   }
   if (d.dim == 0 || d.dim > kMaxDim) return corrupt("bad dimension " + std::to_string(d.dim));
   // Each record takes at least its fixed fields and its vector.

@@ -66,6 +66,8 @@ struct RuleSet::Compiled {
     std::regex regex;
     std::string message;
     std::string instruction;
+    std::int64_t cache_soft_ttl_ms = 0;  // instruct rules only; 0 = the gateway's
+    std::int64_t cache_hard_ttl_ms = 0;
   };
   std::vector<Rule> rules;  // enabled rules, in precedence order: priority desc, file order
   std::size_t file_rule_count = 0;
@@ -176,7 +178,8 @@ Result<RuleSet> RuleSet::parse(const std::string& json_text) {
     if (!ids.insert(*id).second) return rule_error(i, *id, ".id repeats an earlier rule's id");
 
     static const std::unordered_set<std::string> kRuleKeys = {
-        "id", "description", "enabled", "match", "action", "message", "instruction", "priority"};
+        "id", "description", "enabled", "match", "action", "message", "instruction", "priority",
+        "cache_soft_ttl_ms", "cache_hard_ttl_ms"};
     for (const auto& [key, value] : r.items()) {
       if (kRuleKeys.count(key) == 0) return rule_error(i, *id, ": unknown key \"" + key + "\"");
     }
@@ -214,6 +217,22 @@ Result<RuleSet> RuleSet::parse(const std::string& json_text) {
       rule.message = std::move(*message);
     }
 
+    for (auto [key, out] : {std::pair<const char*, std::int64_t*>{"cache_soft_ttl_ms", &rule.cache_soft_ttl_ms},
+                            std::pair<const char*, std::int64_t*>{"cache_hard_ttl_ms", &rule.cache_hard_ttl_ms}}) {
+      auto it = r.find(key);
+      if (it == r.end()) continue;
+      if (rule.info.action != RuleAction::instruct) {
+        return rule_error(i, *id, std::string(".") + key + " is only for instruct rules (block and answer replies are never cached)");
+      }
+      if (!it->is_number_integer() || it->get<std::int64_t>() < 1000 ||
+          it->get<std::int64_t>() > 30LL * 24 * 3600 * 1000) {
+        return rule_error(i, *id, std::string(".") + key + " must be an integer from 1000 (1 s) to 2592000000 (30 days)");
+      }
+      *out = it->get<std::int64_t>();
+    }
+    if (rule.cache_soft_ttl_ms > 0 && rule.cache_hard_ttl_ms > 0 && rule.cache_hard_ttl_ms < rule.cache_soft_ttl_ms) {
+      return rule_error(i, *id, ".cache_hard_ttl_ms must be at least cache_soft_ttl_ms");
+    }
     if (auto it = r.find("priority"); it != r.end()) {
       if (!it->is_number_integer()) return rule_error(i, *id, ".priority must be an integer");
       const auto p = it->get<std::int64_t>();
@@ -332,9 +351,15 @@ RuleDecision RuleSet::evaluate(std::string_view query) const {
       case RuleAction::answer:
         if (deciding == nullptr) deciding = &rule;
         break;
-      case RuleAction::instruct:
+      case RuleAction::instruct: {
         decision.instructions.push_back(rule.instruction);
+        auto shortest = [](std::int64_t current, std::int64_t asked) {
+          return asked > 0 && (current == 0 || asked < current) ? asked : current;
+        };
+        decision.cache_soft_ttl_ms = shortest(decision.cache_soft_ttl_ms, rule.cache_soft_ttl_ms);
+        decision.cache_hard_ttl_ms = shortest(decision.cache_hard_ttl_ms, rule.cache_hard_ttl_ms);
         break;
+      }
     }
   }
   if (deciding != nullptr) {

@@ -6,6 +6,7 @@
 #include "ragd/core/ids.hpp"
 
 #include <atomic>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -231,4 +232,31 @@ TEST(AnswerCache, L1StaysWithinItsByteBound) {
   EXPECT_GT(bytes, 0);
   EXPECT_LE(bytes, bound);
   EXPECT_EQ(m.find("ragd_cache_l1_evictions{cache=\"answers\"} 0\n"), std::string::npos) << "expected evictions";
+}
+
+TEST(AnswerCache, ARuleCanShortenTheLifetimeOfTheAnswersItShapes) {
+  FakeLlm llm;
+  TempDir dir;
+  const std::string rules_path = dir.path() + "/rules.json";
+  {
+    std::ofstream f(rules_path);
+    f << R"({"rules": [{"id": "volcano-news", "match": {"keywords": ["volcano"]}, "action": "instruct",
+                        "instruction": "Mention that eruptions change quickly.",
+                        "cache_soft_ttl_ms": 1000, "cache_hard_ttl_ms": 600000}]})";
+  }
+  Stack stack(with_llm(llm, {{"cache", {{"soft_ttl_ms", 600000}, {"hard_ttl_ms", 600000}}},
+                             {"rules", {{"file", rules_path}}}}));
+  ASSERT_EQ(stack.ingest_dir(source_path("tests/data/corpus")).status, 200);
+  ASSERT_TRUE(stack.wait_ready());
+  json ruled = {{"query", "Which volcano closed European airspace?"}};
+  json plain = {{"query", "How do honey bees communicate?"}};
+  ASSERT_EQ(stack.post("/query", ruled).status, 200);
+  ASSERT_EQ(stack.post("/query", plain).status, 200);
+  EXPECT_EQ(body_of(stack.post("/query", ruled))["cache"], "hit");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // past the rule's soft TTL only
+
+  auto after_ruled = body_of(stack.post("/query", ruled));
+  EXPECT_EQ(after_ruled["cache"], "stale") << "the rule's 1 s soft TTL applies";
+  EXPECT_EQ(after_ruled["rules_matched"], json::array({"volcano-news"}));
+  EXPECT_EQ(body_of(stack.post("/query", plain))["cache"], "hit") << "the gateway's 10 min soft TTL applies";
 }

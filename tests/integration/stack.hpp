@@ -19,6 +19,7 @@ namespace ragd::test {
 
 struct StackOptions {
   nlohmann::json gateway_config = nlohmann::json::object();  // merged over the defaults
+  std::map<std::string, std::string> gateway_env;            // e.g. RAGD_EMBED_BASE_URL
   bool start_worker = true;
   std::map<std::string, std::string> worker_env;
   std::vector<std::string> worker_args;
@@ -39,8 +40,8 @@ class Stack {
     cfg.merge_patch(opts_.gateway_config);
     config_path_ = dir_.path() + "/ragd.json";
     std::ofstream(config_path_) << cfg.dump(2);
-    gateway_.emplace(std::vector<std::string>{bin_path("ragd"), "--config", config_path_},
-                     std::map<std::string, std::string>{}, dir_.path() + "/ragd.log");
+    gateway_.emplace(std::vector<std::string>{bin_path("ragd"), "--config", config_path_}, opts_.gateway_env,
+                     dir_.path() + "/ragd.log");
     bool up = wait_until([&] { return http_request(port_, "GET", "/healthz").status == 200; },
                          std::chrono::seconds(20));
     if (!up) throw std::runtime_error("ragd did not start:\n" + gateway_->log());

@@ -65,10 +65,59 @@ struct ChunkerConfig {
   std::size_t overlap_chars = 120;
 };
 
+// The dense index. flat: exact, every vector scanned. hnsw: a graph, approximate, fast at
+// any size; deletes are tombstones until a rebuild. ivf: k-means lists, approximate; exact
+// (flat) until `train_size` vectors exist, then trained once on them.
+struct IndexConfig {
+  std::string type = "flat";              // flat | hnsw | ivf
+  int hnsw_m = 32;                        // graph degree: recall and memory grow with it
+  int hnsw_ef_construction = 64;          // build-time beam: recall and build time
+  int hnsw_ef_search = 64;                // query-time beam (at least k): recall and latency
+  double rebuild_deleted_fraction = 0.2;  // hnsw: rebuild when tombstones pass this share
+  int ivf_nlist = 1024;                   // k-means lists
+  int ivf_nprobe = 16;                    // lists scanned per query
+  std::size_t ivf_train_size = 0;         // vectors before training; 0 = 39 * nlist
+};
+
+// Gateway replicas converge on the same documents: ingests and deletes go through the
+// Redis stream <redis.key_prefix>ingest and every replica applies it in order.
+struct ReplicationConfig {
+  bool enabled = true;              // false = standalone: changes apply to this replica only
+  std::int64_t max_entries = 10000; // stream cap (XADD MAXLEN ~); a replica further behind must be reseeded
+  int apply_timeout_ms = 10000;     // an ingest or delete waits this long for this replica's own apply
+  int batch = 64;                   // entries per read of the stream
+};
+
+// Embedding cache in front of a remote embedder: normalized text -> vector, in process
+// (L1) and in Redis (L2, shared by replicas). The built-in embedder never uses it.
+struct EmbeddingCacheConfig {
+  bool enabled = true;
+  std::size_t l1_max_entries = 10000;
+  std::size_t l1_max_bytes = 64u << 20;
+  bool l2_enabled = true;
+  int l2_ttl_ms = 7 * 24 * 3600 * 1000;  // vectors are stable: a week
+};
+
+// Where vectors come from. base_url "" = the built-in offline hash embedder
+// (retrieval.embedding_dim); otherwise POST {base_url}/v1/embeddings of an
+// OpenAI-compatible server, which must return `dim` floats per text.
+struct EmbedderConfig {
+  std::string base_url;
+  std::string model = "text-embedding-3-small";
+  std::string api_key_env = "RAGD_EMBED_API_KEY";  // names the variable holding the key
+  int dim = 1536;
+  int batch = 64;                     // texts per request
+  int max_inflight = 4;               // requests in flight at once
+  int timeout_ms = 10000;             // per attempt; a batch's budget is timeout_ms * max_attempts
+  int max_attempts = 3;
+  EmbeddingCacheConfig cache;
+};
+
 struct RetrievalConfig {
   int embedding_dim = 1024;            // fewer hash collisions than 384: +0.08 dense nDCG@10
+  EmbedderConfig embedder;
   int search_threads = 2;              // worker pool for FAISS search and indexing
-  std::string index_type = "flat";     // flat (exact inner product)
+  IndexConfig index;
   int timeout_ms = 2000;               // deadline of the retrieval leg
   ChunkerConfig chunker;
   std::size_t max_documents_per_request = 1000;
@@ -81,6 +130,8 @@ struct RetrievalConfig {
   double bm25_b = 0.4;                 // BM25 length normalisation (Anserini's value)
   std::string snapshot_path;           // "" = no persistence
   int snapshot_interval_ms = 2000;     // batch window between a change and its snapshot
+  bool batch_searches = true;          // concurrent flat/ivf searches share one FAISS call
+  ReplicationConfig replication;
 };
 
 struct ProfileConfig {

@@ -18,9 +18,13 @@ namespace ragd::http {
 Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const QueryConfig& limits);
 std::string render_query_result(const orchestrator::QueryResult& r);
 
-// POST /v1/documents: {"documents": [{"id": str, "title"?: str, "text": str}, ...]}.
+// POST /v1/documents: {"documents": [{"id": str, "title"?: str, "text": str,
+// "metadata"?: {str: str | number | bool}}, ...]}.
 Result<std::vector<retrieval::Document>> parse_documents_body(std::string_view body,
                                                               const RetrievalConfig& limits);
+
+// GET /v1/documents/{id}: {"id", "title", "metadata", "chunks", "text", "index_version"}.
+std::string render_document(const retrieval::StoredDocument& d, std::uint64_t index_version);
 
 // Number of Unicode code points in UTF-8 text (invalid bytes count one each).
 std::size_t utf8_length(std::string_view s);

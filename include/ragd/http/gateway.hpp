@@ -1,6 +1,7 @@
 // The ragd gateway process as one object: it owns the io_context and its threads, the
-// Redis client, the retriever, the rules, the job client, the pipeline, the routes and the
-// HTTP server. The main parses flags and config, then start() and run().
+// Redis client, the retriever (and, unless standalone, the replicator that keeps it on the
+// same documents as the other replicas), the rules, the job client, the pipeline, the routes
+// and the HTTP server. The main parses flags and config, then start() and run().
 //
 // Routes: POST /query, POST /v1/documents, DELETE /v1/documents/{id}, GET /healthz,
 // GET /readyz, GET /metrics.

@@ -3,7 +3,7 @@
 // with or without the trailing "/v1" ("http://host:8000" and "http://host:8000/v1" mean
 // the same). Each call is bounded by min(timeout_ms, the job's remaining deadline) and
 // retried on 5xx, 429 (after Retry-After), timeouts and connection errors, with jittered
-// exponential backoff, never past the deadline.
+// exponential backoff, never past the deadline (the policy in net/retry.hpp).
 //
 // Thread-safety: generate() may run concurrently from any thread; calls share one
 // HttpClient (and its keep-alive connections). The pure helpers are stateless.
@@ -11,7 +11,7 @@
 
 #include "ragd/core/config.hpp"
 #include "ragd/llm/generator.hpp"
-#include "ragd/llm/http_client.hpp"
+#include "ragd/net/http_client.hpp"
 
 #include <chrono>
 #include <optional>
@@ -32,17 +32,6 @@ std::string build_chat_request(const queue::Job& job, const LlmConfig& cfg);
 // Errc::upstream_error naming the status and the upstream's own message (truncated).
 Result<GenerateResult> parse_chat_response(int status, std::string_view body);
 
-// Retry-After as a delay (delta-seconds form only); nullopt when absent or unparsable.
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value);
-
-// Delay before retry number `retry` (1 = first retry): "equal jitter" under an exponential
-// ceiling c = min(cap, base * 2^(retry-1)), i.e. c/2 + unit * c/2 with `unit` in [0,1).
-// Half the ceiling is always waited, so a struggling server is not hit again at once;
-// the random half spreads the retries of many workers apart.
-std::chrono::milliseconds backoff_delay(int retry, double unit,
-                                        std::chrono::milliseconds base = std::chrono::milliseconds(100),
-                                        std::chrono::milliseconds cap = std::chrono::milliseconds(2000));
-
 struct OpenAiGeneratorOptions {
   std::chrono::milliseconds backoff_base{100};
   std::chrono::milliseconds backoff_cap{2000};
@@ -58,7 +47,7 @@ class OpenAiGenerator final : public Generator {
   LlmConfig cfg_;
   OpenAiGeneratorOptions options_;
   std::string url_;
-  HttpClient http_;
+  net::HttpClient http_;
 };
 
 }  // namespace ragd::llm

@@ -75,8 +75,9 @@ struct QueryResult {
   Timings timings;
   std::vector<std::string> rules_matched;
   bool coalesced = false;  // waited on another request's identical computation
-  // When served from the cache: the answer's fields (answer, model, sources, usage) as the
-  // JSON object render_answer_body() wrote, spliced into the response as they are.
+  // The answer's fields (answer, model, sources, usage) as the JSON object
+  // render_answer_body() wrote, when already rendered (served from or just stored in the
+  // cache); spliced into the response as they are.
   std::string cached_body;
   bool profile_used = false;
   int prompt_tokens = 0;

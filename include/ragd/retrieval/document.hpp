@@ -13,6 +13,18 @@ struct Document {
   std::string id;     // stable, client-chosen; re-posting it replaces the old version
   std::string title;  // may be empty
   std::string text;
+  // Client metadata: a flat JSON object (string, number and bool values) as compact JSON
+  // text, or "" for none. Validated at the API (see http/api.cpp); stored verbatim.
+  std::string metadata = {};
+};
+
+// A document as the Retriever holds it (GET /v1/documents/{id}).
+struct StoredDocument {
+  std::string id;
+  std::string title;
+  std::string metadata;  // as in Document
+  std::string text;      // as ingested
+  std::size_t chunks = 0;
 };
 
 struct Chunk {
@@ -31,6 +43,7 @@ struct Hit {
   std::string title;
   std::string text;
   double score = 0.0;  // cosine similarity in [-1, 1]; higher is better
+  std::string metadata = {};  // the document's, as in Document
 };
 
 }  // namespace ragd::retrieval

@@ -1,3 +1,11 @@
+// Embedders turn text into fixed-size, L2-normalised vectors for the dense index.
+//
+// Embedder is the interface the Retriever uses: HashEmbedder (below, built in, offline)
+// and RemoteEmbedder (remote_embedder.hpp: an OpenAI-compatible /v1/embeddings service),
+// optionally behind CachedEmbedder (embedding_cache.hpp). Queries and documents are
+// separate calls because they are treated differently: a query is one interactive text
+// (served first, cached), documents are bulk (batched, not cached).
+//
 // HashEmbedder: the built-in, offline text embedder. It turns text into a fixed-size,
 // L2-normalised vector by feature hashing: word unigrams (after lower-casing, stop-word
 // removal and light suffix stemming), word bigrams, and character 3- to 5-grams of each
@@ -6,12 +14,17 @@
 // machines, so vectors in a snapshot stay valid. Lexical, not semantic: texts that share
 // words and word pieces land close together.
 //
-// Thread-safety: immutable after construction; embed() and embed_into() may be called
-// from any number of threads at once (scratch space is thread-local).
+// Thread-safety: every Embedder may be called from any thread at once. HashEmbedder is
+// immutable after construction (scratch space is thread-local).
 #pragma once
+
+#include "ragd/core/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,7 +34,31 @@ namespace ragd::retrieval {
 // vectors stored in a snapshot by an older build are recomputed rather than mixed in.
 inline constexpr std::uint32_t kHashEmbedderFeatureVersion = 1;
 
-class HashEmbedder {
+class Embedder {
+ public:
+  virtual ~Embedder() = default;
+
+  virtual int dim() const = 0;
+  // "hash" or "openai"; with model() and dim() it names the function text -> vector.
+  virtual std::string name() const = 0;
+  virtual std::string model() const = 0;
+  // Stored in snapshots beside dim(): vectors made by another embedder are recomputed.
+  virtual std::uint32_t snapshot_version() const = 0;
+
+  // One query's vector (dim() floats). Errors: upstream_error (the service failed or
+  // answered something unusable, e.g. vectors of another dim), unavailable,
+  // deadline_exceeded, cancelled.
+  virtual boost::asio::awaitable<Result<std::vector<float>>> embed_query(std::string text) = 0;
+  // texts.size() * dim() floats, row i for texts[i]; errors as embed_query().
+  virtual boost::asio::awaitable<Result<std::vector<float>>> embed_documents(std::vector<std::string> texts) = 0;
+  // The blocking form of embed_documents(), for start-up and tools; never on an I/O thread.
+  virtual Result<std::vector<float>> embed_documents_sync(std::vector<std::string> texts) = 0;
+
+  // "name/model/dim": cache keys and logs.
+  std::string identity() const;
+};
+
+class HashEmbedder final : public Embedder {
  public:
   // `dim` must be positive; values below 1 are clamped to 1.
   explicit HashEmbedder(int dim = 384);
@@ -41,7 +78,15 @@ class HashEmbedder {
   using TermWeight = std::function<float(std::string_view term)>;
   std::vector<float> embed_weighted(std::string_view text, const TermWeight& term_weight) const;
 
-  int dim() const { return dim_; }
+  int dim() const override { return dim_; }
+  std::string name() const override { return "hash"; }
+  std::string model() const override;  // "v<version()>"
+  std::uint32_t snapshot_version() const override { return version(); }
+
+  // Computed on the calling thread: cheap CPU work, no I/O.
+  boost::asio::awaitable<Result<std::vector<float>>> embed_query(std::string text) override;
+  boost::asio::awaitable<Result<std::vector<float>>> embed_documents(std::vector<std::string> texts) override;
+  Result<std::vector<float>> embed_documents_sync(std::vector<std::string> texts) override;
 
   // Identifies the function text -> vector (features and text analysis), not the dim.
   static std::uint32_t version();

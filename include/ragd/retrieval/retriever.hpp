@@ -3,12 +3,21 @@
 // id -> its chunk keys) and a thread pool of `search_threads` threads. Embedding, FAISS
 // search, BM25 scoring, indexing and snapshot writing all run on that pool: the coroutine
 // API (search, ingest, remove, save_snapshot) hops onto the pool and resumes the caller on
-// its own executor, so an I/O thread never blocks on retrieval.
+// its own executor, so an I/O thread never blocks on retrieval. With an external embedder
+// (remote_embedder.hpp) the embedding is awaited as I/O instead and only the index work
+// goes to the pool.
 //
 // Search modes: dense (cosine over hash embeddings), lexical (BM25) and hybrid (both lists,
 // `candidates` deep, fused by reciprocal rank fusion). Hit::score is the cosine in dense
 // mode, the BM25 score in lexical mode and the RRF score in hybrid mode; in every mode
 // higher is better, but scores of different modes are not comparable.
+//
+// Batching: with the built-in embedder and a flat or IVF index, concurrent searches are
+// queued and answered in batches, one dense FAISS call per batch (retrieval.batch_searches;
+// see docs/architecture.md). HNSW and remote-embedder searches each run on their own.
+//
+// Documents: besides the chunks, the store keeps each document's title, metadata and text
+// as ingested (document()), and snapshots save them.
 //
 // Consistency: a search sees either all or none of an ingest (the store and both indexes
 // are updated together under one exclusive lock, after the slow chunking, embedding and
@@ -41,6 +50,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -53,6 +63,7 @@ namespace ragd::retrieval {
 
 inline constexpr std::size_t kMaxDocumentIdChars = 256;
 inline constexpr std::size_t kMaxDocumentTitleChars = 1024;
+inline constexpr std::size_t kMaxMetadataBytes = 4096;  // a document's metadata as JSON text
 
 enum class SearchMode { dense, lexical, hybrid };
 
@@ -66,6 +77,14 @@ struct IngestStats {
   std::uint64_t index_version = 0;  // version() right after this call's change
 };
 
+// Replication (ragd/replication): the last ingest-stream entry the store reflects. It
+// changes together with the store, under the same lock, and is saved in snapshots, so a
+// restarted replica resumes right after it.
+struct ReplicationPosition {
+  std::string stream_id;       // "" = no entry applied
+  std::uint64_t sequence = 0;  // the entry's sequence number (0 = none)
+};
+
 struct SnapshotStats {
   std::size_t documents = 0;
   std::size_t chunks = 0;
@@ -77,13 +96,17 @@ struct SnapshotStats {
 
 // Checks each document: id non-empty and at most kMaxDocumentIdChars, no id twice in the
 // batch, title at most kMaxDocumentTitleChars, text non-blank and at most
-// `max_document_chars`. The error (Errc::bad_request) names the index and field, e.g.
+// `max_document_chars`, metadata at most kMaxMetadataBytes. The error (Errc::bad_request) names the index and field, e.g.
 // "documents[2].text is empty".
 Result<void> validate_documents(const std::vector<Document>& docs, std::size_t max_document_chars);
 
 class Retriever {
  public:
-  explicit Retriever(const RetrievalConfig& config);
+  // `embedder` null = the built-in HashEmbedder of config.embedding_dim, embedding on the
+  // pool. Any other Embedder (a RemoteEmbedder, maybe behind a CachedEmbedder) is awaited
+  // as asynchronous I/O by search() and ingest(), and only the index work goes to the pool;
+  // the blocking forms call its embed_documents_sync().
+  explicit Retriever(const RetrievalConfig& config, std::shared_ptr<Embedder> embedder = nullptr);
   ~Retriever();
   Retriever(const Retriever&) = delete;
   Retriever& operator=(const Retriever&) = delete;
@@ -101,9 +124,18 @@ class Retriever {
   // refuses more than `max_documents_per_request` documents (the request-path limit;
   // ingest_sync, used by tools loading whole corpora, does not apply it).
   boost::asio::awaitable<Result<IngestStats>> ingest(std::vector<Document> docs);
+  // ingest_sync(docs, at) as a coroutine: with an external embedder the embedding is
+  // awaited as I/O instead of blocking a pool thread. No request-path limit, no snapshot
+  // scheduling (the caller decides).
+  boost::asio::awaitable<Result<IngestStats>> ingest(std::vector<Document> docs, ReplicationPosition at);
 
   // Removes a document's chunks; true when it was indexed.
   boost::asio::awaitable<Result<bool>> remove(std::string doc_id);
+
+  // The stored document (title, metadata, text as ingested, chunk count); nullopt when
+  // no document has that id.
+  boost::asio::awaitable<std::optional<StoredDocument>> document(std::string doc_id);
+  std::optional<StoredDocument> document_sync(const std::string& doc_id) const;
 
   // Snapshots (no-ops returning skipped stats when `snapshot_path` is empty).
   // load_snapshot: call once at start, before serving, on an empty Retriever. A missing
@@ -123,11 +155,24 @@ class Retriever {
   Result<std::vector<Hit>> search_sync(std::string_view query, int top_k, SearchMode mode) const;
   Result<IngestStats> ingest_sync(std::vector<Document> docs);
   Result<bool> remove_sync(const std::string& doc_id);
+  // The same, applying ingest-stream entry `at`: the change, replication_position() and
+  // version() move together. version() becomes at.sequence when that is ahead of it (so
+  // replicas that applied the same entries report the same version), else it grows by
+  // one as usual; it never goes back. A remove that finds nothing still records `at`.
+  Result<IngestStats> ingest_sync(std::vector<Document> docs, const ReplicationPosition& at);
+  Result<bool> remove_sync(const std::string& doc_id, const ReplicationPosition& at);
+  ReplicationPosition replication_position() const;
 
   std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
   std::size_t chunk_count() const;
   std::size_t document_count() const;
+  VectorIndex::Stats index_stats() const { return index_.stats(); }
+  const VectorIndex& vector_index() const { return index_; }
+  // Search batching (retrieval.batch_searches; see search()). The setter is for benchmarks.
+  void set_batch_searches(bool on) { batch_searches_.store(on); }
   const HashEmbedder& embedder() const { return embedder_; }
+  // The embedder that makes the index's vectors: the external one when given, else embedder().
+  const Embedder& active_embedder() const;
   const RetrievalConfig& config() const { return config_; }
   SearchMode default_mode() const { return mode_; }
 
@@ -136,12 +181,37 @@ class Retriever {
   boost::asio::thread_pool::executor_type pool_executor() { return pool_.get_executor(); }
 
  private:
+  // `vectors`: the chunks' vectors, already computed by the external embedder (ingest());
+  // null = embed here.
+  Result<IngestStats> ingest_at(std::vector<Document> docs, const ReplicationPosition* at,
+                                const std::vector<float>* vectors = nullptr);
+  boost::asio::awaitable<Result<IngestStats>> ingest_external(std::vector<Document> docs,
+                                                              std::optional<ReplicationPosition> at);
+  Result<bool> remove_at(const std::string& doc_id, const ReplicationPosition* at);
+  // Bumps version() for one change (see remove_sync); call with store_mutex_ held.
+  std::uint64_t advance_version(const ReplicationPosition* at);
+  // `dense`: the dense list when already searched (batched searches), else null.
   Result<std::vector<ScoredId>> ranked_keys(std::string_view query, const std::vector<float>& vec,
-                                            int depth, SearchMode mode) const;
+                                            int depth, SearchMode mode,
+                                            std::vector<ScoredId>* dense = nullptr) const;
+  // search_with_vector() with store_mutex_ held (shared).
+  Result<std::vector<Hit>> hits_locked(std::string_view query, const std::vector<float>& vec, int top_k,
+                                       SearchMode mode, std::vector<ScoredId>* dense) const;
+  // Batched searches: waiting searches queue here; up to search_threads jobs on the pool
+  // take everything queued, embed it, search the dense index once for all and finish each.
+  struct PendingSearch;
+  bool batches(SearchMode mode) const;
+  void enqueue_search(std::shared_ptr<PendingSearch> search);
+  void run_search_batches();
+  void search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& batch) const;
+  // search_sync() after embedding: `vec` is the query's vector (empty in lexical mode).
+  Result<std::vector<Hit>> search_with_vector(std::string_view query, const std::vector<float>& vec, int top_k,
+                                              SearchMode mode) const;
 
   RetrievalConfig config_;
   SearchMode mode_;
   HashEmbedder embedder_;
+  std::shared_ptr<Embedder> external_embedder_;  // null = embedder_
   VectorIndex index_;
   Bm25Index lexical_;
 
@@ -149,6 +219,18 @@ class Retriever {
   mutable std::shared_mutex store_mutex_;
   std::unordered_map<std::int64_t, Chunk> chunks_;
   std::unordered_map<std::string, std::vector<std::int64_t>> doc_chunks_;
+  struct DocumentInfo {
+    std::string title;
+    std::string metadata;
+    std::string text;
+  };
+  std::unordered_map<std::string, DocumentInfo> documents_;  // same keys as doc_chunks_
+  ReplicationPosition position_;
+
+  std::atomic<bool> batch_searches_{config_.batch_searches};
+  std::mutex batch_mutex_;  // guards the two below
+  std::vector<std::shared_ptr<PendingSearch>> batch_queue_;
+  int batch_jobs_ = 0;  // jobs on the pool draining batch_queue_
 
   std::atomic<std::int64_t> next_chunk_key_{1};
   std::atomic<std::uint64_t> version_{0};

@@ -2,7 +2,12 @@
 // need the documents again. The file is binary, little-endian:
 //
 //   header   "RAGDSNAP", u32 format version (1), u32 dim, u32 embedder version,
-//            u32 reserved (0), u64 index version, u64 next chunk key, u64 chunk count
+//            u32 flags, u64 index version, u64 next chunk key, u64 chunk count,
+//            then, when flags bit 0 is set, the replication position: stream id
+//            (u32 length + bytes) and u64 sequence; then, when flags bit 1 is set, the
+//            documents: the index description (string, e.g. "hnsw m=32 ef_construction=64"),
+//            u64 document count and that many records of id, title, metadata and text
+//            (strings as ingested, in id order) (other flag bits must be 0)
 //   chunks   chunk count records, in document order: i64 key, i32 position, u64 offset,
 //            then doc_id, chunk_id, title and text (each u32 length + bytes), then dim f32
 //   trailer  u32 CRC-32 (zlib's) of every byte before it, then "PANSDGAR"
@@ -10,7 +15,10 @@
 // The doc id -> chunks map is rebuilt from the records; the BM25 index is rebuilt from the
 // texts (tokenising is cheaper than storing postings, and keeps one source of truth).
 // Vectors are stored, not recomputed: when the stored dim or embedder version differ from
-// the running embedder's, the loader re-embeds the texts instead.
+// the running embedder's, the loader re-embeds the texts instead. The FAISS index itself is
+// not stored: the loader rebuilds it from the vectors, whatever kind the file was made
+// with (the description is recorded for the log). Files without documents (older ones)
+// load too; their document texts are pieced together from the chunks.
 //
 // write_file_atomically() gives crash safety: it writes `<path>.tmp`, fsyncs it, renames it
 // over `path` and fsyncs the directory, so after a crash at any point `path` holds the old
@@ -38,6 +46,11 @@ struct SnapshotData {
   std::uint32_t embedder_version = 0;
   std::uint64_t index_version = 0;
   std::int64_t next_chunk_key = 1;
+  std::string replication_stream_id;  // "" = none (flags bit 0 clear)
+  std::uint64_t replication_sequence = 0;
+  bool has_documents = false;      // flags bit 1
+  std::string index_description;  // VectorIndex::describe() of the index that saved it
+  std::vector<StoredDocument> documents;  // `chunks` counts are not stored
   std::vector<Chunk> chunks;
   std::vector<float> vectors;  // chunks.size() * dim, row i belongs to chunks[i]
 };

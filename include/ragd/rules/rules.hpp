@@ -7,7 +7,8 @@
 //
 // Precedence: a matching block rule wins over an answer rule, which wins over instruct
 // rules; among rules of one action the higher `priority` wins, then the earlier rule in
-// the file. Every matching instruct rule contributes its instruction, in that order.
+// the file. Every matching instruct rule contributes its instruction, in that order, and
+// may set how long the answer it shapes stays fresh and servable in the answer cache.
 //
 // Thread-safety: a RuleSet is immutable after parse()/load() and shares its compiled
 // rules between copies; evaluate() is a pure function safe from any number of threads.
@@ -15,6 +16,7 @@
 
 #include "ragd/core/error.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +33,10 @@ struct RuleDecision {
   std::string message;                    // block reason or canned answer
   std::vector<std::string> instructions;  // from every matching instruct rule, best first
   std::vector<std::string> matched_rule_ids;  // every matching rule, in precedence order
+  // Answer-cache lifetimes asked for by matching instruct rules (the shortest of each
+  // wins when several ask); 0 = the gateway's cache.soft_ttl_ms / hard_ttl_ms.
+  std::int64_t cache_soft_ttl_ms = 0;
+  std::int64_t cache_hard_ttl_ms = 0;
 };
 
 std::string_view to_string(RuleDecision::Action action) noexcept;

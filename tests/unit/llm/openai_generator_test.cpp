@@ -1,6 +1,6 @@
 #include "ragd/llm/openai_generator.hpp"
 
-#include "llm_test_support.hpp"
+#include "fake_llm_process.hpp"
 #include "ragd/core/ids.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -102,22 +102,6 @@ TEST(ParseChatResponse, NamesTheStatusAndTheUpstreamMessageOnErrors) {
   ASSERT_FALSE(malformed.has_value());
   EXPECT_EQ(malformed.error().code, Errc::upstream_error);
   EXPECT_FALSE(parse_chat_response(200, "not json").has_value());
-}
-
-TEST(ParseRetryAfter, ReadsDelaySecondsOnly) {
-  EXPECT_EQ(parse_retry_after("1"), std::optional<std::chrono::milliseconds>(1000ms));
-  EXPECT_EQ(parse_retry_after(" 2.5 "), std::optional<std::chrono::milliseconds>(2500ms));
-  EXPECT_FALSE(parse_retry_after("").has_value());
-  EXPECT_FALSE(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").has_value());
-  EXPECT_FALSE(parse_retry_after("-1").has_value());
-}
-
-TEST(BackoffDelay, GrowsExponentiallyWithinTheCap) {
-  EXPECT_EQ(backoff_delay(1, 0.0, 100ms, 2000ms), 50ms);
-  EXPECT_EQ(backoff_delay(1, 1.0, 100ms, 2000ms), 100ms);
-  EXPECT_EQ(backoff_delay(3, 1.0, 100ms, 2000ms), 400ms);
-  EXPECT_EQ(backoff_delay(20, 1.0, 100ms, 2000ms), 2000ms);
-  EXPECT_GE(backoff_delay(20, 0.0, 100ms, 2000ms), 1000ms);
 }
 
 TEST(OpenAiGenerator, ReturnsTheServersAnswer) {

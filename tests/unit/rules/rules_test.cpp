@@ -312,3 +312,25 @@ TEST(NormalizeWords, LowerCasesAsciiAndSplitsOnPunctuation) {
             (std::vector<std::string>{"hello", "world", "it", "s", "v2", "0"}));
   EXPECT_TRUE(normalize_words(" ?! ").empty());
 }
+
+TEST(RuleSet, InstructRulesMayShortenTheAnswerCacheLifetime) {
+  auto set = parse_ok(R"({"rules": [
+    {"id": "news", "match": {"keywords": ["news"]}, "action": "instruct", "instruction": "be current",
+     "cache_soft_ttl_ms": 60000, "cache_hard_ttl_ms": 120000},
+    {"id": "prices", "match": {"keywords": ["price"]}, "action": "instruct", "instruction": "quote",
+     "cache_soft_ttl_ms": 5000},
+    {"id": "plain", "match": {"keywords": ["hello"]}, "action": "instruct", "instruction": "hi"}]})");
+  auto both = set.evaluate("price news today");
+  EXPECT_EQ(both.cache_soft_ttl_ms, 5000) << "the shortest wins";
+  EXPECT_EQ(both.cache_hard_ttl_ms, 120000) << "only one rule set a hard TTL";
+  auto none = set.evaluate("hello there");
+  EXPECT_EQ(none.cache_soft_ttl_ms, 0);
+  EXPECT_EQ(none.cache_hard_ttl_ms, 0);
+
+  EXPECT_TRUE(contains(parse_error(R"({"rules": [{"id": "b", "match": {"keywords": ["x"]}, "action": "block",
+      "message": "no", "cache_soft_ttl_ms": 5000}]})"), "only for instruct rules"));
+  EXPECT_TRUE(contains(parse_error(R"({"rules": [{"id": "i", "match": {"keywords": ["x"]}, "action": "instruct",
+      "instruction": "y", "cache_soft_ttl_ms": 10}]})"), "cache_soft_ttl_ms must be"));
+  EXPECT_TRUE(contains(parse_error(R"({"rules": [{"id": "i", "match": {"keywords": ["x"]}, "action": "instruct",
+      "instruction": "y", "cache_soft_ttl_ms": 9000, "cache_hard_ttl_ms": 2000}]})"), "at least cache_soft_ttl_ms"));
+}

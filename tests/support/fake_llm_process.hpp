@@ -1,5 +1,6 @@
-// Test helpers for the llm module: a real fake-llm process on a free loopback port, and
-// a bounded coroutine runner (a hung request fails the test instead of the whole run).
+// Test helpers for the modules that call HTTP services (net, llm, retrieval): a real
+// fake-llm process on a free loopback port, and a bounded coroutine runner (a hung
+// request fails the test instead of the whole run).
 #pragma once
 
 #include "test_support.hpp"

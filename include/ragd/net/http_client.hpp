@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-namespace ragd::llm {
+namespace ragd::net {
 
 struct HttpRequest {
   std::string method = "POST";
@@ -71,4 +71,4 @@ class HttpClient {
   std::shared_ptr<Impl> impl_;
 };
 
-}  // namespace ragd::llm
+}  // namespace ragd::net

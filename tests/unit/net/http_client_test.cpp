@@ -1,6 +1,6 @@
-#include "ragd/llm/http_client.hpp"
+#include "ragd/net/http_client.hpp"
 
-#include "llm_test_support.hpp"
+#include "fake_llm_process.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-namespace ragd::llm {
+namespace ragd::net {
 namespace {
 
 namespace asio = boost::asio;
@@ -176,4 +176,4 @@ TEST(HttpClient, DestroyingTheClientCompletesPendingRequestsAsCancelled) {
 }
 
 }  // namespace
-}  // namespace ragd::llm
+}  // namespace ragd::net

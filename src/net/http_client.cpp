@@ -13,7 +13,7 @@
 // Every curl call and callback runs on the client's strand, so the CURLM handle is only
 // ever touched by one thread at a time. Connections live in the multi handle's cache and
 // are reused across requests (keep-alive).
-#include "ragd/llm/http_client.hpp"
+#include "ragd/net/http_client.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -37,7 +37,7 @@
 #include <optional>
 #include <unordered_map>
 
-namespace ragd::llm {
+namespace ragd::net {
 
 namespace asio = boost::asio;
 
@@ -509,4 +509,4 @@ asio::awaitable<Result<HttpResponse>> HttpClient::request(HttpRequest req) {
       std::move(initiate), asio::use_awaitable, std::move(req));
 }
 
-}  // namespace ragd::llm
+}  // namespace ragd::net

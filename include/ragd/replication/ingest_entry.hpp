@@ -1,0 +1,52 @@
+// The entries of the ingest stream (`<redis.key_prefix>ingest`) that keeps gateway replicas
+// on the same documents, as pure functions: encoding and decoding an entry, and reading
+// stream ids. No I/O; thread-safe.
+//
+// Entry layout (one per accepted POST /v1/documents or DELETE /v1/documents/{id}):
+//   seq    decimal sequence number: the previous entry's plus one, assigned inside Redis by
+//          the publishing script, so the follower sees at once when entries are missing
+//   entry  JSON: {"op":"upsert","documents":[{"id","title","text","metadata"?}...],"token","origin"}
+//          or {"op":"delete","id","token","origin"}; token names the request waiting for
+//          this entry on the replica that published it, origin is that replica's gateway id
+#pragma once
+
+#include "ragd/core/error.hpp"
+#include "ragd/retrieval/document.hpp"
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ragd::replication {
+
+inline constexpr const char* kSeqField = "seq";
+inline constexpr const char* kEntryField = "entry";
+
+struct IngestEntry {
+  enum class Op { upsert, remove };
+  Op op = Op::upsert;
+  std::vector<retrieval::Document> documents;  // upsert
+  std::string doc_id;                          // remove
+  std::string token;
+  std::string origin;
+};
+
+std::string encode_entry(const IngestEntry& entry);
+// Errc::bad_request naming what is wrong when `json` is not an entry.
+Result<IngestEntry> decode_entry(std::string_view json);
+
+// A Redis stream id "<ms>-<seq>".
+struct StreamId {
+  std::uint64_t ms = 0;
+  std::uint64_t seq = 0;
+
+  friend auto operator<=>(const StreamId&, const StreamId&) = default;
+};
+
+std::optional<StreamId> parse_stream_id(std::string_view text);
+std::string to_string(const StreamId& id);
+
+}  // namespace ragd::replication

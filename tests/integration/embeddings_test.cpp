@@ -1,0 +1,69 @@
+// ragd with a remote embedding service: RAGD_EMBED_BASE_URL points the gateway at the
+// fake LLM's /v1/embeddings, and the embedding cache keeps repeated questions from
+// reaching it again.
+#include "stack.hpp"
+
+using namespace ragd::test;
+using nlohmann::json;
+
+namespace {
+
+std::string corpus_dir() { return source_path("tests/data/corpus"); }
+
+json body_of(const HttpResult& r) { return json::parse(r.body, nullptr, false); }
+
+std::int64_t embedding_inputs(FakeLlm& fake) {
+  auto s = fake.stats();
+  return s.is_object() ? s.value("embedding_inputs", std::int64_t{-1}) : -1;
+}
+
+StackOptions remote_embedder_stack(const FakeLlm& fake) {
+  StackOptions opts;
+  opts.gateway_env = {{"RAGD_EMBED_BASE_URL", fake.base_url()}, {"RAGD_EMBED_DIM", "384"},
+                      {"RAGD_EMBED_MODEL", "fake-embed"}};
+  // Without the answer cache every query reaches retrieval, so only the embedding cache
+  // can keep a repeated question from the embedder.
+  opts.gateway_config = {{"cache", {{"enabled", false}}}};
+  return opts;
+}
+
+}  // namespace
+
+TEST(Embeddings, IngestsAndAnswersThroughTheRemoteEmbedderAndCachesTheQueryVector) {
+  FakeLlm fake;  // 384-dimensional vectors
+  Stack stack(remote_embedder_stack(fake));
+  auto ingest = stack.ingest_dir(corpus_dir());
+  ASSERT_EQ(ingest.status, 200) << ingest.body;
+  EXPECT_EQ(body_of(ingest)["documents"], 5);
+  const std::int64_t after_ingest = embedding_inputs(fake);
+  EXPECT_GE(after_ingest, 5) << "every chunk is embedded by the service";
+  ASSERT_TRUE(stack.wait_ready());
+
+  const json question = {{"query", "How long should I bake the sourdough loaf in the Dutch oven?"}};
+  auto first = stack.post("/query", question);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(body_of(first)["sources"][0]["doc_id"], "sourdough.md") << first.body;
+  EXPECT_EQ(embedding_inputs(fake), after_ingest + 1);
+
+  auto again = stack.post("/query", question);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(body_of(again)["sources"][0]["doc_id"], "sourdough.md") << again.body;
+  EXPECT_EQ(embedding_inputs(fake), after_ingest + 1) << "the repeated question reached the embedder";
+
+  auto metrics = stack.get("/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find(R"(ragd_cache_lookups_total{cache="embedding",result="l1_hit"} 1)"), std::string::npos)
+      << metrics.body.substr(0, 4000);
+}
+
+TEST(Embeddings, AServiceOfAnotherDimensionFailsTheIngestWithAClearError) {
+  FakeLlm fake({"--dim", "128"});
+  StackOptions opts = remote_embedder_stack(fake);  // expects 384
+  opts.start_worker = false;
+  Stack stack(opts);
+  auto ingest = stack.ingest_dir(corpus_dir());
+  EXPECT_GE(ingest.status, 500) << ingest.body;
+  auto j = body_of(ingest);
+  ASSERT_TRUE(j.is_object()) << ingest.body;
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("expected 384"), std::string::npos) << ingest.body;
+}

@@ -1,0 +1,356 @@
+#include "ragd/replication/replicator.hpp"
+
+#include "ragd/metrics/metrics.hpp"
+#include "ragd/redis/client.hpp"
+#include "ragd/replication/ingest_entry.hpp"
+#include "ragd/retrieval/retriever.hpp"
+#include "ragd/retrieval/snapshot.hpp"
+
+#include "co_assert.hpp"
+#include "test_support.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+namespace ragd::replication {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using retrieval::Document;
+using test::eventually;
+using test::RedisServer;
+using test::run_coro;
+
+RedisConfig redis_config(const RedisServer& server) {
+  RedisConfig c;
+  c.url = server.url();
+  c.command_timeout_ms = 2000;
+  c.connect_timeout_ms = 500;
+  return c;
+}
+
+RetrievalConfig retrieval_config(std::string snapshot_path = {}) {
+  RetrievalConfig c;
+  c.embedding_dim = 64;
+  c.search_threads = 1;
+  c.snapshot_path = std::move(snapshot_path);
+  c.snapshot_interval_ms = 10;
+  return c;
+}
+
+// One gateway replica's replication parts, on the test's io_context.
+struct Replica {
+  Replica(asio::io_context& io, const RedisServer& server, std::string name, std::string snapshot_path = {},
+          ReplicationConfig config = {})
+      : redis(io.get_executor(), redis_config(server)), retriever(retrieval_config(std::move(snapshot_path))) {
+    (void)retriever.load_snapshot();
+    config.apply_timeout_ms = 5000;
+    replicator = std::make_unique<Replicator>(io.get_executor(), redis, retriever, config, std::move(name), registry);
+    replicator->start();
+  }
+  ~Replica() {
+    replicator->stop();
+    redis.close();
+  }
+
+  bool has(const std::string& doc_id) const {
+    auto hits = retriever.search_sync(doc_id, 10, retrieval::SearchMode::lexical);
+    if (!hits) return false;
+    for (const auto& h : *hits) {
+      if (h.doc_id == doc_id) return true;
+    }
+    return false;
+  }
+
+  metrics::Registry registry;
+  redis::Client redis;
+  retrieval::Retriever retriever;
+  std::unique_ptr<Replicator> replicator;
+};
+
+// The id is part of the text, so has() finds the document by searching for its id.
+std::vector<Document> docs(const std::string& id, const std::string& text) {
+  return {Document{id, "", id + ": " + text}};
+}
+
+asio::awaitable<bool> converged(const Replica& a, const Replica& b) {
+  // The follower's status moves last (after the index and the counters).
+  std::function<bool()> same = [&a, &b] {
+    return a.replicator->status().applied_sequence == b.replicator->status().applied_sequence &&
+           a.retriever.version() == b.retriever.version() &&
+           a.retriever.document_count() == b.retriever.document_count();
+  };
+  co_return co_await eventually(std::move(same), 10s);
+}
+
+TEST(IngestEntry, RoundTripsUpsertsAndDeletes) {
+  IngestEntry up;
+  up.documents = {{"a", "Title", "text with \"quotes\"\nand lines", R"({"lang":"en"})"}, {"b", "", "second"}};
+  up.token = "t1";
+  up.origin = "gw-a";
+  auto back = decode_entry(encode_entry(up));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->op, IngestEntry::Op::upsert);
+  ASSERT_EQ(back->documents.size(), 2u);
+  EXPECT_EQ(back->documents[0].text, up.documents[0].text);
+  EXPECT_EQ(back->documents[0].title, "Title");
+  EXPECT_EQ(back->documents[0].metadata, R"({"lang":"en"})");
+  EXPECT_EQ(back->documents[1].metadata, "");
+  EXPECT_EQ(back->token, "t1");
+  EXPECT_EQ(back->origin, "gw-a");
+
+  IngestEntry del;
+  del.op = IngestEntry::Op::remove;
+  del.doc_id = "a";
+  auto gone = decode_entry(encode_entry(del));
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->op, IngestEntry::Op::remove);
+  EXPECT_EQ(gone->doc_id, "a");
+
+  EXPECT_FALSE(decode_entry("not json"));
+  EXPECT_FALSE(decode_entry(R"({"op":"rename"})"));
+  EXPECT_FALSE(decode_entry(R"({"op":"upsert","documents":[{"id":"x"}]})"));
+  EXPECT_FALSE(decode_entry(R"({"op":"delete"})"));
+}
+
+TEST(IngestEntry, StreamIdsParseAndOrderNumerically) {
+  auto a = parse_stream_id("1700000000000-9");
+  auto b = parse_stream_id("1700000000000-10");
+  ASSERT_TRUE(a && b);
+  EXPECT_LT(*a, *b);
+  EXPECT_EQ(to_string(*b), "1700000000000-10");
+  EXPECT_FALSE(parse_stream_id("17-"));
+  EXPECT_FALSE(parse_stream_id("abc"));
+  EXPECT_FALSE(parse_stream_id("1-2-3"));
+}
+
+TEST(Snapshot, KeepsTheReplicationPosition) {
+  retrieval::SnapshotData data;
+  data.dim = 4;
+  data.index_version = 7;
+  data.replication_stream_id = "1700000000000-3";
+  data.replication_sequence = 7;
+  auto back = retrieval::decode_snapshot(retrieval::encode_snapshot(data));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->replication_stream_id, "1700000000000-3");
+  EXPECT_EQ(back->replication_sequence, 7u);
+
+  data.replication_stream_id.clear();
+  auto plain = retrieval::decode_snapshot(retrieval::encode_snapshot(data));
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->replication_stream_id.empty());
+  EXPECT_EQ(plain->replication_sequence, 0u);
+}
+
+TEST(Replicator, EveryReplicaAppliesWhatAnyOnePublishes) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Replica a(io, server, "gw-a");
+    Replica b(io, server, "gw-b");
+
+    auto stats = co_await a.replicator->ingest(docs("bees", "Honey bees dance to show where the flowers are."));
+    CO_ASSERT_TRUE(stats) << stats.error().message;
+    EXPECT_EQ(stats->documents, 1u);
+    EXPECT_EQ(stats->index_version, 1u);
+    // Read-your-writes on the replica that accepted the change.
+    EXPECT_TRUE(a.has("bees"));
+    CO_ASSERT_TRUE(co_await converged(a, b));
+    EXPECT_TRUE(b.has("bees"));
+
+    auto removed = co_await b.replicator->remove("bees");
+    CO_ASSERT_TRUE(removed) << removed.error().message;
+    EXPECT_TRUE(removed->removed);
+    EXPECT_EQ(removed->index_version, 2u);
+    EXPECT_FALSE(b.has("bees"));
+    CO_ASSERT_TRUE(co_await converged(a, b));
+    EXPECT_FALSE(a.has("bees"));
+
+    // A delete of an unknown id is ordered like any change and reports it found nothing.
+    auto missing = co_await a.replicator->remove("nothing-here");
+    CO_ASSERT_TRUE(missing);
+    EXPECT_FALSE(missing->removed);
+    CO_ASSERT_TRUE(co_await converged(a, b));
+    EXPECT_EQ(a.retriever.version(), 3u);
+    EXPECT_EQ(a.replicator->status().applied_sequence, 3u);
+    EXPECT_EQ(server.cli({"XLEN", "ragd:ingest"}), "3");
+    EXPECT_NE(a.registry.render().find("ragd_replication_entries_published_total 2"), std::string::npos);
+    EXPECT_NE(b.registry.render().find("ragd_replication_entries_applied_total 3"), std::string::npos);
+  });
+}
+
+TEST(Replicator, InvalidChangesAreRefusedBeforeAnythingIsPublished) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Replica a(io, server, "gw-a");
+    std::vector<Document> blank_text = {Document{"x", "", "   "}};
+    auto blank = co_await a.replicator->ingest(std::move(blank_text));
+    CO_ASSERT_FALSE(blank);
+    EXPECT_EQ(blank.error().code, Errc::bad_request);
+    auto none = co_await a.replicator->ingest({});
+    CO_ASSERT_FALSE(none);
+    EXPECT_EQ(none.error().code, Errc::bad_request);
+    auto long_id = co_await a.replicator->remove(std::string(retrieval::kMaxDocumentIdChars + 1, 'x'));
+    CO_ASSERT_FALSE(long_id);
+    EXPECT_EQ(long_id.error().code, Errc::bad_request);
+    EXPECT_EQ(server.cli({"XLEN", "ragd:ingest"}), "0");
+    EXPECT_EQ(a.retriever.version(), 0u);
+  });
+}
+
+TEST(Replicator, WithRedisDownChangesFailAndNothingIsAppliedThenFollowingResumes) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Replica a(io, server, "gw-a");
+    Replica b(io, server, "gw-b");
+    CO_ASSERT_TRUE(co_await a.replicator->ingest(docs("onion", "The first document.")));
+    CO_ASSERT_TRUE(co_await converged(a, b));
+
+    server.stop();
+    auto refused = co_await a.replicator->ingest(docs("tango", "Never published."));
+    CO_ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::unavailable);
+    EXPECT_FALSE(a.has("tango"));
+    EXPECT_EQ(a.retriever.version(), 1u);
+    std::function<bool()> disconnected = [&b] { return !b.replicator->status().connected; };
+    CO_ASSERT_TRUE(co_await eventually(std::move(disconnected), 10s));
+
+    // Redis comes back empty (no persistence): numbering goes on from the caught-up publisher,
+    // so the other replica applies the next change without seeing a gap.
+    server.start();
+    Result<retrieval::IngestStats> three = make_error(Errc::internal, "not tried");
+    for (int attempt = 0; attempt < 50 && !three; ++attempt) {
+      three = co_await a.replicator->ingest(docs("tulip", "Published after the outage."));
+      if (!three) co_await test::sleep_for(100ms);
+    }
+    CO_ASSERT_TRUE(three) << three.error().message;
+    EXPECT_EQ(three->index_version, 2u);
+    CO_ASSERT_TRUE(co_await converged(a, b));
+    EXPECT_TRUE(b.has("tulip"));
+    EXPECT_FALSE(b.replicator->status().diverged);
+    EXPECT_NE(b.registry.render().find("ragd_replication_errors_total{stage=\"read\"}"), std::string::npos);
+  });
+}
+
+TEST(Replicator, ARestartedReplicaResumesFromItsSnapshotPosition) {
+  RedisServer server;
+  test::TempDir dir;
+  const std::string snap = dir.path() + "/b.snap";
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Replica a(io, server, "gw-a");
+    {
+      Replica b(io, server, "gw-b", snap);
+      CO_ASSERT_TRUE(co_await b.replicator->ingest(docs("apple", "Written before the restart.")));
+      CO_ASSERT_TRUE(co_await converged(a, b));
+      b.replicator->stop();
+      auto saved = co_await b.retriever.save_snapshot();
+      CO_ASSERT_TRUE(saved) << saved.error().message;
+    }
+    CO_ASSERT_TRUE(co_await a.replicator->ingest(docs("banana", "Written while b was down.")));
+    CO_ASSERT_TRUE(co_await a.replicator->remove("apple"));
+
+    Replica b(io, server, "gw-b", snap);
+    EXPECT_EQ(b.retriever.replication_position().sequence, 1u);
+    CO_ASSERT_TRUE(co_await converged(a, b));
+    EXPECT_TRUE(b.has("banana"));
+    EXPECT_FALSE(b.has("apple"));
+    EXPECT_EQ(b.retriever.version(), 3u);
+    // It applied only the two entries it had missed.
+    EXPECT_NE(b.registry.render().find("ragd_replication_entries_applied_total 2"), std::string::npos);
+  });
+}
+
+TEST(Replicator, AReplicaBehindATrimmedStreamReportsItCannotConverge) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Replica a(io, server, "gw-a");
+    for (int i = 0; i < 3; ++i) {
+      CO_ASSERT_TRUE(co_await a.replicator->ingest(docs("d" + std::to_string(i), "Document number " + std::to_string(i))));
+    }
+    EXPECT_EQ(server.cli({"XTRIM", "ragd:ingest", "MAXLEN", "1"}), "2");
+
+    Replica fresh(io, server, "gw-c");
+    std::function<bool()> diverged = [&fresh] { return fresh.replicator->status().diverged; };
+    CO_ASSERT_TRUE(co_await eventually(std::move(diverged), 10s));
+    const auto st = fresh.replicator->status();
+    EXPECT_NE(st.reason.find("1..2 were trimmed"), std::string::npos) << st.reason;
+    EXPECT_EQ(st.applied_sequence, 0u);
+    EXPECT_EQ(fresh.retriever.document_count(), 0u);  // nothing applied past the gap
+    std::function<bool()> lag_known = [&fresh] { return fresh.replicator->status().lag_entries == 3; };
+    CO_ASSERT_TRUE(co_await eventually(std::move(lag_known), 10s));
+    EXPECT_NE(fresh.registry.render().find("ragd_replication_diverged 1"), std::string::npos);
+    auto refused = co_await fresh.replicator->ingest(docs("late", "Refused here."));
+    CO_ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::unavailable);
+    // The healthy replica goes on.
+    CO_ASSERT_TRUE(co_await a.replicator->ingest(docs("d3", "Document number 3")));
+    EXPECT_FALSE(a.replicator->status().diverged);
+  });
+}
+
+TEST(Replicator, AMalformedEntryIsCountedAndSkipped) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Replica a(io, server, "gw-a");
+    std::function<bool()> caught_up = [&a] { return a.replicator->status().caught_up; };
+    CO_ASSERT_TRUE(co_await eventually(std::move(caught_up), 10s));
+    server.cli({"XADD", "ragd:ingest", "*", "seq", "1", "entry", "{not json"});
+    auto stats = co_await a.replicator->ingest(docs("okapi", "Applied after the bad entry."));
+    CO_ASSERT_TRUE(stats) << stats.error().message;
+    EXPECT_EQ(stats->index_version, 2u);
+    EXPECT_TRUE(a.has("okapi"));
+    EXPECT_NE(a.registry.render().find("ragd_replication_errors_total{stage=\"decode\"} 1"), std::string::npos);
+  });
+}
+
+TEST(Replicator, TheStreamIsCapped) {
+  RedisServer server({"--stream-node-max-entries", "4"});
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    ReplicationConfig config;
+    config.max_entries = 8;
+    Replica a(io, server, "gw-a", {}, config);
+    for (int i = 0; i < 40; ++i) {
+      CO_ASSERT_TRUE(co_await a.replicator->ingest(docs("d" + std::to_string(i), "Document " + std::to_string(i))));
+    }
+    const int length = std::stoi(server.cli({"XLEN", "ragd:ingest"}));
+    EXPECT_GE(length, 8);
+    EXPECT_LE(length, 8 + 4);  // MAXLEN ~ trims whole nodes of 4
+    EXPECT_EQ(a.retriever.document_count(), 40u);
+    EXPECT_EQ(a.retriever.version(), 40u);
+  });
+}
+
+}  // namespace
+}  // namespace ragd::replication
+
+namespace ragd {
+namespace {
+
+TEST(ReplicationConfig, IsReadStrictlyUnderRetrievalAndCanBeSwitchedOffByEnv) {
+  auto c = parse_gateway_config(
+      R"({"retrieval": {"replication": {"enabled": true, "max_entries": 500, "apply_timeout_ms": 700, "batch": 8}}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->retrieval.replication.max_entries, 500);
+  EXPECT_EQ(c->retrieval.replication.apply_timeout_ms, 700);
+  EXPECT_EQ(c->retrieval.replication.batch, 8);
+  EXPECT_TRUE(validate(*c));
+  auto unknown = parse_gateway_config(R"({"retrieval": {"replication": {"stream": "x"}}})");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("retrieval.replication.stream"), std::string::npos);
+  c->retrieval.replication.batch = 0;
+  EXPECT_FALSE(validate(*c));
+
+  ::setenv("RAGD_REPLICATION", "off", 1);
+  GatewayConfig g;
+  EXPECT_TRUE(apply_gateway_env(g));
+  EXPECT_FALSE(g.retrieval.replication.enabled);
+  ::setenv("RAGD_REPLICATION", "maybe", 1);
+  EXPECT_FALSE(apply_gateway_env(g));
+  ::unsetenv("RAGD_REPLICATION");
+}
+
+}  // namespace
+}  // namespace ragd
