@@ -1,5 +1,7 @@
 #include "ragbench/scenario.hpp"
 
+#include "ragd/core/json_writer.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -45,30 +47,6 @@ std::string make_filler(std::size_t chars) {
 }
 
 }  // namespace
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xF];
-          out += kHex[c & 0xF];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 Result<ScenarioSet> parse_scenarios(std::string_view json_text) {
   json j = json::parse(json_text.begin(), json_text.end(), nullptr, false, /*ignore_comments=*/true);
@@ -148,7 +126,7 @@ QueryMix::QueryMix(ScenarioSet set, double repeat_fraction)
   }
   if (!cumulative_.empty()) cumulative_.back() = 1.0;  // no gap from rounding at the top
   for (std::size_t s = 0; s < set_.scenarios.size(); ++s) {
-    fillers_.push_back(json_escape(make_filler(set_.scenarios[s].long_context_chars)));
+    fillers_.push_back(make_filler(set_.scenarios[s].long_context_chars));
     std::vector<std::string> hot;
     for (std::size_t i = 0; i < set_.hot_set_size; ++i) {
       const std::size_t q = i % set_.scenarios[s].questions.size();
@@ -172,10 +150,9 @@ std::string QueryMix::make_body(std::size_t s, std::size_t question, std::uint64
   if (unique && !substituted) text += " (case " + num + ")";
   std::string body;
   body.reserve(text.size() + fillers_[s].size() + 48);
-  body += "{\"query\":\"";
-  body += json_escape(text);
-  body += fillers_[s];
-  body += '"';
+  body += "{\"query\":";
+  text += fillers_[s];
+  ragd::append_json_string(body, text);
   if (sc.top_k > 0) {
     body += ",\"top_k\":";
     body += std::to_string(sc.top_k);

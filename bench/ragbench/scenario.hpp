@@ -37,9 +37,6 @@ Result<ScenarioSet> parse_scenarios(std::string_view json_text);
 // The mix used when no --scenarios file is given.
 ScenarioSet default_scenarios();
 
-// Escapes s as the inside of a JSON string literal.
-std::string json_escape(std::string_view s);
-
 using Rng = std::mt19937_64;
 
 class QueryMix {
@@ -66,7 +63,7 @@ class QueryMix {
   ScenarioSet set_;
   double repeat_fraction_;
   std::vector<double> cumulative_;           // cumulative weights, normalised to end at 1
-  std::vector<std::string> fillers_;         // escaped long-context padding per scenario
+  std::vector<std::string> fillers_;         // long-context padding per scenario (plain words)
   std::vector<std::vector<std::string>> hot_;  // precomputed hot-set bodies per scenario
 };
 

@@ -5,7 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <set>
@@ -126,25 +125,6 @@ Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const
   return q;
 }
 
-namespace {
-
-// "name":<ms with 3 decimals>
-void append_ms(std::string& out, std::string_view name, double ms) {
-  out += '"';
-  out += name;
-  out += "\":";
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::isfinite(ms) ? ms : 0.0,
-                                 std::chars_format::fixed, 3);
-  if (ec == std::errc()) {
-    out.append(buf, end);
-  } else {
-    out += '0';  // beyond any real duration
-  }
-}
-
-}  // namespace
-
 std::string render_query_result(const orchestrator::QueryResult& r) {
   // The request's own fields, then the answer's (as cached, or rendered now): written
   // straight into one buffer and spliced, so a cache hit never parses or re-renders the
@@ -154,36 +134,24 @@ std::string render_query_result(const orchestrator::QueryResult& r) {
   const std::string& body = r.cached_body.empty() ? rendered : r.cached_body;
   std::string out;
   out.reserve(body.size() + 320);
-  out += "{\"request_id\":";
-  append_json_string(out, r.request_id);
-  out += ",\"cache\":";
-  append_json_string(out, r.cache);
-  out += ",\"timings_ms\":{";
-  append_ms(out, "total", r.timings.total);
-  out += ',';
-  append_ms(out, "rules", r.timings.rules);
-  out += ',';
-  append_ms(out, "retrieve", r.timings.retrieve);
-  out += ',';
-  append_ms(out, "profile", r.timings.profile);
-  out += ',';
-  append_ms(out, "history", r.timings.history);
-  out += ',';
-  append_ms(out, "queue_wait", r.timings.queue_wait);
-  out += ',';
-  append_ms(out, "llm", r.timings.llm);
-  out += '}';
-  if (r.cache_age_ms >= 0) {
-    out += ",\"cache_age_ms\":";
-    out += std::to_string(static_cast<std::int64_t>(std::llround(r.cache_age_ms)));
-  }
+  auto ms = [](double v) { return std::round(v * 1000.0) / 1000.0; };
+  JsonWriter w(out);
+  w.begin_object().member("request_id", r.request_id).member("cache", r.cache);
+  w.key("timings_ms")
+      .begin_object()
+      .member("total", ms(r.timings.total))
+      .member("rules", ms(r.timings.rules))
+      .member("retrieve", ms(r.timings.retrieve))
+      .member("profile", ms(r.timings.profile))
+      .member("history", ms(r.timings.history))
+      .member("queue_wait", ms(r.timings.queue_wait))
+      .member("llm", ms(r.timings.llm))
+      .end_object();
+  if (r.cache_age_ms >= 0) w.member("cache_age_ms", static_cast<std::int64_t>(std::llround(r.cache_age_ms)));
   if (!r.rules_matched.empty()) {
-    out += ",\"rules_matched\":[";
-    for (std::size_t i = 0; i < r.rules_matched.size(); ++i) {
-      if (i) out += ',';
-      append_json_string(out, r.rules_matched[i]);
-    }
-    out += ']';
+    w.key("rules_matched").begin_array();
+    for (const auto& id : r.rules_matched) w.value(id);
+    w.end_array();
   }
   if (body.size() > 2) {
     out += ',';
