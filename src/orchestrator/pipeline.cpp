@@ -492,6 +492,10 @@ struct Pipeline::Impl {
     }
     out.timings.total = mono_ms() - t_start;
     stage.with({"total"}).observe(out.timings.total);
+    if (!served) {
+      out.timings.overhead = std::max(0.0, out.timings.total - out.timings.llm);
+      stage.with({"overhead"}).observe(out.timings.overhead);
+    }
     outcomes.with({served ? "cached" : "answered"}).inc();
     co_return out;
   }

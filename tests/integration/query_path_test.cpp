@@ -52,6 +52,15 @@ TEST(QueryPath, AnswersWithTheDocumentThatHoldsTheAnswer) {
   EXPECT_EQ(j["request_id"].get<std::string>().size(), 32u);
   EXPECT_EQ(r.headers["x-request-id"], j["request_id"]);
   EXPECT_GT(j["timings_ms"]["total"].get<double>(), 0.0);
+  // A computed answer reports what ragd added on top of the model: total minus llm.
+  const auto& t = j["timings_ms"];
+  EXPECT_GT(t["overhead"].get<double>(), 0.0);
+  EXPECT_NEAR(t["overhead"].get<double>(), t["total"].get<double>() - t["llm"].get<double>(), 0.01);
+  auto again = body_of(stack.post("/query", {{"query", "How long should I bake the sourdough loaf in the Dutch oven?"}}));
+  EXPECT_EQ(again["cache"], "hit");
+  EXPECT_EQ(again["timings_ms"]["overhead"], 0.0) << "a cached answer adds nothing on top of a model";
+  auto metrics = http_request(stack.port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"overhead\"} 1"), std::string::npos);
 
   auto volcano = stack.post("/query", {{"query", "Which Icelandic volcano was called the gateway to hell?"}, {"top_k", 2}});
   ASSERT_EQ(volcano.status, 200) << volcano.body;

@@ -108,7 +108,7 @@ TEST(QueryResult, RendersTheDocumentedShape) {
   EXPECT_EQ(j["answer"], "42");
   EXPECT_EQ(j["cache"], "miss");
   EXPECT_EQ(j["sources"][0]["chunk_id"], "doc#0");
-  for (const char* k : {"total", "retrieve", "profile", "rules", "queue_wait", "llm"}) {
+  for (const char* k : {"total", "retrieve", "profile", "rules", "queue_wait", "llm", "overhead"}) {
     EXPECT_TRUE(j["timings_ms"].contains(k)) << k;
   }
 }
