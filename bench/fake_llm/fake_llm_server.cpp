@@ -170,7 +170,10 @@ class FakeLlmServer::Session {
   std::mt19937_64& rng() { return thread_rng(opts().seed, server_.thread_seq_); }
 
   asio::awaitable<void> loop() {
+    // Beast reads max(512, free capacity) at a time: room for a whole prompt makes a request
+    // one recvmsg instead of a dozen.
     beast::flat_buffer buffer;
+    buffer.reserve(64 * 1024);
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(kBodyLimit);

@@ -123,6 +123,15 @@ asio::awaitable<Exchange> exchange(StepContext& ctx, beast::tcp_stream& stream, 
   co_return ex;
 }
 
+// Beast reads max(512, free capacity) bytes at a time into a flat_buffer, and a string_body
+// response leaves the buffer's capacity where it was: an answer of a few KiB would take a
+// dozen recvmsg calls. Room for a whole typical response makes it one or two.
+beast::flat_buffer response_buffer() {
+  beast::flat_buffer buffer;
+  buffer.reserve(64 * 1024);
+  return buffer;
+}
+
 http::request<http::string_body> base_request(const StepContext& ctx) {
   http::request<http::string_body> req{ctx.verb, ctx.target.path, 11};
   req.set(http::field::host, ctx.target.url.host_header());
@@ -148,7 +157,7 @@ asio::awaitable<void> pause_after_error(const Exchange& ex) {
 asio::awaitable<void> closed_loop_connection(StepContext& ctx, std::size_t id) {
   Rng rng(ctx.target.seed ^ (ctx.plan.seed_salt * 0x9E3779B97F4A7C15ULL) ^ (id * 0xBF58476D1CE4E5B9ULL));
   beast::tcp_stream stream(co_await asio::this_coro::executor);
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer = response_buffer();
   bool connected = false;
   auto req = base_request(ctx);
   while (true) {
@@ -176,7 +185,7 @@ asio::awaitable<void> open_loop_connection(StepContext& ctx, std::size_t id) {
   Rng rng(ctx.target.seed ^ (ctx.plan.seed_salt * 0x9E3779B97F4A7C15ULL) ^ (id * 0xBF58476D1CE4E5B9ULL));
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer = response_buffer();
   bool connected = false;
   auto req = base_request(ctx);
   const double per_connection_rate = ctx.plan.rate / static_cast<double>(ctx.plan.connections);
