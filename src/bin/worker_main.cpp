@@ -17,6 +17,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
   }
   if (auto r = ragd::validate(config); !r) return fail("bad config: " + r.error().message);
   if (config.consumer_name.empty()) config.consumer_name = default_consumer_name();
+  if (config.llm.max_idle_connections == 0) config.llm.max_idle_connections = std::max(config.concurrency, 4);
 
   ragd::log::setup_logging(config.log, "ragd-worker");
   asio::io_context io(1);

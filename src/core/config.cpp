@@ -381,6 +381,7 @@ Result<WorkerConfig> parse_worker_config(const std::string& text) {
       s.field("max_tokens", c.llm.max_tokens);
       s.field("temperature", c.llm.temperature);
       s.field("max_attempts", c.llm.max_attempts);
+      s.field("max_idle_connections", c.llm.max_idle_connections);
     });
     r.object("log", [&](ObjectReader& s) { read_log(s, c.log); });
     r.field("concurrency", c.concurrency);
@@ -508,6 +509,8 @@ Result<void> validate(const WorkerConfig& c) {
       {c.queue.heartbeat_interval_ms > 0, "'queue.heartbeat_interval_ms' must be positive"},
       {c.llm.timeout_ms > 0, "'llm.timeout_ms' must be positive"},
       {c.llm.max_attempts >= 1 && c.llm.max_attempts <= 20, "'llm.max_attempts' must be 1..20"},
+      {c.llm.max_idle_connections >= 0 && c.llm.max_idle_connections <= 65536,
+       "'llm.max_idle_connections' must be 0..65536"},
       {c.llm.base_url.empty() || c.llm.base_url.rfind("http://", 0) == 0 ||
            c.llm.base_url.rfind("https://", 0) == 0,
        "'llm.base_url' must start with http:// or https://"},

@@ -82,8 +82,19 @@ Result<GenerateResult> parse_chat_response(int status, std::string_view body) {
   return r;
 }
 
+namespace {
+
+net::HttpClientOptions http_options(const LlmConfig& cfg) {
+  net::HttpClientOptions o;
+  if (cfg.max_idle_connections > 0) o.max_idle_connections = cfg.max_idle_connections;
+  return o;
+}
+
+}  // namespace
+
 OpenAiGenerator::OpenAiGenerator(asio::any_io_executor ex, LlmConfig cfg, OpenAiGeneratorOptions options)
-    : cfg_(std::move(cfg)), options_(options), url_(chat_completions_url(cfg_.base_url)), http_(std::move(ex)) {}
+    : cfg_(std::move(cfg)), options_(options), url_(chat_completions_url(cfg_.base_url)),
+      http_(std::move(ex), http_options(cfg_)) {}
 
 asio::awaitable<Result<GenerateResult>> OpenAiGenerator::generate(queue::Job job) {
   using clock = std::chrono::steady_clock;

@@ -173,6 +173,9 @@ struct LlmConfig {
   int max_tokens = 512;
   double temperature = 0.2;
   int max_attempts = 3;
+  // Keep-alive connections to the LLM kept open between calls; 0 = the worker's
+  // concurrency (fewer than the calls in flight means a new TCP connection per call).
+  int max_idle_connections = 0;
 };
 
 struct CacheConfig {

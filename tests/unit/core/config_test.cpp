@@ -124,3 +124,15 @@ TEST(GatewayConfig, QueueKeysFollowTheRedisKeyPrefix) {
   ASSERT_TRUE(defaults);
   EXPECT_EQ(defaults->queue.jobs_stream, "ragd:jobs");
 }
+
+TEST(WorkerConfig, ReadsAndBoundsTheLlmIdleConnections) {
+  auto c = parse_worker_config(R"({"llm": {"max_idle_connections": 128}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->llm.max_idle_connections, 128);
+  EXPECT_TRUE(validate(*c));
+  auto bad = parse_worker_config(R"({"llm": {"max_idle_connections": -1}})");
+  ASSERT_TRUE(bad);
+  auto v = validate(*bad);
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find("max_idle_connections"), std::string::npos);
+}

@@ -217,6 +217,37 @@ TEST(OpenAiGenerator, CancellationEndsAnInFlightCall) {
   EXPECT_EQ(got->error().code, Errc::cancelled) << got->error().message;
 }
 
+// With as many idle connections kept as calls in flight, rounds of concurrent calls reuse
+// the first round's connections; with fewer (the old fixed 64), every round past it opened
+// new TCP connections for the calls beyond the cache.
+TEST(OpenAiGenerator, ConcurrentRoundsReuseTheirKeepAliveConnections) {
+  FakeLlm fake({"--latency-ms", "100"});
+  constexpr int kCalls = 96;
+  constexpr int kRounds = 3;
+  LlmConfig cfg = config_for(fake.base_url());
+  cfg.max_idle_connections = kCalls;
+  asio::io_context io;
+  OpenAiGenerator gen(io.get_executor(), cfg);
+  int ok = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    io.restart();  // the previous round ran out of work
+    int done = 0;
+    for (int i = 0; i < kCalls; ++i) {
+      asio::co_spawn(io, gen.generate(chat_job("q" + std::to_string(i))),
+                     [&](std::exception_ptr e, Result<GenerateResult> r) {
+                       ++done;
+                       if (!e && r) ++ok;
+                     });
+    }
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (done < kCalls && std::chrono::steady_clock::now() < until) io.run_for(20ms);
+    ASSERT_EQ(done, kCalls);
+  }
+  EXPECT_EQ(ok, kCalls * kRounds);
+  EXPECT_EQ(fake.stat("chat_calls"), kCalls * kRounds);
+  EXPECT_LE(fake.stat("connections_accepted"), kCalls + 4);
+}
+
 TEST(MakeGenerator, PicksTheOpenAiClientWhenABaseUrlIsSet) {
   FakeLlm fake;
   auto r = test::run_bounded<Result<GenerateResult>>(
