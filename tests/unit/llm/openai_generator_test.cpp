@@ -74,6 +74,19 @@ TEST(BuildChatRequest, SendsTheJobsMessagesModelAndCappedMaxTokens) {
   EXPECT_EQ(body["model"], "other-model");
   ASSERT_EQ(body["messages"].size(), 1u);
   EXPECT_EQ(body["messages"][0]["content"], "Why?");
+  EXPECT_EQ(body["stream"], false);
+}
+
+TEST(BuildChatRequest, EscapesPromptTextAndRepairsInvalidUtf8) {
+  queue::Job job = chat_job("q");
+  const std::string tricky = "quote \" backslash \\ newline \n tab \t bell \x07 caf\xc3\xa9 \xf0\x9f\x99\x82";
+  job.messages = {{"system", tricky}, {"user", std::string("bad \xff\xfe bytes")}};
+  json body = json::parse(build_chat_request(job, config_for("http://h")));
+  EXPECT_EQ(body["messages"][0]["content"], tricky);
+  const std::string repaired = body["messages"][1]["content"];
+  EXPECT_TRUE(repaired.starts_with("bad ")) << repaired;
+  EXPECT_TRUE(repaired.ends_with(" bytes")) << repaired;
+  EXPECT_EQ(repaired.find('\xff'), std::string::npos);
 }
 
 TEST(ParseChatResponse, ReadsTheAnswerAndUsage) {
