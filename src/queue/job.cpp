@@ -2,9 +2,8 @@
 // fields are ignored so that newer gateways and older workers can share a queue.
 #include "ragd/queue/job.hpp"
 
+#include "ragd/core/json_reader.hpp"
 #include "ragd/core/json_writer.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <limits>
 #include <optional>
@@ -14,8 +13,6 @@
 namespace ragd::queue {
 
 namespace {
-
-using nlohmann::json;
 
 std::string_view priority_name(Priority p) {
   switch (p) {
@@ -31,47 +28,50 @@ std::string_view priority_name(Priority p) {
 class FieldReader {
  public:
   // `prefix` qualifies field names of nested objects in messages, e.g. "messages[2].".
-  FieldReader(const json& obj, std::string_view what, std::string prefix = {})
+  FieldReader(JsonValue& obj, std::string_view what, std::string prefix = {})
       : obj_(obj), what_(what), prefix_(std::move(prefix)) {}
 
+  // Strings are moved out of the parsed payload: it is read once.
   template <class T>
   void get(const char* name, T& out, bool required = false) {
     if (error_) return;
-    auto it = obj_.find(name);
-    if (it == obj_.end() || it->is_null()) {
+    JsonValue* v = obj_.find(name);
+    if (v == nullptr || v->is_null()) {
       if (required) fail(name, "is required");
       return;
     }
     if constexpr (std::is_same_v<T, std::string>) {
-      if (!it->is_string()) return fail(name, "must be a string");
-      out = it->template get<std::string>();
+      if (!v->is_string()) return fail(name, "must be a string");
+      out = std::move(v->as_string());
     } else if constexpr (std::is_same_v<T, bool>) {
-      if (!it->is_boolean()) return fail(name, "must be a boolean");
-      out = it->template get<bool>();
+      if (!v->is_bool()) return fail(name, "must be a boolean");
+      out = v->as_bool();
     } else if constexpr (std::is_integral_v<T>) {
-      if (!it->is_number_integer()) return fail(name, "must be an integer");
-      if (it->is_number_unsigned() ? it->template get<std::uint64_t>() >
-                                         static_cast<std::uint64_t>(std::numeric_limits<T>::max())
-                                   : (it->template get<std::int64_t>() < std::numeric_limits<T>::min() ||
-                                      it->template get<std::int64_t>() > std::numeric_limits<T>::max())) {
-        return fail(name, "is out of range");
+      if (!v->is_integer()) return fail(name, "must be an integer");
+      const std::int64_t n = v->as_integer();
+      bool in_range = false;
+      if constexpr (std::is_signed_v<T>) {
+        in_range = n >= std::numeric_limits<T>::min() && n <= std::numeric_limits<T>::max();
+      } else {
+        in_range = n >= 0 && static_cast<std::uint64_t>(n) <= std::numeric_limits<T>::max();
       }
-      out = it->template get<T>();
+      if (!in_range) return fail(name, "is out of range");
+      out = static_cast<T>(n);
     } else if constexpr (std::is_floating_point_v<T>) {
-      if (!it->is_number()) return fail(name, "must be a number");
-      out = it->template get<T>();
+      if (!v->is_number()) return fail(name, "must be a number");
+      out = static_cast<T>(v->as_double());
     }
   }
 
-  const json* array(const char* name) {
+  JsonValue::Array* array(const char* name) {
     if (error_) return nullptr;
-    auto it = obj_.find(name);
-    if (it == obj_.end() || it->is_null()) return nullptr;
-    if (!it->is_array()) {
+    JsonValue* v = obj_.find(name);
+    if (v == nullptr || v->is_null()) return nullptr;
+    if (!v->is_array()) {
       fail(name, "must be an array");
       return nullptr;
     }
-    return &*it;
+    return &v->as_array();
   }
 
   void fail(std::string_view name, std::string_view why) {
@@ -86,17 +86,17 @@ class FieldReader {
   const std::optional<Error>& error() const { return error_; }
 
  private:
-  const json& obj_;
+  JsonValue& obj_;
   std::string_view what_;
   std::string prefix_;
   std::optional<Error> error_;
 };
 
-Result<json> parse_object(const std::string& payload, std::string_view what) {
-  json j = json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return make_error(Errc::bad_request, std::string(what) + ": not valid JSON");
-  if (!j.is_object()) return make_error(Errc::bad_request, std::string(what) + ": not a JSON object");
-  return Result<json>(boost::system::in_place_value, std::move(j));
+Result<JsonValue> parse_object(std::string_view payload, std::string_view what) {
+  auto j = parse_json(payload);
+  if (!j) return make_error(Errc::bad_request, std::string(what) + ": not valid JSON (" + j.error().message + ")");
+  if (!j->is_object()) return make_error(Errc::bad_request, std::string(what) + ": not a JSON object");
+  return j;
 }
 
 }  // namespace
@@ -147,7 +147,7 @@ std::string encode_job(const Job& job) {
 Result<Job> decode_job(const std::string& payload) {
   auto parsed = parse_object(payload, "job");
   if (!parsed) return parsed.error();
-  const json& j = *parsed;
+  JsonValue& j = *parsed;
   Job job;
   FieldReader r(j, "job");
   r.get("id", job.id, true);
@@ -174,9 +174,10 @@ Result<Job> decode_job(const std::string& payload) {
   r.get("question", job.question);
   r.get("enqueued_unix_ms", job.enqueued_unix_ms);
   r.get("attempt", job.attempt);
-  if (const json* messages = r.array("messages")) {
+  if (JsonValue::Array* messages = r.array("messages")) {
+    job.messages.reserve(messages->size());
     for (std::size_t i = 0; i < messages->size(); ++i) {
-      const json& m = (*messages)[i];
+      JsonValue& m = (*messages)[i];
       std::string where = "messages[" + std::to_string(i) + "]";
       if (!m.is_object()) {
         r.fail(where, "must be an object");
@@ -193,9 +194,10 @@ Result<Job> decode_job(const std::string& payload) {
       job.messages.push_back(std::move(msg));
     }
   }
-  if (const json* passages = r.array("passages")) {
+  if (JsonValue::Array* passages = r.array("passages")) {
+    job.passages.reserve(passages->size());
     for (std::size_t i = 0; i < passages->size(); ++i) {
-      const json& p = (*passages)[i];
+      JsonValue& p = (*passages)[i];
       std::string where = "passages[" + std::to_string(i) + "]";
       if (!p.is_object()) {
         r.fail(where, "must be an object");
@@ -221,18 +223,23 @@ Result<Job> decode_job(const std::string& payload) {
 }
 
 std::string encode_reply(const JobReply& reply) {
-  json j = {{"job_id", reply.job_id},
-            {"ok", reply.ok},
-            {"text", reply.text},
-            {"model", reply.model},
-            {"prompt_tokens", reply.prompt_tokens},
-            {"completion_tokens", reply.completion_tokens},
-            {"error_code", reply.error_code},
-            {"error_message", reply.error_message},
-            {"queue_wait_ms", reply.queue_wait_ms},
-            {"llm_ms", reply.llm_ms},
-            {"worker", reply.worker}};
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  out.reserve(256 + reply.text.size() + reply.error_message.size());
+  JsonWriter w(out);
+  w.begin_object()
+      .member("job_id", reply.job_id)
+      .member("ok", reply.ok)
+      .member("text", reply.text)
+      .member("model", reply.model)
+      .member("prompt_tokens", static_cast<std::int64_t>(reply.prompt_tokens))
+      .member("completion_tokens", static_cast<std::int64_t>(reply.completion_tokens))
+      .member("error_code", reply.error_code)
+      .member("error_message", reply.error_message)
+      .member("queue_wait_ms", static_cast<double>(reply.queue_wait_ms))
+      .member("llm_ms", static_cast<double>(reply.llm_ms))
+      .member("worker", reply.worker)
+      .end_object();
+  return out;
 }
 
 Result<JobReply> decode_reply(const std::string& payload) {

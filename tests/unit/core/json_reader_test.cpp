@@ -1,0 +1,117 @@
+#include "ragd/core/json_reader.hpp"
+
+#include "ragd/core/json_writer.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <random>
+
+namespace ragd {
+namespace {
+
+JsonValue parse_ok(std::string_view text) {
+  auto r = parse_json(text);
+  EXPECT_TRUE(r) << text << ": " << (r ? "" : r.error().message);
+  return r ? std::move(*r) : JsonValue();
+}
+
+TEST(JsonReader, ReadsEveryKindOfValue) {
+  JsonValue v = parse_ok(R"( {"s":"x","i":-42,"big":9007199254740993,"d":1.5e3,"t":true,"f":false,
+                            "n":null,"a":[1,"two",[]],"o":{}} )");
+  ASSERT_TRUE(v.is_object());
+  EXPECT_EQ(v.find("s")->as_string(), "x");
+  EXPECT_EQ(v.find("i")->as_integer(), -42);
+  EXPECT_EQ(v.find("big")->as_integer(), 9007199254740993);  // exact, not through a double
+  EXPECT_FALSE(v.find("d")->is_integer());
+  EXPECT_DOUBLE_EQ(v.find("d")->as_double(), 1500.0);
+  EXPECT_TRUE(v.find("t")->as_bool());
+  EXPECT_FALSE(v.find("f")->as_bool());
+  EXPECT_TRUE(v.find("n")->is_null());
+  ASSERT_EQ(v.find("a")->as_array().size(), 3u);
+  EXPECT_EQ(v.find("a")->as_array()[1].as_string(), "two");
+  EXPECT_TRUE(v.find("a")->as_array()[2].is_array());
+  EXPECT_TRUE(v.find("o")->is_object());
+  EXPECT_EQ(v.find("missing"), nullptr);
+  EXPECT_EQ(v.find("s")->find("x"), nullptr);  // not an object
+}
+
+TEST(JsonReader, DecodesEscapesAndSurrogatePairs) {
+  JsonValue v = parse_ok(R"("q\" b\\ s\/ \b\f\n\r\t \u00e9 \u20ac \ud83d\ude42 \u0000.")");
+  EXPECT_EQ(v.as_string(), std::string("q\" b\\ s/ \b\f\n\r\t \xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82 ") +
+                               std::string(1, '\0') + ".");
+}
+
+TEST(JsonReader, LastDuplicateMemberWins) {
+  JsonValue v = parse_ok(R"({"k":1,"k":2})");
+  EXPECT_EQ(v.find("k")->as_integer(), 2);
+}
+
+TEST(JsonReader, RejectsWhatIsNotJson) {
+  for (const char* bad : {"", " ", "{", "[1,]", "{\"a\":1,}", "{'a':1}", "{\"a\" 1}", "[1 2]", "01", "1.", ".5",
+                          "-", "1e", "+1", "tru", "nul", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"",
+                          "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\nb\"", "\"\xff\"", "\"\xc3\"", "\"\xed\xa0\x80\"",
+                          "1 2", "{} x", "1e999", "NaN", "[\"a\":1]"}) {
+    auto r = parse_json(bad);
+    EXPECT_FALSE(r) << "accepted: " << bad;
+    if (!r) {
+      EXPECT_EQ(r.error().code, Errc::bad_request);
+      EXPECT_NE(r.error().message.find("at byte"), std::string::npos) << r.error().message;
+    }
+  }
+}
+
+TEST(JsonReader, RefusesNestingPastTheLimitWithoutRecursingIntoIt) {
+  std::string ok(static_cast<std::size_t>(kMaxJsonDepth), '[');
+  ok += std::string(static_cast<std::size_t>(kMaxJsonDepth), ']');
+  EXPECT_TRUE(parse_json(ok));
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  auto r = parse_json(deep);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("nested too deeply"), std::string::npos);
+}
+
+// What JsonWriter writes, the reader reads back identically, and agrees with nlohmann.
+TEST(JsonReader, RoundTripsJsonWriterOutputOnRandomStrings) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> len(0, 40);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int round = 0; round < 2000; ++round) {
+    std::string s;
+    const int n = len(rng);
+    for (int k = 0; k < n; ++k) s += static_cast<char>(byte(rng));
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object().member("s", s).member("n", static_cast<std::int64_t>(round)).end_object();
+    auto mine = parse_json(out);
+    ASSERT_TRUE(mine) << mine.error().message;
+    auto theirs = nlohmann::json::parse(out);
+    EXPECT_EQ(mine->find("s")->as_string(), theirs["s"].get<std::string>());
+    EXPECT_EQ(mine->find("n")->as_integer(), round);
+  }
+}
+
+// Random bytes and random truncations of valid documents: an answer or an error, never a
+// crash, and the same verdict as nlohmann.
+TEST(JsonReader, AgreesWithNlohmannOnMangledDocuments) {
+  const std::string doc =
+      R"({"id":"j1","messages":[{"role":"user","content":"caf\u00e9 \"q\""}],"score":-0.25e-2,"n":[true,false,null]})";
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<std::size_t> pos(0, doc.size() - 1);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int round = 0; round < 3000; ++round) {
+    std::string s = doc;
+    if (round % 3 == 0) {
+      s.resize(pos(rng));
+    } else {
+      s[pos(rng)] = static_cast<char>(byte(rng));
+    }
+    const bool mine = static_cast<bool>(parse_json(s));
+    const bool theirs = !nlohmann::json::parse(s, nullptr, false).is_discarded();
+    EXPECT_EQ(mine, theirs) << s;
+  }
+}
+
+}  // namespace
+}  // namespace ragd
