@@ -159,6 +159,7 @@ void read_queue(ObjectReader& r, QueueConfig& c) {
   r.field("max_depth", c.max_depth);
   r.field("max_depth_refresh", c.max_depth_refresh);
   r.field("max_depth_batch", c.max_depth_batch);
+  r.field("max_wait_ms", c.max_wait_ms);
   r.field("max_attempts", c.max_attempts);
   r.field("reclaim_idle_ms", c.reclaim_idle_ms);
   r.field("reply_ttl_ms", c.reply_ttl_ms);
@@ -478,6 +479,7 @@ Result<void> validate(const GatewayConfig& c) {
       {c.retrieval.replication.batch >= 1 && c.retrieval.replication.batch <= 10000,
        "'retrieval.replication.batch' must be 1..10000"},
       {c.queue.max_depth > 0, "'queue.max_depth' must be positive"},
+      {c.queue.max_wait_ms >= 0, "'queue.max_wait_ms' must be 0 (off) or positive"},
       {c.queue.max_depth_refresh > 0 && c.queue.max_depth_batch > 0,
        "'queue.max_depth_refresh' and 'queue.max_depth_batch' must be positive"},
       {c.queue.max_attempts >= 1 && c.queue.max_attempts <= 100, "'queue.max_attempts' must be 1..100"},

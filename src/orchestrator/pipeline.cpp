@@ -452,7 +452,7 @@ struct Pipeline::Impl {
       // Shed before retrieval: the queue could not take the job anyway.
       answer_results.with({cache_status}).inc();
       outcomes.with({"overloaded"}).inc();
-      co_return make_error(Errc::overloaded, "the LLM queue is full; retry later");
+      co_return make_error(Errc::overloaded, "the LLM queue is full or backed up; retry later");
     }
     if (!served) {
       // 4. Compute; identical concurrent misses share one computation.

@@ -19,6 +19,7 @@
 
 #include "ragd/core/await_on.hpp"
 #include "ragd/queue/streams.hpp"
+#include "ragd/queue/admission_limit.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/redis/client.hpp"
 #include "queue/stream_impl.hpp"
@@ -31,6 +32,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <limits>
 #include <atomic>
 #include <unordered_map>
 
@@ -66,7 +68,9 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
         gateway_id_(gateway_id.empty() ? random_id() : std::move(gateway_id)),
         reply_stream_(queue::reply_stream(config_, gateway_id_)),
         streams_(priority_streams(config_)),
-        reader_conn_(redis.dedicated_connection()) {}
+        reader_conn_(redis.dedicated_connection()),
+        admission_(std::chrono::milliseconds(config_.max_wait_ms), 1, config_.max_depth,
+                   std::min<std::int64_t>(config_.max_depth, 32)) {}
 
   static asio::awaitable<Result<JobReply>> await_reply(std::shared_ptr<Impl> self, std::string id,
                                                        std::string payload, std::size_t priority,
@@ -224,6 +228,7 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
   std::array<std::atomic<std::int64_t>, kPriorityCount> sampled_depth_{};
   std::array<std::atomic<std::int64_t>, kPriorityCount> added_since_sample_{};
   std::atomic<std::int64_t> forgotten_{0};  // entries deleted for waiters that gave up
+  AdmissionLimit admission_;  // interactive jobs of this gateway (queue.max_wait_ms)
 };
 
 JobClient::JobClient(asio::any_io_executor ex, redis::Client& redis, QueueConfig config,
@@ -259,10 +264,25 @@ asio::awaitable<Result<JobReply>> JobClient::submit(Job job) {
   if (self->sampled_depth_[p] + self->added_since_sample_[p] >= depth_bound(self->config_, job.priority)) {
     co_return make_error(Errc::overloaded, "the LLM queue is full; retry later");
   }
+  const bool limited = job.priority == Priority::interactive && self->admission_.enabled();
+  if (limited && !self->admission_.try_acquire()) {
+    co_return make_error(Errc::overloaded, "the LLM queue is backed up (jobs wait longer than queue.max_wait_ms); retry later");
+  }
   const auto remaining = std::chrono::milliseconds(job.deadline_unix_ms - now);
   auto on_cancel = [self, id = job.id] { self->cancel_wait(id); };
   auto op = Impl::await_reply(self, job.id, encode_job(job), p, remaining);
   auto [ep, result] = co_await await_on(self->strand_, std::move(op), std::move(on_cancel));
+  if (limited) {
+    if (!ep && result) {
+      self->admission_.release(result->queue_wait_ms, result->llm_ms, AdmissionLimit::Clock::now());
+    } else if (!ep && result.error().code == Errc::deadline_exceeded) {
+      // Waited out its whole deadline in the queue (or the worker found it expired): the
+      // strongest sign of a backlog there is.
+      self->admission_.release(std::numeric_limits<double>::infinity(), 0, AdmissionLimit::Clock::now());
+    } else {
+      self->admission_.release_without_reply();
+    }
+  }
   if (ep) co_return make_error(Errc::cancelled, "request cancelled while waiting for the LLM");
   co_return std::move(result);
 }
@@ -299,6 +319,7 @@ std::int64_t JobClient::in_flight() const { return impl_->in_flight_.load(); }
 
 bool JobClient::saturated(Priority priority) const {
   const auto p = static_cast<std::size_t>(priority);
+  if (priority == Priority::interactive && !impl_->admission_.would_admit()) return true;
   return impl_->sampled_depth_[p] + impl_->added_since_sample_[p] >= depth_bound(impl_->config_, priority);
 }
 

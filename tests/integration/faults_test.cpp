@@ -394,11 +394,13 @@ TEST(Faults, PoisonJobIsDeadLetteredAfterTheAttemptLimitWhileOthersFlow) {
 
 TEST(Faults, OverloadAtThreeTimesCapacityShedsQuicklyAndStaysBounded) {
   // Capacity: one worker with 8 slots at 200 ms a call, 40 answers/s; 120 clients at once.
+  // The depth bound (16) caps the backlog; max_wait_ms sheds while the backlog stands, so
+  // admitted queries wait about one call for a slot instead of the whole bound.
   FakeLlm llm({"--latency-ms", "200"});
   TempDir dir;
   auto opts = stack_options(dir, json::object(), {{"base_url", llm.base_url()}},
                             {{"server", {{"request_timeout_ms", 10000}, {"max_inflight", 40}}},
-                             {"queue", {{"max_depth", 16}}}});
+                             {"queue", {{"max_depth", 16}, {"max_wait_ms", 100}}}});
   opts.worker_concurrency = 8;
   Stack stack(opts);
   ASSERT_TRUE(stack.wait_ready());
@@ -406,7 +408,7 @@ TEST(Faults, OverloadAtThreeTimesCapacityShedsQuicklyAndStaysBounded) {
 
   Tally tally;
   std::mutex m;
-  std::vector<double> shed_ms, ok_ms;
+  std::vector<double> shed_ms, ok_ms, queue_wait_ms, server_ms;  // client-side; server-side of answers
   const auto t0 = Clock::now();
   std::vector<std::thread> clients;
   for (int c = 0; c < 120; ++c) {
@@ -420,6 +422,11 @@ TEST(Faults, OverloadAtThreeTimesCapacityShedsQuicklyAndStaysBounded) {
         {
           std::lock_guard lock(m);
           (r.status == 200 ? ok_ms : shed_ms).push_back(ms);
+          auto j = json::parse(r.body, nullptr, false);
+          if (r.status == 200 && j.contains("timings_ms")) {
+            queue_wait_ms.push_back(j["timings_ms"].value("queue_wait", 0.0));
+            server_ms.push_back(j["timings_ms"].value("total", 0.0));
+          }
         }
         if (r.status != 200) std::this_thread::sleep_for(50ms);  // a client backing off
       }
@@ -436,7 +443,9 @@ TEST(Faults, OverloadAtThreeTimesCapacityShedsQuicklyAndStaysBounded) {
             << " shed=" << tally.failed << " mixed_up=" << tally.mixed_up << " statuses:" << tally.statuses()
             << " shed_p50_ms=" << pct(shed_ms, 0.5) << " shed_p99_ms=" << pct(shed_ms, 0.99)
             << " ok_p50_ms=" << pct(ok_ms, 0.5) << " ok_p99_ms=" << pct(ok_ms, 0.99)
-            << " rss_kb_before=" << rss_before << " rss_kb_after=" << rss_after << "\n";
+            << " ok_server_p50_ms=" << pct(server_ms, 0.5) << " ok_queue_wait_p50_ms=" << pct(queue_wait_ms, 0.5)
+            << " ok_queue_wait_p90_ms=" << pct(queue_wait_ms, 0.9) << " rss_kb_before=" << rss_before
+            << " rss_kb_after=" << rss_after << "\n";
   EXPECT_GT(tally.failed.load(), 0);
   EXPECT_GT(tally.answered.load(), 0);
   EXPECT_EQ(tally.mixed_up.load(), 0);

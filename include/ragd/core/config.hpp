@@ -149,6 +149,10 @@ struct QueueConfig {
   std::int64_t max_depth = 10000;      // interactive jobs waiting; past it the gateway sheds with 503
   std::int64_t max_depth_refresh = 1000;   // cache-refresh jobs (stream <jobs_stream>:refresh)
   std::int64_t max_depth_batch = 10000;    // batch jobs (stream <jobs_stream>:batch)
+  // Target wait of an interactive job for a worker: each gateway adapts how many of its
+  // queries it keeps in the queue so that they wait about this long, and sheds the rest at
+  // once with 503 (see queue/admission_limit.hpp). 0 = off (only max_depth applies).
+  int max_wait_ms = 0;
   int max_attempts = 3;                // deliveries of one job; past it: dead-letter stream
   int reclaim_idle_ms = 60000;         // a job held this long by a silent worker is taken over
   int reply_ttl_ms = 60000;            // reply streams expire when idle this long

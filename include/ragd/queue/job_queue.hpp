@@ -62,7 +62,8 @@ class JobClient {
 
   std::int64_t in_flight() const;        // submits awaiting a reply in this process
   // True when submit() would shed a job of this priority now (the sampled depth is at its
-  // bound): lets callers answer 503 before doing work the queue cannot take.
+  // bound, or queue.max_wait_ms is set and this gateway is at its adaptive limit): lets callers
+  // answer 503 before doing work the queue cannot take.
   bool saturated(Priority priority) const;
   // Jobs deleted from the queue because their waiter gave up (cancelled, deadline) before a
   // worker acknowledged them.
