@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace ragd::net {
 namespace {
@@ -173,6 +174,61 @@ TEST(HttpClient, DestroyingTheClientCompletesPendingRequestsAsCancelled) {
   ASSERT_TRUE(got.has_value());
   ASSERT_FALSE(got->has_value());
   EXPECT_EQ(got->error().code, Errc::cancelled);
+}
+
+}  // namespace
+}  // namespace ragd::net
+
+namespace ragd::net {
+namespace {
+
+// The fake LLM's own request handling (it reads chat requests with ragd's JsonValue).
+Result<HttpResponse> post_chat(const FakeLlm& fake, std::string body) {
+  HttpRequest req = chat_request(fake);
+  req.body = std::move(body);
+  auto r = run_one(req);
+  if (!r) return make_error(Errc::internal, "no answer in time");
+  return *r;
+}
+
+TEST(FakeLlmServer, AnswersTheLastUserMessageInStringOrMultipartForm) {
+  FakeLlm fake;
+  auto plain = post_chat(fake, R"({"messages":[{"role":"system","content":"ctx"},{"role":"user","content":"first"},)"
+                               R"({"role":"assistant","content":null},{"role":"user","content":"caf\u00e9 \"two\""}]})");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->status, 200);
+  auto j = nlohmann::json::parse(plain->body);
+  EXPECT_EQ(j["choices"][0]["message"]["content"], "fake answer to: caf\xc3\xa9 \"two\"");
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 4);  // ctx, first, café, "two"
+
+  auto parts = post_chat(fake, R"({"model":"x","messages":[{"role":"user","content":[{"type":"text","text":"a "},)"
+                               R"({"type":"image_url","image_url":{"url":"u"}},{"type":"text","text":"b"}]}]})");
+  ASSERT_TRUE(parts) << parts.error().message;
+  auto k = nlohmann::json::parse(parts->body);
+  EXPECT_EQ(k["choices"][0]["message"]["content"], "fake answer to: a b");
+  EXPECT_EQ(k["model"], "x");
+}
+
+TEST(FakeLlmServer, RefusesMalformedChatRequestsWith400) {
+  FakeLlm fake;
+  for (const char* bad : {"not json", "[1]", R"({"messages":[]})", R"({"messages":[{"content":"no role"}]})",
+                          R"({"messages":"x"})", "{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}"}) {
+    auto r = post_chat(fake, bad);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->status, 400) << bad;
+  }
+  EXPECT_EQ(fake.stat("bad_requests"), 6);
+}
+
+TEST(FakeLlmServer, StreamsWithUsageWhenAsked) {
+  FakeLlm fake;
+  auto r = post_chat(fake, R"({"stream":true,"stream_options":{"include_usage":true},)"
+                           R"("messages":[{"role":"user","content":"hi there"}]})");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("\"usage\""), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("data: [DONE]"), std::string::npos);
+  EXPECT_EQ(fake.stat("stream_calls"), 1);
 }
 
 }  // namespace
