@@ -215,12 +215,7 @@ class Parser {
     ++i_;  // opening quote
     for (;;) {
       // A run of bytes that need no attention is copied at once.
-      std::size_t run = i_;
-      while (run < s_.size()) {
-        const auto c = static_cast<unsigned char>(s_[run]);
-        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
-        ++run;
-      }
+      const std::size_t run = i_ + detail::plain_json_run(s_, i_);
       out.append(s_.data() + i_, run - i_);
       i_ = run;
       if (i_ >= s_.size()) return fail("unterminated string");

@@ -7,21 +7,13 @@
 
 namespace ragd {
 
-namespace {
-
-// Whether a byte can be copied into a JSON string as it is without further checks.
-constexpr bool plain_ascii(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
-
-}  // namespace
-
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.reserve(out.size() + s.size() + 2);
   out += '"';
   std::size_t i = 0;
   while (i < s.size()) {
-    std::size_t run = i;
-    while (run < s.size() && plain_ascii(static_cast<unsigned char>(s[run]))) ++run;
+    const std::size_t run = i + detail::plain_json_run(s, i);
     out.append(s.data() + i, run - i);
     i = run;
     if (i == s.size()) break;

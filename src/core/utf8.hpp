@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace ragd::detail {
@@ -26,6 +28,32 @@ inline std::size_t utf8_sequence(std::string_view s, std::size_t i) {
     return 4;
   }
   return 0;
+}
+
+// Length of the prefix of s[i..] made of bytes a JSON string holds as they are: printable
+// ASCII other than '"' and '\\'. Eight bytes at a time (prompts and passages are mostly
+// such text), then byte by byte within the word that holds the first other byte.
+inline std::size_t plain_json_run(std::string_view s, std::size_t i) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  // Whether some byte of w is below n (exact for n <= 128; from "Bit Twiddling Hacks").
+  const auto has_less = [](std::uint64_t w, std::uint64_t n) { return ((w - kOnes * n) & ~w & kHigh) != 0; };
+  const std::size_t start = i;
+  while (s.size() - i >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if ((w & kHigh) != 0 || has_less(w, 0x20) || has_less(w ^ (kOnes * '"'), 1) ||
+        has_less(w ^ (kOnes * '\\'), 1)) {
+      break;
+    }
+    i += 8;
+  }
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+    ++i;
+  }
+  return i - start;
 }
 
 }  // namespace ragd::detail

@@ -115,3 +115,37 @@ TEST(JsonReader, AgreesWithNlohmannOnMangledDocuments) {
 
 }  // namespace
 }  // namespace ragd
+
+namespace ragd {
+namespace {
+
+// The writer and the reader scan plain text eight bytes at a time: a byte that needs
+// attention must be found at every offset within and across those words.
+TEST(JsonReader, FindsSpecialBytesAtEveryOffsetOfTheWordScan) {
+  const std::string base = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const std::vector<std::string> specials = {"\"", "\\", "\n", std::string(1, '\x1f'), std::string(1, '\0'),
+                                             "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x99\x82", "~", " "};
+  for (std::size_t pos = 0; pos <= 20; ++pos) {
+    for (const auto& sp : specials) {
+      const std::string s = base.substr(0, pos) + sp + base.substr(pos);
+      std::string out;
+      append_json_string(out, s);
+      EXPECT_EQ(nlohmann::json::parse(out).get<std::string>(), s) << pos;
+      auto back = parse_json(nlohmann::json(s).dump());
+      ASSERT_TRUE(back) << back.error().message;
+      EXPECT_EQ(back->as_string(), s) << pos;
+    }
+  }
+  // Invalid UTF-8 at every offset is replaced by the writer and refused by the reader.
+  for (std::size_t pos = 0; pos <= 20; ++pos) {
+    const std::string s = base.substr(0, pos) + "\xff" + base.substr(pos);
+    std::string out;
+    append_json_string(out, s);
+    EXPECT_EQ(nlohmann::json::parse(out).get<std::string>(),
+              base.substr(0, pos) + "\xef\xbf\xbd" + base.substr(pos));
+    EXPECT_FALSE(parse_json("\"" + s + "\""));
+  }
+}
+
+}  // namespace
+}  // namespace ragd
