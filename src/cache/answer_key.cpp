@@ -1,5 +1,6 @@
 #include "ragd/cache/answer_key.hpp"
 
+#include "ragd/core/ascii.hpp"
 #include "ragd/core/ids.hpp"
 
 namespace ragd::cache {
@@ -9,14 +10,14 @@ std::string normalize_query(std::string_view query) {
   out.reserve(query.size());
   bool space = false;
   for (unsigned char c : query) {
-    bool keep = c >= 0x80 || std::isalnum(c);
+    bool keep = c >= 0x80 || ascii_alnum(c);
     if (!keep) {
       space = !out.empty();
       continue;
     }
     if (space) out += ' ';
     space = false;
-    out += static_cast<char>(c < 0x80 ? std::tolower(c) : c);
+    out += ascii_lower(static_cast<char>(c));
   }
   return out;
 }

@@ -1,5 +1,6 @@
 #include "ragd/http/server.hpp"
 
+#include "ragd/core/ascii.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/log/log.hpp"
 #include "ragd/metrics/metrics.hpp"
@@ -303,7 +304,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (q != std::string::npos) req.query = req.target.substr(q + 1);
       for (const auto& f : msg) {
         std::string name(f.name_string());
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (auto& c : name) c = ascii_lower(c);
         req.headers.emplace_back(std::move(name), std::string(f.value()));
       }
       req.body = std::move(msg.body());
