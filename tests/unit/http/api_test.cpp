@@ -52,6 +52,8 @@ TEST(QueryBody, RejectsEachKindOfBadInputWithAMessageNamingTheField) {
       {R"({"query":"q","mode":"fuzzy"})", "'mode' must be"},
       {R"({"query":"q","cache":"never"})", "'cache' must be"},
       {R"({"query":"q","cache":1})", "'cache' must be"},
+      {"{\"query\":\"bad \xff byte\"}", "not valid JSON"},
+      {R"({"query":"q","top_k":3.0})", "'top_k' must be an integer"},
   };
   for (const auto& c : cases) {
     auto q = parse_query_body(c.body, limits());
