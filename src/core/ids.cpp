@@ -3,6 +3,10 @@
 #include <cstring>
 #include <random>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace ragd {
 
 std::string random_id() {
@@ -49,7 +53,7 @@ constexpr std::uint32_t kK[64] = {
 
 constexpr std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-void compress(std::uint32_t h[8], const std::uint8_t block[64]) {
+void compress_portable(std::uint32_t h[8], const std::uint8_t block[64]) {
   std::uint32_t w[64];
   for (int i = 0; i < 16; ++i) {
     w[i] = (std::uint32_t(block[4 * i]) << 24) | (std::uint32_t(block[4 * i + 1]) << 16) |
@@ -72,6 +76,60 @@ void compress(std::uint32_t h[8], const std::uint8_t block[64]) {
   }
   h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same with the x86 SHA extensions (Intel since Goldmont/Ice Lake, AMD since Zen):
+// several times faster, and answer-cache keys hash the whole normalized query on every
+// request. The state is kept as ABEF/CDGH, the layout sha256rnds2 works on; each group of
+// four rounds adds its constants, runs two double rounds, and advances the message
+// schedule (msg1/msg2) four words ahead.
+// (_mm_alignr_epi8 is spelled with unpacks, blends and shuffles: GCC 12 rejects its
+// immediate in unoptimized builds.)
+__attribute__((target("sha,sse4.1"))) void compress_sha_ni(std::uint32_t h[8], const std::uint8_t block[64]) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[0]));
+  __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[4]));
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);                // CDAB
+  state1 = _mm_shuffle_epi32(state1, 0x1B);          // EFGH
+  __m128i state0 = _mm_unpacklo_epi64(_mm_unpackhi_epi64(state1, state1), tmp);  // ABEF
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);       // CDGH
+  const __m128i abef_saved = state0;
+  const __m128i cdgh_saved = state1;
+  __m128i w[4];
+  for (int g = 0; g < 16; ++g) {
+    if (g < 4) {
+      w[g] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16 * g)), byte_swap);
+    }
+    __m128i msg = _mm_add_epi32(w[g % 4], _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kK[4 * g])));
+    state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+    if (g >= 3 && g <= 14) {
+      __m128i& next = w[(g + 1) % 4];
+      // Words 1-3 of the previous group's message and word 0 of this one.
+      const __m128i shifted = _mm_shuffle_epi32(_mm_blend_epi16(w[(g + 3) % 4], w[g % 4], 0x03), 0x39);
+      next = _mm_add_epi32(next, shifted);
+      next = _mm_sha256msg2_epu32(next, w[g % 4]);
+    }
+    msg = _mm_shuffle_epi32(msg, 0x0E);
+    state0 = _mm_sha256rnds2_epu32(state0, state1, msg);
+    if (g >= 1 && g <= 12) w[(g + 3) % 4] = _mm_sha256msg1_epu32(w[(g + 3) % 4], w[g % 4]);
+  }
+  state0 = _mm_add_epi32(state0, abef_saved);
+  state1 = _mm_add_epi32(state1, cdgh_saved);
+  tmp = _mm_shuffle_epi32(state0, 0x1B);          // FEBA
+  state1 = _mm_shuffle_epi32(state1, 0xB1);       // DCHG
+  state0 = _mm_blend_epi16(tmp, state1, 0xF0);    // DCBA
+  state1 = _mm_unpacklo_epi64(_mm_unpackhi_epi64(tmp, tmp), state1);  // HGFE
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[0]), state0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[4]), state1);
+}
+
+using CompressFn = void (*)(std::uint32_t*, const std::uint8_t*);
+const CompressFn compress = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1")
+                                ? &compress_sha_ni
+                                : &compress_portable;
+#else
+constexpr auto compress = &compress_portable;
+#endif
 
 }  // namespace
 
