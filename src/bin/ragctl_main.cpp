@@ -1,12 +1,18 @@
-// ragctl: the operators' command line. Talks to a running ragd over HTTP.
+// ragctl: the operators' command line. Talks to a running ragd over HTTP, or works offline.
 //   ragctl ingest PATH... [--server URL]   send .md/.txt files, folders or JSONL to ragd
+//   ragctl ingest PATH... --snapshot FILE  index them into a snapshot file, offline
 //   ragctl query TEXT [--server URL]       ask a question, print the answer and sources
 //   ragctl health [--server URL]           print /readyz
 //   ragctl eval --data DIR                 retrieval quality on a BEIR set, locally
+// The offline commands embed with the built-in embedder or, like ragd, with a remote
+// OpenAI-compatible one (--embed-url or RAGD_EMBED_BASE_URL), so that a snapshot built here
+// loads into a server with the same embedder as is, and eval measures that embedder.
 #include "ragctl_queue.hpp"
 #include "ragd/core/cli.hpp"
 #include "ragd/core/config.hpp"
 #include "ragd/retrieval/evaluation.hpp"
+#include "ragd/retrieval/remote_embedder.hpp"
+#include "ragd/retrieval/retriever.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -44,7 +50,12 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"split", true, "eval: qrels split (default test)", "NAME"},
     {"modes", true, "eval: comma-separated dense,lexical,hybrid (default all)", "LIST"},
     {"limit-queries", true, "eval: only the first N judged queries", "N"},
-    {"config", true, "eval: take the retrieval settings from this gateway config", "FILE"},
+    {"config", true, "eval, ingest --snapshot: take the retrieval settings from this gateway config", "FILE"},
+    {"snapshot", true, "ingest: build or update this index snapshot offline instead of sending to a server", "FILE"},
+    {"embed-url", true, "eval, ingest --snapshot: OpenAI-compatible embedding service base URL (env RAGD_EMBED_BASE_URL; default: the built-in embedder)", "URL"},
+    {"embed-model", true, "its model (env RAGD_EMBED_MODEL; default text-embedding-3-small)", "NAME"},
+    {"embed-dim", true, "its vector size (env RAGD_EMBED_DIM; default 1536)", "N"},
+    {"embed-api-key", true, "its key (env RAGD_EMBED_API_KEY, or the variable retrieval.embedder.api_key_env names)", "KEY"},
     {"redis", true, "queue: Redis URL (env RAGD_REDIS_URL; default redis://127.0.0.1:6379)", "URL"},
     {"key-prefix", true, "queue: the deployment's redis.key_prefix (default ragd:)", "PREFIX"},
     {"limit", true, "queue dead-letters list: how many (default 20)", "N"},
@@ -58,14 +69,22 @@ constexpr const char* kUsage =
     "Usage: ragctl COMMAND [args] [flags]\n\n"
     "Commands:\n"
     "  ingest PATH...   index .md/.txt files, folders of them, or JSONL files\n"
-    "                   (one {\"id\"|\"_id\", \"title\", \"text\"} object per line)\n"
+    "                   (one {\"id\"|\"_id\", \"title\", \"text\"} object per line) on the server;\n"
+    "                   with --snapshot FILE, into that snapshot file offline instead (no\n"
+    "                   server; an existing file is updated): start ragd with\n"
+    "                   retrieval.snapshot_path FILE and the same embedder to serve it\n"
     "  query TEXT       ask ragd a question and print the answer with its sources\n"
     "  health           print ragd's readiness\n"
     "  eval --data DIR  run a BEIR set through the retrieval path locally (no server) and\n"
     "                   print nDCG@10 and Recall@100 per search mode\n"
     "  queue stats      depth, pending per consumer and oldest age per priority, dead\n"
     "                   letters and worker heartbeats (--redis URL, --json)\n"
-    "  queue dead-letters list|replay ENTRY_ID|drop ENTRY_ID  (--all for every one)\n\nFlags:\n";
+    "  queue dead-letters list|replay ENTRY_ID|drop ENTRY_ID  (--all for every one)\n\n"
+    "Embedder (eval, ingest --snapshot): the built-in one, or with --embed-url an\n"
+    "OpenAI-compatible /v1/embeddings service, as ragd's retrieval.embedder. Flags win over\n"
+    "RAGD_EMBED_BASE_URL, RAGD_EMBED_MODEL, RAGD_EMBED_DIM and RAGD_EMBED_API_KEY, which win\n"
+    "over --config. A snapshot loads into ragd as is only when the embedder (model and dim)\n"
+    "is the same; otherwise ragd re-embeds every chunk at start.\n\nFlags:\n";
 
 int fail(const std::string& message, int code = 2) {
   std::cerr << "ragctl: " << message << "\n";
@@ -184,14 +203,164 @@ ragd::Result<std::vector<json>> collect(const std::vector<std::string>& paths) {
   return docs;
 }
 
+// The retrieval settings of the offline commands: --config's retrieval section, with the
+// embedder taken, as ragd takes it, from the flags first, then the RAGD_EMBED_* variables,
+// then the file. Vectors made here then match a server configured the same way.
+struct ToolRetrieval {
+  ragd::RetrievalConfig config;
+  std::string embed_api_key;
+};
+
+ragd::Result<ToolRetrieval> tool_retrieval(const ragd::ParsedFlags& flags) {
+  ragd::GatewayConfig gateway;
+  if (auto path = flags.get("config")) {
+    auto loaded = ragd::load_gateway_config(*path);
+    if (!loaded) return loaded.error();
+    gateway = std::move(*loaded);
+  }
+  // ragd's own reading of the environment; only the embedder is taken from it.
+  ragd::GatewayConfig from_env = gateway;
+  if (auto r = ragd::apply_gateway_env(from_env); !r) return r.error();
+  ragd::EmbedderConfig& e = gateway.retrieval.embedder;
+  e.base_url = from_env.retrieval.embedder.base_url;
+  e.model = from_env.retrieval.embedder.model;
+  e.dim = from_env.retrieval.embedder.dim;
+  if (auto v = flags.get("embed-url")) e.base_url = *v;
+  if (auto v = flags.get("embed-model")) e.model = *v;
+  if (auto v = flags.get("embed-dim")) {
+    char* end = nullptr;
+    const long dim = std::strtol(v->c_str(), &end, 10);
+    if (v->empty() || *end != '\0' || dim < 8 || dim > 16384) {
+      return ragd::make_error(ragd::Errc::bad_request, "--embed-dim must be a whole number in 8..16384, got '" + *v + "'");
+    }
+    e.dim = static_cast<int>(dim);
+  }
+  if (auto ok = ragd::validate(gateway); !ok) return ok.error();
+  ToolRetrieval out;
+  out.config = gateway.retrieval;
+  if (auto key = flags.get("embed-api-key")) {
+    out.embed_api_key = *key;
+  } else if (!e.api_key_env.empty()) {
+    if (const char* v = std::getenv(e.api_key_env.c_str())) out.embed_api_key = v;
+  }
+  return out;
+}
+
+// The remote embedder of `tool`, or null for the built-in one. The offline commands use
+// only the blocking forms (each runs its own event loop), so `io` is never run; it must
+// outlive the embedder.
+std::shared_ptr<ragd::retrieval::Embedder> tool_embedder(asio::io_context& io, const ToolRetrieval& tool) {
+  if (tool.config.embedder.base_url.empty()) return nullptr;
+  return std::make_shared<ragd::retrieval::RemoteEmbedder>(io.get_executor(), tool.config.embedder,
+                                                          tool.embed_api_key);
+}
+
+bool has_embedder_flags(const ragd::ParsedFlags& flags) {
+  for (const char* name : {"embed-url", "embed-model", "embed-dim", "embed-api-key"}) {
+    if (flags.get(name)) return true;
+  }
+  return false;
+}
+
+// Documents as the server's POST /v1/documents would take them. Metadata must be a flat
+// object of string, number and boolean values, as the API requires.
+ragd::Result<std::vector<ragd::retrieval::Document>> to_documents(const std::vector<json>& docs) {
+  std::vector<ragd::retrieval::Document> out;
+  out.reserve(docs.size());
+  for (const json& d : docs) {
+    ragd::retrieval::Document doc{d.value("id", ""), d.value("title", ""), d.value("text", "")};
+    if (auto m = d.find("metadata"); m != d.end() && !m->is_null()) {
+      const bool flat = m->is_object() && std::all_of(m->begin(), m->end(), [](const json& v) {
+        return v.is_string() || v.is_number() || v.is_boolean();
+      });
+      if (!flat) {
+        return ragd::make_error(ragd::Errc::bad_request, "document '" + doc.id +
+                                                             "': metadata must be an object of string, number or "
+                                                             "boolean values");
+      }
+      if (!m->empty()) doc.metadata = m->dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    out.push_back(std::move(doc));
+  }
+  return out;
+}
+
+// ingest --snapshot FILE: the documents indexed here, with no server, into FILE (loaded
+// first when it exists, so that documents are added or replaced).
+int cmd_ingest_offline(const ragd::ParsedFlags& flags, const std::vector<json>& collected, std::size_t batch) {
+  namespace rr = ragd::retrieval;
+  auto tool = tool_retrieval(flags);
+  if (!tool) return fail(tool.error().message);
+  tool->config.snapshot_path = *flags.get("snapshot");
+  // The snapshot keeps vectors, not the index: ragd builds its own kind of index from them
+  // at start, so the exact (flat) kind, the quickest to fill, is all that is needed here.
+  tool->config.index.type = "flat";
+  auto docs = to_documents(collected);
+  if (!docs) return fail(docs.error().message);
+  asio::io_context io;
+  auto embedder = tool_embedder(io, *tool);
+  rr::Retriever retriever(tool->config, embedder);
+  auto loaded = retriever.load_snapshot();
+  if (!loaded && loaded.error().code != ragd::Errc::not_found) {
+    return fail("cannot update " + tool->config.snapshot_path + ": " + loaded.error().message, 1);
+  }
+  if (loaded) {
+    std::fprintf(stderr, "updating %s: %zu documents%s\n", tool->config.snapshot_path.c_str(), loaded->documents,
+                 loaded->reembedded ? " (re-embedded for this embedder)" : "");
+  }
+  const bool tty = isatty(STDERR_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t done = 0, chunks = 0;
+  for (std::size_t i = 0; i < docs->size(); i += batch) {
+    const auto end = std::min(docs->size(), i + batch);
+    std::vector<rr::Document> part(std::make_move_iterator(docs->begin() + static_cast<std::ptrdiff_t>(i)),
+                                   std::make_move_iterator(docs->begin() + static_cast<std::ptrdiff_t>(end)));
+    auto stats = retriever.ingest_sync(std::move(part));
+    if (!stats) {
+      // What went in before stays (ingests replace by id, so running it again is safe).
+      if (tty) std::fprintf(stderr, "\n");
+      const auto kept = retriever.save_snapshot_sync();
+      return fail("ingest failed after " + std::to_string(done) + " of " + std::to_string(docs->size()) +
+                      " documents: " + stats.error().message +
+                      (kept && !kept->skipped ? "; the documents before it are saved in " + tool->config.snapshot_path
+                                              : ""),
+                  1);
+    }
+    done = end;
+    chunks += stats->chunks;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
+    if (tty) {
+      const int width = 30;
+      const int filled = static_cast<int>(width * done / docs->size());
+      std::fprintf(stderr, "\r[%s%s] %zu/%zu docs  %.0f docs/s ", std::string(filled, '#').c_str(),
+                   std::string(width - filled, '.').c_str(), done, docs->size(), rate);
+    } else {
+      std::fprintf(stderr, "indexed %zu/%zu documents (%.0f docs/s)\n", done, docs->size(), rate);
+    }
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  auto saved = retriever.save_snapshot_sync();
+  if (!saved) return fail("cannot save " + tool->config.snapshot_path + ": " + saved.error().message, 1);
+  std::cout << "indexed " << done << " documents, " << chunks << " chunks into " << tool->config.snapshot_path
+            << " (" << saved->documents << " documents, " << saved->chunks << " chunks in all; embedder "
+            << retriever.active_embedder().identity() << "; index version " << saved->index_version << ")\n";
+  return 0;
+}
+
 int cmd_ingest(const Target& t, const ragd::ParsedFlags& flags, const std::string& key) {
   std::vector<std::string> paths(flags.positional.begin() + 1, flags.positional.end());
   if (paths.empty()) return fail("ingest needs at least one PATH");
   std::size_t batch = 64;
   if (auto b = flags.get("batch")) batch = std::max(1, std::atoi(b->c_str()));
+  const bool offline = flags.get("snapshot").has_value();
+  if (!offline && has_embedder_flags(flags)) {
+    return fail("--embed-* flags apply to ingest --snapshot FILE and eval: a server embeds with its own embedder");
+  }
   auto docs = collect(paths);
   if (!docs) return fail(docs.error().message);
   if (docs->empty()) return fail("no .md, .txt or .jsonl documents found");
+  if (offline) return cmd_ingest_offline(flags, *docs, batch);
   std::size_t sent = 0, chunks = 0;
   std::uint64_t version = 0;
   const bool tty = isatty(STDERR_FILENO);
@@ -264,13 +433,9 @@ int cmd_eval(const ragd::ParsedFlags& flags) {
   namespace rr = ragd::retrieval;
   auto dir = flags.get("data");
   if (!dir) return fail("eval needs --data DIR");
-  ragd::RetrievalConfig config;
-  if (auto path = flags.get("config")) {
-    auto loaded = ragd::load_gateway_config(*path);
-    if (!loaded) return fail(loaded.error().message);
-    if (auto ok = ragd::validate(*loaded); !ok) return fail(ok.error().message);
-    config = loaded->retrieval;
-  }
+  auto tool = tool_retrieval(flags);
+  if (!tool) return fail(tool.error().message);
+  ragd::RetrievalConfig& config = tool->config;
   config.snapshot_path.clear();  // evaluation never touches a server's snapshot
   std::vector<rr::SearchMode> modes;
   std::stringstream list(flags.get("modes").value_or("dense,lexical,hybrid"));
@@ -287,7 +452,9 @@ int cmd_eval(const ragd::ParsedFlags& flags) {
   auto data = rr::load_beir(*dir, flags.get("split").value_or("test"), limit);
   if (!data) return fail(data.error().message, 1);
   std::fprintf(stderr, "loaded %zu documents, %zu judged queries\n", data->corpus.size(), data->queries.size());
-  rr::Retriever retriever(config);
+  asio::io_context io;
+  auto embedder = tool_embedder(io, *tool);
+  rr::Retriever retriever(config, embedder);
   const bool tty = isatty(STDERR_FILENO);
   auto progress = [&](std::size_t done, std::size_t total) {
     if (tty) std::fprintf(stderr, "\rindexing %zu/%zu documents", done, total);
@@ -296,8 +463,9 @@ int cmd_eval(const ragd::ParsedFlags& flags) {
   if (tty) std::fprintf(stderr, "\n");
   if (!ingested) return fail(ingested.error().message, 1);
   const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "indexed %zu chunks in %.1f s (dim %d, chunk target %zu chars)\n", ingested->chunks,
-               ingest_s, config.embedding_dim, config.chunker.target_chars);
+  std::fprintf(stderr, "indexed %zu chunks in %.1f s (embedder %s, %s index, chunk target %zu chars)\n",
+               ingested->chunks, ingest_s, retriever.active_embedder().identity().c_str(),
+               retriever.vector_index().describe().c_str(), config.chunker.target_chars);
   auto results = rr::evaluate(retriever, *data, modes);
   if (!results) return fail(results.error().message, 1);
   std::printf("%-8s | %-8s | %-10s | %-7s | %s\n", "mode", "nDCG@10", "Recall@100", "queries", "ms/query");

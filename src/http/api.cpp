@@ -151,6 +151,7 @@ std::string render_query_result(const orchestrator::QueryResult& r) {
   auto ms = [](double v) { return std::round(v * 1000.0) / 1000.0; };
   JsonWriter w(out);
   w.begin_object().member("request_id", r.request_id).member("cache", r.cache);
+  if (!r.retrieval_degraded.empty()) w.member("retrieval_degraded", r.retrieval_degraded);
   w.key("timings_ms")
       .begin_object()
       .member("total", ms(r.timings.total))

@@ -104,7 +104,8 @@ struct Gateway::Impl {
     redis = std::make_unique<redis::Client>(io.get_executor(), config.redis);
     retriever = std::make_unique<retrieval::Retriever>(
         config.retrieval,
-        retrieval::make_embedder(io.get_executor(), config.retrieval, redis.get(), registry, config.redis.key_prefix));
+        retrieval::make_embedder(io.get_executor(), config.retrieval, redis.get(), registry, config.redis.key_prefix),
+        &registry);
     // Never fails start-up: a missing or corrupt snapshot starts empty and says so in the log.
     (void)retriever->load_snapshot();
     if (config.retrieval.replication.enabled) {
@@ -143,9 +144,10 @@ struct Gateway::Impl {
     auto& tombstones = registry.gauge("ragd_index_tombstones", "HNSW: deleted vectors still in the graph.").with();
     auto& rebuilds = registry.gauge("ragd_index_rebuilds", "HNSW: graph rebuilds since start.").with();
     auto& trained = registry.gauge("ragd_index_trained", "IVF: 1 once trained (0 while still exact).").with();
+    auto& rebuilding = registry.gauge("ragd_index_rebuilding", "1 while an HNSW rebuild or the IVF training runs on the side.").with();
     auto& uptime = registry.gauge("ragd_uptime_seconds", "Seconds since start.").with();
     registry.on_collect([this, &inflight_jobs, &inflight, &chunks, &docs, &version, &uptime, &tombstones,
-                         &rebuilds, &trained] {
+                         &rebuilds, &trained, &rebuilding] {
       inflight_jobs.set(static_cast<double>(jobs->in_flight()));
       inflight.set(inflight_queries.load());
       chunks.set(static_cast<double>(retriever->chunk_count()));
@@ -155,6 +157,7 @@ struct Gateway::Impl {
       tombstones.set(static_cast<double>(index.tombstones));
       rebuilds.set(static_cast<double>(index.rebuilds));
       trained.set(index.trained ? 1.0 : 0.0);
+      rebuilding.set(index.rebuilding ? 1.0 : 0.0);
       uptime.set((mono_ms() - started_ms) / 1000.0);
     });
     // Queue depth needs Redis: sample it in the background instead of during a scrape.

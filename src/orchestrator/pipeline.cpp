@@ -240,12 +240,13 @@ struct Pipeline::Impl {
     QueryResult out;
     out.model = config.model;
     double t0 = mono_ms();
-    auto hits = co_await with_timeout(deps.retriever.search(c.query, c.top_k, c.mode),
-                                      remaining(c.deadline_unix_ms, config.retrieval.timeout_ms), "retrieval");
+    auto found = co_await with_timeout(deps.retriever.retrieve(c.query, c.top_k, c.mode),
+                                       remaining(c.deadline_unix_ms, config.retrieval.timeout_ms), "retrieval");
     out.timings.retrieve = mono_ms() - t0;
     stage.with({"retrieve"}).observe(out.timings.retrieve);
-    if (!hits) co_return hits.error();
-    out.sources = std::move(*hits);
+    if (!found) co_return found.error();
+    out.sources = std::move(found->hits);
+    if (found->degraded) out.retrieval_degraded = found->degraded_reason.empty() ? "unknown" : found->degraded_reason;
     for (const auto& h : out.sources) c.prompt.passages.push_back({h.doc_id, h.chunk_id, h.title, h.text, h.score});
 
     queue::Job job;
@@ -292,7 +293,9 @@ struct Pipeline::Impl {
     const std::int64_t soft_ttl_ms = c.soft_ttl_ms;  // compute() takes c
     const std::int64_t hard_ttl_ms = c.hard_ttl_ms;
     auto r = co_await compute(std::move(c));
-    if (r && !key.empty()) {
+    // An answer from degraded retrieval serves this request but is not kept: the next ask
+    // tries the full retrieval again.
+    if (r && !key.empty() && r->retrieval_degraded.empty()) {
       auto entry = make_entry(*r, soft_ttl_ms, hard_ttl_ms);
       r->cached_body = entry->value;  // the response splices it: the answer is rendered once
       co_await answers.put(key, std::move(entry));

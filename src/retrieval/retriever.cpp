@@ -1,13 +1,16 @@
 #include "ragd/retrieval/retriever.hpp"
 
+#include "ragd/metrics/metrics.hpp"
 #include "ragd/retrieval/chunker.hpp"
 #include "ragd/retrieval/fusion.hpp"
 #include "ragd/retrieval/offload.hpp"
 #include "ragd/retrieval/snapshot.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -77,6 +80,20 @@ bool is_zero(const std::vector<float>& v) {
   return std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; });
 }
 
+// A dense search with no query vector has nothing to fall back on: the embedder's error,
+// its code kept (it says whether to retry), with what failed.
+Error dense_search_error(const Error& cause) {
+  return make_error(cause.code, "dense search needs the query's embedding, and the embedding service failed: " +
+                                    cause.message);
+}
+
+constexpr std::int64_t kDegradedWarningEveryMs = 10000;
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 struct Retriever::PendingSearch {
@@ -138,7 +155,8 @@ Result<void> validate_documents(const std::vector<Document>& docs, std::size_t m
   return {};
 }
 
-Retriever::Retriever(const RetrievalConfig& config, std::shared_ptr<Embedder> embedder)
+Retriever::Retriever(const RetrievalConfig& config, std::shared_ptr<Embedder> embedder,
+                     metrics::Registry* registry)
     : config_(config),
       mode_(parse_search_mode(config.mode).value_or(SearchMode::hybrid)),
       embedder_(config.embedding_dim),
@@ -146,7 +164,16 @@ Retriever::Retriever(const RetrievalConfig& config, std::shared_ptr<Embedder> em
       index_(external_embedder_ ? external_embedder_->dim() : embedder_.dim(), config.index),
       lexical_(Bm25Params{config.bm25_k1, config.bm25_b}),
       pool_(static_cast<std::size_t>(std::max(1, config.search_threads))),
-      snapshot_timer_(pool_.get_executor()) {}
+      snapshot_timer_(pool_.get_executor()) {
+  if (registry) {
+    degraded_by_embedder_ = &registry
+                                 ->counter("ragd_retrieval_degraded_total",
+                                           "Searches answered in a lesser mode than asked, by reason (embedder: a "
+                                           "hybrid search answered from BM25 alone, the query not embedded).",
+                                           {"reason"})
+                                 .with({"embedder"});
+  }
+}
 
 Retriever::~Retriever() {
   {
@@ -170,14 +197,14 @@ boost::asio::awaitable<Result<std::vector<Hit>>> Retriever::search(std::string q
 
 boost::asio::awaitable<Result<std::vector<Hit>>> Retriever::search(std::string query, int top_k,
                                                                    SearchMode mode) {
+  auto found = co_await retrieve(std::move(query), top_k, mode);
+  if (!found) co_return found.error();
+  co_return std::move(found->hits);
+}
+
+boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve(std::string query, int top_k, SearchMode mode) {
   if (external_embedder_ && mode != SearchMode::lexical) {
-    if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
-    auto vec = co_await external_embedder_->embed_query(query);
-    if (!vec) co_return vec.error();
-    auto work = [this, query = std::move(query), vec = std::move(*vec), top_k, mode] {
-      return search_with_vector(query, vec, top_k, mode);
-    };
-    co_return co_await run_on(pool_.get_executor(), std::move(work));
+    co_return co_await retrieve_external(std::move(query), top_k, mode);
   }
   if (batches(mode)) {
     if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
@@ -187,12 +214,77 @@ boost::asio::awaitable<Result<std::vector<Hit>>> Retriever::search(std::string q
     auto [ec] = co_await pending->done.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
     // The send happens after `result` is set, and the receive after the send.
     if (ec || !pending->result) co_return make_error(Errc::cancelled, "cancelled while the search ran");
-    co_return std::move(*pending->result);
+    if (!*pending->result) co_return pending->result->error();
+    SearchResult out;
+    out.mode_used = mode;
+    out.hits = std::move(**pending->result);
+    co_return out;
   }
-  auto work = [this, query = std::move(query), top_k, mode] { return search_sync(query, top_k, mode); };
+  auto work = [this, query = std::move(query), top_k, mode] { return retrieve_sync(query, top_k, mode); };
   co_return co_await run_on(pool_.get_executor(), std::move(work));
 }
 
+// The query is embedded as I/O, the rest runs on the pool.
+boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve_external(std::string query, int top_k,
+                                                                         SearchMode mode) {
+  if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
+  Result<std::vector<float>> vec = std::vector<float>();
+  if (mode == SearchMode::hybrid) {
+    // Half the leg's time at most, so that the BM25 answer still fits in the rest.
+    const std::chrono::milliseconds budget(std::max(1, config_.timeout_ms / 2));
+    vec = co_await embed_query_within(query, budget);
+  } else {
+    vec = co_await external_embedder_->embed_query(query);
+  }
+  // A cancelled caller has gone: nothing to degrade for.
+  if (!vec && (mode == SearchMode::dense || vec.error().code == Errc::cancelled)) {
+    co_return dense_search_error(vec.error());
+  }
+  SearchResult out;
+  out.mode_used = mode;
+  if (!vec) {
+    note_degraded(vec.error());
+    out.mode_used = SearchMode::lexical;
+    out.degraded = true;
+    out.degraded_reason = "embedder";
+    vec = std::vector<float>();
+  }
+  auto work = [this, query = std::move(query), vec = std::move(*vec), top_k, mode = out.mode_used] {
+    return search_with_vector(query, vec, top_k, mode);
+  };
+  auto hits = co_await run_on(pool_.get_executor(), std::move(work));
+  if (!hits) co_return hits.error();
+  out.hits = std::move(*hits);
+  co_return out;
+}
+
+boost::asio::awaitable<Result<std::vector<float>>> Retriever::embed_query_within(std::string query,
+                                                                                 std::chrono::milliseconds budget) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, budget);
+  auto embedded = external_embedder_->embed_query(std::move(query));
+  auto expired = timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  auto first = co_await (std::move(embedded) || std::move(expired));
+  if (first.index() == 0) co_return std::move(std::get<0>(first));
+  co_return make_error(Errc::deadline_exceeded,
+                       "the embedding service did not answer within " + std::to_string(budget.count()) + " ms");
+}
+
+void Retriever::note_degraded(const Error& cause) const {
+  if (degraded_by_embedder_) degraded_by_embedder_->inc();
+  degraded_searches_.fetch_add(1, std::memory_order_relaxed);
+  const std::int64_t now = steady_ms();
+  std::int64_t last = last_degraded_warning_ms_.load(std::memory_order_relaxed);
+  if (now - last < kDegradedWarningEveryMs || !last_degraded_warning_ms_.compare_exchange_strong(last, now)) {
+    degraded_not_logged_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const std::uint64_t not_logged = degraded_not_logged_.exchange(0, std::memory_order_relaxed);
+  spdlog::warn("retrieval degraded: hybrid search answered from BM25 alone, the query could not be embedded "
+               "({}: {}){}",
+               to_string(cause.code), cause.message,
+               not_logged == 0 ? std::string() : "; " + std::to_string(not_logged) + " more since the last warning");
+}
 
 // Batching pays where a search scans vectors: FAISS answers n queries over a flat list in
 // one pass over memory (BLAS) for little more than the cost of one (retrieval-bench
@@ -359,22 +451,42 @@ Result<std::vector<ScoredId>> Retriever::ranked_keys(std::string_view query, con
 }
 
 Result<std::vector<Hit>> Retriever::search_sync(std::string_view query, int top_k, SearchMode mode) const {
+  auto found = retrieve_sync(query, top_k, mode);
+  if (!found) return found.error();
+  return std::move(found->hits);
+}
+
+Result<SearchResult> Retriever::retrieve_sync(std::string_view query, int top_k, SearchMode mode) const {
   if (auto ok = check_search(query, top_k); !ok) return ok.error();
 
   // Embedding happens before the store lock, so readers hold it only while searching and
   // ingests are not starved. Query terms are weighted by their IDF in the lexical index:
   // without it "patients" and "study" weigh as much as "rapamycin" in a hash embedding.
+  SearchResult out;
+  out.mode_used = mode;
   std::vector<float> vec;
   if (mode != SearchMode::lexical && external_embedder_) {
     std::vector<std::string> texts{std::string(query)};
     auto embedded = external_embedder_->embed_documents_sync(std::move(texts));
-    if (!embedded) return embedded.error();
-    vec = std::move(*embedded);
+    if (!embedded && (mode == SearchMode::dense || embedded.error().code == Errc::cancelled)) {
+      return dense_search_error(embedded.error());
+    }
+    if (embedded) {
+      vec = std::move(*embedded);
+    } else {
+      note_degraded(embedded.error());
+      out.mode_used = SearchMode::lexical;
+      out.degraded = true;
+      out.degraded_reason = "embedder";
+    }
   } else if (mode != SearchMode::lexical) {
     auto idf = [this](std::string_view term) { return static_cast<float>(lexical_.idf(term)); };
     vec = embedder_.embed_weighted(query, idf);
   }
-  return search_with_vector(query, vec, top_k, mode);
+  auto hits = search_with_vector(query, vec, top_k, out.mode_used);
+  if (!hits) return hits.error();
+  out.hits = std::move(*hits);
+  return out;
 }
 
 Result<std::vector<Hit>> Retriever::search_with_vector(std::string_view query, const std::vector<float>& vec,

@@ -9,12 +9,16 @@
 #include <faiss/utils/distances.h>
 #include <dlfcn.h>
 #include <omp.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -34,6 +38,19 @@ void pin_openmp_to_one_thread() {
     pinned = true;
   }
 }
+
+// A large HNSW insert uses every core for its duration, then the thread goes back to one
+// (see vector_index.hpp: searches wait for that write anyway).
+class AllCoresForInsert {
+ public:
+  AllCoresForInsert() {
+    const unsigned cores = std::thread::hardware_concurrency();
+    omp_set_num_threads(static_cast<int>(std::max(1u, cores)));
+  }
+  ~AllCoresForInsert() { omp_set_num_threads(1); }
+  AllCoresForInsert(const AllCoresForInsert&) = delete;
+  AllCoresForInsert& operator=(const AllCoresForInsert&) = delete;
+};
 
 // Flat scans go through BLAS (sgemm) for every search, not only for batches of 20 or more
 // queries (FAISS's default threshold): one query scans about 1.5x faster that way, and a
@@ -69,7 +86,8 @@ struct RawResults {
 
 // One kind of index. Called with VectorIndex::mutex_ held (exclusive for add/remove,
 // shared for the rest), so implementations need no locking of their own; search paths
-// must not mutate.
+// must not mutate. The replacement a rebuild builds is private to the rebuild thread
+// until it is swapped in, so that thread calls it without the lock.
 struct VectorIndex::Impl {
   virtual ~Impl() = default;
   // ids hold no duplicates; present ids are replaced.
@@ -80,7 +98,21 @@ struct VectorIndex::Impl {
   virtual void reconstruct(std::int64_t id, float* out) const = 0;
   virtual bool contains(std::int64_t id) const = 0;
   virtual std::size_t size() const = 0;
-  virtual Stats stats() const { return VectorIndex::Stats{size(), 0, true, 0}; }
+  virtual Stats stats() const { return VectorIndex::Stats{size(), 0, true, 0, false}; }
+
+  // Rebuilds (VectorIndex::rebuild_once). Whether this index should be replaced now.
+  virtual bool wants_rebuild() const { return false; }
+  virtual const char* rebuild_name() const { return "rebuild"; }
+  // The live ids, in the order the replacement should take them.
+  virtual std::vector<std::int64_t> live_ids() const = 0;
+  // How many of the live vectors the replacement trains on (0: no training).
+  virtual std::size_t training_sample_size() const { return 0; }
+  // A new, empty index of the kind this one becomes, trained on the `n` sample vectors
+  // when it needs training. Reads only what never changes after construction (dim and
+  // config): the rebuild thread calls it without the lock.
+  virtual std::unique_ptr<Impl> make_replacement(const float* /*sample*/, std::size_t /*n*/) const {
+    throw std::logic_error("this index is never rebuilt");
+  }
 };
 
 namespace {
@@ -136,10 +168,7 @@ class FlatIndex final : public VectorIndex::Impl {
   void reconstruct(std::int64_t id, float* out) const override { map_.reconstruct(id, out); }
   bool contains(std::int64_t id) const override { return map_.rev_map.count(id) != 0; }
   std::size_t size() const override { return static_cast<std::size_t>(map_.ntotal); }
-
-  // The stored vectors in storage order, and their ids (for IVF training).
-  const float* vectors() const { return flat_.get_xb(); }
-  const std::vector<idx_t>& ids() const { return map_.id_map; }
+  std::vector<std::int64_t> live_ids() const override { return {map_.id_map.begin(), map_.id_map.end()}; }
 
  private:
   faiss::IndexFlatIP flat_;
@@ -168,14 +197,9 @@ class HnswIndex final : public VectorIndex::Impl {
       ids_[before + i] = ids[i];
       positions_[ids[i]] = static_cast<idx_t>(before + i);
     }
-    rebuild_if_worn();
   }
 
-  std::size_t remove(const std::vector<std::int64_t>& ids) override {
-    const std::size_t removed = tombstone(ids);
-    if (removed != 0) rebuild_if_worn();
-    return removed;
-  }
+  std::size_t remove(const std::vector<std::int64_t>& ids) override { return tombstone(ids); }
 
   std::vector<std::vector<ScoredId>> search(const float* queries, std::size_t n, int k) const override {
     std::vector<std::vector<ScoredId>> out(n);
@@ -225,7 +249,25 @@ class HnswIndex final : public VectorIndex::Impl {
 
   bool contains(std::int64_t id) const override { return positions_.count(id) != 0; }
   std::size_t size() const override { return positions_.size(); }
-  VectorIndex::Stats stats() const override { return VectorIndex::Stats{positions_.size(), tombstones_, true, rebuilds_}; }
+  VectorIndex::Stats stats() const override { return VectorIndex::Stats{positions_.size(), tombstones_, true, 0, false}; }
+
+  // A graph past its tombstone budget is rebuilt from the live vectors, in position order.
+  bool wants_rebuild() const override {
+    const auto total = static_cast<double>(graph_->ntotal);
+    return tombstones_ != 0 && static_cast<double>(tombstones_) >= config_.rebuild_deleted_fraction * total;
+  }
+  const char* rebuild_name() const override { return "hnsw rebuild"; }
+  std::vector<std::int64_t> live_ids() const override {
+    std::vector<std::int64_t> live;
+    live.reserve(positions_.size());
+    for (auto id : ids_) {
+      if (id >= 0) live.push_back(id);
+    }
+    return live;
+  }
+  std::unique_ptr<VectorIndex::Impl> make_replacement(const float*, std::size_t) const override {
+    return std::make_unique<HnswIndex>(dim_, config_);
+  }
 
  private:
   std::unique_ptr<faiss::IndexHNSWFlat> make_graph() const {
@@ -248,58 +290,42 @@ class HnswIndex final : public VectorIndex::Impl {
     return removed;
   }
 
-  // A graph past its tombstone budget is rebuilt from the live vectors, in position order.
-  // The rebuild costs as much as inserting them all again; it runs inside the add or
-  // remove that crossed the budget, so it stalls that write and the searches behind it.
-  void rebuild_if_worn() {
-    const auto total = static_cast<double>(graph_->ntotal);
-    if (tombstones_ == 0 || static_cast<double>(tombstones_) < config_.rebuild_deleted_fraction * total) return;
-    const auto d = static_cast<std::size_t>(dim_);
-    std::vector<float> live(positions_.size() * d);
-    std::vector<std::int64_t> live_ids;
-    live_ids.reserve(positions_.size());
-    for (std::size_t pos = 0; pos < ids_.size(); ++pos) {
-      if (ids_[pos] < 0) continue;
-      graph_->reconstruct(static_cast<idx_t>(pos), live.data() + live_ids.size() * d);
-      live_ids.push_back(ids_[pos]);
-    }
-    auto fresh = make_graph();
-    fresh->add(static_cast<idx_t>(live_ids.size()), live.data());
-    graph_ = std::move(fresh);
-    ids_ = std::move(live_ids);
-    positions_.clear();
-    for (std::size_t pos = 0; pos < ids_.size(); ++pos) positions_[ids_[pos]] = static_cast<idx_t>(pos);
-    tombstones_ = 0;
-    ++rebuilds_;
-  }
-
-  int dim_;
-  IndexConfig config_;
+  const int dim_;
+  const IndexConfig config_;
   std::unique_ptr<faiss::IndexHNSWFlat> graph_;
   std::vector<std::int64_t> ids_;
   std::unordered_map<std::int64_t, idx_t> positions_;
   std::size_t tombstones_ = 0;
-  std::size_t rebuilds_ = 0;
 };
+
+std::size_t ivf_train_size(const IndexConfig& config) {
+  const auto nlist = static_cast<std::size_t>(config.ivf_nlist);
+  return std::max<std::size_t>(config.ivf_train_size != 0 ? config.ivf_train_size : 39 * nlist, nlist);
+}
 
 // IVF: exact (a FlatIndex) until it holds train_size vectors, then k-means-trained lists.
 // A hash table direct map gives reconstruct() and removal by id.
 class IvfIndex final : public VectorIndex::Impl {
  public:
+  // Exact, until it is replaced by a trained one.
   IvfIndex(int dim, const IndexConfig& config)
-      : dim_(dim),
-        config_(config),
-        train_size_(std::max<std::size_t>(config.ivf_train_size != 0 ? config.ivf_train_size
-                                                                       : 39 * static_cast<std::size_t>(config.ivf_nlist),
-                                          static_cast<std::size_t>(config.ivf_nlist))),
-        exact_(std::make_unique<FlatIndex>(dim)) {}
+      : dim_(dim), config_(config), train_size_(ivf_train_size(config)), exact_(std::make_unique<FlatIndex>(dim)) {}
+
+  // Trained on the `n` vectors of `sample`, and empty.
+  IvfIndex(int dim, const IndexConfig& config, const float* sample, std::size_t n)
+      : dim_(dim), config_(config), train_size_(ivf_train_size(config)) {
+    auto quantizer = std::make_unique<faiss::IndexFlatIP>(dim_);
+    auto lists = std::make_unique<faiss::IndexIVFFlat>(quantizer.get(), dim_, config_.ivf_nlist,
+                                                       faiss::METRIC_INNER_PRODUCT);
+    lists->nprobe = static_cast<std::size_t>(config_.ivf_nprobe);
+    lists->train(static_cast<idx_t>(n), sample);
+    lists->set_direct_map_type(faiss::DirectMap::Hashtable);
+    quantizer_ = std::move(quantizer);
+    lists_ = std::move(lists);
+  }
 
   void add(const std::vector<std::int64_t>& ids, const float* vectors, std::size_t n) override {
-    if (exact_) {
-      exact_->add(ids, vectors, n);
-      if (exact_->size() >= train_size_) train_from_exact();
-      return;
-    }
+    if (exact_) return exact_->add(ids, vectors, n);
     remove(ids);
     lists_->add_with_ids(static_cast<idx_t>(n), vectors, as_labels(ids));
   }
@@ -336,29 +362,30 @@ class IvfIndex final : public VectorIndex::Impl {
     return exact_ ? exact_->size() : static_cast<std::size_t>(lists_->ntotal);
   }
 
-  VectorIndex::Stats stats() const override { return VectorIndex::Stats{size(), 0, exact_ == nullptr, 0}; }
+  VectorIndex::Stats stats() const override { return VectorIndex::Stats{size(), 0, exact_ == nullptr, 0, false}; }
 
- private:
-  // Trains on every vector held (FAISS's k-means samples 256 per list when given more) and
-  // moves them into the lists. Runs once, inside the add that reached train_size_.
-  void train_from_exact() {
-    auto quantizer = std::make_unique<faiss::IndexFlatIP>(dim_);
-    auto lists = std::make_unique<faiss::IndexIVFFlat>(quantizer.get(), dim_, config_.ivf_nlist,
-                                                       faiss::METRIC_INNER_PRODUCT);
-    lists->nprobe = static_cast<std::size_t>(config_.ivf_nprobe);
-    const auto n = static_cast<idx_t>(exact_->size());
-    lists->train(n, exact_->vectors());
-    lists->set_direct_map_type(faiss::DirectMap::Hashtable);
-    lists->add_with_ids(n, exact_->vectors(), exact_->ids().data());
-    quantizer_ = std::move(quantizer);
-    lists_ = std::move(lists);
-    exact_.reset();
+  // Trains once, when the exact index reaches train_size_; the lists are never retrained.
+  bool wants_rebuild() const override { return exact_ && exact_->size() >= train_size_; }
+  const char* rebuild_name() const override { return "ivf training"; }
+  std::vector<std::int64_t> live_ids() const override {
+    if (exact_) return exact_->live_ids();
+    std::vector<std::int64_t> ids;
+    ids.reserve(lists_->direct_map.hashtable.size());
+    for (const auto& [id, where] : lists_->direct_map.hashtable) ids.push_back(id);
+    return ids;
+  }
+  // FAISS's k-means keeps at most 256 points per centroid (max_points_per_centroid) and
+  // samples down to that when given more, so a larger sample would only be copied.
+  std::size_t training_sample_size() const override { return 256 * static_cast<std::size_t>(config_.ivf_nlist); }
+  std::unique_ptr<VectorIndex::Impl> make_replacement(const float* sample, std::size_t n) const override {
+    return std::make_unique<IvfIndex>(dim_, config_, sample, n);
   }
 
-  int dim_;
-  IndexConfig config_;
-  std::size_t train_size_;
-  std::unique_ptr<FlatIndex> exact_;  // until trained
+ private:
+  const int dim_;
+  const IndexConfig config_;
+  const std::size_t train_size_;
+  std::unique_ptr<FlatIndex> exact_;  // until replaced by a trained index
   std::unique_ptr<faiss::IndexFlatIP> quantizer_;  // outlives lists_, which does not own it
   std::unique_ptr<faiss::IndexIVFFlat> lists_;
 };
@@ -384,11 +411,20 @@ void VectorIndex::publish_stats() {
   const Stats s = impl_->stats();
   stat_vectors_.store(s.vectors, std::memory_order_relaxed);
   stat_tombstones_.store(s.tombstones, std::memory_order_relaxed);
-  stat_rebuilds_.store(s.rebuilds, std::memory_order_relaxed);
+  stat_rebuilds_.store(rebuilds_, std::memory_order_relaxed);
   stat_trained_.store(s.trained, std::memory_order_relaxed);
+  stat_rebuilding_.store(rebuild_running_, std::memory_order_relaxed);
 }
 
-VectorIndex::~VectorIndex() = default;
+VectorIndex::~VectorIndex() {
+  closing_.store(true);
+  std::thread rebuild;
+  {
+    std::unique_lock lock(mutex_);
+    rebuild = std::move(rebuild_thread_);
+  }
+  if (rebuild.joinable()) rebuild.join();
+}
 
 Result<void> VectorIndex::add(const std::vector<std::int64_t>& ids, const float* vectors,
                               std::size_t n) {
@@ -408,11 +444,20 @@ Result<void> VectorIndex::add(const std::vector<std::int64_t>& ids, const float*
   pin_openmp_to_one_thread();
   std::unique_lock lock(mutex_);
   try {
-    impl_->add(ids, vectors, n);
+    if (config_.type == "hnsw" && n >= kParallelInsertMin) {
+      AllCoresForInsert all_cores;
+      impl_->add(ids, vectors, n);
+    } else {
+      impl_->add(ids, vectors, n);
+    }
+    if (recording_) {
+      pending_.push_back(PendingWrite{false, ids, std::vector<float>(vectors, vectors + n * static_cast<std::size_t>(dim_))});
+    }
   } catch (const std::exception& e) {
     publish_stats();
     return index_error("add", e);
   }
+  start_rebuild_if_due();
   publish_stats();
   return {};
 }
@@ -423,12 +468,181 @@ Result<std::size_t> VectorIndex::remove(const std::vector<std::int64_t>& ids) {
   std::unique_lock lock(mutex_);
   try {
     const std::size_t removed = impl_->remove(ids);
+    if (removed != 0 && recording_) pending_.push_back(PendingWrite{true, ids, {}});
+    start_rebuild_if_due();
     publish_stats();
     return removed;
   } catch (const std::exception& e) {
     publish_stats();
     return index_error("remove", e);
   }
+}
+
+void VectorIndex::start_rebuild_if_due() {
+  if (rebuild_running_ || closing_.load() || !impl_->wants_rebuild()) return;
+  if (std::chrono::steady_clock::now() < retry_after_) return;
+  // The last rebuild thread has cleared rebuild_running_ and never takes the lock again, so
+  // this join waits for nothing but its return.
+  if (rebuild_thread_.joinable()) rebuild_thread_.join();
+  // From here on every write is also recorded, to be replayed onto the new index: the live
+  // vectors the rebuild copies later already include some of them, but adds (upserts) and
+  // removes give the same result when applied again, in order.
+  recording_ = true;
+  rebuild_running_ = true;
+  try {
+    rebuild_thread_ = std::thread([this] { run_rebuilds(); });
+  } catch (const std::system_error& e) {
+    recording_ = false;
+    rebuild_running_ = false;
+    pending_.clear();
+    retry_after_ = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    spdlog::error("vector index {} not started: {}", impl_->rebuild_name(), e.what());
+  }
+}
+
+void VectorIndex::run_rebuilds() {
+  pin_openmp_to_one_thread();
+  while (rebuild_once()) {
+  }
+}
+
+// The live vectors are copied and inserted this many at a time: the copy holds the shared
+// lock (writers wait for one slice at most), the insertion none.
+constexpr std::size_t kRebuildSlice = 4096;
+
+bool VectorIndex::rebuild_once() {
+  const auto started = std::chrono::steady_clock::now();
+  const Impl* source = nullptr;  // only this thread replaces impl_, so it stays valid
+  std::vector<std::int64_t> ids;
+  std::size_t sample_size = 0;
+  std::function<void()> hook;
+  std::string name;
+  {
+    std::shared_lock lock(mutex_);
+    source = impl_.get();
+    name = source->rebuild_name();
+    ids = source->live_ids();
+    sample_size = std::min(ids.size(), source->training_sample_size());
+    hook = rebuild_hook_;
+  }
+  spdlog::info("vector index {} started: vectors={} (searches and writes go on with the old index)", name,
+               ids.size());
+  const auto d = static_cast<std::size_t>(dim_);
+  // Copies the vectors of those of ids[first, last) still present, under the shared lock.
+  auto copy_slice = [&](const std::vector<std::int64_t>& from, std::size_t first, std::size_t last,
+                        std::vector<std::int64_t>& slice_ids, std::vector<float>& slice_vectors) {
+    slice_ids.clear();
+    slice_vectors.resize((last - first) * d);
+    std::shared_lock lock(mutex_);
+    for (std::size_t i = first; i < last; ++i) {
+      if (!impl_->contains(from[i])) continue;  // removed since; the log has it too
+      impl_->reconstruct(from[i], slice_vectors.data() + slice_ids.size() * d);
+      slice_ids.push_back(from[i]);
+    }
+    slice_vectors.resize(slice_ids.size() * d);
+  };
+  std::unique_ptr<Impl> fresh;
+  std::size_t replayed = 0;
+  try {
+    std::vector<std::int64_t> slice_ids;
+    std::vector<float> slice_vectors;
+    // Training (ivf): on a sample spread evenly over the live vectors.
+    std::vector<float> sample;
+    if (sample_size > 0) {
+      std::vector<std::int64_t> sampled;
+      sampled.reserve(sample_size);
+      for (std::size_t i = 0; i < sample_size; ++i) sampled.push_back(ids[i * ids.size() / sample_size]);
+      for (std::size_t first = 0; first < sampled.size(); first += kRebuildSlice) {
+        copy_slice(sampled, first, std::min(sampled.size(), first + kRebuildSlice), slice_ids, slice_vectors);
+        sample.insert(sample.end(), slice_vectors.begin(), slice_vectors.end());
+      }
+    }
+    fresh = source->make_replacement(sample.data(), sample.size() / d);
+    sample = std::vector<float>();
+    for (std::size_t first = 0; first < ids.size(); first += kRebuildSlice) {
+      if (closing_.load()) break;
+      copy_slice(ids, first, std::min(ids.size(), first + kRebuildSlice), slice_ids, slice_vectors);
+      if (!slice_ids.empty()) fresh->add(slice_ids, slice_vectors.data(), slice_ids.size());
+    }
+    if (hook && !closing_.load()) hook();
+    if (closing_.load()) {
+      abandon_rebuild("the index is being destroyed");
+      return false;
+    }
+    // Catch up with the writes made meanwhile: most under the shared lock (searches go on),
+    // the rest under the exclusive lock, where the new index is swapped in.
+    auto replay = [&] {
+      for (; replayed < pending_.size(); ++replayed) {
+        const PendingWrite& w = pending_[replayed];
+        if (w.remove) {
+          fresh->remove(w.ids);
+        } else {
+          fresh->add(w.ids, w.vectors.data(), w.ids.size());
+        }
+      }
+    };
+    {
+      std::shared_lock lock(mutex_);
+      replay();
+    }
+    std::unique_ptr<Impl> old;
+    {
+      std::unique_lock lock(mutex_);
+      replay();
+      old = std::exchange(impl_, std::move(fresh));
+      recording_ = false;
+      pending_.clear();
+      if (config_.type == "hnsw") ++rebuilds_;
+      publish_stats();
+    }
+    old.reset();  // freeing a large index takes a while: not under the lock
+  } catch (const std::exception& e) {
+    abandon_rebuild(e.what());
+    return false;
+  }
+  bool again = false;
+  {
+    std::unique_lock lock(mutex_);
+    // Removes replayed onto the new graph may have worn it past its budget already.
+    again = !closing_.load() && impl_->wants_rebuild();
+    recording_ = again;
+    rebuild_running_ = again;
+    publish_stats();
+  }
+  rebuild_done_.notify_all();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("vector index {} done: vectors={} writes_replayed={} ms={:.0f}", name, stat_vectors_.load(),
+               replayed, ms);
+  return again;
+}
+
+void VectorIndex::abandon_rebuild(const std::string& why) {
+  std::string name;
+  {
+    std::unique_lock lock(mutex_);
+    name = impl_->rebuild_name();
+    recording_ = false;
+    rebuild_running_ = false;
+    pending_.clear();
+    retry_after_ = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    publish_stats();
+  }
+  rebuild_done_.notify_all();
+  if (closing_.load()) {
+    spdlog::info("vector index {} stopped: {}", name, why);
+  } else {
+    spdlog::error("vector index {} failed, the old index stays (next try in 60 s at the earliest): {}", name, why);
+  }
+}
+
+void VectorIndex::wait_for_rebuild() const {
+  std::shared_lock lock(mutex_);
+  rebuild_done_.wait(lock, [this] { return !rebuild_running_; });
+}
+
+void VectorIndex::set_rebuild_hook(std::function<void()> hook) {
+  std::unique_lock lock(mutex_);
+  rebuild_hook_ = std::move(hook);
 }
 
 Result<std::vector<std::vector<ScoredId>>> VectorIndex::search_batch(const float* queries,
@@ -473,7 +687,8 @@ std::size_t VectorIndex::size() const {
 
 VectorIndex::Stats VectorIndex::stats() const {
   return Stats{stat_vectors_.load(std::memory_order_relaxed), stat_tombstones_.load(std::memory_order_relaxed),
-               stat_trained_.load(std::memory_order_relaxed), stat_rebuilds_.load(std::memory_order_relaxed)};
+               stat_trained_.load(std::memory_order_relaxed), stat_rebuilds_.load(std::memory_order_relaxed),
+               stat_rebuilding_.load(std::memory_order_relaxed)};
 }
 
 std::string VectorIndex::describe() const {

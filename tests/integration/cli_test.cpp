@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 using namespace ragd::test;
 
@@ -127,4 +129,100 @@ TEST(Cli, RagctlShowsTheQueueAndRepairsDeadLetters) {
   ASSERT_EQ(drop.code, 0) << drop.output;
   EXPECT_EQ(stack.redis().cli({"XLEN", "ragd:jobs:dead"}), "0");
   EXPECT_EQ(run(bin_path("ragctl") + " queue dead-letters replay" + redis).code, 2);
+}
+
+namespace {
+
+std::int64_t embedding_inputs(FakeLlm& fake) {
+  auto s = fake.stats();
+  return s.is_object() ? s.value("embedding_inputs", std::int64_t{-1}) : -1;
+}
+
+}  // namespace
+
+// An index built offline by ragctl with the server's remote embedder loads into ragd as is:
+// no chunk is embedded again at start, and queries are answered from it.
+TEST(Cli, RagctlBuildsASnapshotOfflineWithTheRemoteEmbedderThatRagdServesAsIs) {
+  FakeLlm fake;  // 384-dimensional vectors
+  TempDir dir;
+  const std::string snapshot = dir.path() + "/index.snap";
+  const std::string embedder = " --embed-url " + fake.base_url() + " --embed-model fake-embed --embed-dim 384";
+  auto ingest = run(bin_path("ragctl") + " ingest " + source_path("tests/data/corpus") + " --snapshot " + snapshot +
+                    embedder);
+  ASSERT_EQ(ingest.code, 0) << ingest.output;
+  EXPECT_NE(ingest.output.find("indexed 5 documents"), std::string::npos) << ingest.output;
+  EXPECT_NE(ingest.output.find("openai/fake-embed/384"), std::string::npos) << ingest.output;
+  const std::int64_t embedded = embedding_inputs(fake);
+  EXPECT_GE(embedded, 5) << "every chunk is embedded by the service";
+
+  StackOptions opts;
+  opts.gateway_env = {{"RAGD_EMBED_BASE_URL", fake.base_url()}, {"RAGD_EMBED_DIM", "384"},
+                      {"RAGD_EMBED_MODEL", "fake-embed"}};
+  opts.gateway_config = {{"retrieval", {{"snapshot_path", snapshot}}}, {"cache", {{"enabled", false}}}};
+  Stack stack(opts);
+  ASSERT_TRUE(stack.wait_ready());
+  const std::int64_t before_query = embedding_inputs(fake);
+  EXPECT_EQ(before_query, embedded) << "ragd embedded the snapshot's chunks again";
+  const std::string log = stack.gateway().log();
+  EXPECT_NE(log.find("snapshot loaded"), std::string::npos) << log;
+  EXPECT_EQ(log.find("re-embedding"), std::string::npos) << log;
+  auto q = stack.post("/query", {{"query", "What causes the tides?"}});
+  ASSERT_EQ(q.status, 200) << q.body;
+  auto body = nlohmann::json::parse(q.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << q.body;
+  EXPECT_EQ(body["sources"][0]["doc_id"], "tides.md") << q.body;
+  EXPECT_EQ(embedding_inputs(fake), before_query + 1) << "the query is embedded by the service";
+
+  // The same snapshot with another model would be re-embedded by this server: ragctl
+  // records the model it used.
+  auto other = run(bin_path("ragctl") + " ingest " + source_path("tests/data/corpus") + " --snapshot " + dir.path() +
+                   "/other.snap --embed-url " + fake.base_url() + " --embed-model another-model --embed-dim 384");
+  ASSERT_EQ(other.code, 0) << other.output;
+  EXPECT_NE(other.output.find("openai/another-model/384"), std::string::npos) << other.output;
+
+  // A server embeds with its own embedder: the flags are refused without --snapshot.
+  auto refused = run(bin_path("ragctl") + " ingest " + source_path("tests/data/corpus") + embedder);
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("--snapshot"), std::string::npos) << refused.output;
+}
+
+// ragctl eval measures a remote embedding model, configured by flags or by ragd's
+// RAGD_EMBED_* variables; a service that cannot be reached fails the run clearly.
+TEST(Cli, RagctlEvalMeasuresARemoteEmbedder) {
+  FakeLlm fake;
+  TempDir data;
+  {
+    std::ofstream corpus(data.path() + "/corpus.jsonl");
+    corpus << R"({"_id": "bees", "title": "Honey bees", "text": "Worker bees perform the waggle dance to show where flowers are."})"
+           << "\n"
+           << R"({"_id": "tides", "title": "Ocean tides", "text": "Tides are caused mainly by the gravitational pull of the Moon."})"
+           << "\n"
+           << R"({"_id": "chess", "title": "Chess", "text": "The Sicilian Defence answers 1.e4 with c5."})" << "\n";
+    std::ofstream(data.path() + "/queries.jsonl") << R"({"_id": "q1", "text": "what pulls the tides"})" << "\n"
+                                                  << R"({"_id": "q2", "text": "waggle dance of bees"})" << "\n";
+    std::filesystem::create_directories(data.path() + "/qrels");
+    std::ofstream(data.path() + "/qrels/test.tsv") << "query-id\tcorpus-id\tscore\nq1\ttides\t1\nq2\tbees\t1\n";
+  }
+  const std::string eval = bin_path("ragctl") + " eval --data " + data.path();
+  auto by_env = run("RAGD_EMBED_BASE_URL=" + fake.base_url() + " RAGD_EMBED_MODEL=fake-embed RAGD_EMBED_DIM=384 " +
+                    eval + " --modes dense,hybrid");
+  ASSERT_EQ(by_env.code, 0) << by_env.output;
+  EXPECT_NE(by_env.output.find("openai/fake-embed/384"), std::string::npos) << by_env.output;
+  EXPECT_NE(by_env.output.find("dense"), std::string::npos) << by_env.output;
+  // 3 chunks, then each of 2 queries in each of 2 modes.
+  EXPECT_EQ(embedding_inputs(fake), 3 + 4) << by_env.output;
+
+  auto by_flags = run(eval + " --modes dense --embed-url " + fake.base_url() +
+                      " --embed-model fake-embed --embed-dim 384");
+  ASSERT_EQ(by_flags.code, 0) << by_flags.output;
+  EXPECT_EQ(embedding_inputs(fake), 7 + 3 + 2);
+
+  const std::string closed = "http://127.0.0.1:" + std::to_string(free_port());
+  auto down = run(eval + " --embed-url " + closed + " --embed-dim 384");
+  EXPECT_EQ(down.code, 1) << down.output;
+  EXPECT_NE(down.output.find("Couldn't connect"), std::string::npos) << down.output;
+
+  auto bad_dim = run(eval + " --embed-url " + fake.base_url() + " --embed-dim many");
+  EXPECT_EQ(bad_dim.code, 2) << bad_dim.output;
+  EXPECT_NE(bad_dim.output.find("--embed-dim"), std::string::npos) << bad_dim.output;
 }

@@ -67,3 +67,29 @@ TEST(Embeddings, AServiceOfAnotherDimensionFailsTheIngestWithAClearError) {
   ASSERT_TRUE(j.is_object()) << ingest.body;
   EXPECT_NE(j["error"]["message"].get<std::string>().find("expected 384"), std::string::npos) << ingest.body;
 }
+
+TEST(Embeddings, HybridQueriesFallBackToBm25WhenTheServiceGoesAwayAndAreNotCached) {
+  FakeLlm fake;
+  StackOptions opts = remote_embedder_stack(fake);
+  opts.gateway_config = {{"cache", {{"enabled", true}}}, {"retrieval", {{"timeout_ms", 2000}}}};
+  Stack stack(opts);
+  ASSERT_EQ(stack.ingest_dir(corpus_dir()).status, 200);
+  ASSERT_TRUE(stack.wait_ready());
+  fake.stop();  // the embedding service is gone; the documents are indexed
+
+  const json question = {{"query", "How long should I bake the sourdough loaf in the Dutch oven?"}};
+  for (int i = 0; i < 2; ++i) {
+    auto r = stack.post("/query", question);
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto j = body_of(r);
+    EXPECT_EQ(j["retrieval_degraded"], "embedder") << r.body;
+    EXPECT_EQ(j["cache"], "miss") << "a degraded answer must not be served from the cache";
+    ASSERT_FALSE(j["sources"].empty()) << r.body;
+    EXPECT_EQ(j["sources"][0]["doc_id"], "sourdough.md") << "BM25 alone still finds it";
+  }
+  auto dense = stack.post("/query", json{{"query", "sourdough loaf"}, {"mode", "dense"}});
+  EXPECT_GE(dense.status, 500) << dense.body;
+  auto metrics = stack.get("/metrics");
+  EXPECT_NE(metrics.body.find(R"(ragd_retrieval_degraded_total{reason="embedder"} 2)"), std::string::npos)
+      << metrics.body.substr(0, 4000);
+}

@@ -78,6 +78,9 @@ struct QueryResult {
   Timings timings;
   std::vector<std::string> rules_matched;
   bool coalesced = false;  // waited on another request's identical computation
+  // Why retrieval answered in a lesser mode than asked ("embedder": the embedding service
+  // failed, hybrid fell back to lexical); empty when it did not. Such answers are not cached.
+  std::string retrieval_degraded;
   // The answer's fields (answer, model, sources, usage) as the JSON object
   // render_answer_body() wrote, when already rendered (served from or just stored in the
   // cache); spliced into the response as they are.

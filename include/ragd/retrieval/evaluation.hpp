@@ -65,15 +65,18 @@ struct ModeEvaluation {
   double ndcg_at_10 = 0.0;
   double recall_at_100 = 0.0;
   std::size_t queries = 0;       // queries with at least one relevant document
-  double ms_per_query = 0.0;     // wall time of search_sync, one query at a time
+  double ms_per_query = 0.0;     // wall time of retrieve_sync, one query at a time
 };
 
 // Runs every judged query of `data` through `retriever` (already holding data.corpus) in
-// each mode. Searches deep enough to rank 100 distinct documents.
+// each mode. Searches deep enough to rank 100 distinct documents. A hybrid search that
+// degrades to BM25 alone (the embedding service failed) fails the evaluation instead of
+// being scored as hybrid.
 Result<std::vector<ModeEvaluation>> evaluate(const Retriever& retriever, const BeirDataset& data,
                                              const std::vector<SearchMode>& modes);
 
 // Ingests data.corpus into `retriever` in batches; `progress(done, total)` after each.
+// Returns once a rebuild or training it started on the side is done too.
 Result<IngestStats> ingest_corpus(Retriever& retriever, const BeirDataset& data,
                                   const std::function<void(std::size_t, std::size_t)>& progress = {});
 

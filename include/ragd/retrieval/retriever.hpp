@@ -12,6 +12,14 @@
 // mode, the BM25 score in lexical mode and the RRF score in hybrid mode; in every mode
 // higher is better, but scores of different modes are not comparable.
 //
+// Degraded searches: with an external embedder, a hybrid search whose query cannot be
+// embedded (the service fails, or does not answer within half of retrieval.timeout_ms, so
+// that the rest of the leg's time is left for BM25) is answered from BM25 alone instead
+// of failing: SearchResult::degraded is set, mode_used is lexical, the counter
+// ragd_retrieval_degraded_total{reason="embedder"} grows and a warning is logged (at most
+// one line per 10 s, counting the ones not logged). A dense search fails instead: it has
+// nothing to fall back on.
+//
 // Batching: with the built-in embedder and a flat or IVF index, concurrent searches are
 // queued and answered in batches, one dense FAISS call per batch (retrieval.batch_searches;
 // see docs/architecture.md). HNSW and remote-embedder searches each run on their own.
@@ -48,8 +56,10 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,6 +68,11 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+namespace ragd::metrics {
+class Counter;
+class Registry;
+}  // namespace ragd::metrics
 
 namespace ragd::retrieval {
 
@@ -70,6 +85,14 @@ enum class SearchMode { dense, lexical, hybrid };
 // "dense", "lexical", "hybrid"; nullopt for anything else.
 std::optional<SearchMode> parse_search_mode(std::string_view name);
 std::string_view to_string(SearchMode mode);
+
+// What a search found, and how (see "Degraded searches" above).
+struct SearchResult {
+  std::vector<Hit> hits;
+  SearchMode mode_used = SearchMode::hybrid;  // the mode that produced `hits`
+  bool degraded = false;                      // answered in a lesser mode than asked
+  std::string degraded_reason;                // "embedder" when degraded, else ""
+};
 
 struct IngestStats {
   std::size_t documents = 0;        // documents indexed by this call
@@ -105,8 +128,10 @@ class Retriever {
   // `embedder` null = the built-in HashEmbedder of config.embedding_dim, embedding on the
   // pool. Any other Embedder (a RemoteEmbedder, maybe behind a CachedEmbedder) is awaited
   // as asynchronous I/O by search() and ingest(), and only the index work goes to the pool;
-  // the blocking forms call its embed_documents_sync().
-  explicit Retriever(const RetrievalConfig& config, std::shared_ptr<Embedder> embedder = nullptr);
+  // the blocking forms call its embed_documents_sync(). `registry`, when given, gets the
+  // retrieval metrics (ragd_retrieval_degraded_total) and must outlive the Retriever.
+  explicit Retriever(const RetrievalConfig& config, std::shared_ptr<Embedder> embedder = nullptr,
+                     metrics::Registry* registry = nullptr);
   ~Retriever();
   Retriever(const Retriever&) = delete;
   Retriever& operator=(const Retriever&) = delete;
@@ -114,7 +139,10 @@ class Retriever {
   // Top `top_k` chunks for `query`, best first, without duplicate chunks or duplicate
   // texts, in the configured mode (or `mode`). A query with no searchable words gives an
   // empty list. Errors: bad_request for a blank query or top_k < 1; internal when the
-  // index fails.
+  // index fails; in dense mode with an external embedder, the embedder's error (its code
+  // kept: upstream_error, unavailable, deadline_exceeded). search() is retrieve() without
+  // the account of how: a degraded hybrid search gives its BM25 hits all the same.
+  boost::asio::awaitable<Result<SearchResult>> retrieve(std::string query, int top_k, SearchMode mode);
   boost::asio::awaitable<Result<std::vector<Hit>>> search(std::string query, int top_k);
   boost::asio::awaitable<Result<std::vector<Hit>>> search(std::string query, int top_k,
                                                           SearchMode mode);
@@ -151,6 +179,7 @@ class Retriever {
 
   // Blocking forms of the above: they do the work on the calling thread. For the pool
   // itself, tools (ragctl), tests and benchmarks; never call them on an I/O thread.
+  Result<SearchResult> retrieve_sync(std::string_view query, int top_k, SearchMode mode) const;
   Result<std::vector<Hit>> search_sync(std::string_view query, int top_k) const;
   Result<std::vector<Hit>> search_sync(std::string_view query, int top_k, SearchMode mode) const;
   Result<IngestStats> ingest_sync(std::vector<Document> docs);
@@ -168,6 +197,10 @@ class Retriever {
   std::size_t document_count() const;
   VectorIndex::Stats index_stats() const { return index_.stats(); }
   const VectorIndex& vector_index() const { return index_; }
+  // For tests: see VectorIndex::set_rebuild_hook.
+  void set_index_rebuild_hook(std::function<void()> hook) { index_.set_rebuild_hook(std::move(hook)); }
+  // Searches answered in a lesser mode than asked since construction (see above).
+  std::uint64_t degraded_searches() const { return degraded_searches_.load(std::memory_order_relaxed); }
   // Search batching (retrieval.batch_searches; see search()). The setter is for benchmarks.
   void set_batch_searches(bool on) { batch_searches_.store(on); }
   const HashEmbedder& embedder() const { return embedder_; }
@@ -207,6 +240,13 @@ class Retriever {
   // search_sync() after embedding: `vec` is the query's vector (empty in lexical mode).
   Result<std::vector<Hit>> search_with_vector(std::string_view query, const std::vector<float>& vec, int top_k,
                                               SearchMode mode) const;
+  // retrieve() with the external embedder.
+  boost::asio::awaitable<Result<SearchResult>> retrieve_external(std::string query, int top_k, SearchMode mode);
+  // The external embedder's vector for `query`, or deadline_exceeded after `budget`.
+  boost::asio::awaitable<Result<std::vector<float>>> embed_query_within(std::string query,
+                                                                        std::chrono::milliseconds budget);
+  // A hybrid search goes on without its dense list: counts it and warns (rate-limited).
+  void note_degraded(const Error& cause) const;
 
   RetrievalConfig config_;
   SearchMode mode_;
@@ -226,6 +266,11 @@ class Retriever {
   };
   std::unordered_map<std::string, DocumentInfo> documents_;  // same keys as doc_chunks_
   ReplicationPosition position_;
+
+  metrics::Counter* degraded_by_embedder_ = nullptr;  // in the registry, when given
+  mutable std::atomic<std::uint64_t> degraded_searches_{0};
+  mutable std::atomic<std::int64_t> last_degraded_warning_ms_{-(std::int64_t{1} << 62)};  // steady ms
+  mutable std::atomic<std::uint64_t> degraded_not_logged_{0};
 
   std::atomic<bool> batch_searches_{config_.batch_searches};
   std::mutex batch_mutex_;  // guards the two below

@@ -2,6 +2,8 @@
 // the same contract for each, plus what is particular to each (HNSW tombstones and
 // rebuilds, IVF training, HNSW recall against the exact answer).
 #include "ragd/retrieval/retriever.hpp"
+
+#include "random_vectors.hpp"
 #include "ragd/retrieval/snapshot.hpp"
 #include "ragd/retrieval/vector_index.hpp"
 #include "test_support.hpp"
@@ -32,27 +34,8 @@ IndexConfig index_config(const std::string& type) {
   return c;
 }
 
-std::vector<float> random_unit_vectors(std::size_t n, int dim, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<float> v(n * static_cast<std::size_t>(dim));
-  for (std::size_t i = 0; i < n; ++i) {
-    float norm = 0;
-    float* row = v.data() + i * static_cast<std::size_t>(dim);
-    for (int j = 0; j < dim; ++j) {
-      row[j] = normal(rng);
-      norm += row[j] * row[j];
-    }
-    for (int j = 0; j < dim; ++j) row[j] /= std::sqrt(norm);
-  }
-  return v;
-}
-
-std::vector<std::int64_t> id_range(std::int64_t first, std::size_t n) {
-  std::vector<std::int64_t> ids(n);
-  for (std::size_t i = 0; i < n; ++i) ids[i] = first + static_cast<std::int64_t>(i);
-  return ids;
-}
+using ragd::retrieval::testdata::id_range;
+using ragd::retrieval::testdata::random_unit_vectors;
 
 std::set<std::int64_t> ids_of(const std::vector<ScoredId>& hits) {
   std::set<std::int64_t> s;
@@ -71,6 +54,7 @@ TEST_P(EveryIndexType, FindsStoredVectorsAndNeverReturnsRemovedOnes) {
   const auto data = random_unit_vectors(kN, kDim, 1);
   ASSERT_TRUE(index.add(id_range(1000, kN), data.data(), kN));
   EXPECT_EQ(index.size(), kN);
+  index.wait_for_rebuild();  // IVF trains on the side
   EXPECT_TRUE(index.stats().trained);
 
   // Each stored vector finds itself first.
@@ -98,7 +82,9 @@ TEST_P(EveryIndexType, FindsStoredVectorsAndNeverReturnsRemovedOnes) {
     EXPECT_FALSE(index.contains(1000 + static_cast<std::int64_t>(i & ~std::size_t{1})));
   }
   // Asking for more than exist gives the live ones: all of them where the search is
-  // exhaustive, nearly all for HNSW (a graph walk need not reach every node).
+  // exhaustive, nearly all for HNSW (a graph walk need not reach every node) once its
+  // rebuild is done (half the old graph is tombstones: walking it reaches fewer).
+  index.wait_for_rebuild();
   auto all = index.search(data.data(), static_cast<int>(kN));
   ASSERT_TRUE(all);
   EXPECT_LE(all->size(), kN - removed.size());
@@ -212,7 +198,9 @@ TEST(HnswIndex, RebuildsOnceTombstonesPassTheirShareAndKeepsAnswering) {
   ASSERT_TRUE(index.remove(id_range(0, 40)));  // 20%: below the share
   EXPECT_EQ(index.stats().tombstones, 40u);
   EXPECT_EQ(index.stats().rebuilds, 0u);
-  ASSERT_TRUE(index.remove(id_range(40, 20)));  // 30%: rebuilt
+  ASSERT_TRUE(index.remove(id_range(40, 20)));  // 30%: rebuilt, on the side
+  index.wait_for_rebuild();
+  EXPECT_FALSE(index.stats().rebuilding);
   EXPECT_EQ(index.stats().tombstones, 0u);
   EXPECT_EQ(index.stats().rebuilds, 1u);
   EXPECT_EQ(index.size(), 140u);
@@ -234,7 +222,10 @@ TEST(IvfIndex, IsExactUntilTrainedThenTrainsOnce) {
   ASSERT_TRUE(hits);
   EXPECT_EQ(hits->front().first, 7);
   ASSERT_TRUE(index.add(id_range(150, 150), data.data() + 150 * kDim, 150));
+  index.wait_for_rebuild();
   EXPECT_TRUE(index.stats().trained);
+  EXPECT_FALSE(index.stats().rebuilding);
+  EXPECT_EQ(index.stats().rebuilds, 0u);  // training is not a rebuild
   EXPECT_EQ(index.size(), 300u);
   hits = index.search(data.data() + 250 * kDim, 1);
   ASSERT_TRUE(hits);
@@ -288,6 +279,7 @@ TEST(BatchedSearches, ConcurrentSearchesGetTheSameHitsAsOneAtATime) {
                                   std::to_string((i * 7) % 300) + " about k" + std::to_string(i % 5)});
     }
     ASSERT_TRUE(r.ingest_sync(docs));
+    r.vector_index().wait_for_rebuild();  // compare like with like: IVF trained
     struct Case {
       std::string query;
       int top_k;

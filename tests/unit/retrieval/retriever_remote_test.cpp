@@ -1,5 +1,7 @@
 // The Retriever with an external (remote) embedder: embedding as I/O, index work on the
 // pool, and snapshots that remember which embedder made their vectors.
+#include "ragd/metrics/metrics.hpp"
+#include "ragd/retrieval/evaluation.hpp"
 #include "ragd/retrieval/remote_embedder.hpp"
 #include "ragd/retrieval/retriever.hpp"
 
@@ -100,6 +102,171 @@ TEST(RetrieverWithRemoteEmbedder, SnapshotFromAnotherEmbedderIsReembeddedOnceThe
   ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
   EXPECT_FALSE(loaded->reembedded);
   EXPECT_EQ(fake.stat("embedding_inputs"), 3);  // 2 re-embedded + 1 query, nothing more
+}
+
+// An index built while the embedding service worked, then served while it fails: written
+// by one Retriever, loaded by the one under test (same model and dim: nothing re-embedded).
+std::string snapshot_with_documents(const FakeLlm& working, const test::TempDir& dir) {
+  RetrievalConfig cfg = config_with(working, dir.path() + "/index.snap");
+  asio::io_context io;  // never run: the blocking forms only
+  Retriever r(cfg, std::make_shared<RemoteEmbedder>(io.get_executor(), cfg.embedder, ""));
+  EXPECT_TRUE(r.ingest_sync(documents()));
+  EXPECT_TRUE(r.save_snapshot_sync());
+  return cfg.snapshot_path;
+}
+
+RetrievalConfig failing_config(const std::string& base_url, const std::string& snapshot_path) {
+  RetrievalConfig c;
+  c.embedding_dim = 64;
+  c.chunker.target_chars = 200;
+  c.chunker.overlap_chars = 40;
+  c.snapshot_path = snapshot_path;
+  c.snapshot_interval_ms = 60000;
+  c.embedder.base_url = base_url;
+  c.embedder.model = "test-embed";
+  c.embedder.dim = 32;
+  c.embedder.timeout_ms = 5000;
+  c.embedder.max_attempts = 2;
+  return c;
+}
+
+struct Searched {
+  Result<SearchResult> hybrid = make_error(Errc::internal, "not run");
+  Result<SearchResult> dense = make_error(Errc::internal, "not run");
+  std::string metrics;
+  std::uint64_t degraded = 0;
+};
+
+// One hybrid and one dense search through the coroutine API, with the embedder at `cfg`.
+std::optional<Searched> search_both(const RetrievalConfig& cfg) {
+  return test::run_bounded<Searched>([cfg](asio::io_context& io) -> asio::awaitable<Searched> {
+    metrics::Registry registry;
+    Retriever r(cfg, std::make_shared<RemoteEmbedder>(io.get_executor(), cfg.embedder, ""), &registry);
+    Searched out;
+    if (auto loaded = r.load_snapshot(); !loaded) {
+      out.hybrid = loaded.error();
+      co_return out;
+    }
+    out.hybrid = co_await r.retrieve("what causes tides", 2, SearchMode::hybrid);
+    out.dense = co_await r.retrieve("what causes tides", 2, SearchMode::dense);
+    out.metrics = registry.render();
+    out.degraded = r.degraded_searches();
+    co_return out;
+  });
+}
+
+void expect_degraded_to_bm25(const Searched& s) {
+  ASSERT_TRUE(s.hybrid.has_value()) << s.hybrid.error().message;
+  EXPECT_TRUE(s.hybrid->degraded);
+  EXPECT_EQ(s.hybrid->mode_used, SearchMode::lexical);
+  EXPECT_EQ(s.hybrid->degraded_reason, "embedder");
+  ASSERT_FALSE(s.hybrid->hits.empty());
+  EXPECT_EQ(s.hybrid->hits[0].doc_id, "tides");  // BM25 alone still finds it
+  ASSERT_FALSE(s.dense.has_value()) << "a dense search has nothing to fall back on";
+  EXPECT_NE(s.dense.error().message.find("dense search needs the query's embedding"), std::string::npos)
+      << s.dense.error().message;
+  EXPECT_EQ(s.degraded, 1u);
+  EXPECT_NE(s.metrics.find(R"(ragd_retrieval_degraded_total{reason="embedder"} 1)"), std::string::npos) << s.metrics;
+}
+
+TEST(RetrieverWithRemoteEmbedder, HybridSearchFallsBackToBm25WhenTheServiceFailsAndDenseSearchFails) {
+  FakeLlm working({"--dim", "32"});
+  test::TempDir dir;
+  const std::string snapshot = snapshot_with_documents(working, dir);
+  FakeLlm failing({"--dim", "32", "--error-rate", "1"});  // every call answered 500
+  auto s = search_both(failing_config(failing.base_url(), snapshot));
+  ASSERT_TRUE(s.has_value()) << "the searches did not finish";
+  expect_degraded_to_bm25(*s);
+  EXPECT_EQ(s->dense.error().code, Errc::upstream_error);
+  EXPECT_GE(failing.stat("errors_injected"), 2);  // both searches asked the service
+}
+
+TEST(RetrieverWithRemoteEmbedder, HybridSearchFallsBackToBm25WhenTheServiceIsNotListening) {
+  FakeLlm working({"--dim", "32"});
+  test::TempDir dir;
+  const std::string snapshot = snapshot_with_documents(working, dir);
+  const std::string closed = "http://127.0.0.1:" + std::to_string(test::free_port());
+  auto s = search_both(failing_config(closed, snapshot));
+  ASSERT_TRUE(s.has_value()) << "the searches did not finish";
+  expect_degraded_to_bm25(*s);
+}
+
+// A service that never answers would hold a hybrid search for its whole retry budget
+// (here 2 x 5 s), far past the retrieval leg's deadline; the query's embedding gets half
+// of retrieval.timeout_ms instead, and the BM25 answer comes within the leg's time.
+TEST(RetrieverWithRemoteEmbedder, AHangingServiceDegradesHybridSearchWithinTheRetrievalTimeout) {
+  FakeLlm working({"--dim", "32"});
+  test::TempDir dir;
+  const std::string snapshot = snapshot_with_documents(working, dir);
+  FakeLlm hanging({"--dim", "32", "--hang-rate", "1"});
+  RetrievalConfig cfg = failing_config(hanging.base_url(), snapshot);
+  cfg.timeout_ms = 400;
+  auto found = test::run_bounded<Result<SearchResult>>(
+      [cfg](asio::io_context& io) -> asio::awaitable<Result<SearchResult>> {
+        Retriever r(cfg, std::make_shared<RemoteEmbedder>(io.get_executor(), cfg.embedder, ""));
+        if (auto loaded = r.load_snapshot(); !loaded) co_return loaded.error();
+        co_return co_await r.retrieve("what causes tides", 2, SearchMode::hybrid);
+      },
+      std::chrono::seconds(4));
+  ASSERT_TRUE(found.has_value()) << "the hybrid search waited for the hanging service";
+  ASSERT_TRUE(found->has_value()) << found->error().message;
+  EXPECT_TRUE((*found)->degraded);
+  ASSERT_FALSE((*found)->hits.empty());
+  EXPECT_EQ((*found)->hits[0].doc_id, "tides");
+}
+
+// The blocking form (ragctl eval, tools) degrades the same way, and evaluation refuses to
+// score BM25 alone as hybrid.
+TEST(RetrieverWithRemoteEmbedder, TheBlockingFormDegradesTooAndSaysSo) {
+  FakeLlm working({"--dim", "32"});
+  test::TempDir dir;
+  const std::string snapshot = snapshot_with_documents(working, dir);
+  FakeLlm failing({"--dim", "32", "--error-rate", "1"});
+  const RetrievalConfig cfg = failing_config(failing.base_url(), snapshot);
+  asio::io_context io;
+  Retriever r(cfg, std::make_shared<RemoteEmbedder>(io.get_executor(), cfg.embedder, ""));
+  ASSERT_TRUE(r.load_snapshot());
+  auto hybrid = r.retrieve_sync("what causes tides", 2, SearchMode::hybrid);
+  ASSERT_TRUE(hybrid.has_value()) << hybrid.error().message;
+  EXPECT_TRUE(hybrid->degraded);
+  EXPECT_EQ(hybrid->mode_used, SearchMode::lexical);
+  ASSERT_FALSE(hybrid->hits.empty());
+  EXPECT_EQ(hybrid->hits[0].doc_id, "tides");
+  auto dense = r.search_sync("what causes tides", 2, SearchMode::dense);
+  ASSERT_FALSE(dense.has_value());
+  EXPECT_EQ(dense.error().code, Errc::upstream_error);
+  auto lexical = r.retrieve_sync("what causes tides", 2, SearchMode::lexical);
+  ASSERT_TRUE(lexical.has_value());
+  EXPECT_FALSE(lexical->degraded);  // asked for BM25: nothing degraded
+  EXPECT_EQ(r.degraded_searches(), 1u);
+
+  BeirDataset data;
+  data.queries = {EvalQuery{"q1", "what causes tides"}};
+  data.qrels["q1"]["tides"] = 1;
+  auto scored = evaluate(r, data, {SearchMode::lexical});
+  ASSERT_TRUE(scored.has_value()) << scored.error().message;
+  EXPECT_DOUBLE_EQ(scored->front().ndcg_at_10, 1.0);
+  auto refused = evaluate(r, data, {SearchMode::hybrid});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("fell back to BM25 alone"), std::string::npos) << refused.error().message;
+}
+
+// With the service up, nothing is degraded.
+TEST(RetrieverWithRemoteEmbedder, AWorkingServiceGivesHybridResultsNotDegraded) {
+  FakeLlm fake({"--dim", "32"});
+  const RetrievalConfig cfg = config_with(fake);
+  auto found = test::run_bounded<Result<SearchResult>>(
+      [cfg](asio::io_context& io) -> asio::awaitable<Result<SearchResult>> {
+        Retriever r(cfg, std::make_shared<RemoteEmbedder>(io.get_executor(), cfg.embedder, ""));
+        auto stats = co_await r.ingest(documents());
+        if (!stats) co_return stats.error();
+        co_return co_await r.retrieve("what causes tides", 1, SearchMode::hybrid);
+      });
+  ASSERT_TRUE(found.has_value());
+  ASSERT_TRUE(found->has_value()) << found->error().message;
+  EXPECT_FALSE((*found)->degraded);
+  EXPECT_EQ((*found)->mode_used, SearchMode::hybrid);
+  EXPECT_EQ((*found)->degraded_reason, "");
 }
 
 }  // namespace
