@@ -357,6 +357,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& text) {
       s.field("refresh_lock_ms", c.cache.refresh_lock_ms);
       s.field("profile_ttl_ms", c.cache.profile_ttl_ms);
       s.field("session_turns", c.cache.session_turns);
+      s.field("session_l1_max_entries", c.cache.session_l1_max_entries);
       s.field("session_ttl_ms", c.cache.session_ttl_ms);
     });
     r.object("log", [&](ObjectReader& s) { read_log(s, c.log); });

@@ -11,6 +11,7 @@
 #include "ragd/profile/profile_store.hpp"
 #include "ragd/queue/job_queue.hpp"
 #include "ragd/redis/client.hpp"
+#include "ragd/orchestrator/session_history.hpp"
 #include "ragd/retrieval/retriever.hpp"
 #include "ragd/rules/rules.hpp"
 
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -114,6 +116,7 @@ struct Pipeline::Impl {
   asio::any_io_executor ex;
   cache::TieredCache answers;
   cache::TieredCache profiles;
+  cache::LruCache sessions;  // L1 mirror of session histories (session_history.hpp)
   cache::SingleFlight<QueryResult> flights;
   std::mutex refreshing_mutex;
   std::set<std::string> refreshing;
@@ -124,6 +127,8 @@ struct Pipeline::Impl {
   metrics::Family<metrics::Counter>& answer_results;
   metrics::Family<metrics::Counter>& refreshes;
   metrics::Counter& coalesced;
+  metrics::Counter& session_l1_hits;
+  metrics::Counter& session_misses;
 
   Impl(PipelineDeps d, GatewayConfig c)
       : deps(std::move(d)), config(std::move(c)), ex(deps.executor),
@@ -131,6 +136,7 @@ struct Pipeline::Impl {
                 {config.cache.l1_max_entries, config.cache.l1_max_bytes, 16}, deps.metrics,
                 config.redis.key_prefix),
         profiles("profiles", nullptr, {100000, 64u << 20, 16}, deps.metrics, config.redis.key_prefix),
+        sessions({std::max<std::size_t>(1, config.cache.session_l1_max_entries), 64u << 20, 16}),
         flights(ex),
         stage(deps.metrics.histogram("ragd_stage_duration_ms",
                                      "Time spent in each stage of a query, in milliseconds.", {"stage"})),
@@ -144,7 +150,30 @@ struct Pipeline::Impl {
                                        "Background refreshes of stale answers by outcome.", {"outcome"})),
         coalesced(deps.metrics.counter("ragd_answer_cache_coalesced_total",
                                        "Requests that waited on an identical request's computation.")
-                      .with()) {}
+                      .with()),
+        session_l1_hits(deps.metrics.counter("ragd_cache_lookups_total", "Cache lookups by cache and result.",
+                                             {"cache", "result"})
+                            .with({"session", "l1_hit"})),
+        session_misses(deps.metrics.counter("ragd_cache_lookups_total", "", {"cache", "result"})
+                           .with({"session", "miss"})) {}
+
+  bool mirror_sessions() const { return config.cache.session_l1_max_entries > 0; }
+
+  void remember_session(const std::string& session_id, SessionSnapshot s) {
+    auto e = std::make_shared<cache::CacheEntry>();
+    e->value = encode_session(s);
+    e->created_unix_ms = unix_ms();
+    e->fresh_until_ms = e->created_unix_ms + config.cache.session_ttl_ms;
+    e->stale_until_ms = e->fresh_until_ms;
+    sessions.put(session_id, std::move(e));
+  }
+
+  static std::int64_t count_of(const redis::Reply& r) {
+    if (r.kind == redis::Reply::Kind::integer) return r.integer;
+    std::int64_t n = 0;
+    if (auto s = r.as_string()) std::from_chars(s->data(), s->data() + s->size(), n);
+    return n;  // nil (no append yet, or expired): 0
+  }
 
   // ---- context legs ------------------------------------------------------------------
 
@@ -191,21 +220,42 @@ struct Pipeline::Impl {
   }
 
   asio::awaitable<Result<std::vector<Turn>>> fetch_history(std::string session_id) {
-    // Commands are built before co_await: GCC 12 miscompiles braced lists inside it.
-    redis::Command cmd{"LRANGE", Pipeline::session_key(session_id),
-                       std::to_string(-config.cache.session_turns), "-1"};
-    auto reply = co_await deps.redis.command(std::move(cmd));
-    if (!reply) co_return reply.error();
-    std::vector<Turn> turns;
-    for (const auto& e : reply->elements) {
-      auto s = e.as_string();
-      if (!s) continue;
-      auto j = json::parse(*s, nullptr, false);
-      if (j.is_object() && j.contains("q") && j.contains("a") && j["q"].is_string() && j["a"].is_string()) {
-        turns.push_back({j["q"].get<std::string>(), j["a"].get<std::string>()});
+    const std::string key = Pipeline::session_key(config.redis.key_prefix, session_id);
+    const std::string count_key = key + ":n";
+    std::optional<SessionSnapshot> mirrored;
+    if (mirror_sessions()) {
+      if (auto e = sessions.get(session_id, unix_ms())) mirrored = decode_session(e->value);
+    }
+    if (mirrored) {
+      // Commands are built before co_await: GCC 12 miscompiles braced lists inside it.
+      redis::Command get{"GET", count_key};
+      auto count = co_await deps.redis.command(std::move(get));
+      if (!count) co_return count.error();
+      if (count_of(*count) == mirrored->version) {
+        session_l1_hits.inc();
+        co_return std::move(mirrored->turns);
       }
     }
-    co_return turns;
+    // The count first: see session_history.hpp for why the order matters.
+    std::vector<redis::Command> cmds{{"GET", count_key},
+                                     {"LRANGE", key, std::to_string(-config.cache.session_turns), "-1"}};
+    auto reply = co_await deps.redis.pipeline(std::move(cmds));
+    if (!reply) co_return reply.error();
+    session_misses.inc();
+    SessionSnapshot snapshot;
+    snapshot.version = reply->size() == 2 ? count_of((*reply)[0]) : 0;
+    if (reply->size() == 2) {
+      for (const auto& e : (*reply)[1].elements) {
+        auto s = e.as_string();
+        if (!s) continue;
+        auto j = json::parse(*s, nullptr, false);
+        if (j.is_object() && j.contains("q") && j.contains("a") && j["q"].is_string() && j["a"].is_string()) {
+          snapshot.turns.push_back({j["q"].get<std::string>(), j["a"].get<std::string>()});
+        }
+      }
+    }
+    if (mirror_sessions()) remember_session(session_id, snapshot);
+    co_return std::move(snapshot.turns);
   }
 
   asio::awaitable<std::pair<std::vector<Turn>, Leg>> load_history(std::string session_id, std::int64_t deadline) {
@@ -223,15 +273,42 @@ struct Pipeline::Impl {
     co_return std::make_pair(std::move(*r), leg);
   }
 
+  // Appends, trims, bumps the append count and renews both expiries in one step; returns
+  // the new count.
+  static constexpr const char* kAppendTurnScript = R"lua(
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local n = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return n
+)lua";
+
   asio::awaitable<void> append_turn(std::string session_id, std::string question, std::string answer) {
-    std::string entry = json{{"q", std::move(question)}, {"a", std::move(answer)}}.dump(
-        -1, ' ', false, json::error_handler_t::replace);
-    auto key = Pipeline::session_key(session_id);
-    std::vector<redis::Command> cmds{{"RPUSH", key, std::move(entry)},
-                                     {"LTRIM", key, std::to_string(-std::max(1, config.cache.session_turns)), "-1"},
-                                     {"PEXPIRE", key, std::to_string(config.cache.session_ttl_ms)}};
-    auto r = co_await deps.redis.pipeline(std::move(cmds));
-    if (!r) spdlog::warn("session history not saved: {}", r.error().message);
+    std::string entry = json{{"q", question}, {"a", answer}}.dump(-1, ' ', false, json::error_handler_t::replace);
+    const std::string key = Pipeline::session_key(config.redis.key_prefix, session_id);
+    const int keep = std::max(1, config.cache.session_turns);
+    std::optional<SessionSnapshot> mirrored;
+    if (mirror_sessions()) {
+      if (auto e = sessions.get(session_id, unix_ms())) mirrored = decode_session(e->value);
+    }
+    redis::Command cmd = redis::make_command("EVAL", kAppendTurnScript, 2, key, key + ":n", std::move(entry), keep,
+                                             config.cache.session_ttl_ms);
+    auto r = co_await deps.redis.command(std::move(cmd));
+    if (!r || r->is_error()) {
+      spdlog::warn("session history not saved: {}", r ? r->str : r.error().message);
+      sessions.erase(session_id);
+      co_return;
+    }
+    if (!mirror_sessions()) co_return;
+    const std::int64_t count = count_of(*r);
+    if (mirrored && mirrored->version == count - 1) {
+      // Nobody appended since this gateway read the turns: the mirror follows without a read.
+      remember_session(session_id, {count, append_and_trim(std::move(mirrored->turns),
+                                                           {std::move(question), std::move(answer)}, keep)});
+    } else {
+      sessions.erase(session_id);
+    }
   }
 
   // ---- the computation: retrieval, prompt, LLM ----------------------------------------

@@ -212,7 +212,8 @@ TEST(AnswerCache, AFollowUpInASessionIsNotServedTheSameWordsAskedWithoutIt) {
   ASSERT_EQ(stack.post("/query", {{"query", "How do I bake sourdough?"}, {"session_id", "s1"}}).status, 200);
   auto follow = body_of(stack.post("/query", {{"query", "How long does it take?"}, {"session_id", "s1"}}));
   EXPECT_EQ(follow["cache"], "miss");
-  EXPECT_EQ(stack.redis().cli({"LLEN", "session:{s1}"}), "2");
+  EXPECT_EQ(stack.redis().cli({"LLEN", "ragd:session:{s1}"}), "2");
+  EXPECT_EQ(stack.redis().cli({"GET", "ragd:session:{s1}:n"}), "2");
 }
 
 TEST(AnswerCache, L1StaysWithinItsByteBound) {
@@ -259,4 +260,36 @@ TEST(AnswerCache, ARuleCanShortenTheLifetimeOfTheAnswersItShapes) {
   EXPECT_EQ(after_ruled["cache"], "stale") << "the rule's 1 s soft TTL applies";
   EXPECT_EQ(after_ruled["rules_matched"], json::array({"volcano-news"}));
   EXPECT_EQ(body_of(stack.post("/query", plain))["cache"], "hit") << "the gateway's 10 min soft TTL applies";
+}
+
+// The session mirror: a gateway reuses the turns it holds while nobody else appended, and
+// reads the list again once another replica has.
+TEST(AnswerCache, SessionHistoryIsMirroredInL1UntilAnotherReplicaAppends) {
+  FakeLlm llm;
+  Stack stack(with_llm(llm));
+  ASSERT_EQ(stack.ingest_dir(source_path("tests/data/corpus")).status, 200);
+  ASSERT_TRUE(stack.wait_ready());
+  const int replica = stack.add_gateway();
+  auto ask = [&](int port, const std::string& q) {
+    json body = {{"query", q}, {"session_id", "mirror"}};
+    return http_request(port, "POST", "/query", body.dump(), {{"Content-Type", "application/json"}},
+                        std::chrono::seconds(30));
+  };
+  auto counter = [&](const std::string& result) {
+    const std::string m = stack.get("/metrics").body;
+    const std::string line = "ragd_cache_lookups_total{cache=\"session\",result=\"" + result + "\"} ";
+    auto pos = m.find(line);
+    return pos == std::string::npos ? -1.0 : std::stod(m.substr(pos + line.size()));
+  };
+  ASSERT_EQ(ask(stack.port(), "How do I bake sourdough?").status, 200);    // A: first read, a miss
+  ASSERT_EQ(ask(stack.port(), "How long does it take?").status, 200);      // A: its own turns, an L1 hit
+  EXPECT_EQ(counter("miss"), 1);
+  EXPECT_EQ(counter("l1_hit"), 1);
+  ASSERT_EQ(ask(replica, "And the oven temperature?").status, 200);        // B appends a third turn
+  auto fourth = ask(stack.port(), "What flour should I use?");              // A must read the list again
+  ASSERT_EQ(fourth.status, 200) << fourth.body;
+  EXPECT_EQ(counter("miss"), 2) << "A served its mirror although B had appended";
+  EXPECT_EQ(counter("l1_hit"), 1);
+  EXPECT_EQ(stack.redis().cli({"GET", "ragd:session:{mirror}:n"}), "4");
+  EXPECT_EQ(stack.redis().cli({"LLEN", "ragd:session:{mirror}"}), "4");
 }

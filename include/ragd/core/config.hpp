@@ -193,6 +193,7 @@ struct CacheConfig {
   int profile_ttl_ms = 5000;              // profile cache in front of Redis
   int session_turns = 4;                  // turns of history in the prompt and the key
   int session_ttl_ms = 86400000;          // session history expiry in Redis
+  std::size_t session_l1_max_entries = 10000;  // sessions mirrored in memory; 0 = read Redis each time
 };
 
 struct GatewayConfig {

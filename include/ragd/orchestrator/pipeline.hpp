@@ -115,8 +115,9 @@ class Pipeline {
   // Background refreshes running in this process (for tests and metrics).
   std::size_t refreshes_in_flight() const;
 
-  static std::string session_key(const std::string& session_id) {
-    return "session:{" + session_id + "}";
+  // The Redis list of a session's turns (see session_history.hpp for the count beside it).
+  static std::string session_key(std::string_view key_prefix, const std::string& session_id) {
+    return std::string(key_prefix) + "session:{" + session_id + "}";
   }
 
  private:
