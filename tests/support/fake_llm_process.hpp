@@ -67,6 +67,12 @@ std::optional<T> run_bounded(Make make, std::chrono::milliseconds limit = std::c
     io.run_one_for(std::chrono::milliseconds(50));
     if (io.stopped()) io.restart();
   }
+  // Work other threads still owe this context (a pool posting a completion back) runs before
+  // the context goes away; bounded, so a leaked work guard cannot hang a test.
+  const auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (done && !io.stopped() && std::chrono::steady_clock::now() < drain_until) {
+    io.run_for(std::chrono::milliseconds(10));
+  }
   if (error) std::rethrow_exception(error);
   return result;
 }
