@@ -71,13 +71,13 @@ asio::awaitable<bool> wait_for_disconnect(tcp::socket& socket, std::chrono::mill
       forever.cancel();
     });
   }
-  auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kTuple);
-  if (watch->fired) co_return true;
-  if (ec) co_return false;
+  // A one-byte peek rather than async_wait(wait_read): a receive is tried at once and then
+  // waits on the descriptor's existing edge-triggered registration, where a wait op costs an
+  // epoll_ctl per request. EOF (orderly shutdown) and errors end the watch; bytes stay put.
   char byte;
-  ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) co_return false;  // orderly shutdown by the client
-  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) co_return false;
+  auto [ec, n] = co_await socket.async_receive(asio::buffer(&byte, 1), tcp::socket::message_peek, kTuple);
+  if (watch->fired) co_return true;
+  if (ec || n == 0) co_return false;
   co_await forever.async_wait(kTuple);
   co_return watch->fired;
 }
@@ -187,7 +187,25 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     return Response::error(make_error(Errc::bad_request, "malformed HTTP request: " + ec.message()));
   }
 
-  asio::awaitable<void> write_response(beast::tcp_stream& stream, const Response& r, bool keep_alive,
+  // Feeds what `buffer` holds to `parser` without I/O, consuming what it parsed. Leaves `ec`
+  // clear when the parser needs more bytes (the async reads then take over) and set on a
+  // malformed request or a limit, as an async read would.
+  static void parse_buffered(bhttp::request_parser<bhttp::string_body>& parser, beast::flat_buffer& buffer,
+                             beast::error_code& ec) {
+    parser.eager(true);
+    while (buffer.size() > 0 && !parser.is_done()) {
+      const std::size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+        return;
+      }
+      if (ec || used == 0) return;
+    }
+  }
+
+  // Takes the body of `r` (answers are several kilobytes: moved, not copied).
+  asio::awaitable<void> write_response(beast::tcp_stream& stream, Response& r, bool keep_alive,
                                        unsigned version, const std::string& request_id) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
     res.set(bhttp::field::server, "ragd/" RAGD_VERSION);
@@ -195,7 +213,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     if (!request_id.empty()) res.set("X-Request-Id", request_id);
     for (const auto& [k, v] : r.headers) res.set(k, v);
     res.keep_alive(keep_alive);
-    res.body() = r.body;
+    res.body() = std::move(r.body);
     res.prepare_payload();
     stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
     co_await bhttp::async_write(stream, res, kTuple);
@@ -259,8 +277,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       conn->idle = false;
       const bool waited_idle = static_cast<bool>(ec);
       double t0 = mono_ms();
-      // ...then the whole request within read_timeout, however slowly it trickles.
-      if (!ec) {
+      // A request that arrived whole (the usual case) is parsed from the buffer at once;
+      // Beast's async reads would each still cost a trip through the scheduler.
+      if (!ec) parse_buffered(parser, buffer, ec);
+      // ...otherwise the rest within read_timeout, however slowly it trickles.
+      if (!ec && !parser.is_header_done()) {
         stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
         auto [ec2, n2] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
         ec = ec2;

@@ -7,15 +7,18 @@
 // registry and never move).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ragd::metrics {
@@ -72,9 +75,10 @@ class Family {
       : name_(std::move(name)), help_(std::move(help)), labels_(std::move(label_names)),
         make_(std::move(make)) {}
 
-  // The child for these label values (created on first use).
-  M& with(const std::vector<std::string>& label_values);
-  M& with() { return with({}); }
+  // The child for these label values (created on first use). A lookup of an existing child
+  // allocates nothing: it runs on every request.
+  M& with(std::initializer_list<std::string_view> label_values);
+  M& with() { return with(std::initializer_list<std::string_view>{}); }
 
   const std::string& name() const { return name_; }
   const std::string& help() const { return help_; }
@@ -89,20 +93,33 @@ class Family {
   std::string name_, help_;
   std::vector<std::string> labels_;
   std::function<std::unique_ptr<M>()> make_;
+  // Orders label-value lists lexicographically, and compares a stored list with a list of
+  // views without building strings.
+  struct LabelsLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                          [](std::string_view x, std::string_view y) { return x < y; });
+    }
+  };
+
   mutable std::shared_mutex mutex_;
-  std::map<std::vector<std::string>, std::unique_ptr<M>> children_;
+  std::map<std::vector<std::string>, std::unique_ptr<M>, LabelsLess> children_;
 };
 
 template <class M>
-M& Family<M>::with(const std::vector<std::string>& label_values) {
+M& Family<M>::with(std::initializer_list<std::string_view> label_values) {
   {
     std::shared_lock lock(mutex_);
     if (auto it = children_.find(label_values); it != children_.end()) return *it->second;
   }
   std::unique_lock lock(mutex_);
-  auto& slot = children_[label_values];
-  if (!slot) slot = make_();
-  return *slot;
+  auto it = children_.find(label_values);
+  if (it == children_.end()) {
+    it = children_.emplace(std::vector<std::string>(label_values.begin(), label_values.end()), make_()).first;
+  }
+  return *it->second;
 }
 
 class Registry {

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -78,9 +79,11 @@ class RunningServer {
   int port() const { return server_->port(); }
 
  private:
+  // Declared first so it outlives the io_context: sessions still open at the end are
+  // destroyed with the io_context, and they update the server's metrics as they go.
+  metrics::Registry metrics_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
-  metrics::Registry metrics_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
 };
@@ -135,6 +138,115 @@ TEST(ServerGuards, AClientThatHangsUpCancelsItsHandler) {
   EXPECT_TRUE(test::wait_until([&] { return slow->abandoned.load() == 1; }, 5s))
       << "the handler of a client that left is cancelled";
   EXPECT_EQ(slow->finished.load(), 0);
+}
+
+
+// Raw loopback client for the framing tests: the exact bytes and their timing matter.
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<unsigned short>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    timeval tv{5, 0};
+    if (fd_ >= 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool connected() const { return connected_; }
+  bool send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size());
+  }
+  // Reads until `count` responses (by their status lines and bodies ending in '}') arrived,
+  // or 5 s passed; returns everything read.
+  std::string read_responses(int count) {
+    std::string got;
+    char buf[4096];
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int seen = 0;
+      for (std::size_t at = got.find("HTTP/1.1 "); at != std::string::npos; at = got.find("HTTP/1.1 ", at + 1)) ++seen;
+      if (seen >= count && !got.empty() && got.back() == '}') break;
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+Handler echo_handler() {
+  return [](Request req) -> asio::awaitable<Response> {
+    co_return Response::json(200, "{\"echo\":" + req.body + "}");
+  };
+}
+
+std::string post(const std::string& path, const std::string& body) {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+TEST(ServerFraming, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
+  Router router;
+  router.add("POST", "/echo", echo_handler(), 2s);
+  RunningServer server(router);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send(post("/echo", "1") + post("/echo", "2") + post("/echo", "3")));
+  auto got = client.read_responses(3);
+  auto first = got.find("{\"echo\":1}");
+  auto second = got.find("{\"echo\":2}");
+  auto third = got.find("{\"echo\":3}");
+  ASSERT_NE(first, std::string::npos) << got;
+  ASSERT_NE(second, std::string::npos) << got;
+  ASSERT_NE(third, std::string::npos) << got;
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+}
+
+TEST(ServerFraming, ARequestThatTricklesInIsAnswered) {
+  Router router;
+  router.add("POST", "/echo", echo_handler(), 2s);
+  RunningServer server(router);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.connected());
+  const std::string req = post("/echo", "[1,2,3]");
+  // The request line alone, then the rest of the header, then the body in two pieces.
+  const std::size_t cuts[] = {0, 18, req.find("\r\n\r\n") + 4, req.size() - 3, req.size()};
+  for (std::size_t i = 0; i + 1 < std::size(cuts); ++i) {
+    ASSERT_TRUE(client.send(req.substr(cuts[i], cuts[i + 1] - cuts[i])));
+    std::this_thread::sleep_for(30ms);
+  }
+  auto got = client.read_responses(1);
+  EXPECT_NE(got.find("HTTP/1.1 200"), std::string::npos) << got;
+  EXPECT_NE(got.find("{\"echo\":[1,2,3]}"), std::string::npos) << got;
+}
+
+TEST(ServerFraming, ARequestPipelinedBehindASlowOneDoesNotCancelIt) {
+  auto slow = std::make_shared<Probe>();
+  Router router;
+  router.add("POST", "/slow", sleeping_handler(slow, 200ms), 5s);
+  router.add("POST", "/echo", echo_handler(), 2s);
+  RunningServer server(router);
+  RawClient client(server.port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send(post("/slow", "{}")));
+  ASSERT_TRUE(test::wait_until([&] { return slow->started.load() == 1; }, 5s));
+  // Bytes of the next request while the first runs: not a hang-up.
+  ASSERT_TRUE(client.send(post("/echo", "7")));
+  auto got = client.read_responses(2);
+  EXPECT_NE(got.find("{\"ok\":true}"), std::string::npos) << got;
+  EXPECT_NE(got.find("{\"echo\":7}"), std::string::npos) << got;
+  EXPECT_EQ(slow->finished.load(), 1);
+  EXPECT_EQ(slow->abandoned.load(), 0);
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "ragd/retrieval/vector_index.hpp"
 
+#include "random_vectors.hpp"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <random>
@@ -171,4 +174,59 @@ TEST(VectorIndex, SearchesConcurrentlyWhileAdding) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GT(searches.load(), 0);
   EXPECT_EQ(index.size(), 1u + 50 * 20 - 5);
+}
+
+// The flat scan computes scores a block of vectors at a time (about 64k scores per call)
+// and keeps the best k per query: checked against a plain loop, with enough vectors and
+// queries for several blocks, and ids that are not positions.
+TEST(VectorIndex, FlatScanMatchesAPlainLoopAcrossBlocks) {
+  constexpr int kDim = 16;
+  constexpr std::size_t kCount = 9000;  // 16 queries: 4096 vectors per block, 3 blocks
+  constexpr std::size_t kQueries = 16;
+  constexpr int kTop = 7;
+  VectorIndex index(kDim);
+  const auto data = testdata::random_unit_vectors(kCount, kDim, 11);
+  std::vector<std::int64_t> ids(kCount);
+  for (std::size_t i = 0; i < kCount; ++i) ids[i] = 1000000 + static_cast<std::int64_t>(i) * 3;
+  ASSERT_TRUE(index.add(ids, data.data(), kCount));
+  const auto queries = testdata::random_unit_vectors(kQueries, kDim, 12);
+
+  auto batch = index.search_batch(queries.data(), kQueries, kTop);
+  ASSERT_TRUE(batch);
+  ASSERT_EQ(batch->size(), kQueries);
+  for (std::size_t q = 0; q < kQueries; ++q) {
+    std::vector<std::pair<float, std::int64_t>> expected;
+    for (std::size_t i = 0; i < kCount; ++i) {
+      float dot = 0;
+      for (int j = 0; j < kDim; ++j) dot += queries[q * kDim + j] * data[i * kDim + j];
+      expected.emplace_back(dot, ids[i]);
+    }
+    std::partial_sort(expected.begin(), expected.begin() + kTop, expected.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first; });
+    const auto& got = (*batch)[q];
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(kTop));
+    for (int r = 0; r < kTop; ++r) {
+      EXPECT_EQ(got[r].first, expected[r].second) << "query " << q << " rank " << r;
+      EXPECT_NEAR(got[r].second, expected[r].first, 1e-4);
+    }
+    // One query alone (sgemv) gives the same answer as in the batch (sgemm).
+    auto single = index.search(queries.data() + q * kDim, kTop);
+    ASSERT_TRUE(single);
+    ASSERT_EQ(single->size(), got.size());
+    for (int r = 0; r < kTop; ++r) EXPECT_EQ((*single)[r].first, got[r].first);
+  }
+}
+
+TEST(VectorIndex, FlatScanBreaksTiesByInsertionOrder) {
+  VectorIndex index(4);
+  const auto v = axis_vector(4, 1);
+  std::vector<float> data;
+  for (int i = 0; i < 5; ++i) data.insert(data.end(), v.begin(), v.end());
+  ASSERT_TRUE(index.add({50, 40, 30, 20, 10}, data.data(), 5));
+  auto hits = index.search(v.data(), 3);
+  ASSERT_TRUE(hits);
+  ASSERT_EQ(hits->size(), 3u);
+  EXPECT_EQ((*hits)[0].first, 50);
+  EXPECT_EQ((*hits)[1].first, 40);
+  EXPECT_EQ((*hits)[2].first, 30);
 }
