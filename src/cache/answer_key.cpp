@@ -6,19 +6,22 @@
 namespace ragd::cache {
 
 std::string normalize_query(std::string_view query) {
-  std::string out;
-  out.reserve(query.size());
+  // Written through a pointer into a buffer sized for the worst case (long questions make
+  // this a per-byte loop worth keeping tight), then cut to what was written.
+  std::string out(query.size(), '\0');
+  char* w = out.data();
+  char* const begin = w;
   bool space = false;
   for (unsigned char c : query) {
-    bool keep = c >= 0x80 || ascii_alnum(c);
-    if (!keep) {
-      space = !out.empty();
+    if (c < 0x80 && !ascii_alnum(c)) {
+      space = w != begin;
       continue;
     }
-    if (space) out += ' ';
+    if (space) *w++ = ' ';
     space = false;
-    out += ascii_lower(static_cast<char>(c));
+    *w++ = ascii_lower(static_cast<char>(c));
   }
+  out.resize(static_cast<std::size_t>(w - begin));
   return out;
 }
 

@@ -8,7 +8,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -19,6 +21,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <list>
 #include <mutex>
 
@@ -28,7 +31,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -42,44 +44,89 @@ bool sane_request_id(std::string_view id) {
   return true;
 }
 
-// Waits until the peer closes its side, or until `backstop` passes (zero: no limit); true
-// when the backstop ended it. Returns at once on EOF or error; when the peer sends more
-// bytes instead (a pipelined request), it waits until cancelled or the backstop.
-//
-// One coroutine, not a race of two: the backstop timer's callback cancels the socket wait.
-// It runs on the connection's strand like this coroutine, and `watch` tells it whether
-// the coroutine (and so the socket wait and the timers) is still there.
-asio::awaitable<bool> wait_for_disconnect(tcp::socket& socket, std::chrono::milliseconds backstop) {
-  struct Watch {
-    bool active = true;
-    bool fired = false;
-  };
-  auto watch = std::make_shared<Watch>();
-  struct Deactivate {
-    Watch& w;
-    ~Deactivate() { w.active = false; }
-  } deactivate{*watch};
-  asio::steady_timer forever(socket.get_executor(), asio::steady_timer::time_point::max());
-  asio::steady_timer limit(socket.get_executor());
-  if (backstop > std::chrono::milliseconds::zero()) {
-    limit.expires_after(backstop);
-    limit.async_wait([watch, &socket, &forever](boost::system::error_code ec) {
-      if (ec || !watch->active) return;
-      watch->fired = true;
-      boost::system::error_code ignored;
-      socket.cancel(ignored);
-      forever.cancel();
-    });
+// Per connection: cancels the running handler when the client hangs up or the route's
+// backstop passes. The handler is awaited directly by the session coroutine, which is
+// spawned bound to `signal`: emitting it cancels whatever the handler awaits at that moment.
+// Nothing here costs a coroutine per request; the watch is a one-byte peek (which tries at
+// once, then waits on the socket's existing edge-triggered registration) and a timer, both
+// completing into plain callbacks. Every callback runs on the connection's strand, as the
+// session does, and checks `generation` so that a completion left over from an earlier
+// request cannot touch a later one.
+struct Watch {
+  asio::cancellation_signal signal;
+  asio::steady_timer backstop;
+  std::uint64_t generation = 0;
+  bool active = false;
+  bool timed_out = false;
+  bool hung_up = false;
+  char peeked = 0;
+
+  explicit Watch(const asio::any_io_executor& ex) : backstop(ex) {}
+
+  void start(const std::shared_ptr<Watch>& self, tcp::socket& socket, std::chrono::milliseconds limit) {
+    const std::uint64_t gen = ++generation;
+    active = true;
+    timed_out = hung_up = false;
+    socket.async_receive(asio::buffer(&peeked, 1), tcp::socket::message_peek,
+                         [self, gen](const boost::system::error_code& ec, std::size_t n) {
+                           if (!self->current(gen) || ec == asio::error::operation_aborted) return;
+                           // Bytes of a pipelined request are not a hang-up: stop watching.
+                           if (!ec && n > 0) return;
+                           self->hung_up = true;
+                           self->signal.emit(asio::cancellation_type::terminal);
+                         });
+    if (limit > std::chrono::milliseconds::zero()) {
+      backstop.expires_after(limit);
+      backstop.async_wait([self, gen](const boost::system::error_code& ec) {
+        if (ec || !self->current(gen)) return;
+        self->timed_out = true;
+        self->signal.emit(asio::cancellation_type::terminal);
+      });
+    }
   }
-  // A one-byte peek rather than async_wait(wait_read): a receive is tried at once and then
-  // waits on the descriptor's existing edge-triggered registration, where a wait op costs an
-  // epoll_ctl per request. EOF (orderly shutdown) and errors end the watch; bytes stay put.
-  char byte;
-  auto [ec, n] = co_await socket.async_receive(asio::buffer(&byte, 1), tcp::socket::message_peek, kTuple);
-  if (watch->fired) co_return true;
-  if (ec || n == 0) co_return false;
-  co_await forever.async_wait(kTuple);
-  co_return watch->fired;
+
+  // The handler returned: the peek and the timer go (the socket has no other operation
+  // pending while a handler runs).
+  void stop(tcp::socket& socket) {
+    active = false;
+    boost::system::error_code ignored;
+    socket.cancel(ignored);
+    backstop.cancel();
+  }
+
+  bool current(std::uint64_t gen) const { return active && gen == generation; }
+};
+
+// The status line and header fields of a response, written by hand: Beast's serializer
+// costs more than the rest of a cached answer's path through the server.
+void append_head(std::string& out, const Response& r, bool keep_alive, unsigned version,
+                 const std::string& request_id) {
+  const auto status = static_cast<unsigned>(r.status);
+  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: ragd/" RAGD_VERSION "\r\nContent-Type: ";
+  out += r.content_type;
+  if (!request_id.empty()) {
+    out += "\r\nX-Request-Id: ";
+    out += request_id;
+  }
+  for (const auto& [k, v] : r.headers) {
+    out += "\r\n";
+    out += k;
+    out += ": ";
+    out += v;
+  }
+  out += "\r\nContent-Length: ";
+  out += std::to_string(r.body.size());
+  if (!keep_alive) {
+    out += "\r\nConnection: close";
+  } else if (version == 10) {
+    out += "\r\nConnection: keep-alive";
+  }
+  out += "\r\n\r\n";
 }
 
 }  // namespace
@@ -157,7 +204,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       auto exec = socket.get_executor();
-      asio::co_spawn(exec, session(self, std::move(socket)), asio::detached);
+      // The completion handler owns the watch, and with it the signal the session is bound
+      // to: the signal outlives the coroutine it cancels.
+      auto watch = std::make_shared<Watch>(exec);
+      asio::cancellation_slot slot = watch->signal.slot();
+      asio::co_spawn(exec, session(self, std::move(socket), watch),
+                     asio::bind_cancellation_slot(slot, [watch](std::exception_ptr) {}));
     }
   }
 
@@ -204,19 +256,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // Takes the body of `r` (answers are several kilobytes: moved, not copied).
-  asio::awaitable<void> write_response(beast::tcp_stream& stream, Response& r, bool keep_alive,
+  // Header and body go out in one gather write; the body is not copied.
+  asio::awaitable<void> write_response(beast::tcp_stream& stream, const Response& r, bool keep_alive,
                                        unsigned version, const std::string& request_id) {
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
-    res.set(bhttp::field::server, "ragd/" RAGD_VERSION);
-    res.set(bhttp::field::content_type, r.content_type);
-    if (!request_id.empty()) res.set("X-Request-Id", request_id);
-    for (const auto& [k, v] : r.headers) res.set(k, v);
-    res.keep_alive(keep_alive);
-    res.body() = std::move(r.body);
-    res.prepare_payload();
+    std::string head;
+    head.reserve(192 + r.content_type.size() + request_id.size());
+    append_head(head, r, keep_alive, version, request_id);
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
     stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
-    co_await bhttp::async_write(stream, res, kTuple);
+    co_await asio::async_write(stream, buffers, kTuple);
   }
 
   asio::awaitable<Response> invoke(const Handler& handler, Request req) {
@@ -238,7 +286,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // The first parameter keeps the server state alive for as long as the session runs.
-  asio::awaitable<void> session(std::shared_ptr<Impl> /*keep_alive*/, tcp::socket socket) {
+  asio::awaitable<void> session(std::shared_ptr<Impl> /*keep_alive*/, tcp::socket socket,
+                                std::shared_ptr<Watch> watch) {
     connections.fetch_add(1);
     open_conns_gauge.add(1);
     struct Guard {
@@ -353,16 +402,19 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       } else {
         req.path_params = std::move(m.params);
         inflight.fetch_add(1);
-        auto outcome = co_await (invoke(*m.handler, std::move(req)) ||
-                                 wait_for_disconnect(stream.socket(), m.backstop));
+        watch->start(watch, stream.socket(), m.backstop);
+        res = co_await invoke(*m.handler, std::move(req));
+        watch->stop(stream.socket());
         inflight.fetch_sub(1);
-        if (outcome.index() == 0) {
-          res = std::move(std::get<0>(outcome));
-        } else if (std::get<1>(outcome)) {
-          res = Response::error(make_error(Errc::deadline_exceeded, "the request did not finish in time"));
-        } else {
-          client_gone = true;
-          res = Response::error(make_error(Errc::cancelled, "client closed the connection"));
+        if (watch->timed_out || watch->hung_up) {
+          // The handler was cancelled: the session goes on with a fresh cancellation state.
+          co_await asio::this_coro::reset_cancellation_state();
+          if (watch->timed_out) {
+            res = Response::error(make_error(Errc::deadline_exceeded, "the request did not finish in time"));
+          } else {
+            client_gone = true;
+            res = Response::error(make_error(Errc::cancelled, "client closed the connection"));
+          }
         }
       }
       double ms = mono_ms() - t0;
