@@ -159,12 +159,20 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
         xdel.push_back(e.id);
         self->dispatch_reply(e);
       }
+      // The cleanup goes out on the shared connections and is not waited for: the next read
+      // starts after last_id whatever became of it, and replies arriving meanwhile are not
+      // held up by a round trip.
       std::vector<redis::Command> cleanup = {
           std::move(xdel),
           redis::make_command("PEXPIRE", self->reply_stream_, self->config_.reply_ttl_ms)};
-      auto c = co_await self->reader_conn_->pipeline(std::move(cleanup));
-      if (!c) spdlog::debug("reply stream cleanup failed: {}", c.error().message);
+      asio::co_spawn(self->strand_, clean_up(self, std::move(cleanup)), asio::detached);
     }
+  }
+
+  static asio::awaitable<void> clean_up(std::shared_ptr<Impl> self, std::vector<redis::Command> cleanup) {
+    if (self->stopped_) co_return;
+    auto c = co_await self->redis_.pipeline(std::move(cleanup));
+    if (!c) spdlog::debug("reply stream cleanup failed: {}", c.error().message);
   }
 
   // Deletes the entry of a job nobody waits for any more (best effort).
