@@ -156,23 +156,27 @@ void inner_products(const float* vectors, std::size_t count, const float* querie
   sgemm_("T", "N", &m, &nq, &d, &one, vectors, &d, queries, &d, &zero, scores, &m);
 }
 
-// The k best of `count` scores, best first; ties go to the lower position, so results do
-// not depend on the order of equal scores.
-void select_top_k(const float* scores, std::size_t count, std::size_t base, std::size_t k,
-                  std::vector<std::pair<float, std::size_t>>& heap) {
-  // heap is a min-heap on (score, -position): its top is the worst result kept.
-  auto worse = [](const std::pair<float, std::size_t>& a, const std::pair<float, std::size_t>& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
-  };
+// A scored position: (score, position among the stored vectors).
+using Scored = std::pair<float, std::size_t>;
+
+// Result order: higher score first; equal scores by lower position, so results do not
+// depend on the order of equal scores.
+bool ranks_before(const Scored& a, const Scored& b) {
+  return a.first > b.first || (a.first == b.first && a.second < b.second);
+}
+
+// Keeps the k best of `count` scores (positions from `base`) in `heap`, a heap under
+// ranks_before: its top is the worst result kept.
+void select_top_k(const float* scores, std::size_t count, std::size_t base, std::size_t k, std::vector<Scored>& heap) {
   for (std::size_t i = 0; i < count; ++i) {
     const float s = scores[i];
     if (heap.size() < k) {
       heap.emplace_back(s, base + i);
-      std::push_heap(heap.begin(), heap.end(), worse);
+      std::push_heap(heap.begin(), heap.end(), ranks_before);
     } else if (s > heap.front().first) {
-      std::pop_heap(heap.begin(), heap.end(), worse);
+      std::pop_heap(heap.begin(), heap.end(), ranks_before);
       heap.back() = {s, base + i};
-      std::push_heap(heap.begin(), heap.end(), worse);
+      std::push_heap(heap.begin(), heap.end(), ranks_before);
     }
   }
 }
@@ -219,7 +223,7 @@ class FlatIndex final : public VectorIndex::Impl {
     const std::size_t block = std::max<std::size_t>(1, kScoreBufferFloats / n);
     thread_local std::vector<float> scores;
     scores.resize(std::min(total, block) * n);
-    std::vector<std::vector<std::pair<float, std::size_t>>> heaps(n);
+    std::vector<std::vector<Scored>> heaps(n);
     for (auto& h : heaps) h.reserve(keep);
     const float* xb = flat_.get_xb();
     const auto dim = static_cast<std::size_t>(flat_.d);
@@ -230,9 +234,7 @@ class FlatIndex final : public VectorIndex::Impl {
     }
     for (std::size_t q = 0; q < n; ++q) {
       auto& h = heaps[q];
-      std::sort(h.begin(), h.end(), [](const auto& a, const auto& b) {
-        return a.first > b.first || (a.first == b.first && a.second < b.second);
-      });
+      std::sort(h.begin(), h.end(), ranks_before);
       out[q].reserve(h.size());
       for (const auto& [score, position] : h) out[q].emplace_back(map_.id_map[position], score);
     }
