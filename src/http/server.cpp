@@ -19,8 +19,6 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
-#include <sys/socket.h>
-
 #include <array>
 #include <list>
 #include <mutex>

@@ -1,6 +1,7 @@
 // The HTTP server's per-request guards over real loopback HTTP: a route's backstop answers
 // 504 and cancels a handler that overruns it; a client that hangs up cancels its handler;
-// a handler that finishes in time is not disturbed by either.
+// a handler that finishes in time is not disturbed by either. And the framing: pipelined
+// requests, a request that trickles in, a request pipelined behind a slow one.
 #include "ragd/http/router.hpp"
 #include "ragd/http/server.hpp"
 #include "ragd/metrics/metrics.hpp"
@@ -117,31 +118,8 @@ TEST(ServerGuards, ABackstopAnswers504AndCancelsTheHandler) {
   EXPECT_EQ(quick->abandoned.load(), 0);
 }
 
-TEST(ServerGuards, AClientThatHangsUpCancelsItsHandler) {
-  auto slow = std::make_shared<Probe>();
-  Router router;
-  router.add("POST", "/slow", sleeping_handler(slow, 10s), 30s);
-  RunningServer server(router);
-
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<unsigned short>(server.port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  const std::string req = "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                          "Content-Length: 2\r\n\r\n{}";
-  ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
-  ASSERT_TRUE(test::wait_until([&] { return slow->started.load() == 1; }, 5s));
-  ::close(fd);
-  EXPECT_TRUE(test::wait_until([&] { return slow->abandoned.load() == 1; }, 5s))
-      << "the handler of a client that left is cancelled";
-  EXPECT_EQ(slow->finished.load(), 0);
-}
-
-
-// Raw loopback client for the framing tests: the exact bytes and their timing matter.
+// Raw loopback client for the tests where the exact bytes, their timing or a hang-up
+// matter.
 class RawClient {
  public:
   explicit RawClient(int port) {
@@ -154,8 +132,10 @@ class RawClient {
     timeval tv{5, 0};
     if (fd_ >= 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
-  ~RawClient() {
+  ~RawClient() { close(); }
+  void close() {
     if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
   }
   bool connected() const { return connected_; }
   bool send(const std::string& bytes) {
@@ -194,11 +174,39 @@ std::string post(const std::string& path, const std::string& body) {
          std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
-TEST(ServerFraming, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
+Router echo_router() {
   Router router;
   router.add("POST", "/echo", echo_handler(), 2s);
+  return router;
+}
+
+// A server with the echo route and a raw client connected to it (members in that order).
+struct EchoSetup {
+  Router router = echo_router();
+  RunningServer server{router};
+  RawClient client{server.port()};
+};
+
+TEST(ServerGuards, AClientThatHangsUpCancelsItsHandler) {
+  auto slow = std::make_shared<Probe>();
+  Router router;
+  router.add("POST", "/slow", sleeping_handler(slow, 10s), 30s);
   RunningServer server(router);
+
   RawClient client(server.port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send(post("/slow", "{}")));
+  ASSERT_TRUE(test::wait_until([&] { return slow->started.load() == 1; }, 5s));
+  client.close();
+  EXPECT_TRUE(test::wait_until([&] { return slow->abandoned.load() == 1; }, 5s))
+      << "the handler of a client that left is cancelled";
+  EXPECT_EQ(slow->finished.load(), 0);
+}
+
+
+TEST(ServerFraming, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
+  EchoSetup setup;
+  RawClient& client = setup.client;
   ASSERT_TRUE(client.connected());
   ASSERT_TRUE(client.send(post("/echo", "1") + post("/echo", "2") + post("/echo", "3")));
   auto got = client.read_responses(3);
@@ -213,10 +221,8 @@ TEST(ServerFraming, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
 }
 
 TEST(ServerFraming, ARequestThatTricklesInIsAnswered) {
-  Router router;
-  router.add("POST", "/echo", echo_handler(), 2s);
-  RunningServer server(router);
-  RawClient client(server.port());
+  EchoSetup setup;
+  RawClient& client = setup.client;
   ASSERT_TRUE(client.connected());
   const std::string req = post("/echo", "[1,2,3]");
   // The request line alone, then the rest of the header, then the body in two pieces.
