@@ -1,20 +1,37 @@
 #include "ragd/orchestrator/prompt.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 namespace ragd::orchestrator {
+
+void append_fence_safe(std::string& out, std::string_view text) {
+  // "<<<" and ">>>" open and close fences; each occurrence (overlapping ones too) gets a
+  // space after its first bracket, so it stays plain text. Markers are rare: find them with
+  // the library's memchr-based search and copy the text between them whole.
+  static constexpr std::string_view kOpen = "<<<";
+  static constexpr std::string_view kClose = ">>>";
+  std::size_t done = 0;
+  std::size_t open = text.find(kOpen);
+  std::size_t close = text.find(kClose);
+  while (open != std::string_view::npos || close != std::string_view::npos) {
+    const std::size_t at = std::min(open, close);
+    out.append(text.data() + done, at + 1 - done);
+    out += ' ';
+    done = at + 1;
+    if (at == open) {
+      open = text.find(kOpen, at + 1);
+    } else {
+      close = text.find(kClose, at + 1);
+    }
+  }
+  out.append(text.data() + done, text.size() - done);
+}
 
 std::string fence_safe(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    // "<<<" and ">>>" open and close fences; break them up so they stay plain text.
-    if (i + 2 < text.size() && ((text[i] == '<' && text[i + 1] == '<' && text[i + 2] == '<') ||
-                                (text[i] == '>' && text[i + 1] == '>' && text[i + 2] == '>'))) {
-      out += text[i];
-      out += ' ';
-      continue;
-    }
-    out += text[i];
-  }
+  append_fence_safe(out, text);
   return out;
 }
 
@@ -40,16 +57,32 @@ std::vector<queue::ChatMessage> build_prompt(const PromptInput& in) {
     messages.push_back({"assistant", t.answer});
   }
 
-  std::string user = "Context passages:\n";
+  // The passages make up most of a prompt: size it once and append in place.
+  std::size_t size = 64 + in.question.size();
+  for (const auto& p : in.passages) size += 64 + p.doc_id.size() + p.title.size() + p.text.size();
+  std::string user;
+  user.reserve(size);
+  user += "Context passages:\n";
   if (in.passages.empty()) user += "(none were found)\n";
   for (std::size_t i = 0; i < in.passages.size(); ++i) {
     const auto& p = in.passages[i];
-    std::string n = std::to_string(i + 1);
-    user += "<<<passage " + n + " source=\"" + fence_safe(p.doc_id) + "\" title=\"" +
-            fence_safe(p.title) + "\">>>\n" + fence_safe(p.text) + "\n<<<end passage " + n +
-            ">>>\n";
+    char digits[24];
+    const std::string_view n(digits, static_cast<std::size_t>(
+                                         std::to_chars(digits, digits + sizeof(digits), i + 1).ptr - digits));
+    user += "<<<passage ";
+    user += n;
+    user += " source=\"";
+    append_fence_safe(user, p.doc_id);
+    user += "\" title=\"";
+    append_fence_safe(user, p.title);
+    user += "\">>>\n";
+    append_fence_safe(user, p.text);
+    user += "\n<<<end passage ";
+    user += n;
+    user += ">>>\n";
   }
-  user += "\nQuestion: " + in.question;
+  user += "\nQuestion: ";
+  user += in.question;
   messages.push_back({"user", std::move(user)});
   return messages;
 }

@@ -405,9 +405,7 @@ asio::awaitable<Result<Reply>> Connection::command(Command cmd,
                                                    std::optional<std::chrono::milliseconds> timeout) {
   auto self = impl_;
   std::string payload;
-  if (!detail::append_command(payload, cmd)) {
-    co_return make_error(Errc::internal, "cannot encode redis command");
-  }
+  detail::append_command(payload, cmd);
   auto deadline = Impl::Clock::now() +
                   timeout.value_or(std::chrono::milliseconds(self->config_.command_timeout_ms));
   auto r = co_await Impl::run(std::move(self), std::move(payload), 1, deadline, is_blocking(cmd));
@@ -421,12 +419,7 @@ asio::awaitable<Result<std::vector<Reply>>> Connection::pipeline(
       co_return std::vector<Reply>{};
     }({});
   std::string payload;
-  for (const auto& c : cmds) {
-    if (!detail::append_command(payload, c)) {
-      return [](Error e) -> asio::awaitable<Result<std::vector<Reply>>> { co_return e; }(
-                 make_error(Errc::internal, "cannot encode redis command"));
-    }
-  }
+  for (const auto& c : cmds) detail::append_command(payload, c);
   auto deadline = Impl::Clock::now() +
                   timeout.value_or(std::chrono::milliseconds(impl_->config_.command_timeout_ms));
   bool blocking = std::any_of(cmds.begin(), cmds.end(), [](const Command& c) { return is_blocking(c); });

@@ -1,35 +1,37 @@
 #include "redis/protocol_impl.hpp"
 
+#include <charconv>
 #include <cstdlib>
 #include <vector>
 
 namespace ragd::redis::detail {
 
-bool append_command(std::string& out, const Command& cmd) {
-  // Commands rarely have more than a handful of arguments; keep their pointers on the stack.
-  constexpr std::size_t kInline = 16;
-  const char* argv_inline[kInline];
-  std::size_t lens_inline[kInline];
-  std::vector<const char*> argv_heap;
-  std::vector<std::size_t> lens_heap;
-  const char** argv = argv_inline;
-  std::size_t* lens = lens_inline;
-  if (cmd.size() > kInline) {
-    argv_heap.resize(cmd.size());
-    lens_heap.resize(cmd.size());
-    argv = argv_heap.data();
-    lens = lens_heap.data();
+namespace {
+
+void append_length(std::string& out, char kind, std::size_t n) {
+  char buf[24];
+  buf[0] = kind;
+  char* end = std::to_chars(buf + 1, buf + sizeof(buf) - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
+}  // namespace
+
+void append_command(std::string& out, const Command& cmd) {
+  // RESP: "*<argc>\r\n" then "$<len>\r\n<bytes>\r\n" per argument. Written straight into
+  // `out` (hiredis's formatter allocates a buffer and prints each length with snprintf, and the
+  // result then had to be copied once more).
+  std::size_t size = 16;
+  for (const auto& arg : cmd) size += arg.size() + 24;
+  out.reserve(out.size() + size);
+  append_length(out, '*', cmd.size());
+  for (const auto& arg : cmd) {
+    append_length(out, '$', arg.size());
+    out.append(arg);
+    out.append("\r\n", 2);
   }
-  for (std::size_t i = 0; i < cmd.size(); ++i) {
-    argv[i] = cmd[i].data();
-    lens[i] = cmd[i].size();
-  }
-  char* encoded = nullptr;
-  int n = redisFormatCommandArgv(&encoded, static_cast<int>(cmd.size()), argv, lens);
-  if (n < 0 || encoded == nullptr) return false;
-  out.append(encoded, static_cast<std::size_t>(n));
-  redisFreeCommand(encoded);
-  return true;
 }
 
 Reply convert_reply(const redisReply* r) {

@@ -1,5 +1,5 @@
-// RESP glue between hiredis and our types: encoding commands with redisFormatCommandArgv and
-// turning hiredis's reply trees into ragd::redis::Reply. hiredis stays behind this header;
+// RESP glue between hiredis and our types: encoding commands and turning hiredis's reply
+// trees into ragd::redis::Reply. hiredis stays behind this header;
 // it never reaches a public one. Pure functions plus a small owning wrapper; not shared
 // between threads.
 #pragma once
@@ -12,9 +12,8 @@
 
 namespace ragd::redis::detail {
 
-// Appends the RESP encoding of `cmd` to `out`. Returns false only if hiredis fails to
-// allocate.
-bool append_command(std::string& out, const Command& cmd);
+// Appends the RESP encoding of `cmd` to `out`.
+void append_command(std::string& out, const Command& cmd);
 
 // Deep-copies a hiredis reply tree.
 Reply convert_reply(const redisReply* r);

@@ -32,5 +32,7 @@ std::vector<queue::ChatMessage> build_prompt(const PromptInput& in);
 
 // Neutralises fence markers inside untrusted text.
 std::string fence_safe(std::string_view text);
+// The same, appended to `out`.
+void append_fence_safe(std::string& out, std::string_view text);
 
 }  // namespace ragd::orchestrator

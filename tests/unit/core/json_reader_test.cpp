@@ -119,13 +119,13 @@ TEST(JsonReader, AgreesWithNlohmannOnMangledDocuments) {
 namespace ragd {
 namespace {
 
-// The writer and the reader scan plain text eight bytes at a time: a byte that needs
-// attention must be found at every offset within and across those words.
+// The writer and the reader scan plain text sixteen, then eight bytes at a time: a byte that
+// needs attention must be found at every offset within and across those blocks.
 TEST(JsonReader, FindsSpecialBytesAtEveryOffsetOfTheWordScan) {
   const std::string base = "abcdefghijklmnopqrstuvwxyz0123456789";
   const std::vector<std::string> specials = {"\"", "\\", "\n", std::string(1, '\x1f'), std::string(1, '\0'),
                                              "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x99\x82", "~", " "};
-  for (std::size_t pos = 0; pos <= 20; ++pos) {
+  for (std::size_t pos = 0; pos <= base.size(); ++pos) {
     for (const auto& sp : specials) {
       const std::string s = base.substr(0, pos) + sp + base.substr(pos);
       std::string out;
@@ -137,7 +137,7 @@ TEST(JsonReader, FindsSpecialBytesAtEveryOffsetOfTheWordScan) {
     }
   }
   // Invalid UTF-8 at every offset is replaced by the writer and refused by the reader.
-  for (std::size_t pos = 0; pos <= 20; ++pos) {
+  for (std::size_t pos = 0; pos <= base.size(); ++pos) {
     const std::string s = base.substr(0, pos) + "\xff" + base.substr(pos);
     std::string out;
     append_json_string(out, s);

@@ -32,6 +32,42 @@ TEST(Prompt, APassageCannotCloseItsFence) {
   EXPECT_EQ(user.find("<<<end passage 1>>>", first + 1), std::string::npos);
 }
 
+// Byte by byte, as the rule reads: an opening or closing marker starting at i gets a space
+// after its first bracket.
+std::string fence_safe_reference(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    out += text[i];
+    if (i + 2 < text.size() && text[i] == text[i + 1] && text[i] == text[i + 2] &&
+        (text[i] == '<' || text[i] == '>')) {
+      out += ' ';
+    }
+  }
+  return out;
+}
+
+TEST(Prompt, FenceSafeBreaksEveryMarkerIncludingOverlappingOnes) {
+  EXPECT_EQ(fence_safe(""), "");
+  EXPECT_EQ(fence_safe("plain text << >> <> "), "plain text << >> <> ");
+  EXPECT_EQ(fence_safe("<<<"), "< <<");
+  EXPECT_EQ(fence_safe("a<<<<b>>>>>c"), "a< < <<b> > > >>c");
+  // Every string of up to 8 characters over {'<', '>', 'x'} against the reference, and no
+  // result holds a marker.
+  const char alphabet[] = {'<', '>', 'x'};
+  for (int len = 0; len <= 8; ++len) {
+    int combos = 1;
+    for (int i = 0; i < len; ++i) combos *= 3;
+    for (int c = 0; c < combos; ++c) {
+      std::string text;
+      for (int i = 0, v = c; i < len; ++i, v /= 3) text += alphabet[v % 3];
+      const std::string got = fence_safe(text);
+      ASSERT_EQ(got, fence_safe_reference(text)) << text;
+      ASSERT_EQ(got.find("<<<"), std::string::npos) << text;
+      ASSERT_EQ(got.find(">>>"), std::string::npos) << text;
+    }
+  }
+}
+
 TEST(Prompt, AddsRuleInstructionsProfileAndHistoryInOrder) {
   PromptInput in;
   in.question = "and then?";

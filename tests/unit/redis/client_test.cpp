@@ -123,6 +123,28 @@ TEST(RedisClient, HandlesEveryReplyKind) {
     CO_ASSERT_TRUE(got_binary);
     EXPECT_EQ(got_binary->str, binary);
 
+    // Arguments of every size the encoder writes: empty, 1 MiB, and more than fit its
+    // length prefix's small buffer or a handful of arguments.
+    CO_ASSERT_TRUE(co_await client.command(make_command("SET", "empty", "")));
+    auto got_empty = co_await client.command(make_command("GET", "empty"));
+    CO_ASSERT_TRUE(got_empty);
+    EXPECT_EQ(got_empty->kind, Reply::Kind::string);
+    EXPECT_EQ(got_empty->str, "");
+    std::string big(1 << 20, 'x');
+    for (std::size_t i = 0; i < big.size(); i += 997) big[i] = static_cast<char>('a' + i % 26);
+    CO_ASSERT_TRUE(co_await client.command(make_command("SET", "big", big)));
+    auto got_big = co_await client.command(make_command("GET", "big"));
+    CO_ASSERT_TRUE(got_big);
+    EXPECT_EQ(got_big->str, big);
+    Command rpush = {"RPUSH", "many"};
+    for (int i = 0; i < 40; ++i) rpush.push_back("v" + std::to_string(i));
+    auto pushed = co_await client.command(rpush);
+    CO_ASSERT_TRUE(pushed);
+    EXPECT_EQ(pushed->integer, 40);
+    auto last = co_await client.command(make_command("LINDEX", "many", "39"));
+    CO_ASSERT_TRUE(last);
+    EXPECT_EQ(last->str, "v39");
+
     auto missing = co_await client.command(make_command("GET", "no-such-key"));
     CO_ASSERT_TRUE(missing);
     EXPECT_TRUE(missing->is_nil());
