@@ -176,11 +176,16 @@ std::size_t Bm25Index::remove(const std::vector<std::int64_t>& ids) {
 }
 
 std::vector<ScoredId> Bm25Index::search(std::string_view query, int k) const {
-  std::vector<ScoredId> out;
-  if (k <= 0) return out;
+  if (k <= 0) return {};
   Accumulator& acc = accumulator();
   analyze_text(query, acc.query);
-  if (acc.query.empty()) return out;
+  return search_terms(acc.query, k);
+}
+
+std::vector<ScoredId> Bm25Index::search_terms(const AnalyzedText& query, int k) const {
+  std::vector<ScoredId> out;
+  if (k <= 0 || query.empty()) return out;
+  Accumulator& acc = accumulator();
 
   std::shared_lock lock(mutex_);
   const Impl& m = *impl_;
@@ -188,8 +193,8 @@ std::vector<ScoredId> Bm25Index::search(std::string_view query, int k) const {
 
   // Query terms with their counts; unknown terms cannot score.
   std::vector<std::pair<std::uint32_t, float>> qterms;
-  for (std::size_t i = 0; i < acc.query.size(); ++i) {
-    auto it = m.term_numbers.find(acc.query.term(i));
+  for (std::size_t i = 0; i < query.size(); ++i) {
+    auto it = m.term_numbers.find(query.term(i));
     if (it == m.term_numbers.end() || m.terms[it->second].df == 0) continue;
     auto q = std::find_if(qterms.begin(), qterms.end(), [&](const auto& e) { return e.first == it->second; });
     if (q == qterms.end()) {

@@ -57,10 +57,19 @@ struct Feature {
   float weight;
 };
 
+// One distinct feature while a text is embedded; count == 0 marks a free slot.
+struct Tally {
+  std::uint64_t hash = 0;
+  float weight_sum = 0.0f;
+  std::uint32_t count = 0;
+};
+
 // Reused across calls on one thread, so embedding allocates only while a buffer grows.
 struct Scratch {
   AnalyzedText terms;
   std::vector<Feature> features;
+  std::vector<Tally> table;           // a power of two, all free between calls
+  std::vector<std::uint32_t> distinct;  // occupied slots, in order of first appearance
 };
 
 Scratch& scratch() {
@@ -132,18 +141,29 @@ std::vector<float> HashEmbedder::embed_weighted(std::string_view text, const Ter
 }
 
 void HashEmbedder::embed_impl(std::string_view text, float* out, const TermWeight* term_weight) const {
-  std::fill(out, out + dim_, 0.0f);
   Scratch& s = scratch();
   analyze_text(text, s.terms);
+  embed_terms_into(s.terms, out, term_weight);
+}
+
+std::vector<float> HashEmbedder::embed_terms(const AnalyzedText& terms, const TermWeight& term_weight) const {
+  std::vector<float> v(static_cast<std::size_t>(dim_));
+  embed_terms_into(terms, v.data(), term_weight ? &term_weight : nullptr);
+  return v;
+}
+
+void HashEmbedder::embed_terms_into(const AnalyzedText& terms, float* out, const TermWeight* term_weight) const {
+  std::fill(out, out + dim_, 0.0f);
+  Scratch& s = scratch();
   s.features.clear();
-  for (std::size_t i = 0; i < s.terms.size(); ++i) {
-    const std::string_view stem = s.terms.term(i);
+  for (std::size_t i = 0; i < terms.size(); ++i) {
+    const std::string_view stem = terms.term(i);
     const float w = term_weight != nullptr ? (*term_weight)(stem) : 1.0f;
     if (w <= 0.0f) continue;
     const std::size_t first = s.features.size();
     s.features.push_back(Feature{fnv(kUnigramSeed, stem), kUnigramWeight});
     if (i > 0) {
-      std::uint64_t h = fnv(kBigramSeed, s.terms.term(i - 1));
+      std::uint64_t h = fnv(kBigramSeed, terms.term(i - 1));
       h = fnv_step(h, 0x1f);  // a separator no word contains: "ab"+"c" differs from "a"+"bc"
       s.features.push_back(Feature{fnv(h, stem), kBigramWeight});
     }
@@ -156,24 +176,35 @@ void HashEmbedder::embed_impl(std::string_view text, float* out, const TermWeigh
   }
   if (s.features.empty()) return;
 
-  // Equal features sit together after sorting; each distinct one contributes its weight
-  // times 1 + ln(tf), so a word repeated ten times counts a little over three times.
-  std::sort(s.features.begin(), s.features.end(),
-            [](const Feature& a, const Feature& b) { return a.hash < b.hash; });
-  const auto dim = static_cast<std::uint64_t>(dim_);
-  for (std::size_t i = 0; i < s.features.size();) {
-    std::size_t j = i;
-    float weight_sum = 0.0f;
-    while (j < s.features.size() && s.features[j].hash == s.features[i].hash) {
-      weight_sum += s.features[j].weight;
-      ++j;
+  // Equal features are gathered in an open-addressing table (a sort cost more than
+  // everything else here); each distinct one contributes its mean weight times 1 + ln(tf),
+  // so a word repeated ten times counts a little over three times. Distinct features are
+  // added to the vector in the order they first appear, so the result is deterministic.
+  std::size_t capacity = 64;
+  while (capacity < 2 * s.features.size()) capacity *= 2;
+  if (s.table.size() < capacity) s.table.resize(capacity);
+  const std::size_t mask = capacity - 1;
+  s.distinct.clear();
+  for (const Feature& f : s.features) {
+    std::size_t slot = static_cast<std::size_t>(finalize(f.hash)) & mask;
+    while (s.table[slot].count != 0 && s.table[slot].hash != f.hash) slot = (slot + 1) & mask;
+    Tally& t = s.table[slot];
+    if (t.count == 0) {
+      t.hash = f.hash;
+      s.distinct.push_back(static_cast<std::uint32_t>(slot));
     }
-    const auto tf = static_cast<float>(j - i);
-    const float value = (weight_sum / tf) * (1.0f + std::log(tf));
-    const std::uint64_t h = finalize(s.features[i].hash);
+    t.weight_sum += f.weight;
+    ++t.count;
+  }
+  const auto dim = static_cast<std::uint64_t>(dim_);
+  for (const std::uint32_t slot : s.distinct) {
+    Tally& t = s.table[slot];
+    const auto tf = static_cast<float>(t.count);
+    const float value = (t.weight_sum / tf) * (1.0f + std::log(tf));
+    const std::uint64_t h = finalize(t.hash);
     const std::size_t bucket = static_cast<std::size_t>((h & 0x7fffffffffffffffULL) % dim);
     out[bucket] += (h >> 63) != 0 ? -value : value;
-    i = j;
+    t = Tally{};  // leave the table empty for the next call
   }
 
   double norm = 0.0;

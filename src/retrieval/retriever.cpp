@@ -5,6 +5,7 @@
 #include "ragd/retrieval/fusion.hpp"
 #include "ragd/retrieval/offload.hpp"
 #include "ragd/retrieval/snapshot.hpp"
+#include "ragd/retrieval/text_analysis.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -250,7 +251,9 @@ boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve_external(std::s
     vec = std::vector<float>();
   }
   auto work = [this, query = std::move(query), vec = std::move(*vec), top_k, mode = out.mode_used] {
-    return search_with_vector(query, vec, top_k, mode);
+    AnalyzedText terms;
+    analyze_text(query, terms);
+    return search_with_vector(terms, vec, top_k, mode);
   };
   auto hits = co_await run_on(pool_.get_executor(), std::move(work));
   if (!hits) co_return hits.error();
@@ -336,12 +339,15 @@ void Retriever::run_search_batches() {
 
 void Retriever::search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& batch) const {
   auto idf = [this](std::string_view term) { return static_cast<float>(lexical_.idf(term)); };
+  // Each query is analysed once, for its embedding and for the lexical search.
+  std::vector<AnalyzedText> terms(batch.size());
   std::vector<std::vector<float>> vecs(batch.size());
   std::vector<float> queries;
   std::vector<std::size_t> searched;  // batch positions with a non-zero vector
   int depth = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    vecs[i] = embedder_.embed_weighted(batch[i]->query, idf);
+    analyze_text(batch[i]->query, terms[i]);
+    vecs[i] = embedder_.embed_terms(terms[i], idf);
     if (is_zero(vecs[i])) continue;
     searched.push_back(i);
     queries.insert(queries.end(), vecs[i].begin(), vecs[i].end());
@@ -364,7 +370,7 @@ void Retriever::search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& ba
     const int fetch = s.top_k + std::min(s.top_k, 8);
     const auto own = static_cast<std::size_t>(s.mode == SearchMode::hybrid ? std::max(fetch, config_.candidates) : fetch);
     if (dense[i].size() > own) dense[i].resize(own);
-    batch[i]->result.emplace(hits_locked(s.query, vecs[i], s.top_k, s.mode, &dense[i]));
+    batch[i]->result.emplace(hits_locked(terms[i], vecs[i], s.top_k, s.mode, &dense[i]));
   }
 }
 
@@ -429,7 +435,7 @@ Result<std::vector<Hit>> Retriever::search_sync(std::string_view query, int top_
 // The chunk keys for `query` (embedded as `vec`, empty in lexical mode), best first,
 // `depth` deep. Call with store_mutex_ held (shared), so both indexes are read at the
 // same version.
-Result<std::vector<ScoredId>> Retriever::ranked_keys(std::string_view query, const std::vector<float>& vec,
+Result<std::vector<ScoredId>> Retriever::ranked_keys(const AnalyzedText& query, const std::vector<float>& vec,
                                                      int depth, SearchMode mode,
                                                      std::vector<ScoredId>* searched) const {
   std::vector<ScoredId> dense;
@@ -442,10 +448,10 @@ Result<std::vector<ScoredId>> Retriever::ranked_keys(std::string_view query, con
     dense = std::move(*found);
   }
   if (mode == SearchMode::dense) return dense;
-  if (mode == SearchMode::lexical) return lexical_.search(query, depth);
+  if (mode == SearchMode::lexical) return lexical_.search_terms(query, depth);
   std::vector<std::vector<ScoredId>> lists;
   lists.push_back(std::move(dense));
-  lists.push_back(lexical_.search(query, std::max(depth, config_.candidates)));
+  lists.push_back(lexical_.search_terms(query, std::max(depth, config_.candidates)));
   const std::vector<double> weights = {config_.rrf_dense_weight, 1.0};
   return rrf_fuse(lists, config_.rrf_k, weights, static_cast<std::size_t>(depth));
 }
@@ -464,6 +470,8 @@ Result<SearchResult> Retriever::retrieve_sync(std::string_view query, int top_k,
   // without it "patients" and "study" weigh as much as "rapamycin" in a hash embedding.
   SearchResult out;
   out.mode_used = mode;
+  AnalyzedText terms;
+  analyze_text(query, terms);
   std::vector<float> vec;
   if (mode != SearchMode::lexical && external_embedder_) {
     std::vector<std::string> texts{std::string(query)};
@@ -481,21 +489,21 @@ Result<SearchResult> Retriever::retrieve_sync(std::string_view query, int top_k,
     }
   } else if (mode != SearchMode::lexical) {
     auto idf = [this](std::string_view term) { return static_cast<float>(lexical_.idf(term)); };
-    vec = embedder_.embed_weighted(query, idf);
+    vec = embedder_.embed_terms(terms, idf);
   }
-  auto hits = search_with_vector(query, vec, top_k, out.mode_used);
+  auto hits = search_with_vector(terms, vec, top_k, out.mode_used);
   if (!hits) return hits.error();
   out.hits = std::move(*hits);
   return out;
 }
 
-Result<std::vector<Hit>> Retriever::search_with_vector(std::string_view query, const std::vector<float>& vec,
+Result<std::vector<Hit>> Retriever::search_with_vector(const AnalyzedText& query, const std::vector<float>& vec,
                                                        int top_k, SearchMode mode) const {
   std::shared_lock lock(store_mutex_);
   return hits_locked(query, vec, top_k, mode, nullptr);
 }
 
-Result<std::vector<Hit>> Retriever::hits_locked(std::string_view query, const std::vector<float>& vec, int top_k,
+Result<std::vector<Hit>> Retriever::hits_locked(const AnalyzedText& query, const std::vector<float>& vec, int top_k,
                                                 SearchMode mode, std::vector<ScoredId>* dense) const {
   // A few spare results make up for the duplicates dropped below.
   const int fetch = top_k + std::min(top_k, 8);

@@ -1,12 +1,12 @@
 #include "ragd/retrieval/text_analysis.hpp"
 
-#include <algorithm>
-#include <iterator>
+#include <array>
+#include <cstdint>
 
 namespace ragd::retrieval {
 namespace {
 
-// Sorted, for binary search. Question words and generic verbs ("make", "get", "need")
+// Sorted, for the reader. Question words and generic verbs ("make", "get", "need")
 // are here on purpose: "how do I make ..." says nothing about which passage answers it,
 // and in a stored embedding (which has no corpus statistics, no IDF) such words would
 // weigh as much as "volcano". BM25 would discount them anyway; one list keeps the dense
@@ -29,9 +29,35 @@ constexpr std::string_view kStopWords[] = {
 
 constexpr std::size_t kLongestStopWord = 10;
 
+// Every word of a query and of every chunk ingested is looked up here, so the list is an
+// open-addressing table built at compile time: one short hash and, almost always, one
+// comparison, where a binary search took eight.
+constexpr std::size_t kStopTableSize = 512;  // a power of two, over twice the list
+
+constexpr std::size_t stop_slot(std::string_view w) {
+  std::uint32_t h = 2166136261u;
+  for (char c : w) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return (h ^ (h >> 15)) & (kStopTableSize - 1);
+}
+
+constexpr std::array<std::string_view, kStopTableSize> make_stop_table() {
+  std::array<std::string_view, kStopTableSize> table{};
+  for (std::string_view w : kStopWords) {
+    std::size_t slot = stop_slot(w);
+    while (!table[slot].empty()) slot = (slot + 1) & (kStopTableSize - 1);
+    table[slot] = w;
+  }
+  return table;
+}
+
+constexpr auto kStopTable = make_stop_table();
+
 bool is_stop_word_impl(std::string_view w) {
-  if (w.size() > kLongestStopWord) return false;
-  return std::binary_search(std::begin(kStopWords), std::end(kStopWords), w);
+  if (w.empty() || w.size() > kLongestStopWord) return false;
+  for (std::size_t slot = stop_slot(w);; slot = (slot + 1) & (kStopTableSize - 1)) {
+    if (kStopTable[slot].empty()) return false;
+    if (kStopTable[slot] == w) return true;
+  }
 }
 
 bool ends_with(std::string_view w, std::string_view suffix) {

@@ -29,6 +29,8 @@
 
 namespace ragd::retrieval {
 
+class AnalyzedText;
+
 struct Bm25Params {
   double k1 = 0.9;
   double b = 0.4;
@@ -62,6 +64,8 @@ class Bm25Index {
   // Up to k (id, BM25 score) pairs with a positive score, best first; ties go to the
   // smaller id, so results are deterministic.
   std::vector<ScoredId> search(std::string_view query, int k) const;
+  // search() of a query already analysed (analyze_text()).
+  std::vector<ScoredId> search_terms(const AnalyzedText& query, int k) const;
 
   // idf(t) above for one analysed term (a stem, as analyze_text() gives); a term no live
   // chunk holds gets the largest value, df = 0. 0 when the index is empty.

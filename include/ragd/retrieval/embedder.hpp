@@ -30,6 +30,8 @@
 
 namespace ragd::retrieval {
 
+class AnalyzedText;
+
 // Bumped whenever a change to the features or their weights changes the vectors, so that
 // vectors stored in a snapshot by an older build are recomputed rather than mixed in.
 inline constexpr std::uint32_t kHashEmbedderFeatureVersion = 1;
@@ -77,6 +79,9 @@ class HashEmbedder final : public Embedder {
   // dot product. A weight <= 0 drops the term.
   using TermWeight = std::function<float(std::string_view term)>;
   std::vector<float> embed_weighted(std::string_view text, const TermWeight& term_weight) const;
+  // embed_weighted() of text already analysed (analyze_text()), for callers that also
+  // search the lexical index with the same terms. A null term_weight weighs every term 1.
+  std::vector<float> embed_terms(const AnalyzedText& terms, const TermWeight& term_weight) const;
 
   int dim() const override { return dim_; }
   std::string name() const override { return "hash"; }
@@ -93,6 +98,7 @@ class HashEmbedder final : public Embedder {
 
  private:
   void embed_impl(std::string_view text, float* out, const TermWeight* term_weight) const;
+  void embed_terms_into(const AnalyzedText& terms, float* out, const TermWeight* term_weight) const;
   int dim_;
 };
 

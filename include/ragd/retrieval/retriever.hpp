@@ -224,11 +224,11 @@ class Retriever {
   // Bumps version() for one change (see remove_sync); call with store_mutex_ held.
   std::uint64_t advance_version(const ReplicationPosition* at);
   // `dense`: the dense list when already searched (batched searches), else null.
-  Result<std::vector<ScoredId>> ranked_keys(std::string_view query, const std::vector<float>& vec,
+  Result<std::vector<ScoredId>> ranked_keys(const AnalyzedText& query, const std::vector<float>& vec,
                                             int depth, SearchMode mode,
                                             std::vector<ScoredId>* dense = nullptr) const;
   // search_with_vector() with store_mutex_ held (shared).
-  Result<std::vector<Hit>> hits_locked(std::string_view query, const std::vector<float>& vec, int top_k,
+  Result<std::vector<Hit>> hits_locked(const AnalyzedText& query, const std::vector<float>& vec, int top_k,
                                        SearchMode mode, std::vector<ScoredId>* dense) const;
   // Batched searches: waiting searches queue here; up to search_threads jobs on the pool
   // take everything queued, embed it, search the dense index once for all and finish each.
@@ -237,8 +237,9 @@ class Retriever {
   void enqueue_search(std::shared_ptr<PendingSearch> search);
   void run_search_batches();
   void search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& batch) const;
-  // search_sync() after embedding: `vec` is the query's vector (empty in lexical mode).
-  Result<std::vector<Hit>> search_with_vector(std::string_view query, const std::vector<float>& vec, int top_k,
+  // search_sync() after embedding: `query` holds the query's terms (analyze_text()), `vec`
+  // its vector (empty in lexical mode).
+  Result<std::vector<Hit>> search_with_vector(const AnalyzedText& query, const std::vector<float>& vec, int top_k,
                                               SearchMode mode) const;
   // retrieve() with the external embedder.
   boost::asio::awaitable<Result<SearchResult>> retrieve_external(std::string query, int top_k, SearchMode mode);

@@ -28,6 +28,16 @@ TEST(TextAnalysis, LowerCasesDropsStopWordsAndStems) {
   EXPECT_EQ(analyze_text("naïve café"), (std::vector<std::string>{"naïv", "café"}));
 }
 
+TEST(TextAnalysis, FindsEveryKindOfStopWordAndNothingElse) {
+  using ragd::retrieval::is_stop_word;
+  for (const char* w : {"a", "i", "the", "about", "actually", "something", "yours", "whom", "please"}) {
+    EXPECT_TRUE(is_stop_word(w)) << w;
+  }
+  for (const char* w : {"", "volcano", "abou", "abouts", "yourss", "somethings", "th", "cache", "z"}) {
+    EXPECT_FALSE(is_stop_word(w)) << w;
+  }
+}
+
 TEST(Bm25Index, ScoresMatchTheFormulaOnAHandComputedExample) {
   Bm25Index index(Bm25Params{1.2, 0.75});
   index.add(1, "apple banana apple");  // terms: appl banana appl (length 3)

@@ -1,9 +1,11 @@
 #include "ragd/retrieval/embedder.hpp"
+#include "ragd/retrieval/text_analysis.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
+#include <string>
 #include <thread>
 
 using ragd::retrieval::HashEmbedder;
@@ -55,6 +57,31 @@ TEST(HashEmbedder, EmbedIntoMatchesEmbed) {
   std::vector<float> out(64, 42.0f);
   e.embed_into("stale while revalidate", out.data());
   EXPECT_EQ(out, e.embed("stale while revalidate"));
+}
+
+TEST(HashEmbedder, EmbedTermsMatchesEmbedWeighted) {
+  HashEmbedder e(96);
+  const std::string text = "How do deadlines propagate from the HTTP request to Redis commands?";
+  auto weight = [](std::string_view term) { return term == "redi" ? 3.0f : 1.0f; };
+  ragd::retrieval::AnalyzedText terms;
+  ragd::retrieval::analyze_text(text, terms);
+  EXPECT_EQ(e.embed_terms(terms, weight), e.embed_weighted(text, weight));
+  EXPECT_EQ(e.embed_terms(terms, nullptr), e.embed(text));
+}
+
+// Features are tallied in a per-thread table that grows with the text: a long text must
+// leave nothing behind that changes the next, shorter one.
+TEST(HashEmbedder, ALongTextLeavesNoTraceOnTheNextEmbedding) {
+  HashEmbedder e;
+  std::string long_text;
+  for (int i = 0; i < 3000; ++i) long_text += "word" + std::to_string(i % 700) + " ";
+  const std::string short_text = "stale answers are refreshed in the background";
+  std::vector<float> fresh;
+  std::thread([&] { fresh = e.embed(short_text); }).join();
+  const auto long_first = e.embed(long_text);
+  EXPECT_EQ(e.embed(short_text), fresh);
+  EXPECT_EQ(e.embed(long_text), long_first);
+  EXPECT_NEAR(norm(long_first), 1.0, 1e-5);
 }
 
 TEST(HashEmbedder, SimilarTextsScoreHigherThanUnrelatedOnes) {
