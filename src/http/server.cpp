@@ -265,10 +265,18 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     co_await asio::async_write(stream, buffers, kTuple);
   }
 
-  asio::awaitable<Response> invoke(const Handler& handler, Request req) {
+  asio::awaitable<Response> invoke(const Handler& handler, Request req, const Watch& watch) {
     std::string request_id = req.request_id;
     try {
       co_return co_await handler(std::move(req));
+    } catch (const boost::system::system_error& e) {
+      // The watch cancelled the handler (the client hung up, or the backstop fired): an
+      // expected end, already counted and logged where it was decided.
+      if (e.code() == asio::error::operation_aborted && (watch.hung_up || watch.timed_out)) {
+        spdlog::debug("req_id={} handler cancelled: {}", request_id, e.what());
+      } else {
+        spdlog::error("req_id={} unhandled exception: {}", request_id, e.what());
+      }
     } catch (const std::exception& e) {
       spdlog::error("req_id={} unhandled exception: {}", request_id, e.what());
     }
@@ -401,7 +409,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         req.path_params = std::move(m.params);
         inflight.fetch_add(1);
         watch->start(watch, stream.socket(), m.backstop);
-        res = co_await invoke(*m.handler, std::move(req));
+        res = co_await invoke(*m.handler, std::move(req), *watch);
         watch->stop(stream.socket());
         inflight.fetch_sub(1);
         if (watch->timed_out || watch->hung_up) {

@@ -1,24 +1,27 @@
 #include "ragd/llm/openai_generator.hpp"
 
 #include "ragd/core/ids.hpp"
+#include "ragd/core/json_reader.hpp"
 #include "ragd/core/json_writer.hpp"
 #include "ragd/net/retry.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 
 namespace ragd::llm {
 
 namespace asio = boost::asio;
-using json = nlohmann::json;
 using std::chrono::milliseconds;
 
 namespace {
 
-int int_field(const json& obj, const char* key) {
-  if (auto it = obj.find(key); it != obj.end() && it->is_number_integer()) return it->get<int>();
-  return 0;
+// A token count; 0 when absent, not an integer or out of range.
+int int_field(const JsonValue& obj, std::string_view key) {
+  const JsonValue* v = obj.find(key);
+  if (v == nullptr || !v->is_integer()) return 0;
+  const std::int64_t n = v->as_integer();
+  return n >= 0 && n <= std::numeric_limits<int>::max() ? static_cast<int>(n) : 0;
 }
 
 }  // namespace
@@ -62,31 +65,35 @@ Result<GenerateResult> parse_chat_response(int status, std::string_view body) {
   if (status < 200 || status > 299) {
     return net::http_status_error("LLM", status, body);
   }
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  // The project's reader, not a general-purpose tree: the answer is the one long string
+  // here, and the reader copies plain runs of it sixteen bytes at a time.
+  auto parsed = parse_json(body);
+  if (!parsed || !parsed->is_object()) {
     return make_error(Errc::upstream_error,
                       "LLM returned a body that is not JSON: " + net::upstream_message(body, 120));
   }
-  auto choices = j.find("choices");
-  if (choices == j.end() || !choices->is_array() || choices->empty() || !(*choices)[0].is_object()) {
+  JsonValue& j = *parsed;
+  JsonValue* choices = j.find("choices");
+  if (choices == nullptr || !choices->is_array() || choices->as_array().empty() ||
+      !choices->as_array()[0].is_object()) {
     return make_error(Errc::upstream_error, "LLM response has no choices");
   }
-  const json& choice = (*choices)[0];
-  auto message = choice.find("message");
-  if (message == choice.end() || !message->is_object()) {
+  JsonValue& choice = choices->as_array()[0];
+  JsonValue* message = choice.find("message");
+  if (message == nullptr || !message->is_object()) {
     return make_error(Errc::upstream_error, "LLM response has no choices[0].message");
   }
   GenerateResult r;
-  if (auto content = message->find("content"); content != message->end() && content->is_string()) {
-    r.text = content->get<std::string>();
+  if (JsonValue* content = message->find("content"); content != nullptr && content->is_string()) {
+    r.text = std::move(content->as_string());
   } else {
     return make_error(Errc::upstream_error, "LLM response has no text content");
   }
-  if (auto m = j.find("model"); m != j.end() && m->is_string()) r.model = m->get<std::string>();
-  if (auto f = choice.find("finish_reason"); f != choice.end() && f->is_string()) {
-    r.finish_reason = f->get<std::string>();
+  if (const JsonValue* m = j.find("model"); m != nullptr && m->is_string()) r.model = m->as_string();
+  if (const JsonValue* f = choice.find("finish_reason"); f != nullptr && f->is_string()) {
+    r.finish_reason = f->as_string();
   }
-  if (auto u = j.find("usage"); u != j.end() && u->is_object()) {
+  if (const JsonValue* u = j.find("usage"); u != nullptr && u->is_object()) {
     r.prompt_tokens = int_field(*u, "prompt_tokens");
     r.completion_tokens = int_field(*u, "completion_tokens");
   }

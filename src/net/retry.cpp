@@ -93,7 +93,9 @@ asio::awaitable<Result<HttpResponse>> send_with_retries(HttpClient& http, HttpRe
     req.timeout = policy.attempt_timeout.count() > 0 ? std::min(policy.attempt_timeout, left) : left;
 
     std::optional<milliseconds> server_delay;
-    auto res = co_await http.request(req);
+    // The last attempt hands over the request; earlier ones send a copy, kept for a retry.
+    HttpRequest sent = attempt == attempts ? std::move(req) : req;
+    auto res = co_await http.request(std::move(sent));
     if (!res) {
       const Error& e = res.error();
       if (e.code == Errc::cancelled || e.code == Errc::bad_request) co_return e;

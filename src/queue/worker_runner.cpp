@@ -448,7 +448,12 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       } else {
         const double started = mono_ms();
         try {
-          reply = co_await self->handler_(*job);
+          // The handler gets the job itself (its prompt and passages are most of its bytes);
+          // what this function reads of it afterwards is kept.
+          Job work = std::move(*job);
+          job->id = work.id;
+          job->reply_to = work.reply_to;
+          reply = co_await self->handler_(std::move(work));
         } catch (const std::exception& e) {
           spdlog::error("worker {} handler threw for job={}: {}", self->consumer_, job->id, e.what());
           reply = JobReply{};

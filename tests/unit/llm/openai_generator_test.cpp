@@ -100,6 +100,25 @@ TEST(ParseChatResponse, ReadsTheAnswerAndUsage) {
   EXPECT_EQ(r->completion_tokens, 3);
 }
 
+TEST(ParseChatResponse, DecodesEscapesAndToleratesOddUsage) {
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "line " + std::to_string(i) + " says \\\"caf\\u00e9\\\" \\ud83d\\ude42\\n";
+  auto r = parse_chat_response(200, R"({"choices":[{"message":{"content":")" + text +
+                                        R"("}}],"usage":{"prompt_tokens":1.5,"completion_tokens":-3}})");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_TRUE(r->text.starts_with("line 0 says \"caf\xc3\xa9\" \xf0\x9f\x99\x82\n")) << r->text.substr(0, 40);
+  EXPECT_TRUE(r->text.ends_with("line 299 says \"caf\xc3\xa9\" \xf0\x9f\x99\x82\n"));
+  EXPECT_EQ(r->prompt_tokens, 0);
+  EXPECT_EQ(r->completion_tokens, 0);
+  EXPECT_TRUE(r->model.empty());
+
+  auto null_content = parse_chat_response(200, R"({"choices":[{"message":{"content":null}}]})");
+  ASSERT_FALSE(null_content.has_value());
+  EXPECT_NE(null_content.error().message.find("no text content"), std::string::npos);
+  EXPECT_FALSE(parse_chat_response(200, "{\"choices\":[{\"message\":{\"content\":\"\xff\"}}]}").has_value());
+  EXPECT_FALSE(parse_chat_response(200, R"([1, 2])").has_value());
+}
+
 TEST(ParseChatResponse, NamesTheStatusAndTheUpstreamMessageOnErrors) {
   auto r = parse_chat_response(503, R"({"error":{"message":"model is overloaded","type":"server_error"}})");
   ASSERT_FALSE(r.has_value());
