@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <random>
+
 using namespace ragd::retrieval;
 
 TEST(RrfFuse, SumsReciprocalRanksAcrossLists) {
@@ -59,4 +64,43 @@ TEST(RrfFuse, LimitKeepsTheBestAndEmptyInputGivesNothing) {
 
 TEST(RrfFuse, NonPositiveKFallsBackToTheDefault) {
   EXPECT_EQ(rrf_fuse({{{1, 1}}}, 0.0), rrf_fuse({{{1, 1}}}, kDefaultRrfK));
+}
+
+// Against a plain map-based fusion: three lists drawn from a small id range (so ids repeat
+// across lists and collide in the table), negative and large ids, every limit.
+TEST(RrfFuse, MatchesAStraightforwardFusionOnRandomLists) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::vector<ScoredId>> lists(3);
+    for (auto& list : lists) {
+      std::vector<std::int64_t> ids;
+      for (std::int64_t id = -20; id < 60; ++id) ids.push_back(id * 1'000'003 + (id % 3 == 0 ? INT64_C(1) << 40 : 0));
+      std::shuffle(ids.begin(), ids.end(), rng);
+      ids.resize(rng() % 50);
+      for (auto id : ids) list.emplace_back(id, 0.0f);
+    }
+    const std::vector<double> weights = {0.7, 1.0, 1.3};
+    std::map<std::int64_t, std::pair<double, std::size_t>> expected;  // id -> score, best rank
+    for (std::size_t i = 0; i < lists.size(); ++i) {
+      for (std::size_t r = 0; r < lists[i].size(); ++r) {
+        auto& e = expected.try_emplace(lists[i][r].first, 0.0, SIZE_MAX).first->second;
+        e.first += weights[i] / (60.0 + static_cast<double>(r + 1));
+        e.second = std::min(e.second, r);
+      }
+    }
+    std::vector<std::pair<std::int64_t, std::pair<double, std::size_t>>> order(expected.begin(), expected.end());
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      if (a.second.first != b.second.first) return a.second.first > b.second.first;
+      if (a.second.second != b.second.second) return a.second.second < b.second.second;
+      return a.first < b.first;
+    });
+    const std::size_t limit = rng() % 20;
+    const auto fused = rrf_fuse(lists, 60.0, weights, limit);
+    const std::size_t n = limit == 0 ? order.size() : std::min(limit, order.size());
+    ASSERT_EQ(fused.size(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(fused[i].first, order[i].first) << "round " << round << " position " << i;
+      ASSERT_NEAR(fused[i].second, order[i].second.first, 1e-6);
+    }
+  }
 }
