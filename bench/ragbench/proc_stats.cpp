@@ -1,5 +1,7 @@
 #include "ragbench/proc_stats.hpp"
 
+#include <algorithm>
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -60,6 +62,21 @@ std::vector<int> find_pids_by_name(const std::string& name) {
     if (in && std::getline(in, comm) && comm == name.substr(0, 15)) pids.push_back(pid);
   }
   return pids;
+}
+
+std::map<std::string, std::uint64_t> cpu_ticks_by_name(const std::vector<int>& pids,
+                                                       const std::vector<std::string>& names) {
+  std::vector<int> all = pids;
+  for (const auto& name : names) {
+    for (int pid : find_pids_by_name(name)) {
+      if (std::find(all.begin(), all.end(), pid) == all.end()) all.push_back(pid);
+    }
+  }
+  std::map<std::string, std::uint64_t> out;
+  for (int pid : all) {
+    if (auto st = read_proc_stat(pid)) out[st->comm] += st->cpu_ticks;
+  }
+  return out;
 }
 
 long clock_ticks_per_second() { return sysconf(_SC_CLK_TCK); }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,11 @@ std::vector<int> find_pids_by_name(const std::string& name);
 
 long clock_ticks_per_second();
 long page_size_bytes();
+
+// CPU ticks (utime + stime) of the given processes and of every process with one of the
+// given names, summed by process name (comm). Processes that are gone are left out.
+std::map<std::string, std::uint64_t> cpu_ticks_by_name(const std::vector<int>& pids,
+                                                       const std::vector<std::string>& names);
 
 // User + system CPU seconds of this process (getrusage), all threads.
 double self_cpu_seconds();

@@ -3,6 +3,7 @@
 // Markdown and an SVG chart on request.
 #include "ragbench/flag_values.hpp"
 #include "ragbench/load_client.hpp"
+#include "ragbench/proc_stats.hpp"
 #include "ragbench/report.hpp"
 #include "ragbench/scenario.hpp"
 #include "ragbench/soak.hpp"
@@ -20,6 +21,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -51,7 +53,7 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"max-requests", true, "stop a step after N requests (default: time only)", "N"},
     {"scenarios", true, "scenario mix file (see bench/scenarios/standard.json)", "FILE"},
     {"repeat-fraction", true, "share of requests re-asking a hot-set question (default 0.4)", "F"},
-    {"sample-pids", true, "soak: sample RSS and CPU of these processes every second", "PID,..."},
+    {"sample-pids", true, "sample RSS and CPU of these processes every second (soak), and report their CPU per request at each step", "PID,..."},
     {"sample-proc-names", true, "soak: the same, for processes with these names", "NAME,..."},
     {"metrics-url", true, "soak: ragd's Prometheus endpoint (default URL's host + /metrics; 'none' = off)", "URL"},
     {"model-latency-ms", true, "the model's latency, to print efficiency = QPS / ideal QPS", "MS"},
@@ -320,8 +322,21 @@ int run(const Config& c, int argc, char** argv) {
     const auto& plan = c.plans[i];
     std::cerr << "ragbench: step " << i + 1 << "/" << c.plans.size() << ": " << step_label(plan) << ", "
               << format_duration(plan.warmup) << " warm-up + " << format_duration(plan.measure) << "\n";
+    const bool servers = !c.sampler.pids.empty() || !c.sampler.names.empty();
+    std::map<std::string, std::uint64_t> ticks_before;
+    if (servers) ticks_before = cpu_ticks_by_name(c.sampler.pids, c.sampler.names);
     StepOutcome o = run_step(c.target, plan, &live);
     results.push_back(make_result(c, plan, o));
+    if (servers && o.completed > 0) {
+      // Over the whole step, warm-up included, like ragbench's own figure.
+      const double us_per_tick = 1e6 / static_cast<double>(clock_ticks_per_second());
+      for (const auto& [name, after] : cpu_ticks_by_name(c.sampler.pids, c.sampler.names)) {
+        auto before = ticks_before.find(name);
+        if (before == ticks_before.end() || after < before->second) continue;  // started or restarted mid-step
+        results.back().server_cpu_us_per_req[name] =
+            static_cast<double>(after - before->second) * us_per_tick / static_cast<double>(o.completed);
+      }
+    }
     const auto& t = results.back().total;
     std::cerr << "ragbench:   " << fmt("%.1f", t.qps) << " QPS, P50 " << fmt("%.2f", t.latency.p50_ms) << " ms, P99 "
               << fmt("%.2f", t.latency.p99_ms) << " ms, errors " << fmt("%.2f", t.error_pct) << "%\n";

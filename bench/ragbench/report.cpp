@@ -107,6 +107,15 @@ std::string format_breakdown(const StepResult& step) {
   }
   out += "    ragbench CPU: " + fmt("%.2f", step.client_cpu_cores) + " cores, " +
          fmt("%.1f", step.client_cpu_us_per_req) + " us per request\n";
+  if (!step.server_cpu_us_per_req.empty()) {
+    out += "    server CPU per request:";
+    double total = 0;
+    for (const auto& [name, us] : step.server_cpu_us_per_req) {
+      out += " " + name + " " + fmt("%.1f", us) + " us,";
+      total += us;
+    }
+    out += " total " + fmt("%.1f", total) + " us\n";
+  }
   return out;
 }
 
@@ -138,7 +147,8 @@ nlohmann::json to_json(const StepResult& step) {
                       {"total", to_json(step.total)},
                       {"scenarios", std::move(scenarios)},
                       {"client_cpu_cores", step.client_cpu_cores},
-                      {"client_cpu_us_per_request", step.client_cpu_us_per_req}};
+                      {"client_cpu_us_per_request", step.client_cpu_us_per_req},
+                      {"server_cpu_us_per_request", step.server_cpu_us_per_req}};
   if (step.mode == "open") {
     j["offered_rate"] = step.offered_rate;
     j["unsent"] = step.unsent;

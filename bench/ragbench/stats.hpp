@@ -83,6 +83,9 @@ struct StepResult {
   std::uint64_t unsent = 0;
   double client_cpu_cores = 0;       // ragbench's own CPU over the step, in cores
   double client_cpu_us_per_req = 0;  // ragbench's CPU per completed request
+  // CPU of the sampled server processes (--sample-pids, --sample-proc-names) per completed
+  // request, by process name; empty when none are sampled.
+  std::map<std::string, double> server_cpu_us_per_req;
   std::optional<double> ideal_qps;   // concurrency / (miss fraction x model latency)
   std::optional<double> efficiency;  // measured / ideal
   std::optional<bool> within_bound;  // open loop: P99 under --p99-bound-ms, no backlog

@@ -8,6 +8,8 @@
 
 #include <sstream>
 
+#include <unistd.h>
+
 using namespace ragd::bench;
 
 namespace {
@@ -125,6 +127,32 @@ TEST(ProcStat, ParsesNamesWithSpacesAndParentheses) {
   EXPECT_EQ(s->cpu_ticks, 300u);
   EXPECT_EQ(s->rss_pages, 4096u);
   EXPECT_FALSE(parse_proc_stat("garbage"));
+}
+
+TEST(ProcStat, SumsCpuTicksByProcessName) {
+  // This test's own process, by pid and again by name: counted once, under its comm.
+  volatile double spin = 0;
+  const double start = self_cpu_seconds();
+  while (self_cpu_seconds() - start < 0.05) spin = spin + 1;
+  const auto self = read_proc_stat(getpid());
+  ASSERT_TRUE(self);
+  const auto by_name = cpu_ticks_by_name({getpid()}, {self->comm, "no-such-process-name"});
+  ASSERT_EQ(by_name.size(), 1u);
+  ASSERT_TRUE(by_name.count(self->comm));
+  EXPECT_GE(by_name.at(self->comm), self->cpu_ticks);
+  EXPECT_GT(by_name.at(self->comm), 0u);
+  EXPECT_TRUE(cpu_ticks_by_name({}, {}).empty());
+}
+
+TEST(FormatBreakdown, ListsServerCpuPerRequestWhenSampled) {
+  StepResult r = measured_step(100, 10, 10, 0);
+  EXPECT_EQ(format_breakdown(r).find("server CPU"), std::string::npos);
+  r.server_cpu_us_per_req = {{"ragd", 270.5}, {"redis-server", 80.25}};
+  const std::string text = format_breakdown(r);
+  EXPECT_NE(text.find("server CPU per request: ragd 270.5 us, redis-server 80.2 us, total 350.8 us"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(to_json(r)["server_cpu_us_per_request"]["ragd"], 270.5);
 }
 
 TEST(SoakDrift, ComparesTheFirstAndLastTenthOfTheRun) {
