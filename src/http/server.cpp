@@ -12,6 +12,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -45,9 +46,9 @@ bool sane_request_id(std::string_view id) {
 // Per connection: cancels the running handler when the client hangs up or the route's
 // backstop passes. The handler is awaited directly by the session coroutine, which is
 // spawned bound to `signal`: emitting it cancels whatever the handler awaits at that moment.
-// Nothing here costs a coroutine per request; the watch is a one-byte peek (which tries at
-// once, then waits on the socket's existing edge-triggered registration) and a timer, both
-// completing into plain callbacks. Every callback runs on the connection's strand, as the
+// Nothing here costs a coroutine per request; the watch is a one-byte peek (armed once the
+// handler yields; it tries at once, then waits on the socket's existing edge-triggered
+// registration) and a timer, both completing into plain callbacks. Every callback runs on the connection's strand, as the
 // session does, and checks `generation` so that a completion left over from an earlier
 // request cannot touch a later one.
 struct Watch {
@@ -55,6 +56,7 @@ struct Watch {
   asio::steady_timer backstop;
   std::uint64_t generation = 0;
   bool active = false;
+  bool peeking = false;  // the peek was armed for the current request
   bool timed_out = false;
   bool hung_up = false;
   char peeked = 0;
@@ -64,15 +66,23 @@ struct Watch {
   void start(const std::shared_ptr<Watch>& self, tcp::socket& socket, std::chrono::milliseconds limit) {
     const std::uint64_t gen = ++generation;
     active = true;
+    peeking = false;
     timed_out = hung_up = false;
-    socket.async_receive(asio::buffer(&peeked, 1), tcp::socket::message_peek,
-                         [self, gen](const boost::system::error_code& ec, std::size_t n) {
-                           if (!self->current(gen) || ec == asio::error::operation_aborted) return;
-                           // Bytes of a pipelined request are not a hang-up: stop watching.
-                           if (!ec && n > 0) return;
-                           self->hung_up = true;
-                           self->signal.emit(asio::cancellation_type::terminal);
-                         });
+    // The peek is armed from the strand's queue, after the handler first yields: a handler
+    // that finishes without waiting for anything (a cached answer) costs no peek at all,
+    // where an immediate one was a failed recv per request.
+    asio::post(socket.get_executor(), [self, gen, &socket] {
+      if (!self->current(gen)) return;  // the handler is done; `socket` is not touched
+      self->peeking = true;
+      socket.async_receive(asio::buffer(&self->peeked, 1), tcp::socket::message_peek,
+                           [self, gen](const boost::system::error_code& ec, std::size_t n) {
+                             if (!self->current(gen) || ec == asio::error::operation_aborted) return;
+                             // Bytes of a pipelined request are not a hang-up: stop watching.
+                             if (!ec && n > 0) return;
+                             self->hung_up = true;
+                             self->signal.emit(asio::cancellation_type::terminal);
+                           });
+    });
     if (limit > std::chrono::milliseconds::zero()) {
       backstop.expires_after(limit);
       backstop.async_wait([self, gen](const boost::system::error_code& ec) {
@@ -87,8 +97,11 @@ struct Watch {
   // pending while a handler runs).
   void stop(tcp::socket& socket) {
     active = false;
-    boost::system::error_code ignored;
-    socket.cancel(ignored);
+    if (peeking) {
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+      peeking = false;
+    }
     backstop.cancel();
   }
 
