@@ -48,9 +48,9 @@ bool sane_request_id(std::string_view id) {
 // spawned bound to `signal`: emitting it cancels whatever the handler awaits at that moment.
 // Nothing here costs a coroutine per request; the watch is a one-byte peek (armed once the
 // handler yields; it tries at once, then waits on the socket's existing edge-triggered
-// registration) and a timer, both completing into plain callbacks. Every callback runs on the connection's strand, as the
-// session does, and checks `generation` so that a completion left over from an earlier
-// request cannot touch a later one.
+// registration) and a timer, both completing into plain callbacks. Every callback runs on
+// the connection's strand, as the session does, and checks `generation` so that a
+// completion left over from an earlier request cannot touch a later one.
 struct Watch {
   asio::cancellation_signal signal;
   asio::steady_timer backstop;

@@ -31,7 +31,8 @@ std::vector<ScoredId> rrf_fuse(const std::vector<std::vector<ScoredId>>& lists, 
     const double w = i < weights.size() ? weights[i] : 1.0;
     for (std::size_t r = 0; r < lists[i].size(); ++r) {
       const std::int64_t id = lists[i][r].first;
-      std::size_t slot = static_cast<std::size_t>((static_cast<std::uint64_t>(id) * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
+      const std::uint64_t mixed = static_cast<std::uint64_t>(id) * 0x9E3779B97F4A7C15ULL;
+      std::size_t slot = static_cast<std::size_t>(mixed >> 32) & mask;
       while (slots[slot] != kFree && ranked[slots[slot]].id != id) slot = (slot + 1) & mask;
       if (slots[slot] == kFree) {
         slots[slot] = static_cast<std::uint32_t>(ranked.size());
