@@ -1,8 +1,6 @@
 #include "redis/protocol_impl.hpp"
 
 #include <charconv>
-#include <cstdlib>
-#include <vector>
 
 namespace ragd::redis::detail {
 
