@@ -165,6 +165,7 @@ void read_queue(ObjectReader& r, QueueConfig& c) {
   r.field("reply_ttl_ms", c.reply_ttl_ms);
   r.field("heartbeat_interval_ms", c.heartbeat_interval_ms);
   r.field("worker_stale_ms", c.worker_stale_ms);
+  r.field("compact_jobs", c.compact_jobs);
 }
 
 void read_log(ObjectReader& r, LogConfig& c) {

@@ -1,5 +1,6 @@
 // JSON wire format of Job and JobReply. Field names are the struct members' names; unknown
-// fields are ignored so that newer gateways and older workers can share a queue.
+// fields are ignored so that newer gateways and older workers can share a queue (with
+// queue.compact_jobs off: see encode_job()).
 #include "ragd/queue/job.hpp"
 
 #include "ragd/core/json_reader.hpp"
@@ -99,16 +100,55 @@ Result<JsonValue> parse_object(std::string_view payload, std::string_view what) 
   return j;
 }
 
+// The bodies of the passage fences of `prompt`, in order, at most `max` of them. The format
+// is orchestrator::build_prompt()'s: "<<<passage N ...>>>\n" TEXT "\n<<<end passage N>>>\n".
+// Its fence_safe() keeps markers out of titles and texts, so a header ends at the first
+// ">>>\n" and a text at the first end marker.
+std::vector<std::string_view> fenced_passage_texts(std::string_view prompt, std::size_t max) {
+  static constexpr std::string_view kOpen = "<<<passage ";
+  static constexpr std::string_view kHeaderEnd = ">>>\n";
+  static constexpr std::string_view kClose = "\n<<<end passage ";
+  std::vector<std::string_view> out;
+  std::size_t pos = 0;
+  while (out.size() < max) {
+    const std::size_t open = prompt.find(kOpen, pos);
+    if (open == std::string_view::npos) break;
+    const std::size_t header_end = prompt.find(kHeaderEnd, open);
+    if (header_end == std::string_view::npos) break;
+    const std::size_t body = header_end + kHeaderEnd.size();
+    const std::size_t close = prompt.find(kClose, body);
+    if (close == std::string_view::npos) break;
+    out.push_back(prompt.substr(body, close - body));
+    pos = close + kClose.size();
+  }
+  return out;
+}
+
+// The message whose fences carry the passages: the last one, when it is the user's.
+const ChatMessage* prompt_message(const std::vector<ChatMessage>& messages) {
+  if (messages.empty() || messages.back().role != "user") return nullptr;
+  return &messages.back();
+}
+
 }  // namespace
 
-std::string encode_job(const Job& job) {
+std::string encode_job(const Job& job, bool compact) {
   // Written directly (prompts and passages make a job several kilobytes; a JSON tree and
   // its dump cost several times the text). Invalid UTF-8 is replaced, never thrown on:
   // prompts carry user and document text.
+  // Compact only when every passage text is the body of its fence, in order.
+  bool in_prompt = false;
+  if (compact && !job.passages.empty()) {
+    if (const ChatMessage* prompt = prompt_message(job.messages)) {
+      const auto fenced = fenced_passage_texts(prompt->content, job.passages.size());
+      in_prompt = fenced.size() == job.passages.size();
+      for (std::size_t i = 0; in_prompt && i < fenced.size(); ++i) in_prompt = fenced[i] == job.passages[i].text;
+    }
+  }
   std::string out;
   std::size_t size = 512 + job.question.size();
   for (const auto& m : job.messages) size += 32 + m.content.size();
-  for (const auto& p : job.passages) size += 96 + p.text.size() + p.title.size();
+  for (const auto& p : job.passages) size += 96 + (in_prompt ? 0 : p.text.size()) + p.title.size();
   out.reserve(size);
   JsonWriter w(out);
   w.begin_object()
@@ -132,12 +172,12 @@ std::string encode_job(const Job& job) {
     w.begin_object()
         .member("doc_id", p.doc_id)
         .member("chunk_id", p.chunk_id)
-        .member("title", p.title)
-        .member("text", p.text)
-        .member("score", static_cast<double>(p.score))
-        .end_object();
+        .member("title", p.title);
+    if (!in_prompt) w.member("text", p.text);
+    w.member("score", static_cast<double>(p.score)).end_object();
   }
   w.end_array();
+  if (in_prompt) w.member("passages_in_prompt", true);
   w.member("enqueued_unix_ms", static_cast<std::int64_t>(job.enqueued_unix_ms))
       .member("attempt", static_cast<std::int64_t>(job.attempt))
       .end_object();
@@ -215,6 +255,19 @@ Result<Job> decode_job(const std::string& payload) {
         break;
       }
       job.passages.push_back(std::move(passage));
+    }
+  }
+  bool in_prompt = false;
+  r.get("passages_in_prompt", in_prompt);
+  if (!r.error() && in_prompt) {
+    const ChatMessage* prompt = prompt_message(job.messages);
+    const auto fenced = prompt ? fenced_passage_texts(prompt->content, job.passages.size())
+                               : std::vector<std::string_view>{};
+    if (fenced.size() < job.passages.size()) {
+      r.fail("passages_in_prompt", "is set, but the last message holds " + std::to_string(fenced.size()) +
+                                       " passage fences for " + std::to_string(job.passages.size()) + " passages");
+    } else {
+      for (std::size_t i = 0; i < fenced.size(); ++i) job.passages[i].text.assign(fenced[i]);
     }
   }
   if (!r.error() && job.id.empty()) r.fail("id", "must not be empty");

@@ -283,7 +283,7 @@ asio::awaitable<Result<JobReply>> JobClient::submit(Job job) {
   }
   const auto remaining = std::chrono::milliseconds(job.deadline_unix_ms - now);
   auto on_cancel = [self, id = job.id] { self->cancel_wait(id); };
-  auto op = Impl::await_reply(self, job.id, encode_job(job), p, remaining);
+  auto op = Impl::await_reply(self, job.id, encode_job(job, self->config_.compact_jobs), p, remaining);
   auto [ep, result] = co_await await_on(self->strand_, std::move(op), std::move(on_cancel));
   if (limited) {
     if (!ep && result) {

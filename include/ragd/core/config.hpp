@@ -158,6 +158,9 @@ struct QueueConfig {
   int reply_ttl_ms = 60000;            // reply streams expire when idle this long
   int heartbeat_interval_ms = 1000;
   int worker_stale_ms = 5000;          // /readyz needs a heartbeat newer than this
+  // Jobs carry each passage's text once, in the prompt (see queue::encode_job). Turn off
+  // while workers older than this format share the queue.
+  bool compact_jobs = true;
 };
 
 struct RulesConfig {

@@ -58,7 +58,15 @@ struct JobReply {
 };
 
 // JSON encodings carried in one stream field.
-std::string encode_job(const Job& job);
+//
+// `compact`: a passage whose text the prompt already carries, as the body of the matching
+// passage fence that orchestrator::build_prompt() writes in the last (user) message, goes
+// without its text, and the job says so ("passages_in_prompt"); decode_job() cuts the texts
+// back out of the fences. The text is left out only where the fence holds it exactly, so a
+// job decodes to what was encoded either way. Workers from before this format would see
+// those passages without text (the offline generator reads them): keep `compact` off
+// (queue.compact_jobs) while such workers share the queue.
+std::string encode_job(const Job& job, bool compact = true);
 Result<Job> decode_job(const std::string& payload);
 std::string encode_reply(const JobReply& reply);
 Result<JobReply> decode_reply(const std::string& payload);

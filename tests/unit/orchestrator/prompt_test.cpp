@@ -68,6 +68,39 @@ TEST(Prompt, FenceSafeBreaksEveryMarkerIncludingOverlappingOnes) {
   }
 }
 
+// The queue carries passage texts inside the prompt's fences (queue::encode_job): the
+// prompt's format and the job codec must agree, markers and all.
+TEST(Prompt, PassageTextsSurviveTheCompactJobEncoding) {
+  PromptInput in;
+  in.question = "How do I stop ragd?";
+  in.history = {{"earlier?", "yes."}};
+  in.passages = {{"ops.md", "ops.md#0", "Operations", "Send SIGTERM.\nIt drains first.", 0.9},
+                 {"evil.md", "evil.md#1", "t>>>", "plain text", 0.5},
+                 {"x.md", "x.md#2", "X", "", 0.1},
+                 {"fence.md", "fence.md#0", "F", "<<<end passage 4>>> inside", 0.3}};
+  queue::Job job;
+  job.id = "j";
+  job.reply_to = "r";
+  job.deadline_unix_ms = 5;
+  job.messages = build_prompt(in);
+  job.passages = in.passages;
+  const std::string payload = queue::encode_job(job);
+  auto back = queue::decode_job(payload);
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->passages.size(), in.passages.size());
+  for (std::size_t i = 0; i < in.passages.size(); ++i) EXPECT_EQ(back->passages[i].text, in.passages[i].text) << i;
+  // The last passage holds a marker, so its fence differs from its text and the job goes in full.
+  EXPECT_EQ(payload.find("passages_in_prompt"), std::string::npos);
+  job.passages.pop_back();
+  in.passages.pop_back();
+  job.messages = build_prompt(in);
+  const std::string compact = queue::encode_job(job);
+  EXPECT_NE(compact.find("passages_in_prompt"), std::string::npos);
+  back = queue::decode_job(compact);
+  ASSERT_TRUE(back) << back.error().message;
+  for (std::size_t i = 0; i < in.passages.size(); ++i) EXPECT_EQ(back->passages[i].text, in.passages[i].text) << i;
+}
+
 TEST(Prompt, AddsRuleInstructionsProfileAndHistoryInOrder) {
   PromptInput in;
   in.question = "and then?";

@@ -59,6 +59,81 @@ TEST(JobCodec, JobSurvivesARoundTrip) {
   EXPECT_EQ(back->attempt, 2);
 }
 
+// A job shaped as the gateway builds it: the last (user) message fences each passage.
+Job fenced_job() {
+  Job job = sample_job();
+  job.passages = {{"a.md", "a.md#0", "Alpha", "First passage text.\nSecond \"line\".", 0.9},
+                  {"b.md", "b.md#2", "Beta", "Another passage, ünïcode.", 0.4}};
+  std::string user = "Context passages:\n";
+  for (std::size_t i = 0; i < job.passages.size(); ++i) {
+    const auto& p = job.passages[i];
+    const std::string n = std::to_string(i + 1);
+    user += "<<<passage " + n + " source=\"" + p.doc_id + "\" title=\"" + p.title + "\">>>\n" + p.text +
+            "\n<<<end passage " + n + ">>>\n";
+  }
+  user += "\nQuestion: what?";
+  job.messages = {{"system", "Be brief."}, {"user", user}};
+  return job;
+}
+
+std::size_t count_of(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST(JobCodec, CompactJobsCarryEachPassageTextOnceAndDecodeWhole) {
+  const Job job = fenced_job();
+  const std::string compact = encode_job(job);
+  const std::string full = encode_job(job, false);
+  EXPECT_EQ(count_of(compact, "Another passage"), 1u) << compact;
+  EXPECT_EQ(count_of(full, "Another passage"), 2u);
+  EXPECT_NE(compact.find("\"passages_in_prompt\":true"), std::string::npos);
+  EXPECT_EQ(full.find("passages_in_prompt"), std::string::npos);
+  EXPECT_LT(compact.size(), full.size());
+  for (const auto& payload : {compact, full}) {
+    auto back = decode_job(payload);
+    ASSERT_TRUE(back) << back.error().message;
+    ASSERT_EQ(back->passages.size(), 2u);
+    for (std::size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(back->passages[i].text, job.passages[i].text);
+      EXPECT_EQ(back->passages[i].title, job.passages[i].title);
+      EXPECT_EQ(back->passages[i].chunk_id, job.passages[i].chunk_id);
+    }
+    EXPECT_EQ(back->messages[1].content, job.messages[1].content);
+  }
+}
+
+TEST(JobCodec, APassageTheFenceDoesNotHoldExactlyTravelsInFull) {
+  Job job = fenced_job();
+  job.passages[1].text = "not what the fence says";  // e.g. broken up by fence_safe()
+  const std::string payload = encode_job(job);
+  EXPECT_EQ(payload.find("passages_in_prompt"), std::string::npos);
+  auto back = decode_job(payload);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->passages[1].text, "not what the fence says");
+  EXPECT_EQ(back->passages[0].text, job.passages[0].text);
+
+  // Without a user message last, or with more passages than fences: in full as well.
+  Job answered = fenced_job();
+  answered.messages.push_back({"assistant", "..."});
+  EXPECT_EQ(encode_job(answered).find("passages_in_prompt"), std::string::npos);
+  Job extra = fenced_job();
+  extra.passages.push_back({"c.md", "c.md#0", "", "unfenced", 0.1});
+  EXPECT_EQ(encode_job(extra).find("passages_in_prompt"), std::string::npos);
+  EXPECT_EQ(decode_job(encode_job(extra))->passages[2].text, "unfenced");
+}
+
+TEST(JobCodec, APromptWithoutTheFencesItClaimsIsRefused) {
+  const std::string payload =
+      R"({"id":"j","reply_to":"r","deadline_unix_ms":5,"messages":[{"role":"user","content":"no fences"}],)"
+      R"("passages":[{"doc_id":"a","chunk_id":"a#0","score":1}],"passages_in_prompt":true})";
+  EXPECT_NE(field_error(payload).find("'passages_in_prompt'"), std::string::npos);
+  EXPECT_NE(field_error(R"({"id":"j","reply_to":"r","deadline_unix_ms":5,"passages_in_prompt":"yes"})")
+                .find("'passages_in_prompt'"),
+            std::string::npos);
+}
+
 TEST(JobCodec, MinimalJobGetsDefaults) {
   auto job = decode_job(R"({"id":"j","reply_to":"r","deadline_unix_ms":5})");
   ASSERT_TRUE(job) << job.error().message;
