@@ -134,12 +134,6 @@ std::vector<float> HashEmbedder::embed(std::string_view text) const {
 
 void HashEmbedder::embed_into(std::string_view text, float* out) const { embed_impl(text, out, nullptr); }
 
-std::vector<float> HashEmbedder::embed_weighted(std::string_view text, const TermWeight& term_weight) const {
-  std::vector<float> v(static_cast<std::size_t>(dim_));
-  embed_impl(text, v.data(), term_weight ? &term_weight : nullptr);
-  return v;
-}
-
 void HashEmbedder::embed_impl(std::string_view text, float* out, const TermWeight* term_weight) const {
   Scratch& s = scratch();
   analyze_text(text, s.terms);

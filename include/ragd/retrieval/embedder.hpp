@@ -72,15 +72,14 @@ class HashEmbedder final : public Embedder {
   // Same as embed(), written into `out`, which must hold dim() floats.
   void embed_into(std::string_view text, float* out) const;
 
-  // A query embedding whose features are scaled by `term_weight(term)` (the term's
-  // unigram, its character n-grams and the bigram it ends), e.g. the term's IDF in the
-  // corpus. Stored chunk vectors stay unweighted, so they never depend on corpus
-  // statistics; weighting only the query still makes rare words count for more in the
-  // dot product. A weight <= 0 drops the term.
+  // A query embedding of text already analysed (analyze_text(), so the caller can search
+  // the lexical index with the same terms), whose features are scaled by
+  // `term_weight(term)` (the term's unigram, its character n-grams and the bigram it ends),
+  // e.g. the term's IDF in the corpus. Stored chunk vectors stay unweighted, so they never
+  // depend on corpus statistics; weighting only the query still makes rare words count for
+  // more in the dot product. A weight <= 0 drops the term; a null term_weight weighs every
+  // term 1 (the same vector as embed()).
   using TermWeight = std::function<float(std::string_view term)>;
-  std::vector<float> embed_weighted(std::string_view text, const TermWeight& term_weight) const;
-  // embed_weighted() of text already analysed (analyze_text()), for callers that also
-  // search the lexical index with the same terms. A null term_weight weighs every term 1.
   std::vector<float> embed_terms(const AnalyzedText& terms, const TermWeight& term_weight) const;
 
   int dim() const override { return dim_; }

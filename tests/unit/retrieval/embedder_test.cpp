@@ -59,14 +59,20 @@ TEST(HashEmbedder, EmbedIntoMatchesEmbed) {
   EXPECT_EQ(out, e.embed("stale while revalidate"));
 }
 
-TEST(HashEmbedder, EmbedTermsMatchesEmbedWeighted) {
+TEST(HashEmbedder, EmbedTermsWeighsTermsAndMatchesEmbedUnweighted) {
   HashEmbedder e(96);
   const std::string text = "How do deadlines propagate from the HTTP request to Redis commands?";
-  auto weight = [](std::string_view term) { return term == "redi" ? 3.0f : 1.0f; };
   ragd::retrieval::AnalyzedText terms;
   ragd::retrieval::analyze_text(text, terms);
-  EXPECT_EQ(e.embed_terms(terms, weight), e.embed_weighted(text, weight));
   EXPECT_EQ(e.embed_terms(terms, nullptr), e.embed(text));
+  // A weight of 1 everywhere is no weight; a weight of 0 everywhere leaves nothing.
+  EXPECT_EQ(e.embed_terms(terms, [](std::string_view) { return 1.0f; }), e.embed(text));
+  EXPECT_EQ(norm(e.embed_terms(terms, [](std::string_view) { return 0.0f; })), 0.0);
+  // Weighting one term up moves the vector toward that term's own embedding.
+  const std::string redis = ragd::retrieval::analyze_text("Redis").at(0);
+  auto redis_up = e.embed_terms(terms, [&](std::string_view term) { return term == redis ? 3.0f : 1.0f; });
+  EXPECT_NEAR(norm(redis_up), 1.0, 1e-5);
+  EXPECT_GT(dot(redis_up, e.embed("redis")), dot(e.embed(text), e.embed("redis")));
 }
 
 // Features are tallied in a per-thread table that grows with the text: a long text must
