@@ -390,8 +390,17 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
       self->timer_.cancel();
       return 0;
     }
-    // Never call socket_action from inside this callback (curl forbids it); a zero
-    // timeout becomes an immediate timer completion instead.
+    // Never call socket_action from inside this callback (curl forbids it).
+    if (timeout_ms == 0) {
+      // "As soon as possible", which curl asks for on every new transfer: posted to the
+      // strand rather than put on the timer, since making a timer the earliest one costs
+      // two timerfd_settime calls, and each reprograms the clock (a VM exit on a guest).
+      self->timer_.cancel();
+      asio::post(self->strand_, [w = self->weak_from_this()] {
+        if (auto me = w.lock()) me->drive(CURL_SOCKET_TIMEOUT, 0);
+      });
+      return 0;
+    }
     self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
     self->timer_.async_wait([w = self->weak_from_this()](boost::system::error_code ec) {
       if (ec) return;

@@ -420,6 +420,41 @@ TEST(RedisClient, AuthenticatesAndSelectsDatabaseFromUrl) {
   });
 }
 
+TEST(RedisConnection, CommandsQueuedWhileConnectingGoAfterAuthAndSelect) {
+  // Everything is queued before the connect completes, so AUTH and SELECT must still go
+  // first on the wire, and each command, written in one gathered write, gets its own reply.
+  RedisServer server;
+  ASSERT_EQ(server.cli({"CONFIG", "SET", "requirepass", "pw"}), "OK");
+  constexpr int kCount = 200;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Connection conn(io.get_executor(),
+                    config_for("redis://:pw@127.0.0.1:" + std::to_string(server.port()) + "/5"));
+    std::atomic<int> finished{0};
+    std::atomic<int> correct{0};
+    for (int i = 0; i < kCount; ++i) {
+      asio::co_spawn(
+          io,
+          [&, i]() -> asio::awaitable<void> {
+            // Arguments of very different sizes, so the write gathers unequal buffers.
+            const std::string value(static_cast<std::size_t>(i) * 97 % 5000, static_cast<char>('a' + i % 26));
+            auto r = co_await conn.command(make_command("SET", "q:" + std::to_string(i), value, "GET"));
+            if (r && r->is_nil()) ++correct;
+            ++finished;
+          },
+          asio::detached);
+    }
+    EXPECT_TRUE(co_await eventually([&] { return finished == kCount; }, 30s));
+    EXPECT_EQ(correct.load(), kCount);
+    auto size = co_await conn.command(make_command("DBSIZE"));
+    CO_ASSERT_TRUE(size);
+    EXPECT_EQ(size->integer, kCount);
+    auto one = co_await conn.command(make_command("GET", "q:7"));
+    CO_ASSERT_TRUE(one);
+    EXPECT_EQ(one->str, std::string(7 * 97, 'h'));
+  });
+  EXPECT_EQ(server.cli({"-a", "pw", "--no-auth-warning", "-n", "0", "DBSIZE"}), "0");
+}
+
 TEST(RedisClient, ConnectsOverUnixSocket) {
   test::TempDir dir;
   const std::string sock = dir.path() + "/redis.sock";
