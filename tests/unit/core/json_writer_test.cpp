@@ -66,6 +66,45 @@ TEST(JsonWriter, RandomBytesAlwaysGiveValidJsonThatKeepsValidText) {
   }
 }
 
+TEST(JsonWriter, LongTextsMatchTheReferencePieceByPiece) {
+  // Texts of up to ~8 KB, the size of a prompt, built from pieces: plain runs from empty to
+  // 700 bytes (across the scanner's 16- and 8-byte blocks and their tails), escapes,
+  // multi-byte characters and invalid bytes. Escaping is piecewise here, so the expected
+  // text is the pieces' reference escapes end to end.
+  std::mt19937 rng(11);
+  const std::vector<std::string> specials = {"\"", "\\", "\n", "\r", "\t", "\b", "\f",
+                                             std::string("\x01", 1), "\x1f", "\x7f",
+                                             "\xC3\xA9", "\xE2\x82\xAC", "\xE2\x80\xBA",
+                                             "\xF0\x9F\x98\x80", "\xFF"};
+  std::uniform_int_distribution<int> kind(0, 3);
+  std::uniform_int_distribution<int> run_length(0, 700);
+  std::uniform_int_distribution<int> printable(0x20, 0x7e);
+  std::uniform_int_distribution<std::size_t> pick(0, specials.size() - 1);
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    std::string expected = "\"";
+    const std::size_t target = static_cast<std::size_t>(round) * 27;
+    while (text.size() < target) {
+      std::string piece;
+      if (kind(rng) == 0) {
+        piece.resize(static_cast<std::size_t>(run_length(rng)));
+        for (auto& c : piece) {
+          do c = static_cast<char>(printable(rng));
+          while (c == '"' || c == '\\');
+        }
+      } else {
+        piece = specials[pick(rng)];
+      }
+      std::string escaped = piece == "\xFF" ? std::string("\xEF\xBF\xBD") : reference(piece);
+      if (piece != "\xFF") escaped = escaped.substr(1, escaped.size() - 2);
+      text += piece;
+      expected += escaped;
+    }
+    expected += '"';
+    ASSERT_EQ(literal(text), expected) << "round " << round << ", " << text.size() << " bytes";
+  }
+}
+
 TEST(JsonWriter, WritesNestedStructuresNumbersAndRawValues) {
   std::string out;
   JsonWriter w(out);
