@@ -10,12 +10,20 @@
 //    everyone else.
 //  - A waiter whose request timed out is different: Redis may be stuck, so the connection
 //    is failed and every queued request with it.
+//
+// A command is a plain asynchronous operation, not a coroutine spawned on the strand: the
+// caller's completion handler waits in its Waiter and is posted back to the caller's
+// executor with the replies. One timer per connection, set to the earliest deadline of the
+// waiting commands, stands in for a timer per command.
 #include "ragd/redis/client.hpp"
 #include "redis/protocol_impl.hpp"
 
-#include "ragd/core/await_on.hpp"
-
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -75,20 +83,19 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   using Socket = asio::generic::stream_protocol::socket;
   using Clock = std::chrono::steady_clock;
 
+  using Replies = Result<std::vector<Reply>>;
+  using Completion = asio::any_completion_handler<void(Replies)>;
+
   struct Waiter {
     std::size_t expected = 1;
     std::vector<Reply> replies;
-    std::optional<Error> error;
-    bool done = false;
-    bool abandoned = false;               // the caller was cancelled; the reply is dropped
-    bool blocking = false;                // BLPOP, XREAD ... BLOCK: abandoning closes the connection
-    asio::steady_timer* timer = nullptr;  // set while the caller waits; null otherwise
-
-    // The awaiting coroutine sleeps on its timeout timer; cancelling the timer wakes it.
-    void finish() {
-      done = true;
-      if (timer) timer->cancel();
-    }
+    bool blocking = false;  // BLPOP, XREAD ... BLOCK: abandoning closes the connection
+    Clock::time_point deadline = Clock::time_point::max();
+    // The caller's handler, until it is answered (replies, error, timeout or cancellation);
+    // a waiter without one only has its replies read and dropped. Boost 1.81's
+    // any_completion_handler must not be move-assigned, hence the pointer.
+    std::unique_ptr<Completion> handler;
+    asio::any_io_executor handler_ex;  // tracks work, so the caller's context stays alive
   };
 
   enum class State { disconnected, connecting, connected };
@@ -103,67 +110,113 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     }
   }
 
-  // Entry point from any thread: hops onto the strand for the duration of one request.
-  static asio::awaitable<Result<std::vector<Reply>>> run(std::shared_ptr<Impl> self,
-                                                         std::string payload, std::size_t count,
-                                                         Clock::time_point deadline, bool blocking) {
-    auto w = std::make_shared<Waiter>();
-    w->expected = count;
-    w->blocking = blocking;
-    auto on_cancel = [self, weak = std::weak_ptr<Waiter>(w)] {
-      if (auto waiter = weak.lock()) self->abandon(waiter);
+  // Entry point from any thread. The waiter is queued on the strand; the caller's
+  // cancellation is posted there after it, so it always finds the waiter queued (or answered).
+  static asio::awaitable<Replies> run(std::shared_ptr<Impl> self, std::string payload, std::size_t count,
+                                      Clock::time_point deadline, bool blocking) {
+    auto initiate = [self](auto handler, std::string payload, std::size_t count, Clock::time_point deadline,
+                           bool blocking) {
+      auto w = std::make_shared<Waiter>();
+      w->expected = count;
+      w->blocking = blocking;
+      w->deadline = deadline;
+      w->handler_ex = asio::prefer(asio::get_associated_executor(handler, self->strand_),
+                                   asio::execution::outstanding_work.tracked);
+      // Type-erased first: any_completion_handler installs its own forwarding state in the
+      // caller's slot, so ours goes into the slot it exposes.
+      w->handler = std::make_unique<Completion>(std::move(handler));
+      auto slot = asio::get_associated_cancellation_slot(*w->handler);
+      if (slot.is_connected()) {
+        slot.assign([self, weak = std::weak_ptr<Waiter>(w)](asio::cancellation_type type) {
+          if (type == asio::cancellation_type::none) return;
+          asio::post(self->strand_, [self, weak] {
+            if (auto waiter = weak.lock()) self->abandon(waiter);
+          });
+        });
+      }
+      asio::dispatch(self->strand_, [self, w = std::move(w), payload = std::move(payload)]() mutable {
+        self->enqueue(std::move(w), std::move(payload));
+      });
     };
-    auto op = self->exec(std::move(payload), w, deadline);
-    auto [ep, result] = co_await await_on(self->strand_, std::move(op), std::move(on_cancel));
-    if (ep) co_return make_error(Errc::cancelled, "redis command cancelled");
-    co_return std::move(result);
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(Replies)>(
+        std::move(initiate), asio::use_awaitable, std::move(payload), count, deadline, blocking);
+  }
+
+  // Answers the caller once (later answers are ignored), on the caller's own executor.
+  void answer(const std::shared_ptr<Waiter>& w, Replies r) {
+    if (!w->handler) return;
+    auto handler = std::move(w->handler);
+    auto ex = std::move(w->handler_ex);
+    asio::post(ex, [h = std::move(handler), r = std::move(r)]() mutable {
+      asio::get_associated_cancellation_slot(*h).clear();
+      (std::move(*h))(std::move(r));
+    });
+  }
+
+  void enqueue(std::shared_ptr<Waiter> w, std::string payload) {
+    if (closed_) return answer(w, make_error(Errc::cancelled, "redis connection closed"));
+    if (url_error_) return answer(w, *url_error_);
+    if (state_ == State::disconnected) {
+      if (Clock::now() < retry_at_) return answer(w, unavailable("redis unavailable (reconnecting)"));
+      start_connect();
+    }
+    wqueue_.push_back(std::move(payload));
+    arm_deadline(w->deadline);
+    waiters_.push_back(std::move(w));
+    if (state_ == State::connected) kick_writer();
   }
 
   void abandon(const std::shared_ptr<Waiter>& w) {
-    if (w->done) return;
-    w->abandoned = true;
+    if (!w->handler) return;  // answered already
+    answer(w, make_error(Errc::cancelled, "redis command cancelled"));
     if (w->blocking) {
       // A blocking command left on the wire could still consume data (a popped element)
       // whose reply nobody reads: close the connection so the server drops the command.
       std::erase(waiters_, w);
       fail_connection(unavailable("redis connection reset after a cancelled blocking command"));
     }
-    if (w->timer) w->timer->cancel();
+    // Otherwise it stays queued: its reply is read and dropped when it comes.
   }
 
-  asio::awaitable<Result<std::vector<Reply>>> exec(std::string payload, std::shared_ptr<Waiter> w,
-                                                   Clock::time_point deadline) {
-    auto keep_alive = shared_from_this();
-    if (closed_) co_return make_error(Errc::cancelled, "redis connection closed");
-    if (url_error_) co_return *url_error_;
-    if (state_ == State::disconnected) {
-      if (Clock::now() < retry_at_) co_return unavailable("redis unavailable (reconnecting)");
-      start_connect();
-    }
-    asio::steady_timer timer(strand_, deadline);
-    w->timer = &timer;
-    struct Detach {
-      Waiter& w;
-      ~Detach() { w.timer = nullptr; }
-    } detach{*w};
-    wqueue_.push_back(std::move(payload));
-    waiters_.push_back(w);
-    if (state_ == State::connected) kick_writer();
+  // The timer is kept at (or before) the earliest deadline of a waiting command, and only
+  // moved earlier; when it fires, the late commands fail and it moves on to the next one.
+  void arm_deadline(Clock::time_point d) {
+    if (armed_ && *armed_ <= d) return;
+    armed_ = d;
+    deadline_timer_.expires_at(d);
+    deadline_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      if (ec) return;  // moved or cancelled
+      if (auto self = weak.lock()) self->on_deadline();
+    });
+  }
 
-    if (!w->done && !w->abandoned) co_await timer.async_wait(kNoThrow);
-    if (!w->done) {
-      if (w->abandoned) {
-        // Left in the queue (unless blocking): its reply is read and dropped when it comes.
-        co_return make_error(Errc::cancelled, "redis command cancelled");
+  void disarm_deadline() {
+    if (!armed_) return;
+    armed_.reset();
+    deadline_timer_.cancel();
+  }
+
+  void on_deadline() {
+    armed_.reset();
+    const auto now = Clock::now();
+    bool late = false;
+    std::optional<Clock::time_point> next;
+    for (const auto& w : waiters_) {
+      if (!w->handler) continue;
+      if (w->deadline <= now) {
+        answer(w, make_error(Errc::deadline_exceeded, "redis command timed out"));
+        late = true;
+      } else if (!next || w->deadline < *next) {
+        next = w->deadline;
       }
-      // Timed out. The request may be on the wire and Redis may be stuck: the connection is
-      // dropped and everyone else queued on it fails.
-      std::erase(waiters_, w);
-      fail_connection(unavailable("redis connection reset after a command timed out"));
-      co_return make_error(Errc::deadline_exceeded, "redis command timed out");
     }
-    if (w->error) co_return std::move(*w->error);
-    co_return std::move(w->replies);
+    if (late) {
+      // The request may be on the wire and Redis may be stuck: the connection is dropped and
+      // everyone else queued on it fails.
+      fail_connection(unavailable("redis connection reset after a command timed out"));
+      return;
+    }
+    if (next) arm_deadline(*next);
   }
 
   void start_connect() {
@@ -265,30 +318,36 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   void kick_writer() {
     if (writing_ || wqueue_.empty() || state_ != State::connected) return;
     writing_ = true;
-    asio::co_spawn(strand_, write_loop(shared_from_this(), socket_), asio::detached);
+    write_queued(socket_);
   }
 
   // Writes everything queued in one go, one gathered write of the commands' own buffers (no
-  // copy into a common buffer: growing one cost a memcpy and, for the large ones, fresh pages
-  // faulted in under load). Commands queued while a write is in flight go in the next one.
-  static asio::awaitable<void> write_loop(std::shared_ptr<Impl> self, std::shared_ptr<Socket> sock) {
-    std::vector<std::string> batch;
+  // copy into a common buffer). Commands queued while a write is in flight go in the next.
+  void write_queued(std::shared_ptr<Socket> sock) {
+    auto batch = std::make_shared<std::vector<std::string>>(std::move(wqueue_));
+    wqueue_.clear();
     std::vector<asio::const_buffer> buffers;
-    while (!self->wqueue_.empty()) {
-      batch.clear();
-      batch.swap(self->wqueue_);
-      buffers.clear();
-      for (const auto& b : batch) buffers.emplace_back(b.data(), b.size());
-      auto [ec, n] = co_await asio::async_write(*sock, buffers, kNoThrow);
-      if (sock != self->socket_) co_return;
+    buffers.reserve(batch->size());
+    for (const auto& b : *batch) buffers.emplace_back(b.data(), b.size());
+    // The socket's executor is the strand, so the handler runs there.
+    asio::async_write(*sock, buffers, [self = shared_from_this(), sock, batch](boost::system::error_code ec, std::size_t) {
+      if (sock != self->socket_) return;
       if (ec) {
         self->fail_connection(unavailable("redis write failed: " + ec.message()));
-        co_return;
+        return;
       }
-    }
-    self->writing_ = false;
+      if (self->wqueue_.empty()) {
+        self->writing_ = false;
+        return;
+      }
+      self->write_queued(sock);
+    });
   }
 
+// Once inlined here, GCC 12 takes the coroutine frame's own operator new and delete for a
+// mismatched pair: a known false positive of that compiler about coroutine frames.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
   static asio::awaitable<void> read_loop(std::shared_ptr<Impl> self, std::shared_ptr<Socket> sock) {
     std::array<char, kReadChunk> buf;
     Reply reply;
@@ -317,6 +376,8 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     }
   }
 
+#pragma GCC diagnostic pop
+
   void deliver(Reply reply) {
     if (waiters_.empty()) {
       fail_connection(unavailable("unexpected reply from redis"));
@@ -336,7 +397,8 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     }
     healthy_ = true;
     backoff_ = 0ms;
-    if (w != handshake_) w->finish();  // an abandoned waiter's reply just goes away
+    if (w != handshake_) answer(w, std::move(w->replies));  // an abandoned waiter's reply just goes away
+    if (waiters_.empty()) disarm_deadline();  // nothing left to time out: no timer keeps the context busy
   }
 
   // Drops the socket and fails every queued request with `err`. A connection that never got
@@ -370,10 +432,10 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     healthy_ = false;
     auto waiters = std::move(waiters_);
     waiters_.clear();
+    disarm_deadline();
     for (const auto& w : waiters) {
       if (w == handshake_) continue;
-      w->error = err;
-      w->finish();
+      answer(w, err);
     }
   }
 
@@ -395,6 +457,8 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   std::vector<std::string> wqueue_;  // encoded commands not yet handed to the socket
   std::deque<std::shared_ptr<Waiter>> waiters_;
   std::shared_ptr<Waiter> handshake_ = std::make_shared<Waiter>();
+  asio::steady_timer deadline_timer_{strand_};
+  std::optional<Clock::time_point> armed_;  // the deadline the timer is set to, while it waits
   Clock::time_point retry_at_{};
   std::chrono::milliseconds backoff_{0};
   std::atomic<bool> connected_flag_{false};
