@@ -4,9 +4,9 @@
 #include "ragd/cache/single_flight.hpp"
 #include "ragd/cache/tiered_cache.hpp"
 #include "ragd/core/ids.hpp"
+#include "ragd/core/with_timeout.hpp"
 #include "ragd/core/json_writer.hpp"
 #include "ragd/metrics/metrics.hpp"
-#include "ragd/orchestrator/deadline.hpp"
 #include "ragd/orchestrator/prompt.hpp"
 #include "ragd/profile/profile_store.hpp"
 #include "ragd/queue/job_queue.hpp"
@@ -317,8 +317,8 @@ return n
     QueryResult out;
     out.model = config.model;
     double t0 = mono_ms();
-    auto found = co_await with_timeout(deps.retriever.retrieve(c.query, c.top_k, c.mode),
-                                       remaining(c.deadline_unix_ms, config.retrieval.timeout_ms), "retrieval");
+    auto found = co_await deps.retriever.retrieve(c.query, c.top_k, c.mode,
+                                                  remaining(c.deadline_unix_ms, config.retrieval.timeout_ms));
     out.timings.retrieve = mono_ms() - t0;
     stage.with({"retrieve"}).observe(out.timings.retrieve);
     if (!found) co_return found.error();

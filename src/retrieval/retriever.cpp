@@ -1,5 +1,7 @@
 #include "ragd/retrieval/retriever.hpp"
 
+#include "ragd/core/with_timeout.hpp"
+
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/retrieval/chunker.hpp"
 #include "ragd/retrieval/fusion.hpp"
@@ -105,6 +107,7 @@ struct Retriever::PendingSearch {
   SearchMode mode;
   std::optional<Result<std::vector<Hit>>> result;
   boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
+  std::atomic<bool> timed_out{false};  // the caller's timer cancelled `done` first
 };
 
 std::optional<SearchMode> parse_search_mode(std::string_view name) {
@@ -204,15 +207,42 @@ boost::asio::awaitable<Result<std::vector<Hit>>> Retriever::search(std::string q
 }
 
 boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve(std::string query, int top_k, SearchMode mode) {
+  return retrieve(std::move(query), top_k, mode, std::chrono::milliseconds::max());
+}
+
+// GCC 12 takes this coroutine frame's own operator new and delete for a mismatched pair once
+// they are inlined: a known false positive of that compiler about coroutine frames.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve(std::string query, int top_k, SearchMode mode,
+                                                                 std::chrono::milliseconds timeout) {
+  if (timeout <= std::chrono::milliseconds::zero()) {
+    co_return make_error(Errc::deadline_exceeded, "retrieval had no time left before the deadline");
+  }
+  const bool bounded = timeout != std::chrono::milliseconds::max();
   if (external_embedder_ && mode != SearchMode::lexical) {
-    co_return co_await retrieve_external(std::move(query), top_k, mode);
+    if (!bounded) co_return co_await retrieve_external(std::move(query), top_k, mode);
+    co_return co_await with_timeout(retrieve_external(std::move(query), top_k, mode), timeout, "retrieval");
   }
   if (batches(mode)) {
     if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
     boost::asio::any_io_executor caller = co_await boost::asio::this_coro::executor;
-    auto pending = std::make_shared<PendingSearch>(std::move(caller), std::move(query), top_k, mode);
+    auto pending = std::make_shared<PendingSearch>(caller, std::move(query), top_k, mode);
+    // The timer cancels the channel, which ends the receive; the search itself runs on and
+    // its late result is dropped.
+    std::optional<boost::asio::steady_timer> timer;
+    if (bounded) {
+      timer.emplace(caller, timeout);
+      timer->async_wait([pending](boost::system::error_code ec) {
+        if (ec) return;
+        pending->timed_out = true;
+        pending->done.cancel();
+      });
+    }
     enqueue_search(pending);
     auto [ec] = co_await pending->done.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (timer) timer->cancel();
+    if (pending->timed_out) co_return make_error(Errc::deadline_exceeded, "retrieval did not finish in time");
     // The send happens after `result` is set, and the receive after the send.
     if (ec || !pending->result) co_return make_error(Errc::cancelled, "cancelled while the search ran");
     if (!*pending->result) co_return pending->result->error();
@@ -222,8 +252,11 @@ boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve(std::string que
     co_return out;
   }
   auto work = [this, query = std::move(query), top_k, mode] { return retrieve_sync(query, top_k, mode); };
-  co_return co_await run_on(pool_.get_executor(), std::move(work));
+  if (!bounded) co_return co_await run_on(pool_.get_executor(), std::move(work));
+  co_return co_await with_timeout(run_on(pool_.get_executor(), std::move(work)), timeout, "retrieval");
 }
+
+#pragma GCC diagnostic pop
 
 // The query is embedded as I/O, the rest runs on the pool.
 boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve_external(std::string query, int top_k,

@@ -143,6 +143,11 @@ class Retriever {
   // kept: upstream_error, unavailable, deadline_exceeded). search() is retrieve() without
   // the account of how: a degraded hybrid search gives its BM25 hits all the same.
   boost::asio::awaitable<Result<SearchResult>> retrieve(std::string query, int top_k, SearchMode mode);
+  // The same within `timeout`: Errc::deadline_exceeded ("retrieval did not finish in time")
+  // when it passes first. A search on the pool is awaited against a timer directly, without
+  // a race of two spawned coroutines.
+  boost::asio::awaitable<Result<SearchResult>> retrieve(std::string query, int top_k, SearchMode mode,
+                                                        std::chrono::milliseconds timeout);
   boost::asio::awaitable<Result<std::vector<Hit>>> search(std::string query, int top_k);
   boost::asio::awaitable<Result<std::vector<Hit>>> search(std::string query, int top_k,
                                                           SearchMode mode);

@@ -5,9 +5,11 @@
 #include "test_support.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <gtest/gtest.h>
 
+#include <future>
 #include <set>
 #include <thread>
 
@@ -295,6 +297,34 @@ TEST(Retriever, RunOnDoesTheWorkOnThePoolThread) {
       });
   EXPECT_NE(ids.first, io_thread) << "the work ran on the I/O thread";
   EXPECT_EQ(ids.second, io_thread) << "the coroutine did not come back to its executor";
+}
+
+TEST(Retriever, ASearchThePoolCannotStartInTimeIsADeadlineAndLeavesNoTrace) {
+  RetrievalConfig c = small_config();
+  c.search_threads = 1;
+  Retriever r(c);
+  std::promise<void> release;
+  auto outcome = test::run_coro<std::string>([&](asio::io_context&) -> asio::awaitable<std::string> {
+    if (!co_await r.ingest(corpus())) co_return "ingest failed";
+    // The only pool thread is held, so the search cannot start before its timeout.
+    asio::post(r.pool_executor(), [held = release.get_future().share()] { held.wait(); });
+    for (auto mode : {SearchMode::hybrid, SearchMode::dense, SearchMode::lexical}) {
+      auto late = co_await r.retrieve("What makes a volcano explode?", 3, mode, std::chrono::milliseconds(50));
+      if (late || late.error().code != Errc::deadline_exceeded ||
+          late.error().message != "retrieval did not finish in time") {
+        co_return std::string("expected a deadline in mode ") + std::string(to_string(mode));
+      }
+    }
+    auto none = co_await r.retrieve("What makes a volcano explode?", 3, SearchMode::hybrid,
+                                    std::chrono::milliseconds(0));
+    if (none || none.error().code != Errc::deadline_exceeded) co_return "a zero timeout did not fail at once";
+    release.set_value();
+    // The late searches finish on the pool and are dropped; the next one is answered.
+    auto found = co_await r.retrieve("What makes a volcano explode?", 3, SearchMode::hybrid, std::chrono::seconds(10));
+    if (!found || found->hits.empty()) co_return "search after the pool came back failed";
+    co_return found->hits.front().doc_id;
+  });
+  EXPECT_EQ(outcome, "volcano");
 }
 
 TEST(Retriever, IngestRefusesMoreDocumentsThanARequestMayCarry) {

@@ -14,7 +14,7 @@
 #include <chrono>
 #include <string>
 
-namespace ragd::orchestrator {
+namespace ragd {
 
 // Runs `op`; if `timeout` passes first, `op` is cancelled and the result is
 // Errc::deadline_exceeded naming `what`.
@@ -33,4 +33,4 @@ boost::asio::awaitable<Result<T>> with_timeout(boost::asio::awaitable<Result<T>>
   co_return make_error(Errc::deadline_exceeded, what + " did not finish in time");
 }
 
-}  // namespace ragd::orchestrator
+}  // namespace ragd
