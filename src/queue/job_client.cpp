@@ -151,7 +151,7 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
         co_await detail::sleep_for(kRetryPause);
         continue;
       }
-      auto entries = detail::parse_stream_read(*r);
+      auto entries = detail::parse_stream_read(std::move(*r));
       if (entries.empty()) continue;
       redis::Command xdel = {"XDEL", self->reply_stream_};
       for (const auto& e : entries) {

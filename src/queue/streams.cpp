@@ -40,17 +40,19 @@ const std::string* StreamRecord::field(const std::string& name) const {
   return nullptr;
 }
 
-std::vector<StreamBatch> parse_streams_read(const redis::Reply& reply) {
+std::vector<StreamBatch> parse_streams_read(redis::Reply&& reply) {
   std::vector<StreamBatch> out;
   if (!reply.is_array()) return out;
-  for (const auto& stream : reply.elements) {
+  for (auto& stream : reply.elements) {
     if (!stream.is_array() || stream.elements.size() != 2) continue;
-    auto name = stream.elements[0].as_string();
+    auto name = detail::take_string(stream.elements[0]);
     if (!name) continue;
-    out.push_back({std::move(*name), detail::parse_entries(stream.elements[1])});
+    out.push_back({std::move(*name), detail::parse_entries(std::move(stream.elements[1]))});
   }
   return out;
 }
+
+std::vector<StreamBatch> parse_streams_read(const redis::Reply& reply) { return parse_streams_read(redis::Reply(reply)); }
 
 std::optional<std::int64_t> parse_pending_deliveries(const redis::Reply& reply) {
   if (!reply.is_array() || reply.elements.empty()) return std::nullopt;

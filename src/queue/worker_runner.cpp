@@ -181,7 +181,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
           failed = true;
           break;
         }
-        auto entries = detail::parse_stream_read(*r);
+        auto entries = detail::parse_stream_read(std::move(*r));
         if (from != ">") {
           draining_pending = true;
           if (entries.empty()) {
@@ -207,7 +207,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         if (!stopping_) co_await wait_for_wake(kRetryPause);
         continue;
       }
-      for (auto& batch : parse_streams_read(*r)) {
+      for (auto& batch : parse_streams_read(std::move(*r))) {
         co_await dispatch(std::move(batch.stream), std::move(batch.records), true);
       }
     }
@@ -298,7 +298,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         if (r && r->str.starts_with("NOGROUP")) co_await ensure_groups();
         co_return false;
       }
-      auto entries = detail::parse_autoclaim(*r);
+      auto entries = detail::parse_autoclaim(std::move(*r));
       std::erase_if(entries, [&](const detail::StreamEntry& e) { return active_.contains({stream, e.id}); });
       if (entries.empty()) continue;
       for (const auto& e : entries) {

@@ -55,23 +55,31 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 
 Error unavailable(std::string why) { return make_error(Errc::unavailable, std::move(why)); }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
+// ASCII case-insensitive equality; `upper` is already in capitals.
+bool equals_upper(std::string_view s, std::string_view upper) {
+  if (s.size() != upper.size()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c != upper[i]) return false;
+  }
+  return true;
 }
 
-// Commands that may wait on the server and consume data when they return.
+// Commands that may wait on the server and consume data when they return. Runs for every
+// command, so it compares in place instead of upper-casing copies.
 bool is_blocking(const Command& cmd) {
   if (cmd.empty()) return false;
-  const auto name = upper(cmd[0]);
-  if (name == "BLPOP" || name == "BRPOP" || name == "BRPOPLPUSH" || name == "BLMOVE" ||
-      name == "BLMPOP" || name == "BZPOPMIN" || name == "BZPOPMAX" || name == "BZMPOP" ||
-      name == "WAIT") {
-    return true;
+  const std::string_view name = cmd[0];
+  for (std::string_view b : {"BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX",
+                             "BZMPOP", "WAIT"}) {
+    if (equals_upper(name, b)) return true;
   }
-  if (name == "XREAD" || name == "XREADGROUP") {
-    return std::any_of(cmd.begin() + 1, cmd.end(), [](const std::string& a) { return upper(a) == "BLOCK"; });
+  if (equals_upper(name, "XREAD") || equals_upper(name, "XREADGROUP")) {
+    // Arguments before STREAMS are options; what follows are keys and ids.
+    for (std::size_t i = 1; i < cmd.size() && !equals_upper(cmd[i], "STREAMS"); ++i) {
+      if (equals_upper(cmd[i], "BLOCK")) return true;
+    }
   }
   return false;
 }

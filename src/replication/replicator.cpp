@@ -209,7 +209,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
         if (self->stopped_) break;
         if (r && !r->is_error()) {
           backoff = kFirstBackoff;
-          for (auto& batch : queue::parse_streams_read(*r)) {
+          for (auto& batch : queue::parse_streams_read(std::move(*r))) {
             for (auto& record : batch.records) {
               if (self->diverged_ || self->stopped_) break;
               co_await self->apply(std::move(record));

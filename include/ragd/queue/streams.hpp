@@ -56,6 +56,8 @@ struct StreamBatch {
 
 // Every stream of an XREAD / XREADGROUP reply, in reply order (nil reply = none).
 std::vector<StreamBatch> parse_streams_read(const redis::Reply& reply);
+// The same, moving the reply's strings out instead of copying them.
+std::vector<StreamBatch> parse_streams_read(redis::Reply&& reply);
 // The delivery count of the first entry of an extended XPENDING reply
 // ([[id, consumer, idle-ms, deliveries], ...]); nullopt when there is none.
 std::optional<std::int64_t> parse_pending_deliveries(const redis::Reply& reply);
