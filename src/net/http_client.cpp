@@ -95,10 +95,12 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
   Impl& operator=(const Impl&) = delete;
 
   // Runs on the strand.
-  void start(std::uint64_t id, HttpRequest req, CompletionPtr handler, asio::any_io_executor hex) {
+  void start(std::uint64_t id, std::shared_ptr<const HttpRequest> req, std::chrono::milliseconds timeout,
+             CompletionPtr handler, asio::any_io_executor hex) {
     auto t = std::make_unique<Transfer>();
     t->id = id;
     t->req = std::move(req);
+    t->timeout = timeout;
     t->handler = std::move(handler);
     t->handler_ex = std::move(hex);
     t->started = std::chrono::steady_clock::now();
@@ -181,7 +183,10 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     std::uint64_t id = 0;
     CURL* easy = nullptr;
     curl_slist* header_list = nullptr;
-    HttpRequest req;  // the body must outlive the transfer: CURLOPT_POSTFIELDS does not copy
+    // The body must outlive the transfer (CURLOPT_POSTFIELDS does not copy); shared by the
+    // attempts of one request.
+    std::shared_ptr<const HttpRequest> req;
+    std::chrono::milliseconds timeout{0};  // this attempt's
     HttpResponse resp;
     bool too_large = false;
     std::size_t max_bytes = 0;
@@ -196,7 +201,7 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     if (!t.easy) return make_error(Errc::internal, "curl_easy_init failed");
     t.max_bytes = options_.max_response_bytes;
     CURL* e = t.easy;
-    curl_easy_setopt(e, CURLOPT_URL, t.req.url.c_str());
+    curl_easy_setopt(e, CURLOPT_URL, t.req->url.c_str());
     curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
@@ -213,26 +218,26 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
 
     long connect_ms = static_cast<long>(options_.connect_timeout.count());
-    if (t.req.timeout.count() > 0) {
-      curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t.req.timeout.count()));
-      connect_ms = std::min(connect_ms, static_cast<long>(t.req.timeout.count()));
+    if (t.timeout.count() > 0) {
+      curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t.timeout.count()));
+      connect_ms = std::min(connect_ms, static_cast<long>(t.timeout.count()));
     }
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, std::max(connect_ms, 1L));
 
-    const std::string& m = t.req.method;
+    const std::string& m = t.req->method;
     if (m == "GET") {
       curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (m == "HEAD") {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
       if (m != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m.c_str());
-      if (m == "POST" || !t.req.body.empty()) {
+      if (m == "POST" || !t.req->body.empty()) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                         static_cast<curl_off_t>(t.req.body.size()));
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.req.body.data());
+                         static_cast<curl_off_t>(t.req->body.size()));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.req->body.data());
       }
     }
-    for (const auto& [name, value] : t.req.headers) {
+    for (const auto& [name, value] : t.req->headers) {
       std::string line = name + ": " + value;
       t.header_list = curl_slist_append(t.header_list, line.c_str());
     }
@@ -262,14 +267,14 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
       t.resp.status = static_cast<int>(status);
       return std::move(t.resp);
     }
-    std::string what = t.req.method + " " + t.req.url + ": " + curl_easy_strerror(rc);
+    std::string what = t.req->method + " " + t.req->url + ": " + curl_easy_strerror(rc);
     if (t.error[0] != '\0') what += std::string(" (") + t.error + ")";
     switch (rc) {
       case CURLE_OPERATION_TIMEDOUT: {
         // curl reports the connect timeout with the same code; only the request's own
         // timeout is a deadline, a slow connect is an unreachable service.
         auto elapsed = std::chrono::steady_clock::now() - t.started;
-        if (t.req.timeout.count() > 0 && elapsed + std::chrono::milliseconds(5) >= t.req.timeout) {
+        if (t.timeout.count() > 0 && elapsed + std::chrono::milliseconds(5) >= t.timeout) {
           return make_error(Errc::deadline_exceeded, what);
         }
         return make_error(Errc::unavailable, what);
@@ -491,8 +496,14 @@ HttpClient::~HttpClient() {
 }
 
 asio::awaitable<Result<HttpResponse>> HttpClient::request(HttpRequest req) {
+  const auto timeout = req.timeout;
+  return request(std::make_shared<const HttpRequest>(std::move(req)), timeout);
+}
+
+asio::awaitable<Result<HttpResponse>> HttpClient::request(std::shared_ptr<const HttpRequest> req,
+                                                          std::chrono::milliseconds timeout) {
   auto impl = impl_;
-  auto initiate = [impl](auto handler, HttpRequest r) {
+  auto initiate = [impl](auto handler, std::shared_ptr<const HttpRequest> r, std::chrono::milliseconds timeout) {
     asio::any_io_executor hex = asio::get_associated_executor(handler, impl->strand_);
     hex = asio::prefer(hex, asio::execution::outstanding_work.tracked);
     const std::uint64_t id = impl->next_id_.fetch_add(1, std::memory_order_relaxed);
@@ -508,14 +519,13 @@ asio::awaitable<Result<HttpResponse>> HttpClient::request(HttpRequest req) {
     }
     // The cancellation above is posted to the strand after this dispatch, so start()
     // always runs first and cancel() finds the transfer (or nothing, if it finished).
-    asio::dispatch(impl->strand_, [impl, id, r = std::move(r), h = std::move(completion),
+    asio::dispatch(impl->strand_, [impl, id, r = std::move(r), timeout, h = std::move(completion),
                                    hex = std::move(hex)]() mutable {
-      impl->start(id, std::move(r), std::move(h), std::move(hex));
+      impl->start(id, std::move(r), timeout, std::move(h), std::move(hex));
     });
   };
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&,
-                                          void(Result<HttpResponse>)>(
-      std::move(initiate), asio::use_awaitable, std::move(req));
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<HttpResponse>)>(
+      std::move(initiate), asio::use_awaitable, std::move(req), timeout);
 }
 
 }  // namespace ragd::net

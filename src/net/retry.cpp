@@ -85,17 +85,18 @@ asio::awaitable<Result<HttpResponse>> send_with_retries(HttpClient& http, HttpRe
   };
 
   const int attempts = std::max(1, policy.max_attempts);
+  // Every attempt sends the same request, which is not copied (a prompt is kilobytes).
+  const auto shared = std::make_shared<const HttpRequest>(std::move(req));
   std::optional<Error> last_error;
   std::optional<HttpResponse> last_response;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     const milliseconds left = remaining();
     if (left <= milliseconds(0)) co_return deadline_error(last_error ? last_error->message : "");
-    req.timeout = policy.attempt_timeout.count() > 0 ? std::min(policy.attempt_timeout, left) : left;
+    const milliseconds timeout =
+        policy.attempt_timeout.count() > 0 ? std::min(policy.attempt_timeout, left) : left;
 
     std::optional<milliseconds> server_delay;
-    // The last attempt hands over the request; earlier ones send a copy, kept for a retry.
-    HttpRequest sent = attempt == attempts ? std::move(req) : req;
-    auto res = co_await http.request(std::move(sent));
+    auto res = co_await http.request(shared, timeout);
     if (!res) {
       const Error& e = res.error();
       if (e.code == Errc::cancelled || e.code == Errc::bad_request) co_return e;

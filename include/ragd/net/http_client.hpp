@@ -65,6 +65,10 @@ class HttpClient {
   //   Errc::bad_request        the request itself is malformed (bad URL)
   //   Errc::upstream_error     the response was malformed or too large
   boost::asio::awaitable<Result<HttpResponse>> request(HttpRequest req);
+  // The same with a request shared by several attempts (it is not copied) and this
+  // attempt's own timeout in place of req->timeout.
+  boost::asio::awaitable<Result<HttpResponse>> request(std::shared_ptr<const HttpRequest> req,
+                                                       std::chrono::milliseconds timeout);
 
  private:
   class Impl;
