@@ -298,6 +298,38 @@ TEST(RedisConnection, TimeoutClosesConnectionAndNextCommandReconnects) {
   });
 }
 
+TEST(RedisConnection, AShortDeadlineQueuedBehindALongOneStillFiresOnTime) {
+  // One timer watches the connection's deadlines: a command with a short timeout queued
+  // behind a blocking read with a long one must move it earlier, not wait for the read.
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Connection conn(io.get_executor(), config_for(server.url()));
+    CO_ASSERT_TRUE(co_await conn.command(make_command("SET", "k", "v")));
+    std::optional<Result<Reply>> blocked;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          blocked = co_await conn.command(make_command("BLPOP", "empty-list", "8"), 10s);
+        },
+        asio::detached);
+    co_await sleep_for(50ms);  // the BLPOP is on the wire
+    const auto start = std::chrono::steady_clock::now();
+    auto quick = co_await conn.command(make_command("GET", "k"), 200ms);
+    const auto waited = std::chrono::steady_clock::now() - start;
+    CO_ASSERT_FALSE(quick);
+    EXPECT_EQ(quick.error().code, Errc::deadline_exceeded);
+    EXPECT_LT(waited, 3s) << "the short deadline waited for the blocking read";
+    // Its timeout reset the connection, so the blocking read fails too, long before 8 s.
+    EXPECT_TRUE(co_await eventually([&] { return blocked.has_value(); }, 3s));
+    CO_ASSERT_TRUE(blocked.has_value());
+    CO_ASSERT_FALSE(*blocked);
+    EXPECT_EQ(blocked->error().code, Errc::unavailable);
+    auto next = co_await conn.command(make_command("GET", "k"));
+    CO_ASSERT_TRUE(next) << next.error().message;
+    EXPECT_EQ(next->str, "v");
+  });
+}
+
 TEST(RedisConnection, CancelledCommandNeverDeliversItsReplyToAnotherCaller) {
   using namespace asio::experimental::awaitable_operators;
   RedisServer server;
