@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
   ragd::RedisConfig config;
   config.url = *flags->get("redis");
   ragd::redis::Client redis(io.get_executor(), config);
-  auto set = run(io, redis.command(ragd::redis::make_command("SET", "redis-bench:key", std::string(value_bytes, 'v'))));
+  auto set = run(io, redis.command(ragd::redis::make_command("SET", "redis-bench:key",
+                                                             std::string(value_bytes, 'v'))));
   if (!set || set->is_error()) {
     std::fprintf(stderr, "cannot SET the key: %s\n", set ? set->str.c_str() : set.error().message.c_str());
     return 1;

@@ -52,7 +52,9 @@ std::vector<StreamBatch> parse_streams_read(redis::Reply&& reply) {
   return out;
 }
 
-std::vector<StreamBatch> parse_streams_read(const redis::Reply& reply) { return parse_streams_read(redis::Reply(reply)); }
+std::vector<StreamBatch> parse_streams_read(const redis::Reply& reply) {
+  return parse_streams_read(redis::Reply(reply));
+}
 
 std::optional<std::int64_t> parse_pending_deliveries(const redis::Reply& reply) {
   if (!reply.is_array() || reply.elements.empty()) return std::nullopt;

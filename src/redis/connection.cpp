@@ -338,7 +338,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     buffers.reserve(batch->size());
     for (const auto& b : *batch) buffers.emplace_back(b.data(), b.size());
     // The socket's executor is the strand, so the handler runs there.
-    asio::async_write(*sock, buffers, [self = shared_from_this(), sock, batch](boost::system::error_code ec, std::size_t) {
+    auto written = [self = shared_from_this(), sock, batch](boost::system::error_code ec, std::size_t) {
       if (sock != self->socket_) return;
       if (ec) {
         self->fail_connection(unavailable("redis write failed: " + ec.message()));
@@ -349,7 +349,8 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         return;
       }
       self->write_queued(sock);
-    });
+    };
+    asio::async_write(*sock, buffers, std::move(written));
   }
 
 // Once inlined here, GCC 12 takes the coroutine frame's own operator new and delete for a

@@ -242,7 +242,10 @@ boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve(std::string que
     enqueue_search(pending);
     auto [ec] = co_await pending->done.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
     if (timer) timer->cancel();
-    if (pending->timed_out) co_return make_error(Errc::deadline_exceeded, "retrieval did not finish in time");
+    // A receive that succeeded got the result first, even if the timer fired meanwhile.
+    if (ec && pending->timed_out) {
+      co_return make_error(Errc::deadline_exceeded, "retrieval did not finish in time");
+    }
     // The send happens after `result` is set, and the receive after the send.
     if (ec || !pending->result) co_return make_error(Errc::cancelled, "cancelled while the search ran");
     if (!*pending->result) co_return pending->result->error();

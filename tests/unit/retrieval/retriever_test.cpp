@@ -309,7 +309,8 @@ TEST(Retriever, ASearchThePoolCannotStartInTimeIsADeadlineAndLeavesNoTrace) {
     // The only pool thread is held, so the search cannot start before its timeout.
     asio::post(r.pool_executor(), [held = release.get_future().share()] { held.wait(); });
     for (auto mode : {SearchMode::hybrid, SearchMode::dense, SearchMode::lexical}) {
-      auto late = co_await r.retrieve("What makes a volcano explode?", 3, mode, std::chrono::milliseconds(50));
+      auto late = co_await r.retrieve("What makes a volcano explode?", 3, mode,
+                                      std::chrono::milliseconds(50));
       if (late || late.error().code != Errc::deadline_exceeded ||
           late.error().message != "retrieval did not finish in time") {
         co_return std::string("expected a deadline in mode ") + std::string(to_string(mode));
@@ -320,7 +321,8 @@ TEST(Retriever, ASearchThePoolCannotStartInTimeIsADeadlineAndLeavesNoTrace) {
     if (none || none.error().code != Errc::deadline_exceeded) co_return "a zero timeout did not fail at once";
     release.set_value();
     // The late searches finish on the pool and are dropped; the next one is answered.
-    auto found = co_await r.retrieve("What makes a volcano explode?", 3, SearchMode::hybrid, std::chrono::seconds(10));
+    auto found = co_await r.retrieve("What makes a volcano explode?", 3, SearchMode::hybrid,
+                                     std::chrono::seconds(10));
     if (!found || found->hits.empty()) co_return "search after the pool came back failed";
     co_return found->hits.front().doc_id;
   });
