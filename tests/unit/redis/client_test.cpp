@@ -16,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <optional>
 #include <thread>
 
 namespace ragd::redis {
@@ -35,6 +36,19 @@ RedisConfig config_for(const std::string& url, int pool_size = 1) {
   c.command_timeout_ms = 5000;
   c.connect_timeout_ms = 2000;
   return c;
+}
+
+// Sends `cmd` on `conn` from a coroutine of its own, `after` from now, and stores the result
+// in `out` (which must outlive it).
+void spawn_command(asio::io_context& io, Connection& conn, Command cmd, std::optional<Result<Reply>>& out,
+                   std::chrono::milliseconds after, std::optional<std::chrono::milliseconds> timeout = {}) {
+  asio::co_spawn(
+      io,
+      [&conn, &out, cmd = std::move(cmd), after, timeout]() mutable -> asio::awaitable<void> {
+        co_await sleep_for(after);
+        out = co_await conn.command(std::move(cmd), timeout);
+      },
+      asio::detached);
 }
 
 TEST(RedisUrl, ParsesHostPortDbAndPassword) {
@@ -274,13 +288,7 @@ TEST(RedisConnection, TimeoutClosesConnectionAndNextCommandReconnects) {
 
     // A command queued behind the one that times out must not receive its reply.
     std::optional<Result<Reply>> queued;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          co_await sleep_for(20ms);
-          queued = co_await conn.command(make_command("GET", "k"));
-        },
-        asio::detached);
+    spawn_command(io, conn, make_command("GET", "k"), queued, 20ms);
     auto slow = co_await conn.command(make_command("BLPOP", "empty-list", "2"), 200ms);
     CO_ASSERT_FALSE(slow);
     EXPECT_EQ(slow.error().code, Errc::deadline_exceeded);
@@ -306,12 +314,7 @@ TEST(RedisConnection, AShortDeadlineQueuedBehindALongOneStillFiresOnTime) {
     Connection conn(io.get_executor(), config_for(server.url()));
     CO_ASSERT_TRUE(co_await conn.command(make_command("SET", "k", "v")));
     std::optional<Result<Reply>> blocked;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          blocked = co_await conn.command(make_command("BLPOP", "empty-list", "8"), 10s);
-        },
-        asio::detached);
+    spawn_command(io, conn, make_command("BLPOP", "empty-list", "8"), blocked, 0ms, 10s);
     co_await sleep_for(50ms);  // the BLPOP is on the wire
     const auto start = std::chrono::steady_clock::now();
     auto quick = co_await conn.command(make_command("GET", "k"), 200ms);
@@ -338,13 +341,7 @@ TEST(RedisConnection, CancelledCommandNeverDeliversItsReplyToAnotherCaller) {
     CO_ASSERT_TRUE(co_await conn.command(make_command("SET", "mine", "mine-value")));
 
     std::optional<Result<Reply>> other;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          co_await sleep_for(20ms);
-          other = co_await conn.command(make_command("GET", "mine"));
-        },
-        asio::detached);
+    spawn_command(io, conn, make_command("GET", "mine"), other, 20ms);
 
     asio::steady_timer timer(io, 150ms);
     auto raced = co_await (conn.command(make_command("BLPOP", "jobs", "5")) ||
