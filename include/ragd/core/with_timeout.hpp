@@ -1,5 +1,7 @@
-// Racing an operation against a deadline: the one way every leg and outbound call gets a
-// timeout derived from the request's deadline. Thread-safety: free functions.
+// Racing an operation against a deadline, for legs and outbound calls that have no cheaper
+// way to stop at one (the batched search awaits its channel against a timer of its own,
+// Retriever::retrieve). It costs two spawned coroutines and a parallel group per call.
+// Thread-safety: free functions.
 #pragma once
 
 #include "ragd/core/error.hpp"
