@@ -92,6 +92,33 @@ TEST(JsonReader, RoundTripsJsonWriterOutputOnRandomStrings) {
   }
 }
 
+// Strings of every length around the scanner's blocks, made of one kind of character (plain,
+// escaped quotes and backslashes, newlines, multi-byte characters, control bytes), must
+// decode as nlohmann decodes them, whether escaped as nlohmann writes them or with every
+// character as a \u escape (surrogate pairs included).
+TEST(JsonReader, DecodesStringsOfEveryLengthWhateverTheyHold) {
+  const std::vector<std::string> fills = {"a", "\"", "\\", "\n", "\xc3\xa9", "\xf0\x9f\x98\x80", "\x01"};
+  for (const auto& fill : fills) {
+    for (std::size_t n : {0, 1, 2, 14, 15, 16, 17, 40, 300, 3000}) {
+      std::string s;
+      for (std::size_t k = 0; k < n; ++k) s += (k % 5 == 4) ? std::string("z") : fill;
+      const std::string plain_doc = R"({"k":)" + nlohmann::json(s).dump() + R"(,"after":"x"})";
+      const std::string ascii_doc = R"({"k":)" + nlohmann::json(s).dump(-1, ' ', true) + R"(,"after":"x"})";
+      for (const auto& doc : {plain_doc, ascii_doc}) {
+        auto v = parse_json(doc);
+        ASSERT_TRUE(v) << v.error().message << " in " << doc;
+        EXPECT_EQ(v->find("k")->as_string(), s) << doc;
+        EXPECT_EQ(v->find("after")->as_string(), "x");
+      }
+    }
+  }
+  // A string that never ends is an error, however long it is.
+  for (std::size_t n : {0, 5, 15, 16, 17, 100}) {
+    EXPECT_FALSE(parse_json("\"" + std::string(n, 'a'))) << n;
+    EXPECT_FALSE(parse_json("\"" + std::string(n, 'a') + "\\\"")) << n;
+  }
+}
+
 // Random bytes and random truncations of valid documents: an answer or an error, never a
 // crash, and the same verdict as nlohmann.
 TEST(JsonReader, AgreesWithNlohmannOnMangledDocuments) {

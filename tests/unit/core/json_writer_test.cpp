@@ -105,6 +105,23 @@ TEST(JsonWriter, LongTextsMatchTheReferencePieceByPiece) {
   }
 }
 
+// Texts that grow when escaped, up to sixfold (control bytes) or twofold (quotes), appended
+// after prefixes of every length around the string's small buffer and the scanner's blocks,
+// must come out whole: nothing of the prefix lost, nothing of the text cut.
+TEST(JsonWriter, TextsThatGrowUpToSixfoldAreWrittenWholeAfterAnyPrefix) {
+  for (const char fill : {'\x01', '"'}) {
+    for (std::size_t prefix = 0; prefix < 40; prefix += 3) {
+      for (std::size_t n : {0, 1, 15, 16, 17, 31, 33, 100, 1000, 5000}) {
+        const std::string text(n, fill);
+        std::string out(prefix, 'p');
+        append_json_string(out, text);
+        ASSERT_EQ(out.size(), prefix + reference(text).size()) << n;
+        EXPECT_EQ(out, std::string(prefix, 'p') + reference(text)) << "prefix " << prefix << ", " << n << " bytes";
+      }
+    }
+  }
+}
+
 TEST(JsonWriter, WritesNestedStructuresNumbersAndRawValues) {
   std::string out;
   JsonWriter w(out);
