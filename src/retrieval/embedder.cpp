@@ -191,21 +191,36 @@ void HashEmbedder::embed_terms_into(const AnalyzedText& terms, float* out, const
     ++t.count;
   }
   const auto dim = static_cast<std::uint64_t>(dim_);
+  const bool pow2 = (dim & (dim - 1)) == 0;
   for (const std::uint32_t slot : s.distinct) {
     Tally& t = s.table[slot];
-    const auto tf = static_cast<float>(t.count);
-    const float value = (t.weight_sum / tf) * (1.0f + std::log(tf));
+    // Most features occur once, and 1 + ln(1) is 1: no division or logarithm for them.
+    float value = t.weight_sum;
+    if (t.count > 1) {
+      const auto tf = static_cast<float>(t.count);
+      value = (t.weight_sum / tf) * (1.0f + std::log(tf));
+    }
     const std::uint64_t h = finalize(t.hash);
-    const std::size_t bucket = static_cast<std::size_t>((h & 0x7fffffffffffffffULL) % dim);
+    // A power-of-two dimension (the default) takes the low bits, which is what % gives
+    // there, without a 64-bit division per feature.
+    const std::uint64_t low = h & 0x7fffffffffffffffULL;
+    const std::size_t bucket = static_cast<std::size_t>(pow2 ? (low & (dim - 1)) : low % dim);
     out[bucket] += (h >> 63) != 0 ? -value : value;
     t = Tally{};  // leave the table empty for the next call
   }
 
-  double norm = 0.0;
-  for (int i = 0; i < dim_; ++i) norm += static_cast<double>(out[i]) * out[i];
+  // Four running sums: one would be a chain of dependent additions, each waiting for the
+  // last (the vector is mostly zeros, so this loop cost as much as the features did).
+  double sums[4] = {0.0, 0.0, 0.0, 0.0};
+  int i = 0;
+  for (; i + 4 <= dim_; i += 4) {
+    for (int k = 0; k < 4; ++k) sums[k] += static_cast<double>(out[i + k]) * out[i + k];
+  }
+  for (; i < dim_; ++i) sums[0] += static_cast<double>(out[i]) * out[i];
+  const double norm = (sums[0] + sums[1]) + (sums[2] + sums[3]);
   if (norm <= 0.0) return;
   const auto scale = static_cast<float>(1.0 / std::sqrt(norm));
-  for (int i = 0; i < dim_; ++i) out[i] *= scale;
+  for (int j = 0; j < dim_; ++j) out[j] *= scale;
 }
 
 }  // namespace ragd::retrieval
