@@ -109,6 +109,52 @@ TEST(HttpClient, ReusesItsConnectionAcrossRequests) {
   EXPECT_EQ(fake.stat("connections_accepted") - before, 2);
 }
 
+// Easy handles are reset and reused from one transfer to the next: nothing of a request
+// (method, body, headers, timeout, the no-body flag of a HEAD) may carry over to the next.
+TEST(HttpClient, NothingOfOneRequestCarriesOverToTheNext) {
+  FakeLlm slow({"--latency-ms", "400"});
+  FakeLlm hanging({"--hang-rate", "1"});
+  auto results = test::run_bounded<std::vector<std::string>>(
+      [&](asio::io_context& io) -> asio::awaitable<std::vector<std::string>> {
+        HttpClient client(io.get_executor());
+        std::vector<std::string> out;
+        auto note = [&out](const Result<HttpResponse>& r) {
+          out.push_back(r ? std::to_string(r->status) + " " + r->body : "error " + std::string(to_string(r.error().code)));
+        };
+        for (int round = 0; round < 2; ++round) {
+          HttpRequest head;
+          head.method = "HEAD";
+          head.url = slow.url("/healthz");
+          note(co_await client.request(head));
+          HttpRequest get;
+          get.method = "GET";
+          get.url = slow.url("/healthz");
+          note(co_await client.request(get));  // a body again: NOBODY was reset
+          HttpRequest del;
+          del.method = "DELETE";
+          del.url = slow.url("/v1/chat/completions");
+          note(co_await client.request(del));
+          // Times out at 200 ms; the next request, with no timeout, waits 400 ms for its answer.
+          note(co_await client.request(chat_request(hanging, 200ms)));
+          HttpRequest chat = chat_request(slow, 0ms);
+          note(co_await client.request(chat));  // a POST again, with its body and headers
+        }
+        co_return out;
+      },
+      60s);
+  ASSERT_TRUE(results.has_value());
+  ASSERT_EQ(results->size(), 10u);
+  for (std::size_t round = 0; round < 2; ++round) {
+    const auto* r = results->data() + round * 5;
+    EXPECT_EQ(r[0], "200 ") << "HEAD";
+    EXPECT_EQ(r[1], R"(200 {"status":"ok"})") << "GET after HEAD";
+    EXPECT_NE(r[2].substr(0, 3), "200") << "DELETE: " << r[2];
+    EXPECT_EQ(r[3], "error deadline_exceeded");
+    EXPECT_EQ(r[4].substr(0, 4), "200 ") << r[4];
+    EXPECT_NE(r[4].find("fake answer to: ping"), std::string::npos) << r[4];
+  }
+}
+
 TEST(HttpClient, TimesOutWithDeadlineExceeded) {
   FakeLlm fake({"--hang-rate", "1"});
   auto r = run_one(chat_request(fake, 300ms));
