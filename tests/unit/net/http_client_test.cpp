@@ -119,7 +119,8 @@ TEST(HttpClient, NothingOfOneRequestCarriesOverToTheNext) {
         HttpClient client(io.get_executor());
         std::vector<std::string> out;
         auto note = [&out](const Result<HttpResponse>& r) {
-          out.push_back(r ? std::to_string(r->status) + " " + r->body : "error " + std::string(to_string(r.error().code)));
+          out.push_back(r ? std::to_string(r->status) + " " + r->body
+                          : "error " + std::string(to_string(r.error().code)));
         };
         for (int round = 0; round < 2; ++round) {
           HttpRequest head;
