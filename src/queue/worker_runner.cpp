@@ -398,7 +398,11 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         reply.error_code = "dead_lettered";
         reply.error_message = "the job failed on " + std::to_string(deliveries - 1) +
                               " attempts and was moved to the dead-letter queue";
-        answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms);
+        // Reply and acknowledgement in one step, as on the usual path: a client that has its
+        // answer never finds the job still queued.
+        std::optional<Ack> ack = Ack{stream, entry.id};
+        answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms, std::move(ack));
+        acknowledged = answered;
       }
     } else {
       job->attempt = static_cast<int>(std::max<std::int64_t>(job->attempt, deliveries));
