@@ -32,7 +32,6 @@
 #include <algorithm>
 #include <atomic>
 #include <array>
-#include <optional>
 #include <set>
 #include <utility>
 
@@ -47,9 +46,9 @@ constexpr auto kRetryPause = 200ms;
 constexpr auto kReclaimEvery = 1s;
 constexpr auto kMinWriteRetry = 15s;
 constexpr int kDeadLetterMax = 100000;  // approximate cap of the dead-letter stream
-// KEYS[1] reply-done guard, KEYS[2] reply stream; ARGV: guard ttl ms, reply, stream ttl ms.
-// With KEYS[3] (the job's stream) and ARGV[4], ARGV[5] (consumer group, entry id), the job
-// is acknowledged and deleted in the same step: one round trip per job instead of two.
+// KEYS[1] reply-done guard, KEYS[2] reply stream, KEYS[3] the job's stream; ARGV: guard ttl
+// ms, reply, stream ttl ms, consumer group, entry id. The job is acknowledged and deleted in
+// the same step as its reply: one round trip per job instead of two.
 // Returns 1 when the reply was written, 0 when the job had been answered already.
 constexpr const char* kReplyOnceScript =
     "local written = 0 "
@@ -57,9 +56,8 @@ constexpr const char* kReplyOnceScript =
     "redis.call('XADD', KEYS[2], '*', 'reply', ARGV[2]) "
     "redis.call('PEXPIRE', KEYS[2], ARGV[3]) "
     "written = 1 end "
-    "if KEYS[3] then "
     "redis.call('XACK', KEYS[3], ARGV[4], ARGV[5]) "
-    "redis.call('XDEL', KEYS[3], ARGV[5]) end "
+    "redis.call('XDEL', KEYS[3], ARGV[5]) "
     "return written";
 using Clock = std::chrono::steady_clock;
 }  // namespace
@@ -381,7 +379,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
           reply.error_code = "bad_request";
           reply.error_message = job.error().message;
           reply.worker = self->consumer_;
-          co_await self->write_reply(j["reply_to"].get<std::string>(), reply, 0);
+          acknowledged = co_await self->write_reply(j["reply_to"].get<std::string>(), reply, 0, stream, entry.id);
         }
       }
     } else if (exhausted(deliveries, self->config_.max_attempts)) {
@@ -398,10 +396,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         reply.error_code = "dead_lettered";
         reply.error_message = "the job failed on " + std::to_string(deliveries - 1) +
                               " attempts and was moved to the dead-letter queue";
-        // Reply and acknowledgement in one step, as on the usual path: a client that has its
-        // answer never finds the job still queued.
-        std::optional<Ack> ack = Ack{stream, entry.id};
-        answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms, std::move(ack));
+        answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms, stream, entry.id);
         acknowledged = answered;
       }
     } else {
@@ -438,10 +433,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         co_await self->dead_letter(stream, entry, *payload, reply.error_code + ": " + reply.error_message,
                                    deliveries);
       }
-      // The usual path: reply and acknowledgement in one step.
-      // Named first: GCC 12 destroys a temporary built inside a co_await expression twice.
-      std::optional<Ack> ack = Ack{stream, entry.id};
-      answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms, std::move(ack));
+      answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms, stream, entry.id);
       acknowledged = answered;
     }
     // At-least-once: without a written reply the job stays pending, to be retried.
@@ -467,28 +459,21 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     return std::min<std::chrono::milliseconds>(p * 2, 1s);
   }
 
-  // The job entry a reply acknowledges along with its write.
-  struct Ack {
-    std::string stream;
-    std::string entry_id;
-  };
-
   // Writes the reply unless one was written already for this job id (a job run twice, by a
-  // slow worker and the one that reclaimed it, answers once), and acknowledges `ack` in the
-  // same script. True when a reply exists (and so `ack` was acknowledged).
+  // slow worker and the one that reclaimed it, answers once), and acknowledges the job's
+  // entry (job_stream, entry_id) in the same script: a client that has its answer never
+  // finds its job still queued. True when a reply exists (and so the entry was acknowledged).
   asio::awaitable<bool> write_reply(std::string stream, JobReply reply, std::int64_t deadline_unix_ms,
-                                    std::optional<Ack> ack = std::nullopt) {
+                                    std::string job_stream, std::string entry_id) {
     const std::string payload = encode_reply(reply);
     const std::int64_t guard_ttl = std::max<std::int64_t>(
         config_.reply_ttl_ms, deadline_unix_ms - unix_ms() + config_.reply_ttl_ms);
     const auto until = retry_until(deadline_unix_ms);
     auto pause = kRetryPause;
     for (;;) {
-      redis::Command cmd = ack ? redis::make_command("EVAL", kReplyOnceScript, 3, reply_done_key(config_, reply.job_id),
-                                                     stream, ack->stream, guard_ttl, payload, config_.reply_ttl_ms,
-                                                     config_.group, ack->entry_id)
-                               : redis::make_command("EVAL", kReplyOnceScript, 2, reply_done_key(config_, reply.job_id),
-                                                     stream, guard_ttl, payload, config_.reply_ttl_ms);
+      redis::Command cmd = redis::make_command("EVAL", kReplyOnceScript, 3, reply_done_key(config_, reply.job_id),
+                                               stream, job_stream, guard_ttl, payload, config_.reply_ttl_ms,
+                                               config_.group, entry_id);
       auto r = co_await redis_.command(std::move(cmd));
       if (r && !r->is_error()) {
         if (r->as_integer().value_or(1) == 0) {
