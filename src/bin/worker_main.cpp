@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
 
   ragd::queue::WorkerRunner runner(io.get_executor(), config.redis, config.queue, consumer,
                                    config.concurrency, handler);
+  runner.set_job_decoding(generator->job_decoding());
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {

@@ -22,9 +22,19 @@ JsonValue* JsonValue::find(std::string_view key) {
 
 namespace {
 
+// Takes the decoded bytes of a string that is only checked, not kept.
+struct Discard {
+  void append(const char*, std::size_t) {}
+  Discard& operator+=(char) { return *this; }
+};
+
 class Parser {
  public:
-  explicit Parser(std::string_view text) : s_(text) {}
+  explicit Parser(std::string_view text, std::string_view undecoded_member = {})
+      : s_(text), undecoded_member_(undecoded_member) {}
+
+  // The source text of the top-level member named by undecoded_member (the last of them).
+  std::string_view undecoded_text() const { return undecoded_text_; }
 
   Result<JsonValue> document() {
     JsonValue v;
@@ -65,7 +75,12 @@ class Parser {
       case '[': return array(out, depth + 1);
       case '"': {
         std::string str;
-        if (!string(str)) return false;
+        if (undecoding_) {
+          Discard discard;
+          if (!string(discard)) return false;
+        } else if (!string(str)) {
+          return false;
+        }
         out = JsonValue(std::move(str));
         return true;
       }
@@ -86,6 +101,9 @@ class Parser {
       out = JsonValue(std::move(members));
       return true;
     }
+    // Room for a typical object at once: growing one member at a time moves the members
+    // (a string and a value each) four times over by the eighth.
+    members.reserve(8);
     for (;;) {
       skip_space();
       if (i_ >= s_.size() || s_[i_] != '"') return fail("expected a member name");
@@ -96,7 +114,15 @@ class Parser {
       ++i_;
       skip_space();
       JsonValue v;
-      if (!value(v, depth)) return false;
+      const bool undecoded = depth == 1 && !undecoded_member_.empty() && key == undecoded_member_;
+      const std::size_t begin = i_;
+      if (undecoded) undecoding_ = true;
+      const bool ok = value(v, depth);
+      if (!ok) return false;
+      if (undecoded) {
+        undecoding_ = false;
+        undecoded_text_ = s_.substr(begin, i_ - begin);
+      }
       members.emplace_back(std::move(key), std::move(v));
       skip_space();
       if (i_ >= s_.size()) return fail("unexpected end of input in an object");
@@ -161,7 +187,8 @@ class Parser {
     return true;
   }
 
-  static void append_utf8(std::string& out, unsigned cp) {
+  template <class Out>
+  static void append_utf8(Out& out, unsigned cp) {
     if (cp < 0x80) {
       out += static_cast<char>(cp);
     } else if (cp < 0x800) {
@@ -180,7 +207,8 @@ class Parser {
   }
 
   // After the backslash.
-  bool escape(std::string& out) {
+  template <class Out>
+  bool escape(Out& out) {
     if (i_ >= s_.size()) return fail("truncated escape");
     const char c = s_[i_++];
     switch (c) {
@@ -211,7 +239,9 @@ class Parser {
     }
   }
 
-  bool string(std::string& out) {
+  // Out is std::string, or Discard to check the string without keeping it.
+  template <class Out>
+  bool string(Out& out) {
     ++i_;  // opening quote
     for (;;) {
       // A run of bytes that need no attention is copied at once.
@@ -285,10 +315,21 @@ class Parser {
   std::string_view s_;
   std::size_t i_ = 0;
   std::string error_;
+  std::string_view undecoded_member_;
+  std::string_view undecoded_text_;
+  bool undecoding_ = false;  // within the undecoded member's value
 };
 
 }  // namespace
 
 Result<JsonValue> parse_json(std::string_view text) { return Parser(text).document(); }
+
+Result<JsonValue> parse_json(std::string_view text, std::string_view undecoded_member,
+                             std::string_view& member_text) {
+  Parser parser(text, undecoded_member);
+  auto doc = parser.document();
+  member_text = doc ? parser.undecoded_text() : std::string_view{};
+  return doc;
+}
 
 }  // namespace ragd

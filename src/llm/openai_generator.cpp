@@ -42,19 +42,27 @@ std::string build_chat_request(const queue::Job& job, const LlmConfig& cfg) {
   if (job.max_tokens > 0) max_tokens = cfg.max_tokens > 0 ? std::min(job.max_tokens, cfg.max_tokens) : job.max_tokens;
   std::size_t size = 160 + job.model.size() + cfg.model.size() + job.question.size();
   for (const auto& m : job.messages) size += 32 + m.content.size();
+  size += job.messages_json.size();
   std::string out;
   out.reserve(size);
   JsonWriter w(out);
   w.begin_object().member("model", job.model.empty() ? cfg.model : job.model);
-  w.key("messages").begin_array();
-  for (const auto& m : job.messages) {
-    w.begin_object().member("role", m.role).member("content", m.content).end_object();
+  w.key("messages");
+  if (!job.messages_json.empty()) {
+    // The array as the job carried it; decode_job()'s forwarding mode checked that its
+    // messages have a role and a content and nothing else.
+    w.raw(job.messages_json);
+  } else {
+    w.begin_array();
+    for (const auto& m : job.messages) {
+      w.begin_object().member("role", m.role).member("content", m.content).end_object();
+    }
+    if (job.messages.empty()) {
+      w.begin_object().member("role", "user").member("content", job.question).end_object();
+    }
+    w.end_array();
   }
-  if (job.messages.empty()) {
-    w.begin_object().member("role", "user").member("content", job.question).end_object();
-  }
-  w.end_array()
-      .member("max_tokens", max_tokens)
+  w.member("max_tokens", max_tokens)
       .member("temperature", static_cast<double>(job.temperature >= 0 ? job.temperature : cfg.temperature))
       .member("stream", false)
       .end_object();

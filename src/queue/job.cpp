@@ -93,8 +93,10 @@ class FieldReader {
   std::optional<Error> error_;
 };
 
-Result<JsonValue> parse_object(std::string_view payload, std::string_view what) {
-  auto j = parse_json(payload);
+// `undecoded_member`, when not empty, is read as parse_json()'s three-argument form does.
+Result<JsonValue> parse_object(std::string_view payload, std::string_view what,
+                               std::string_view undecoded_member = {}, std::string_view* member_text = nullptr) {
+  auto j = undecoded_member.empty() ? parse_json(payload) : parse_json(payload, undecoded_member, *member_text);
   if (!j) return make_error(Errc::bad_request, std::string(what) + ": not valid JSON (" + j.error().message + ")");
   if (!j->is_object()) return make_error(Errc::bad_request, std::string(what) + ": not a JSON object");
   return j;
@@ -184,8 +186,10 @@ std::string encode_job(const Job& job, bool compact) {
   return out;
 }
 
-Result<Job> decode_job(const std::string& payload) {
-  auto parsed = parse_object(payload, "job");
+Result<Job> decode_job(const std::string& payload, JobDecoding decoding) {
+  const bool forwarding = decoding == JobDecoding::forwarding;
+  std::string_view messages_text;
+  auto parsed = forwarding ? parse_object(payload, "job", "messages", &messages_text) : parse_object(payload, "job");
   if (!parsed) return parsed.error();
   JsonValue& j = *parsed;
   Job job;
@@ -215,7 +219,7 @@ Result<Job> decode_job(const std::string& payload) {
   r.get("enqueued_unix_ms", job.enqueued_unix_ms);
   r.get("attempt", job.attempt);
   if (JsonValue::Array* messages = r.array("messages")) {
-    job.messages.reserve(messages->size());
+    if (!forwarding) job.messages.reserve(messages->size());
     for (std::size_t i = 0; i < messages->size(); ++i) {
       JsonValue& m = (*messages)[i];
       std::string where = "messages[" + std::to_string(i) + "]";
@@ -231,8 +235,11 @@ Result<Job> decode_job(const std::string& payload) {
         r.adopt(mr.error());
         break;
       }
-      job.messages.push_back(std::move(msg));
+      // Forwarded text would carry any other member to the model.
+      if (forwarding && m.as_object().size() != 2) return decode_job(payload, JobDecoding::full);
+      if (!forwarding) job.messages.push_back(std::move(msg));
     }
+    if (forwarding && !messages->empty()) job.messages_json.assign(messages_text);
   }
   if (JsonValue::Array* passages = r.array("passages")) {
     job.passages.reserve(passages->size());
@@ -259,7 +266,7 @@ Result<Job> decode_job(const std::string& payload) {
   }
   bool in_prompt = false;
   r.get("passages_in_prompt", in_prompt);
-  if (!r.error() && in_prompt) {
+  if (!r.error() && in_prompt && !forwarding) {
     const ChatMessage* prompt = prompt_message(job.messages);
     const auto fenced = prompt ? fenced_passage_texts(prompt->content, job.passages.size())
                                : std::vector<std::string_view>{};

@@ -362,7 +362,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
                                        detail::StreamEntry entry, std::int64_t deliveries) {
     const std::int64_t picked_ms = unix_ms();
     const std::string* payload = entry.field(detail::kJobField);
-    auto job = payload ? decode_job(*payload)
+    auto job = payload ? decode_job(*payload, self->decoding_)
                        : Result<Job>(make_error(Errc::bad_request, "job: stream entry has no 'job' field"));
     bool answered = true;
     bool acknowledged = false;
@@ -548,6 +548,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
   asio::steady_timer renew_timer_;      // strand only
   int background_running_ = 0;          // heartbeat and renewal coroutines; strand only
   std::chrono::milliseconds reclaim_idle_;
+  JobDecoding decoding_ = JobDecoding::full;
   Clock::time_point next_reclaim_{};  // strand only
   bool reclaim_wanted_ = false;       // a job is waiting to be taken over; strand only
   bool isolating_ = false;            // a taken-over job runs alone; strand only
@@ -574,6 +575,8 @@ asio::awaitable<void> WorkerRunner::run() {
 void WorkerRunner::stop() { impl_->stop(); }
 
 void WorkerRunner::set_reclaim_idle(std::chrono::milliseconds idle) { impl_->reclaim_idle_ = idle; }
+
+void WorkerRunner::set_job_decoding(JobDecoding decoding) { impl_->decoding_ = decoding; }
 
 std::int64_t WorkerRunner::processed() const { return impl_->processed_.load(); }
 

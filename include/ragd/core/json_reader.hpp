@@ -72,4 +72,13 @@ class JsonValue {
 // Parses one JSON text. Errors are Errc::bad_request naming the byte offset and the problem.
 Result<JsonValue> parse_json(std::string_view text);
 
+// As parse_json(), except within the value of the top-level object's member named
+// `undecoded_member`: its strings are checked as strictly as any but not decoded, and read
+// as empty strings (member names are decoded). `member_text` is set to that value's text
+// as it is in `text` (of the last such member), or to empty when there is none or on error.
+// For a caller that passes the member's JSON on as it is and needs only its shape: the
+// worker forwarding a job's messages to the model.
+Result<JsonValue> parse_json(std::string_view text, std::string_view undecoded_member,
+                             std::string_view& member_text);
+
 }  // namespace ragd

@@ -35,6 +35,9 @@ class Generator {
   // deadline_exceeded, upstream_error (the service answered with an error),
   // unavailable (it could not be reached), cancelled (the awaiting coroutine was).
   virtual boost::asio::awaitable<Result<GenerateResult>> generate(queue::Job job) = 0;
+
+  // How much of a job generate() reads: the worker decodes jobs so (see decode_job()).
+  virtual queue::JobDecoding job_decoding() const { return queue::JobDecoding::full; }
 };
 
 // The offline generator when cfg.base_url is empty, the OpenAI-compatible client otherwise.

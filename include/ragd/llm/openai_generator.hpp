@@ -23,8 +23,8 @@ namespace ragd::llm {
 // "{base}/v1/chat/completions" with a trailing "/" or "/v1" of base_url folded in.
 std::string chat_completions_url(std::string_view base_url);
 
-// The JSON body: model (job.model, else cfg.model), messages (job.messages, else the
-// question as one user message), max_tokens (job's, capped by cfg.max_tokens),
+// The JSON body: model (job.model, else cfg.model), messages (job.messages_json as it is,
+// else job.messages, else the question as one user message), max_tokens (job's, capped by cfg.max_tokens),
 // temperature (job's).
 std::string build_chat_request(const queue::Job& job, const LlmConfig& cfg);
 
@@ -42,6 +42,8 @@ class OpenAiGenerator final : public Generator {
   OpenAiGenerator(boost::asio::any_io_executor ex, LlmConfig cfg,
                   OpenAiGeneratorOptions options = {});
   boost::asio::awaitable<Result<GenerateResult>> generate(queue::Job job) override;
+  // The messages go to the model as the job carries them.
+  queue::JobDecoding job_decoding() const override { return queue::JobDecoding::forwarding; }
 
  private:
   LlmConfig cfg_;

@@ -37,6 +37,10 @@ struct Job {
   int max_tokens = 512;
   double temperature = 0.2;
   std::vector<ChatMessage> messages;  // the full prompt for an OpenAI-compatible model
+  // Set by decode_job()'s forwarding mode instead of `messages`: the job's `messages` array
+  // as it was on the wire, valid JSON, non-empty, of objects that have exactly a string
+  // "role" and a string "content". Empty otherwise. encode_job() ignores it.
+  std::string messages_json;
   std::string question;               // the user's question, for the offline generator
   std::vector<Passage> passages;      // retrieved context, for the offline generator
   std::int64_t enqueued_unix_ms = 0;
@@ -67,7 +71,18 @@ struct JobReply {
 // those passages without text (the offline generator reads them): keep `compact` off
 // (queue.compact_jobs) while such workers share the queue.
 std::string encode_job(const Job& job, bool compact = true);
-Result<Job> decode_job(const std::string& payload);
+
+// How much of a job decode_job() decodes.
+// - full: everything.
+// - forwarding: for a worker that passes the messages on to an OpenAI-compatible model as
+//   they are. The payload is checked as strictly as in full mode, but the messages are not
+//   decoded: they are left in Job::messages_json, and `messages` stays empty; passage texts
+//   that the prompt carries (see `compact`) stay empty too. A job whose messages have
+//   members other than role and content is decoded in full instead, so that only those two
+//   reach the model either way.
+enum class JobDecoding { full, forwarding };
+
+Result<Job> decode_job(const std::string& payload, JobDecoding decoding = JobDecoding::full);
 std::string encode_reply(const JobReply& reply);
 Result<JobReply> decode_reply(const std::string& payload);
 

@@ -95,6 +95,8 @@ class WorkerRunner {
   // its reply is written once. Default: queue.reclaim_idle_ms; zero turns reclaiming (and
   // renewal) off. Call before run().
   void set_reclaim_idle(std::chrono::milliseconds idle);
+  // How the handler's jobs are decoded (default: in full). Call before run().
+  void set_job_decoding(JobDecoding decoding);
 
   std::int64_t processed() const;
   std::int64_t in_flight() const;

@@ -119,14 +119,13 @@ TEST(JsonReader, DecodesStringsOfEveryLengthWhateverTheyHold) {
   }
 }
 
-// Random bytes and random truncations of valid documents: an answer or an error, never a
-// crash, and the same verdict as nlohmann.
-TEST(JsonReader, AgreesWithNlohmannOnMangledDocuments) {
-  const std::string doc =
-      R"({"id":"j1","messages":[{"role":"user","content":"caf\u00e9 \"q\""}],"score":-0.25e-2,"n":[true,false,null]})";
-  std::mt19937 rng(11);
+// 3,000 copies of `doc`, each cut short at a random byte (one in three) or with one random
+// byte replaced.
+std::vector<std::string> mangled_copies(const std::string& doc, unsigned seed) {
+  std::mt19937 rng(seed);
   std::uniform_int_distribution<std::size_t> pos(0, doc.size() - 1);
   std::uniform_int_distribution<int> byte(0, 255);
+  std::vector<std::string> out;
   for (int round = 0; round < 3000; ++round) {
     std::string s = doc;
     if (round % 3 == 0) {
@@ -134,9 +133,101 @@ TEST(JsonReader, AgreesWithNlohmannOnMangledDocuments) {
     } else {
       s[pos(rng)] = static_cast<char>(byte(rng));
     }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// Random bytes and random truncations of valid documents: an answer or an error, never a
+// crash, and the same verdict as nlohmann.
+TEST(JsonReader, AgreesWithNlohmannOnMangledDocuments) {
+  const std::string doc =
+      R"({"id":"j1","messages":[{"role":"user","content":"caf\u00e9 \"q\""}],"score":-0.25e-2,"n":[true,false,null]})";
+  for (const std::string& s : mangled_copies(doc, 11)) {
     const bool mine = static_cast<bool>(parse_json(s));
     const bool theirs = !nlohmann::json::parse(s, nullptr, false).is_discarded();
     EXPECT_EQ(mine, theirs) << s;
+  }
+}
+
+JsonValue parse_undecoded(std::string_view text, std::string_view member, std::string_view& member_text) {
+  auto r = parse_json(text, member, member_text);
+  EXPECT_TRUE(r) << text << ": " << (r ? "" : r.error().message);
+  return r ? std::move(*r) : JsonValue();
+}
+
+TEST(JsonReader, AnUndecodedMemberKeepsItsShapeAndTextButNotItsStrings) {
+  const std::string doc =
+      R"({"a":"x\n","m" : [ {"k\u0041":"v\"w","n":{"deep":"s"}}, 1, true, null, "top" ] ,"z":{"m":"inner"}})";
+  std::string_view text;
+  JsonValue v = parse_undecoded(doc, "m", text);
+  EXPECT_EQ(text, R"([ {"k\u0041":"v\"w","n":{"deep":"s"}}, 1, true, null, "top" ])");
+  EXPECT_EQ(text.data(), doc.data() + doc.find('['));  // a view of the input
+  EXPECT_EQ(v.find("a")->as_string(), "x\n");
+  EXPECT_EQ(v.find("z")->find("m")->as_string(), "inner");  // only the top-level member
+  const JsonValue::Array& m = v.find("m")->as_array();
+  ASSERT_EQ(m.size(), 5u);
+  ASSERT_NE(m[0].find("kA"), nullptr);  // member names are decoded
+  EXPECT_TRUE(m[0].find("kA")->is_string());
+  EXPECT_EQ(m[0].find("kA")->as_string(), "");
+  EXPECT_EQ(m[0].find("n")->find("deep")->as_string(), "");
+  EXPECT_EQ(m[1].as_integer(), 1);
+  EXPECT_TRUE(m[2].as_bool());
+  EXPECT_TRUE(m[3].is_null());
+  EXPECT_EQ(m[4].as_string(), "");
+
+  // A string member; the last of repeated members; an absent member.
+  v = parse_undecoded(R"({"m":"first","m":"se\u0063ond"})", "m", text);
+  EXPECT_EQ(text, R"("se\u0063ond")");
+  EXPECT_EQ(v.find("m")->as_string(), "");
+  v = parse_undecoded(R"({"a":{"m":[1]}})", "m", text);
+  EXPECT_TRUE(text.empty());
+  v = parse_undecoded(R"(["m"])", "m", text);
+  EXPECT_TRUE(text.empty());
+}
+
+// Whether a document is accepted does not depend on which member is left undecoded, and the
+// member's text, parsed on its own, reads as the usual parse reads that member.
+TEST(JsonReader, AnUndecodedMemberIsCheckedAsStrictlyAsTheRest) {
+  // Strings that are not valid JSON, in a member's value, nested, and as a member name.
+  const std::vector<std::string> bad_strings = {R"(\x)", R"(\u12)", R"(\ud800)", R"(\udc00)", R"(\ud800\u0041)",
+                                                "a\nb", "\xff", "\xc3", "\xed\xa0\x80", "\x01"};
+  for (const auto& bad : bad_strings) {
+    for (const std::string& doc : {R"({"m":[{"c":")" + bad + R"("}]})", R"({"m":")" + bad + R"("})",
+                                   R"({"m":{")" + bad + R"(":1}})", R"({"m":[")" + bad + R"(")"}) {
+      std::string_view text = "untouched";
+      EXPECT_FALSE(parse_json(doc)) << doc;
+      auto r = parse_json(doc, "m", text);
+      EXPECT_FALSE(r) << doc;
+      EXPECT_TRUE(text.empty());
+      if (!r) {
+        EXPECT_EQ(r.error().message, parse_json(doc).error().message);
+      }
+    }
+  }
+  // Mangled copies of a job-like document: accepted exactly when the usual parse accepts them.
+  const std::string doc =
+      R"({"id":"j1","messages":[{"role":"user","content":"caf\u00e9 \"q\"\n\ud83d\ude42"}],"score":-0.25e-2})";
+  for (const std::string& s : mangled_copies(doc, 5)) {
+    std::string_view text;
+    auto usual = parse_json(s);
+    auto undecoded = parse_json(s, "messages", text);
+    ASSERT_EQ(static_cast<bool>(usual), static_cast<bool>(undecoded)) << s;
+    if (!usual) continue;
+    const JsonValue* messages = usual->find("messages");
+    if (messages == nullptr) {
+      EXPECT_TRUE(text.empty()) << s;
+      continue;
+    }
+    // The text is the member's value: nlohmann reads it as the usual parse does.
+    const auto theirs = nlohmann::json::parse(text, nullptr, false);
+    ASSERT_FALSE(theirs.is_discarded()) << text;
+    if (messages->is_array() && !messages->as_array().empty() && messages->as_array()[0].is_object()) {
+      const JsonValue* content = messages->as_array()[0].find("content");
+      if (content != nullptr && content->is_string()) {
+        EXPECT_EQ(theirs[0]["content"].get<std::string>(), content->as_string()) << s;
+      }
+    }
   }
 }
 

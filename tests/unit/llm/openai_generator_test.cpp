@@ -89,6 +89,34 @@ TEST(BuildChatRequest, EscapesPromptTextAndRepairsInvalidUtf8) {
   EXPECT_EQ(repaired.find('\xff'), std::string::npos);
 }
 
+// The worker decodes jobs for this generator in forwarding mode: the messages go out as the
+// job carried them, and the model reads the same request as from a job decoded in full.
+TEST(BuildChatRequest, ForwardsTheMessagesAsTheJobCarriesThem) {
+  queue::Job job = chat_job("Why \"this\"?\n caf\xc3\xa9 \xf0\x9f\x99\x82 tab\t");
+  job.messages[0].content = "quote \" backslash \\ bell \x07";
+  const std::string payload = queue::encode_job(job);
+  auto full = queue::decode_job(payload);
+  auto forwarded = queue::decode_job(payload, queue::JobDecoding::forwarding);
+  ASSERT_TRUE(full && forwarded);
+  ASSERT_FALSE(forwarded->messages_json.empty());
+  const LlmConfig cfg = config_for("http://h");
+  const std::string body = build_chat_request(*forwarded, cfg);
+  EXPECT_NE(body.find(forwarded->messages_json), std::string::npos);
+  EXPECT_EQ(json::parse(body), json::parse(build_chat_request(*full, cfg)));
+  EXPECT_EQ(json::parse(body)["messages"][1]["content"], job.messages[1].content);
+}
+
+TEST(OpenAiGenerator, AnswersAForwardedJob) {
+  FakeLlm fake;
+  const std::string question = "What is \"ragd\"?\n\xc3\xa9t\xc3\xa9 \\ done";
+  auto forwarded = queue::decode_job(queue::encode_job(chat_job(question)), queue::JobDecoding::forwarding);
+  ASSERT_TRUE(forwarded);
+  auto r = generate(config_for(fake.base_url()), *forwarded);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->has_value()) << r->error().message;
+  EXPECT_EQ((*r)->text, "fake answer to: " + question);
+}
+
 TEST(ParseChatResponse, ReadsTheAnswerAndUsage) {
   auto r = parse_chat_response(200, R"({"model":"m1","choices":[{"index":0,"message":{"role":"assistant",
       "content":"Hello."},"finish_reason":"length"}],"usage":{"prompt_tokens":12,"completion_tokens":3}})");

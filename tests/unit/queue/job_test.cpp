@@ -1,6 +1,7 @@
 #include "ragd/queue/job.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace ragd::queue {
 namespace {
@@ -179,6 +180,79 @@ TEST(JobCodec, MalformedJobsNameTheBadField) {
   EXPECT_NE(field_error(R"({"id":"j","reply_to":"r","deadline_unix_ms":1,"passages":[{"score":"high"}]})")
                 .find("'passages[0].score'"),
             std::string::npos);
+}
+
+// The worker's forwarding decode: the messages stay as they came, checked; the rest as in full.
+TEST(JobCodec, ForwardingDecodeKeepsTheMessagesTextAndDecodesTheRest) {
+  const Job job = fenced_job();
+  for (const bool compact : {true, false}) {
+    const std::string payload = encode_job(job, compact);
+    auto full = decode_job(payload);
+    auto fwd = decode_job(payload, JobDecoding::forwarding);
+    ASSERT_TRUE(full) << full.error().message;
+    ASSERT_TRUE(fwd) << fwd.error().message;
+    EXPECT_TRUE(fwd->messages.empty());
+    EXPECT_TRUE(full->messages_json.empty());
+    // The array as it is in the payload.
+    const std::size_t at = payload.find("\"messages\":") + std::string("\"messages\":").size();
+    EXPECT_EQ(fwd->messages_json, payload.substr(at, fwd->messages_json.size()));
+    const auto messages = nlohmann::json::parse(fwd->messages_json);
+    ASSERT_EQ(messages.size(), job.messages.size());
+    for (std::size_t i = 0; i < job.messages.size(); ++i) {
+      EXPECT_EQ(messages[i], nlohmann::json({{"role", job.messages[i].role}, {"content", job.messages[i].content}}));
+    }
+    EXPECT_EQ(fwd->id, full->id);
+    EXPECT_EQ(fwd->reply_to, full->reply_to);
+    EXPECT_EQ(fwd->deadline_unix_ms, full->deadline_unix_ms);
+    EXPECT_EQ(fwd->priority, full->priority);
+    EXPECT_EQ(fwd->model, full->model);
+    EXPECT_EQ(fwd->max_tokens, full->max_tokens);
+    EXPECT_EQ(fwd->question, full->question);
+    EXPECT_EQ(fwd->attempt, full->attempt);
+    ASSERT_EQ(fwd->passages.size(), full->passages.size());
+    for (std::size_t i = 0; i < fwd->passages.size(); ++i) {
+      EXPECT_EQ(fwd->passages[i].chunk_id, full->passages[i].chunk_id);
+      EXPECT_EQ(fwd->passages[i].title, full->passages[i].title);
+      // Texts the prompt carries are not cut out of it.
+      EXPECT_EQ(fwd->passages[i].text, compact ? "" : full->passages[i].text);
+    }
+  }
+}
+
+TEST(JobCodec, ForwardingDecodeRefusesWhatFullDecodeRefuses) {
+  const std::string head = R"({"id":"j","reply_to":"r","deadline_unix_ms":1,"messages":)";
+  for (const std::string messages :
+       {R"({})", R"(["hi"])", R"([{"role":"user"}])", R"([{"role":"user","content":7}])",
+        R"([{"role":null,"content":"x"}])", R"([{"role":"user","content":"bad \q escape"}])",
+        "[{\"role\":\"user\",\"content\":\"bad \xff byte\"}]", "[{\"role\":\"user\",\"content\":\"raw \x01\"}]",
+        R"([{"role":"user","content":"unterminated}])"}) {
+    const std::string payload = head + messages + "}";
+    auto full = decode_job(payload);
+    auto fwd = decode_job(payload, JobDecoding::forwarding);
+    ASSERT_FALSE(full) << payload;
+    ASSERT_FALSE(fwd) << payload;
+    EXPECT_EQ(fwd.error().code, Errc::bad_request);
+    EXPECT_EQ(fwd.error().message, full.error().message);
+  }
+}
+
+TEST(JobCodec, ForwardingDecodeDecodesInFullWhatItCouldNotForwardAsIs) {
+  // A member other than role and content would reach the model: decoded, it is dropped.
+  auto named = decode_job(R"({"id":"j","reply_to":"r","deadline_unix_ms":1,
+      "messages":[{"role":"user","content":"hi","name":"alice"}]})",
+                          JobDecoding::forwarding);
+  ASSERT_TRUE(named) << named.error().message;
+  EXPECT_TRUE(named->messages_json.empty());
+  ASSERT_EQ(named->messages.size(), 1u);
+  EXPECT_EQ(named->messages[0].content, "hi");
+  // No messages: nothing to forward, and the question stands in for them.
+  for (const char* payload : {R"({"id":"j","reply_to":"r","deadline_unix_ms":1,"messages":[]})",
+                              R"({"id":"j","reply_to":"r","deadline_unix_ms":1})"}) {
+    auto none = decode_job(payload, JobDecoding::forwarding);
+    ASSERT_TRUE(none) << none.error().message;
+    EXPECT_TRUE(none->messages_json.empty());
+    EXPECT_TRUE(none->messages.empty());
+  }
 }
 
 TEST(JobReplyCodec, ReplySurvivesARoundTrip) {
