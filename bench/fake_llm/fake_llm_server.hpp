@@ -12,6 +12,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "ragd/core/json_reader.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -52,7 +54,11 @@ bool parse_latency_dist(std::string_view s, LatencyDist& out);
 double sample_latency_ms(const FakeLlmOptions& o, std::mt19937_64& rng);
 
 // "fake answer to: " + the first 200 bytes of the last user message.
-std::string fake_answer(const nlohmann::json& messages);
+std::string fake_answer(const JsonValue::Array& messages);
+
+// The token count this server reports: runs of bytes other than spaces (isspace() in the
+// "C" locale: space, \t, \n, \v, \f, \r).
+int count_words(std::string_view s);
 
 // A unit-length vector that depends only on (input, dim).
 std::vector<float> fake_embedding(std::string_view input, int dim);

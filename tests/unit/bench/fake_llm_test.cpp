@@ -1,0 +1,54 @@
+// The fake LLM's pure parts; the server itself is exercised over HTTP by the net, llm and
+// integration tests.
+#include "fake_llm/fake_llm_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+namespace ragd::fake_llm {
+namespace {
+
+// The definition count_words() must keep: a word starts at a byte other than a space whose
+// predecessor is a space, or at the first byte.
+int words_one_byte_at_a_time(std::string_view s) {
+  int n = 0;
+  bool after_space = true;
+  for (const unsigned char c : s) {
+    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+    if (!space && after_space) ++n;
+    after_space = space;
+  }
+  return n;
+}
+
+TEST(FakeLlm, CountsWordsAsRunsOfNonSpaceBytes) {
+  EXPECT_EQ(count_words(""), 0);
+  EXPECT_EQ(count_words("   \t\n"), 0);
+  EXPECT_EQ(count_words("one"), 1);
+  EXPECT_EQ(count_words("  two words  "), 2);
+  EXPECT_EQ(count_words("a\vb\fc\rd\te\nf"), 6);
+  // Bytes of other scripts, control bytes outside \t..\r and DEL are parts of words.
+  EXPECT_EQ(count_words("caf\xc3\xa9 \xe2\x82\xac\x01\x7f x\x08y"), 3);
+  // A word across the sixteen-byte blocks, and spaces at their edges.
+  EXPECT_EQ(count_words(std::string(15, 'a') + " " + std::string(40, 'b')), 2);
+  EXPECT_EQ(count_words(std::string(16, ' ') + "x" + std::string(15, ' ') + "y"), 2);
+}
+
+TEST(FakeLlm, CountsWordsLikeTheByteLoopOnRandomText) {
+  // Mostly the bytes around the space test's edges, at every length up to a few blocks.
+  const std::string alphabet = std::string("ab \t\n\v\f\r\x08\x0e\x1f\x7f\x80\xff", 14);
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+  for (std::size_t len = 0; len < 100; ++len) {
+    for (int round = 0; round < 40; ++round) {
+      std::string s;
+      for (std::size_t i = 0; i < len; ++i) s += alphabet[pick(rng)];
+      ASSERT_EQ(count_words(s), words_one_byte_at_a_time(s)) << "length " << len << " round " << round;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ragd::fake_llm
