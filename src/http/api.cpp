@@ -144,8 +144,8 @@ std::string render_query_result(const orchestrator::QueryResult& r) {
   // straight into one buffer and spliced, so a cache hit never parses or re-renders the
   // answer, and builds no JSON tree for the rest.
   std::string rendered;
-  if (r.cached_body.empty()) rendered = orchestrator::render_answer_body(r);
-  const std::string& body = r.cached_body.empty() ? rendered : r.cached_body;
+  if (!r.cached_body) rendered = orchestrator::render_answer_body(r);
+  const std::string& body = r.cached_body ? *r.cached_body : rendered;
   std::string out;
   out.reserve(body.size() + 320);
   auto ms = [](double v) { return std::round(v * 1000.0) / 1000.0; };

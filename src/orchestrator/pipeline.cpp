@@ -374,7 +374,8 @@ return n
     // tries the full retrieval again.
     if (r && !key.empty() && r->retrieval_degraded.empty()) {
       auto entry = make_entry(*r, soft_ttl_ms, hard_ttl_ms);
-      r->cached_body = entry->value;  // the response splices it: the answer is rendered once
+      // The response splices it: the answer is rendered once.
+      r->cached_body = std::shared_ptr<const std::string>(entry, &entry->value);
       co_await answers.put(key, std::move(entry));
     }
     co_return r;
@@ -515,8 +516,8 @@ return n
       auto found = co_await answers.get(key);
       QueryResult cached;
       if (found.entry && found.state != cache::Freshness::expired && plausible_body(found.entry->value)) {
-        cached.cached_body = found.entry->value;
-        if (!req.session_id.empty()) cached.answer = answer_of(cached.cached_body);
+        cached.cached_body = std::shared_ptr<const std::string>(found.entry, &found.entry->value);
+        if (!req.session_id.empty()) cached.answer = answer_of(*cached.cached_body);
         served = true;
         age_ms = static_cast<double>(unix_ms() - found.entry->created_unix_ms);
         if (found.state == cache::Freshness::stale) {

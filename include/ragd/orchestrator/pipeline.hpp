@@ -83,8 +83,9 @@ struct QueryResult {
   std::string retrieval_degraded;
   // The answer's fields (answer, model, sources, usage) as the JSON object
   // render_answer_body() wrote, when already rendered (served from or just stored in the
-  // cache); spliced into the response as they are.
-  std::string cached_body;
+  // cache); spliced into the response as they are. Shared with the cache entry, not copied
+  // (it holds the passages' texts: kilobytes); null when not rendered.
+  std::shared_ptr<const std::string> cached_body;
   bool profile_used = false;
   int prompt_tokens = 0;
   int completion_tokens = 0;

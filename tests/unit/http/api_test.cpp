@@ -185,7 +185,7 @@ TEST(QueryResult, SplicesACachedAnswerBodyIntoValidJson) {
   hit.request_id = "r2";
   hit.cache = "hit";
   hit.cache_age_ms = 12;
-  hit.cached_body = orchestrator::render_answer_body(computed);
+  hit.cached_body = std::make_shared<const std::string>(orchestrator::render_answer_body(computed));
   auto j = nlohmann::json::parse(render_query_result(hit));
   EXPECT_EQ(j["request_id"], "r2");
   EXPECT_EQ(j["cache"], "hit");
