@@ -1,6 +1,8 @@
 #include "redis/protocol_impl.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <memory>
 
 namespace ragd::redis::detail {
 
@@ -32,45 +34,65 @@ void append_command(std::string& out, const Command& cmd) {
   }
 }
 
-Reply convert_reply(const redisReply* r) {
-  Reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.kind = Reply::Kind::string;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.kind = Reply::Kind::status;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.kind = Reply::Kind::error;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.kind = Reply::Kind::integer;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.kind = Reply::Kind::array;
-      out.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) {
-        out.elements.push_back(convert_reply(r->element[i]));
-      }
-      break;
-    default:
-      out.kind = Reply::Kind::nil;
-      break;
-  }
-  return out;
+namespace {
+
+// hiredis's reply-object functions, building our Reply tree in place. A nested value lives
+// in its parent's `elements`, sized when the parent array is created, so the pointers the
+// reader holds stay valid; only a root is allocated on its own, and only a root is ever
+// freed (by next(), or by the reader when it fails or is freed with a reply in progress).
+Reply* slot_for(const redisReadTask* task, Reply::Kind kind) {
+  Reply* r = task->parent != nullptr
+                 ? &static_cast<Reply*>(task->parent->obj)->elements[static_cast<std::size_t>(task->idx)]
+                 : new Reply;
+  r->kind = kind;
+  return r;
+}
+
+void* create_string(const redisReadTask* task, char* str, std::size_t len) {
+  Reply::Kind kind = Reply::Kind::string;
+  if (task->type == REDIS_REPLY_STATUS) kind = Reply::Kind::status;
+  if (task->type == REDIS_REPLY_ERROR) kind = Reply::Kind::error;
+  Reply* r = slot_for(task, kind);
+  r->str.assign(str, len);
+  return r;
+}
+
+void* create_array(const redisReadTask* task, int elements) {
+  Reply* r = slot_for(task, Reply::Kind::array);
+  r->elements.resize(static_cast<std::size_t>(std::max(elements, 0)));
+  return r;
+}
+
+void* create_integer(const redisReadTask* task, long long value) {
+  Reply* r = slot_for(task, Reply::Kind::integer);
+  r->integer = value;
+  return r;
+}
+
+void* create_nil(const redisReadTask* task) { return slot_for(task, Reply::Kind::nil); }
+
+void free_root(void* reply) { delete static_cast<Reply*>(reply); }
+
+redisReplyObjectFunctions reply_functions = {create_string, create_array, create_integer, create_nil, free_root};
+
+// The reader keeps its buffer between replies up to this many unused bytes (hiredis's default,
+// 16 KiB, dropped and regrew it for every batch of jobs or replies larger than that).
+constexpr std::size_t kKeptBuffer = 1 << 20;
+
+}  // namespace
+
+redisReader* ReplyReader::create() {
+  redisReader* r = redisReaderCreateWithFunctions(&reply_functions);
+  r->maxbuf = kKeptBuffer;
+  return r;
 }
 
 ReplyReader::Status ReplyReader::next(Reply& out) {
   void* raw = nullptr;
   if (redisReaderGetReply(reader_, &raw) != REDIS_OK) return Status::protocol_error;
   if (raw == nullptr) return Status::need_more;
-  out = convert_reply(static_cast<const redisReply*>(raw));
-  freeReplyObject(raw);
+  std::unique_ptr<Reply> root(static_cast<Reply*>(raw));
+  out = std::move(*root);
   return Status::reply;
 }
 

@@ -1,5 +1,5 @@
-// RESP glue between hiredis and our types: encoding commands and turning hiredis's reply
-// trees into ragd::redis::Reply. hiredis stays behind this header;
+// RESP glue between hiredis and our types: encoding commands and reading replies into
+// ragd::redis::Reply. hiredis stays behind this header;
 // it never reaches a public one. Pure functions plus a small owning wrapper; not shared
 // between threads.
 #pragma once
@@ -15,21 +15,20 @@ namespace ragd::redis::detail {
 // Appends the RESP encoding of `cmd` to `out`.
 void append_command(std::string& out, const Command& cmd);
 
-// Deep-copies a hiredis reply tree.
-Reply convert_reply(const redisReply* r);
-
-// Owns one redisReader. The reader buffers partial replies, so a connection uses a fresh one
-// after every reconnect.
+// Owns one redisReader, which builds ragd::redis::Reply trees itself (its reply-object
+// functions), so a reply's strings are copied once out of the reader's buffer, not into
+// hiredis's reply objects and then again into ours. The reader buffers partial replies, so a
+// connection uses a fresh one after every reconnect.
 class ReplyReader {
  public:
-  ReplyReader() : reader_(redisReaderCreate()) {}
+  ReplyReader() : reader_(create()) {}
   ~ReplyReader() { redisReaderFree(reader_); }
   ReplyReader(const ReplyReader&) = delete;
   ReplyReader& operator=(const ReplyReader&) = delete;
 
   void reset() {
     redisReaderFree(reader_);
-    reader_ = redisReaderCreate();
+    reader_ = create();
   }
   bool feed(const char* data, std::size_t n) {
     return redisReaderFeed(reader_, data, n) == REDIS_OK;
@@ -40,6 +39,8 @@ class ReplyReader {
   const char* error() const { return reader_->errstr; }
 
  private:
+  static redisReader* create();
+
   redisReader* reader_;
 };
 
