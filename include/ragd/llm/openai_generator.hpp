@@ -24,8 +24,8 @@ namespace ragd::llm {
 std::string chat_completions_url(std::string_view base_url);
 
 // The JSON body: model (job.model, else cfg.model), messages (job.messages_json as it is,
-// else job.messages, else the question as one user message), max_tokens (job's, capped by cfg.max_tokens),
-// temperature (job's).
+// else job.messages, else the question as one user message), max_tokens (job's, capped by
+// cfg.max_tokens), temperature (job's).
 std::string build_chat_request(const queue::Job& job, const LlmConfig& cfg);
 
 // Reads an answer out of a response. Non-2xx statuses and malformed bodies give
