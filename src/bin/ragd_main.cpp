@@ -15,7 +15,7 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"redis", true, "Redis URL (env RAGD_REDIS_URL; default redis://127.0.0.1:6379)", "URL"},
     {"config", true, "JSON config file (env RAGD_CONFIG); see config/ragd.json", "FILE"},
     {"rules", true, "rules file (env RAGD_RULES_FILE); see config/rules.json", "FILE"},
-    {"threads", true, "I/O threads (env RAGD_THREADS; default one per core)", "N"},
+    {"threads", true, "I/O threads (env RAGD_THREADS; default: the cores left after retrieval.search_threads, at least 1)", "N"},
     {"log-level", true, "trace, debug, info, warn, error or off (env RAGD_LOG_LEVEL)", "LEVEL"},
     {"check-config", false, "validate the configuration and exit"},
     {"help", false, "show this help and exit"},

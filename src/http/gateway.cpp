@@ -67,6 +67,12 @@ std::string api_key_sha256(const Request& req) {
 
 }  // namespace
 
+int io_threads(const GatewayConfig& config, unsigned hardware_threads) {
+  if (config.server.threads > 0) return config.server.threads;
+  const int cores = static_cast<int>(std::max(1u, hardware_threads));
+  return std::max(1, cores - std::max(1, config.retrieval.search_threads));
+}
+
 struct Gateway::Impl {
   GatewayConfig config;
   asio::io_context io;
@@ -90,10 +96,7 @@ struct Gateway::Impl {
     if (config.server.gateway_id.empty()) config.server.gateway_id = random_id().substr(0, 12);
   }
 
-  static int resolve_threads(const GatewayConfig& c) {
-    if (c.server.threads > 0) return c.server.threads;
-    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  }
+  static int resolve_threads(const GatewayConfig& c) { return io_threads(c, std::thread::hardware_concurrency()); }
 
   Result<void> build() {
     if (!config.rules.file.empty()) {

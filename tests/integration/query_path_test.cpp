@@ -61,6 +61,7 @@ TEST(QueryPath, AnswersWithTheDocumentThatHoldsTheAnswer) {
   EXPECT_EQ(again["timings_ms"]["overhead"], 0.0) << "a cached answer adds nothing on top of a model";
   auto metrics = http_request(stack.port(), "GET", "/metrics");
   EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"overhead\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"queue_pickup\"} 1"), std::string::npos);
 
   auto volcano = stack.post("/query", {{"query", "Which Icelandic volcano was called the gateway to hell?"}, {"top_k", 2}});
   ASSERT_EQ(volcano.status, 200) << volcano.body;

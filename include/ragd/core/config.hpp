@@ -16,7 +16,7 @@ namespace ragd {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
-  int threads = 0;                        // I/O threads; 0 = one per core
+  int threads = 0;                        // I/O threads; 0 = see http::io_threads()
   int max_connections = 10000;            // open connections; past it new ones are refused
   std::size_t header_limit_bytes = 16 * 1024;
   std::size_t body_limit_bytes = 1024 * 1024;
