@@ -264,6 +264,19 @@ double Bm25Index::idf(std::string_view term) const {
   return std::log(1.0 + (n - df + 0.5) / (df + 0.5));
 }
 
+void Bm25Index::idf_of_terms(const AnalyzedText& terms, std::vector<float>& out) const {
+  out.assign(terms.size(), 0.0f);
+  std::shared_lock lock(mutex_);
+  const Impl& m = *impl_;
+  if (m.live == 0) return;
+  const double n = static_cast<double>(m.live);
+  for (std::size_t i = 0; i < terms.size(); ++i) {
+    auto it = m.term_numbers.find(terms.term(i));
+    const double df = it == m.term_numbers.end() ? 0.0 : m.terms[it->second].df;
+    out[i] = static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
+  }
+}
+
 bool Bm25Index::contains(std::int64_t id) const {
   std::shared_lock lock(mutex_);
   return impl_->slot_of.count(id) != 0;

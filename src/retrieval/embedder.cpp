@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 namespace ragd::retrieval {
@@ -132,27 +133,37 @@ std::vector<float> HashEmbedder::embed(std::string_view text) const {
   return v;
 }
 
-void HashEmbedder::embed_into(std::string_view text, float* out) const { embed_impl(text, out, nullptr); }
-
-void HashEmbedder::embed_impl(std::string_view text, float* out, const TermWeight* term_weight) const {
+void HashEmbedder::embed_into(std::string_view text, float* out) const {
   Scratch& s = scratch();
   analyze_text(text, s.terms);
-  embed_terms_into(s.terms, out, term_weight);
+  embed_terms_into(s.terms, out, nullptr);
 }
 
 std::vector<float> HashEmbedder::embed_terms(const AnalyzedText& terms, const TermWeight& term_weight) const {
+  std::vector<float> weights;
+  if (term_weight) {
+    weights.resize(terms.size());
+    for (std::size_t i = 0; i < terms.size(); ++i) weights[i] = term_weight(terms.term(i));
+  }
   std::vector<float> v(static_cast<std::size_t>(dim_));
-  embed_terms_into(terms, v.data(), term_weight ? &term_weight : nullptr);
+  embed_terms_into(terms, v.data(), term_weight ? weights.data() : nullptr);
   return v;
 }
 
-void HashEmbedder::embed_terms_into(const AnalyzedText& terms, float* out, const TermWeight* term_weight) const {
+std::vector<float> HashEmbedder::embed_terms(const AnalyzedText& terms, const std::vector<float>& weights) const {
+  std::vector<float> v(static_cast<std::size_t>(dim_));
+  if (weights.size() != terms.size()) throw std::invalid_argument("embed_terms: one weight per term is needed");
+  embed_terms_into(terms, v.data(), weights.data());
+  return v;
+}
+
+void HashEmbedder::embed_terms_into(const AnalyzedText& terms, float* out, const float* weights) const {
   std::fill(out, out + dim_, 0.0f);
   Scratch& s = scratch();
   s.features.clear();
   for (std::size_t i = 0; i < terms.size(); ++i) {
     const std::string_view stem = terms.term(i);
-    const float w = term_weight != nullptr ? (*term_weight)(stem) : 1.0f;
+    const float w = weights != nullptr ? weights[i] : 1.0f;
     if (w <= 0.0f) continue;
     const std::size_t first = s.features.size();
     s.features.push_back(Feature{fnv(kUnigramSeed, stem), kUnigramWeight});

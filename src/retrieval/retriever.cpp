@@ -374,15 +374,16 @@ void Retriever::run_search_batches() {
 }
 
 void Retriever::search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& batch) const {
-  auto idf = [this](std::string_view term) { return static_cast<float>(lexical_.idf(term)); };
   // Each query is analysed once, for its embedding and for the lexical search.
   std::vector<AnalyzedText> terms(batch.size());
+  std::vector<float> idf;
   std::vector<std::vector<float>> vecs(batch.size());
   std::vector<float> queries;
   std::vector<std::size_t> searched;  // batch positions with a non-zero vector
   int depth = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     analyze_text(batch[i]->query, terms[i]);
+    lexical_.idf_of_terms(terms[i], idf);
     vecs[i] = embedder_.embed_terms(terms[i], idf);
     if (is_zero(vecs[i])) continue;
     searched.push_back(i);
@@ -524,7 +525,8 @@ Result<SearchResult> Retriever::retrieve_sync(std::string_view query, int top_k,
       out.degraded_reason = "embedder";
     }
   } else if (mode != SearchMode::lexical) {
-    auto idf = [this](std::string_view term) { return static_cast<float>(lexical_.idf(term)); };
+    std::vector<float> idf;
+    lexical_.idf_of_terms(terms, idf);
     vec = embedder_.embed_terms(terms, idf);
   }
   auto hits = search_with_vector(terms, vec, top_k, out.mode_used);

@@ -165,21 +165,46 @@ bool ranks_before(const Scored& a, const Scored& b) {
   return a.first > b.first || (a.first == b.first && a.second < b.second);
 }
 
-// Keeps the k best of `count` scores (positions from `base`) in `heap`, a heap under
-// ranks_before: its top is the worst result kept.
-void select_top_k(const float* scores, std::size_t count, std::size_t base, std::size_t k, std::vector<Scored>& heap) {
-  for (std::size_t i = 0; i < count; ++i) {
-    const float s = scores[i];
-    if (heap.size() < k) {
-      heap.emplace_back(s, base + i);
-      std::push_heap(heap.begin(), heap.end(), ranks_before);
-    } else if (s > heap.front().first) {
-      std::pop_heap(heap.begin(), heap.end(), ranks_before);
-      heap.back() = {s, base + i};
-      std::push_heap(heap.begin(), heap.end(), ranks_before);
+// The k best of a scan, fed a block of scores at a time in position order. It keeps every
+// score that can still be among the k best: all of them until it holds 2k, then it cuts
+// back to the k best (nth_element, linear) and from then on takes only scores above the
+// k-th best so far. A later score equal to it ranks after it (positions only grow), so it
+// is left out. Cheaper than a heap of k, which pays two sifts for every score that enters.
+// NaN scores (never from finite vectors) are dropped.
+class TopK {
+ public:
+  explicit TopK(std::size_t k) : k_(k) { items_.reserve(2 * k); }
+
+  void scan(const float* scores, std::size_t count, std::size_t base) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const float s = scores[i];
+      if (!(cut_ ? s > floor_ : s == s)) continue;
+      items_.emplace_back(s, base + i);
+      if (items_.size() == 2 * k_) cut();
     }
   }
-}
+
+  // The best, best first (ranks_before); at most k.
+  std::vector<Scored>& sorted() {
+    if (items_.size() > k_) cut();
+    std::sort(items_.begin(), items_.end(), ranks_before);
+    return items_;
+  }
+
+ private:
+  void cut() {
+    std::nth_element(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(k_ - 1), items_.end(),
+                     ranks_before);
+    items_.resize(k_);
+    floor_ = items_[k_ - 1].first;
+    cut_ = true;
+  }
+
+  std::size_t k_;
+  std::vector<Scored> items_;
+  float floor_ = 0;
+  bool cut_ = false;  // holds the k best so far; floor_ is the k-th's score
+};
 
 RawResults run_search(const faiss::Index& index, const float* queries, std::size_t n, idx_t k) {
   RawResults raw;
@@ -223,18 +248,18 @@ class FlatIndex final : public VectorIndex::Impl {
     const std::size_t block = std::max<std::size_t>(1, kScoreBufferFloats / n);
     thread_local std::vector<float> scores;
     scores.resize(std::min(total, block) * n);
-    std::vector<std::vector<Scored>> heaps(n);
-    for (auto& h : heaps) h.reserve(keep);
+    std::vector<TopK> best;
+    best.reserve(n);
+    for (std::size_t q = 0; q < n; ++q) best.emplace_back(keep);
     const float* xb = flat_.get_xb();
     const auto dim = static_cast<std::size_t>(flat_.d);
     for (std::size_t first = 0; first < total; first += block) {
       const std::size_t count = std::min(block, total - first);
       inner_products(xb + first * dim, count, queries, n, flat_.d, scores.data());
-      for (std::size_t q = 0; q < n; ++q) select_top_k(scores.data() + q * count, count, first, keep, heaps[q]);
+      for (std::size_t q = 0; q < n; ++q) best[q].scan(scores.data() + q * count, count, first);
     }
     for (std::size_t q = 0; q < n; ++q) {
-      auto& h = heaps[q];
-      std::sort(h.begin(), h.end(), ranks_before);
+      const auto& h = best[q].sorted();
       out[q].reserve(h.size());
       for (const auto& [score, position] : h) out[q].emplace_back(map_.id_map[position], score);
     }

@@ -70,6 +70,9 @@ class Bm25Index {
   // idf(t) above for one analysed term (a stem, as analyze_text() gives); a term no live
   // chunk holds gets the largest value, df = 0. 0 when the index is empty.
   double idf(std::string_view term) const;
+  // idf() of every term of an analysed query, by position (out[i] for terms.term(i)), under
+  // one lock: what the query embedding weighs its terms by.
+  void idf_of_terms(const AnalyzedText& terms, std::vector<float>& out) const;
 
   bool contains(std::int64_t id) const;
   std::size_t size() const;  // live chunks

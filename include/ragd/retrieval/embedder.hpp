@@ -81,6 +81,9 @@ class HashEmbedder final : public Embedder {
   // term 1 (the same vector as embed()).
   using TermWeight = std::function<float(std::string_view term)>;
   std::vector<float> embed_terms(const AnalyzedText& terms, const TermWeight& term_weight) const;
+  // The same with the weights given by term position (weights[i] for terms.term(i)), e.g.
+  // from Bm25Index::idf_of_terms(): one lookup per query instead of a call per term.
+  std::vector<float> embed_terms(const AnalyzedText& terms, const std::vector<float>& weights) const;
 
   int dim() const override { return dim_; }
   std::string name() const override { return "hash"; }
@@ -96,8 +99,8 @@ class HashEmbedder final : public Embedder {
   static std::uint32_t version();
 
  private:
-  void embed_impl(std::string_view text, float* out, const TermWeight* term_weight) const;
-  void embed_terms_into(const AnalyzedText& terms, float* out, const TermWeight* term_weight) const;
+  // weights: one per term position, or null for 1 each.
+  void embed_terms_into(const AnalyzedText& terms, float* out, const float* weights) const;
   int dim_;
 };
 

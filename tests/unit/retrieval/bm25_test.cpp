@@ -133,3 +133,25 @@ TEST(Bm25Index, ConcurrentSearchesAndUpdatesAreSafe) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(index.size(), 200u + 200u);
 }
+
+// The query embedding takes every term's idf in one call: the same values, by position,
+// for known, unknown and repeated terms; zeros while the index is empty.
+TEST(Bm25Index, IdfOfTermsGivesIdfForEachPosition) {
+  Bm25Index index;
+  AnalyzedText query;
+  analyze_text("banana apples and kiwis, banana again", query);
+  std::vector<float> idf{7.0f};
+  index.idf_of_terms(query, idf);
+  EXPECT_EQ(idf, std::vector<float>(query.size(), 0.0f));
+
+  index.add(1, "apple banana apple");
+  index.add(2, "banana cherry");
+  index.add(3, "cherry date fig");
+  index.idf_of_terms(query, idf);
+  ASSERT_EQ(idf.size(), query.size());
+  for (std::size_t i = 0; i < query.size(); ++i) {
+    EXPECT_EQ(idf[i], static_cast<float>(index.idf(query.term(i)))) << query.term(i);
+  }
+  EXPECT_GT(idf[query.size() - 1], 0.0f);
+  EXPECT_LT(idf[0], static_cast<float>(index.idf("kiwi")));  // banana is in two chunks, kiwi in none
+}

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -73,6 +74,19 @@ TEST(HashEmbedder, EmbedTermsWeighsTermsAndMatchesEmbedUnweighted) {
   auto redis_up = e.embed_terms(terms, [&](std::string_view term) { return term == redis ? 3.0f : 1.0f; });
   EXPECT_NEAR(norm(redis_up), 1.0, 1e-5);
   EXPECT_GT(dot(redis_up, e.embed("redis")), dot(e.embed(text), e.embed("redis")));
+}
+
+TEST(HashEmbedder, EmbedTermsTakesWeightsByPositionAsByFunction) {
+  HashEmbedder e(128);
+  ragd::retrieval::AnalyzedText terms;
+  ragd::retrieval::analyze_text("Which replica answers when the Redis primary fails over to a replica?", terms);
+  auto weight = [](std::string_view term) { return term.size() < 4 ? 0.0f : static_cast<float>(term.size()) / 3.0f; };
+  std::vector<float> weights;
+  for (std::size_t i = 0; i < terms.size(); ++i) weights.push_back(weight(terms.term(i)));
+  EXPECT_EQ(e.embed_terms(terms, weights), e.embed_terms(terms, weight));
+  EXPECT_EQ(e.embed_terms(terms, std::vector<float>(terms.size(), 1.0f)), e.embed_terms(terms, nullptr));
+  weights.pop_back();
+  EXPECT_THROW(e.embed_terms(terms, weights), std::invalid_argument);
 }
 
 // Features are tallied in a per-thread table that grows with the text: a long text must

@@ -230,3 +230,46 @@ TEST(VectorIndex, FlatScanBreaksTiesByInsertionOrder) {
   EXPECT_EQ((*hits)[1].first, 40);
   EXPECT_EQ((*hits)[2].first, 30);
 }
+
+// Scores that tie everywhere: 0/1 components make every inner product a small integer,
+// exact in any summation order, so thousands of vectors share each score. The k best must
+// still be the first k under (score, then insertion order), for a k larger than a block's
+// share of the ties and across several blocks, batched and alone.
+TEST(VectorIndex, FlatScanKeepsTheFirstOfManyTiesAcrossBlocks) {
+  constexpr int kDim = 16;
+  constexpr std::size_t kCount = 9000;  // 16 queries: 4096 vectors per block, 3 blocks
+  constexpr std::size_t kQueries = 16;
+  std::mt19937 rng(5);
+  std::bernoulli_distribution bit(0.3);
+  std::vector<float> data(kCount * kDim);
+  for (auto& x : data) x = bit(rng) ? 1.0f : 0.0f;
+  std::vector<float> queries(kQueries * kDim);
+  for (auto& x : queries) x = bit(rng) ? 1.0f : 0.0f;
+  std::vector<std::int64_t> ids(kCount);
+  for (std::size_t i = 0; i < kCount; ++i) ids[i] = 7000000 - static_cast<std::int64_t>(i) * 5;
+  VectorIndex index(kDim);
+  ASSERT_TRUE(index.add(ids, data.data(), kCount));
+
+  for (const int top : {1, 3, 100, 700}) {
+    auto batch = index.search_batch(queries.data(), kQueries, top);
+    ASSERT_TRUE(batch);
+    for (std::size_t q = 0; q < kQueries; ++q) {
+      std::vector<std::pair<float, std::size_t>> expected;
+      for (std::size_t i = 0; i < kCount; ++i) {
+        float dot = 0;
+        for (int j = 0; j < kDim; ++j) dot += queries[q * kDim + j] * data[i * kDim + j];
+        expected.emplace_back(dot, i);
+      }
+      std::stable_sort(expected.begin(), expected.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      auto single = index.search(queries.data() + q * kDim, top);
+      ASSERT_TRUE(single);
+      for (const auto* got : {&(*batch)[q], &*single}) {
+        ASSERT_EQ(got->size(), static_cast<std::size_t>(top));
+        for (int r = 0; r < top; ++r) {
+          ASSERT_EQ((*got)[r].first, ids[expected[r].second]) << "k " << top << " query " << q << " rank " << r;
+          ASSERT_EQ((*got)[r].second, expected[r].first);
+        }
+      }
+    }
+  }
+}
