@@ -21,7 +21,7 @@ namespace ragd::http {
 // How many I/O threads a gateway runs: `server.threads` when set, else the cores left
 // after the retriever's `search_threads` (at least one). Threads beyond the cores share
 // them with the search pool, and the threads of one io_context share its scheduler's lock:
-// on a 2-core machine two I/O threads beside two search threads cost ragd about 15% more
+// on a 2-core machine two I/O threads beside two search threads cost ragd about 12% more
 // CPU per request than one (docs/operations.md, "Threads").
 int io_threads(const GatewayConfig& config, unsigned hardware_threads);
 
