@@ -139,17 +139,6 @@ void HashEmbedder::embed_into(std::string_view text, float* out) const {
   embed_terms_into(s.terms, out, nullptr);
 }
 
-std::vector<float> HashEmbedder::embed_terms(const AnalyzedText& terms, const TermWeight& term_weight) const {
-  std::vector<float> weights;
-  if (term_weight) {
-    weights.resize(terms.size());
-    for (std::size_t i = 0; i < terms.size(); ++i) weights[i] = term_weight(terms.term(i));
-  }
-  std::vector<float> v(static_cast<std::size_t>(dim_));
-  embed_terms_into(terms, v.data(), term_weight ? weights.data() : nullptr);
-  return v;
-}
-
 std::vector<float> HashEmbedder::embed_terms(const AnalyzedText& terms, const std::vector<float>& weights) const {
   std::vector<float> v(static_cast<std::size_t>(dim_));
   if (weights.size() != terms.size()) throw std::invalid_argument("embed_terms: one weight per term is needed");

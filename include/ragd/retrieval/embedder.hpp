@@ -23,7 +23,6 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,16 +72,13 @@ class HashEmbedder final : public Embedder {
   void embed_into(std::string_view text, float* out) const;
 
   // A query embedding of text already analysed (analyze_text(), so the caller can search
-  // the lexical index with the same terms), whose features are scaled by
-  // `term_weight(term)` (the term's unigram, its character n-grams and the bigram it ends),
-  // e.g. the term's IDF in the corpus. Stored chunk vectors stay unweighted, so they never
-  // depend on corpus statistics; weighting only the query still makes rare words count for
-  // more in the dot product. A weight <= 0 drops the term; a null term_weight weighs every
-  // term 1 (the same vector as embed()).
-  using TermWeight = std::function<float(std::string_view term)>;
-  std::vector<float> embed_terms(const AnalyzedText& terms, const TermWeight& term_weight) const;
-  // The same with the weights given by term position (weights[i] for terms.term(i)), e.g.
-  // from Bm25Index::idf_of_terms(): one lookup per query instead of a call per term.
+  // the lexical index with the same terms), whose features are scaled by `weights[i]` for
+  // term i (the term's unigram, its character n-grams and the bigram it ends), e.g. the
+  // term's IDF in the corpus (Bm25Index::idf_of_terms()). Stored chunk vectors stay
+  // unweighted, so they never depend on corpus statistics; weighting only the query still
+  // makes rare words count for more in the dot product. A weight <= 0 drops the term; a
+  // weight of 1 everywhere gives the same vector as embed(). One weight per term, or
+  // std::invalid_argument.
   std::vector<float> embed_terms(const AnalyzedText& terms, const std::vector<float>& weights) const;
 
   int dim() const override { return dim_; }

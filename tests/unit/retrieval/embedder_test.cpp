@@ -60,33 +60,38 @@ TEST(HashEmbedder, EmbedIntoMatchesEmbed) {
   EXPECT_EQ(out, e.embed("stale while revalidate"));
 }
 
+// One weight per term of `terms`: weight(term).
+template <class F>
+std::vector<float> weights_of(const ragd::retrieval::AnalyzedText& terms, F weight) {
+  std::vector<float> out;
+  for (std::size_t i = 0; i < terms.size(); ++i) out.push_back(weight(terms.term(i)));
+  return out;
+}
+
 TEST(HashEmbedder, EmbedTermsWeighsTermsAndMatchesEmbedUnweighted) {
   HashEmbedder e(96);
   const std::string text = "How do deadlines propagate from the HTTP request to Redis commands?";
   ragd::retrieval::AnalyzedText terms;
   ragd::retrieval::analyze_text(text, terms);
-  EXPECT_EQ(e.embed_terms(terms, nullptr), e.embed(text));
   // A weight of 1 everywhere is no weight; a weight of 0 everywhere leaves nothing.
-  EXPECT_EQ(e.embed_terms(terms, [](std::string_view) { return 1.0f; }), e.embed(text));
-  EXPECT_EQ(norm(e.embed_terms(terms, [](std::string_view) { return 0.0f; })), 0.0);
+  EXPECT_EQ(e.embed_terms(terms, std::vector<float>(terms.size(), 1.0f)), e.embed(text));
+  EXPECT_EQ(norm(e.embed_terms(terms, std::vector<float>(terms.size(), 0.0f))), 0.0);
   // Weighting one term up moves the vector toward that term's own embedding.
   const std::string redis = ragd::retrieval::analyze_text("Redis").at(0);
-  auto redis_up = e.embed_terms(terms, [&](std::string_view term) { return term == redis ? 3.0f : 1.0f; });
+  auto redis_up = e.embed_terms(terms, weights_of(terms, [&](std::string_view term) { return term == redis ? 3.0f : 1.0f; }));
   EXPECT_NEAR(norm(redis_up), 1.0, 1e-5);
   EXPECT_GT(dot(redis_up, e.embed("redis")), dot(e.embed(text), e.embed("redis")));
 }
 
-TEST(HashEmbedder, EmbedTermsTakesWeightsByPositionAsByFunction) {
+TEST(HashEmbedder, EmbedTermsWantsOneWeightPerTerm) {
   HashEmbedder e(128);
   ragd::retrieval::AnalyzedText terms;
   ragd::retrieval::analyze_text("Which replica answers when the Redis primary fails over to a replica?", terms);
-  auto weight = [](std::string_view term) { return term.size() < 4 ? 0.0f : static_cast<float>(term.size()) / 3.0f; };
-  std::vector<float> weights;
-  for (std::size_t i = 0; i < terms.size(); ++i) weights.push_back(weight(terms.term(i)));
-  EXPECT_EQ(e.embed_terms(terms, weights), e.embed_terms(terms, weight));
-  EXPECT_EQ(e.embed_terms(terms, std::vector<float>(terms.size(), 1.0f)), e.embed_terms(terms, nullptr));
+  std::vector<float> weights(terms.size(), 1.0f);
+  EXPECT_EQ(e.embed_terms(terms, weights).size(), 128u);
   weights.pop_back();
   EXPECT_THROW(e.embed_terms(terms, weights), std::invalid_argument);
+  EXPECT_THROW(e.embed_terms(terms, {}), std::invalid_argument);
 }
 
 // Features are tallied in a per-thread table that grows with the text: a long text must
