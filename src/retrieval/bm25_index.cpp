@@ -29,6 +29,9 @@ struct Slot {
   std::vector<std::uint32_t> terms;  // distinct term numbers, to update df on removal
 };
 
+// idf(t) of the header, for a term in df of n live chunks.
+double idf_of(double n, double df) { return std::log(1.0 + (n - df + 0.5) / (df + 0.5)); }
+
 struct StringHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
@@ -215,7 +218,7 @@ std::vector<ScoredId> Bm25Index::search_terms(const AnalyzedText& query, int k) 
   for (const auto& [term, qtf] : qterms) {
     const Term& t = m.terms[term];
     const double df = t.df;
-    const auto idf = static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
+    const auto idf = static_cast<float>(idf_of(n, df));
     const float weight = idf * qtf * (k1 + 1.0f);
     for (const Posting& p : t.postings) {
       const Slot& slot = m.slots[p.slot];
@@ -261,7 +264,7 @@ double Bm25Index::idf(std::string_view term) const {
   auto it = m.term_numbers.find(term);
   const double df = it == m.term_numbers.end() ? 0.0 : m.terms[it->second].df;
   const double n = static_cast<double>(m.live);
-  return std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+  return idf_of(n, df);
 }
 
 void Bm25Index::idf_of_terms(const AnalyzedText& terms, std::vector<float>& out) const {
@@ -273,7 +276,7 @@ void Bm25Index::idf_of_terms(const AnalyzedText& terms, std::vector<float>& out)
   for (std::size_t i = 0; i < terms.size(); ++i) {
     auto it = m.term_numbers.find(terms.term(i));
     const double df = it == m.term_numbers.end() ? 0.0 : m.terms[it->second].df;
-    out[i] = static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
+    out[i] = static_cast<float>(idf_of(n, df));
   }
 }
 
