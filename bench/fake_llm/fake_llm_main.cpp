@@ -33,7 +33,7 @@ const std::vector<FlagSpec>& flag_specs() {
       {"dim", true, "embedding dimension when the request gives none (default 384)", "N"},
       {"model", true, "model name reported when the request gives none", "NAME"},
       {"seed", true, "random seed for the injected faults and latencies (default 42)", "N"},
-      {"threads", true, "I/O threads (default 1: one thread serves thousands of calls a second, and a second one on a shared io_context costs more CPU per call than it adds)", "N"},
+      {"threads", true, "I/O threads (default 1)", "N"},
       {"help", false, "show this help"},
       {"version", false, "show the version"},
   };
@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fake-llm: --latency-dist must be fixed, normal or longtail\n");
     return 2;
   }
+  // One I/O thread by default: a second one on the shared io_context cost more CPU per call
+  // than it added (bench/README.md).
   long long fail_first = 0, fail_status = 500, dim = o.dim, seed = 42, threads = 1;
   bool ok = parse_double(*flags, "latency-ms", o.latency_ms, 0, 3.6e6) &&
             parse_double(*flags, "latency-jitter-ms", o.latency_jitter_ms, 0, 3.6e6) &&
