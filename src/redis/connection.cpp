@@ -51,7 +51,9 @@ namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::milliseconds kBackoffMin = 50ms;
 constexpr std::chrono::milliseconds kBackoffMax = 2s;
-constexpr std::size_t kReadChunk = 16 * 1024;
+// Room for a worker's whole batch of jobs (about 5 KB each) in one recv: with 16 KiB a
+// batch took several reads.
+constexpr std::size_t kReadChunk = 64 * 1024;
 
 Error unavailable(std::string why) { return make_error(Errc::unavailable, std::move(why)); }
 
