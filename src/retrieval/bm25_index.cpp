@@ -61,6 +61,13 @@ struct Bm25Index::Impl {
   std::size_t postings = 0;
   std::size_t dead_postings = 0;
 
+  // idf(t) of the header for `term`; df = 0 for a term no live chunk holds. Needs live > 0.
+  double idf(std::string_view term) const {
+    auto it = term_numbers.find(term);
+    const double df = it == term_numbers.end() ? 0.0 : terms[it->second].df;
+    return idf_of(static_cast<double>(live), df);
+  }
+
   void remove_slot(std::uint32_t s) {
     Slot& slot = slots[s];
     for (auto t : slot.terms) --terms[t].df;
@@ -259,12 +266,7 @@ std::vector<ScoredId> Bm25Index::search_terms(const AnalyzedText& query, int k) 
 
 double Bm25Index::idf(std::string_view term) const {
   std::shared_lock lock(mutex_);
-  const Impl& m = *impl_;
-  if (m.live == 0) return 0.0;
-  auto it = m.term_numbers.find(term);
-  const double df = it == m.term_numbers.end() ? 0.0 : m.terms[it->second].df;
-  const double n = static_cast<double>(m.live);
-  return idf_of(n, df);
+  return impl_->live == 0 ? 0.0 : impl_->idf(term);
 }
 
 void Bm25Index::idf_of_terms(const AnalyzedText& terms, std::vector<float>& out) const {
@@ -272,12 +274,7 @@ void Bm25Index::idf_of_terms(const AnalyzedText& terms, std::vector<float>& out)
   std::shared_lock lock(mutex_);
   const Impl& m = *impl_;
   if (m.live == 0) return;
-  const double n = static_cast<double>(m.live);
-  for (std::size_t i = 0; i < terms.size(); ++i) {
-    auto it = m.term_numbers.find(terms.term(i));
-    const double df = it == m.term_numbers.end() ? 0.0 : m.terms[it->second].df;
-    out[i] = static_cast<float>(idf_of(n, df));
-  }
+  for (std::size_t i = 0; i < terms.size(); ++i) out[i] = static_cast<float>(m.idf(terms.term(i)));
 }
 
 bool Bm25Index::contains(std::int64_t id) const {

@@ -140,8 +140,8 @@ void HashEmbedder::embed_into(std::string_view text, float* out) const {
 }
 
 std::vector<float> HashEmbedder::embed_terms(const AnalyzedText& terms, const std::vector<float>& weights) const {
-  std::vector<float> v(static_cast<std::size_t>(dim_));
   if (weights.size() != terms.size()) throw std::invalid_argument("embed_terms: one weight per term is needed");
+  std::vector<float> v(static_cast<std::size_t>(dim_));
   embed_terms_into(terms, v.data(), weights.data());
   return v;
 }
