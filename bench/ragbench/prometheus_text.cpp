@@ -1,8 +1,11 @@
 #include "ragbench/prometheus_text.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <limits>
+#include <string>
 
 namespace ragd::bench {
 
@@ -81,6 +84,80 @@ std::map<std::string, double> prometheus_by_label(std::string_view text, std::st
     if (auto lv = label_value(labels, label)) out[std::string(*lv)] += v;
   });
   return out;
+}
+
+std::optional<HistogramSnapshot> prometheus_histogram(std::string_view text, std::string_view name,
+                                                      std::string_view label, std::string_view value) {
+  const std::string base(name);
+  HistogramSnapshot h;
+  for_each_sample(text, base + "_bucket", [&](std::string_view labels, double v) {
+    if (!label.empty()) {
+      auto lv = label_value(labels, label);
+      if (!lv || *lv != value) return;
+    }
+    auto le = label_value(labels, "le");
+    if (!le) return;
+    double bound = 0;
+    if (*le == "+Inf") {
+      bound = std::numeric_limits<double>::infinity();
+    } else {
+      auto [ptr, ec] = std::from_chars(le->data(), le->data() + le->size(), bound);
+      if (ec != std::errc() || ptr != le->data() + le->size()) return;
+    }
+    h.buckets.emplace_back(bound, v);
+  });
+  if (h.buckets.empty()) return std::nullopt;
+  std::sort(h.buckets.begin(), h.buckets.end());
+  h.sum = prometheus_sum(text, base + "_sum", label, value).value_or(0);
+  h.count = prometheus_sum(text, base + "_count", label, value).value_or(h.buckets.back().second);
+  return h;
+}
+
+std::optional<HistogramSnapshot> histogram_delta(const HistogramSnapshot& before, const HistogramSnapshot& after) {
+  if (before.buckets.size() != after.buckets.size()) return std::nullopt;
+  HistogramSnapshot d;
+  d.buckets.reserve(after.buckets.size());
+  for (std::size_t i = 0; i < after.buckets.size(); ++i) {
+    const auto& [le, n] = after.buckets[i];
+    if (le != before.buckets[i].first || n < before.buckets[i].second) return std::nullopt;
+    d.buckets.emplace_back(le, n - before.buckets[i].second);
+  }
+  if (after.count < before.count) return std::nullopt;
+  d.sum = after.sum - before.sum;
+  d.count = after.count - before.count;
+  return d;
+}
+
+std::optional<double> histogram_quantile(const HistogramSnapshot& h, double q) {
+  if (h.buckets.empty() || h.buckets.back().second <= 0) return std::nullopt;
+  const double rank = q * h.buckets.back().second;
+  double lower = 0;
+  double below = 0;
+  for (const auto& [le, n] : h.buckets) {
+    if (n >= rank && n > below) {
+      if (std::isinf(le)) return lower;  // past the last finite bound: that bound is all we know
+      return lower + (le - lower) * (rank - below) / (n - below);
+    }
+    if (!std::isinf(le)) lower = le;
+    below = n;
+  }
+  return lower;
+}
+
+std::optional<double> histogram_share_at_most(const HistogramSnapshot& h, double bound) {
+  if (h.buckets.empty() || h.buckets.back().second <= 0) return std::nullopt;
+  const double total = h.buckets.back().second;
+  double lower = 0;
+  double below = 0;
+  for (const auto& [le, n] : h.buckets) {
+    if (bound <= le) {
+      if (bound == le || std::isinf(le)) return (bound == le ? n : below) / total;
+      return (below + (n - below) * (bound - lower) / (le - lower)) / total;
+    }
+    lower = le;
+    below = n;
+  }
+  return 1.0;
 }
 
 }  // namespace ragd::bench

@@ -3,6 +3,7 @@
 // Markdown and an SVG chart on request.
 #include "ragbench/flag_values.hpp"
 #include "ragbench/load_client.hpp"
+#include "ragbench/metrics_scrape.hpp"
 #include "ragbench/proc_stats.hpp"
 #include "ragbench/report.hpp"
 #include "ragbench/scenario.hpp"
@@ -55,7 +56,7 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"repeat-fraction", true, "share of requests re-asking a hot-set question (default 0.4)", "F"},
     {"sample-pids", true, "sample RSS and CPU of these processes every second (soak), and report their CPU per request at each step", "PID,..."},
     {"sample-proc-names", true, "soak: the same, for processes with these names", "NAME,..."},
-    {"metrics-url", true, "soak: ragd's Prometheus endpoint (default URL's host + /metrics; 'none' = off)", "URL"},
+    {"metrics-url", true, "ragd's Prometheus endpoint, read around every step (its stage timings) and every second of a soak (default: the URL's host + /metrics; 'none' = off)", "URL"},
     {"model-latency-ms", true, "the model's latency, to print efficiency = QPS / ideal QPS", "MS"},
     {"title", true, "a title for the Markdown section and the chart", "TEXT"},
     {"json", true, "write the results as JSON to FILE", "FILE"},
@@ -325,8 +326,15 @@ int run(const Config& c, int argc, char** argv) {
     const bool servers = !c.sampler.pids.empty() || !c.sampler.names.empty();
     std::map<std::string, std::uint64_t> ticks_before;
     if (servers) ticks_before = cpu_ticks_by_name(c.sampler.pids, c.sampler.names);
+    // ragd's own stage timings over the step: a scrape before and after (nullopt when the
+    // target has no /metrics, as for nginx or with --metrics-url none).
+    std::optional<std::string> metrics_before;
+    if (c.sampler.metrics) metrics_before = fetch_metrics(*c.sampler.metrics);
     StepOutcome o = run_step(c.target, plan, &live);
     results.push_back(make_result(c, plan, o));
+    if (metrics_before) {
+      if (auto after = fetch_metrics(*c.sampler.metrics)) results.back().ragd_stages = stage_timings(*metrics_before, *after);
+    }
     if (servers && o.completed > 0) {
       // Over the whole step, warm-up included, like ragbench's own figure.
       const double us_per_tick = 1e6 / static_cast<double>(clock_ticks_per_second());

@@ -22,6 +22,13 @@ bool any_efficiency(const std::vector<StepResult>& steps) {
   return false;
 }
 
+bool any_stages(const std::vector<StepResult>& steps) {
+  for (const auto& s : steps) {
+    if (s.ragd_stages) return true;
+  }
+  return false;
+}
+
 bool any_open(const std::vector<StepResult>& steps) {
   for (const auto& s : steps) {
     if (s.mode == "open") return true;
@@ -34,8 +41,13 @@ bool any_open(const std::vector<StepResult>& steps) {
 std::string format_table(const std::vector<StepResult>& steps, TableStyle style) {
   const bool open = any_open(steps);
   const bool eff = any_efficiency(steps);
+  const bool stages = any_stages(steps);
   std::vector<std::string> head = {open ? "rate" : "concurrency", "QPS", "P50 ms", "P90", "P99", "P99.9", "errors %", "hit %"};
   if (eff) head.push_back("eff");
+  if (stages) {
+    head.push_back("ovh P50");
+    head.push_back("ovh P99");
+  }
   if (open) head.push_back("P99 ok");
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : steps) {
@@ -50,6 +62,10 @@ std::string format_table(const std::vector<StepResult>& steps, TableStyle style)
         fmt("%.2f", t.error_pct),
         t.hit_pct ? fmt("%.1f", *t.hit_pct) : "-"};
     if (eff) r.push_back(s.efficiency ? fmt("%.2f", *s.efficiency) : "-");
+    if (stages) {
+      r.push_back(s.ragd_stages ? fmt("%.2f", s.ragd_stages->overhead_p50_ms) : "-");
+      r.push_back(s.ragd_stages ? fmt("%.2f", s.ragd_stages->overhead_p99_ms) : "-");
+    }
     if (open) r.push_back(s.within_bound ? (*s.within_bound ? "yes" : "no") : "-");
     rows.push_back(std::move(r));
   }
@@ -105,6 +121,16 @@ std::string format_breakdown(const StepResult& step) {
   if (step.ideal_qps) {
     out += "    ideal QPS " + fmt("%.1f", *step.ideal_qps) + " (concurrency / (miss fraction x model latency))\n";
   }
+  if (const auto& st = step.ragd_stages) {
+    out += "    ragd overhead per computed answer (" + std::to_string(st->computed) + "): mean " +
+           fmt("%.2f", st->overhead_mean_ms) + " ms, P50 " + fmt("%.2f", st->overhead_p50_ms) + ", P90 " +
+           fmt("%.2f", st->overhead_p90_ms) + ", P99 " + fmt("%.2f", st->overhead_p99_ms) + " (from buckets); " +
+           fmt("%.1f", st->overhead_within_1ms * 100) + "% within 1 ms, " + fmt("%.1f", st->overhead_within_5ms * 100) +
+           "% within 5 ms\n";
+    out += "    ragd stage means ms:";
+    for (const auto& [stage, ms] : st->stage_mean_ms) out += " " + stage + " " + fmt("%.2f", ms);
+    out += "\n";
+  }
   out += "    ragbench CPU: " + fmt("%.2f", step.client_cpu_cores) + " cores, " +
          fmt("%.1f", step.client_cpu_us_per_req) + " us per request\n";
   if (!step.server_cpu_us_per_req.empty()) {
@@ -153,6 +179,18 @@ nlohmann::json to_json(const StepResult& step) {
     j["offered_rate"] = step.offered_rate;
     j["unsent"] = step.unsent;
     j["within_bound"] = step.within_bound ? nlohmann::json(*step.within_bound) : nlohmann::json();
+  }
+  if (const auto& st = step.ragd_stages) {
+    j["ragd_stages"] = {{"computed", st->computed},
+                        {"overhead_mean_ms", st->overhead_mean_ms},
+                        {"overhead_p50_ms", st->overhead_p50_ms},
+                        {"overhead_p90_ms", st->overhead_p90_ms},
+                        {"overhead_p99_ms", st->overhead_p99_ms},
+                        {"overhead_within_1ms", st->overhead_within_1ms},
+                        {"overhead_within_5ms", st->overhead_within_5ms},
+                        {"stage_mean_ms", st->stage_mean_ms}};
+  } else {
+    j["ragd_stages"] = nullptr;
   }
   j["ideal_qps"] = step.ideal_qps ? nlohmann::json(*step.ideal_qps) : nlohmann::json();
   j["efficiency"] = step.efficiency ? nlohmann::json(*step.efficiency) : nlohmann::json();

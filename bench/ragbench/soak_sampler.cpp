@@ -1,5 +1,6 @@
 #include "ragbench/soak_sampler.hpp"
 
+#include "ragbench/metrics_scrape.hpp"
 #include "ragbench/proc_stats.hpp"
 #include "ragbench/prometheus_text.hpp"
 
@@ -7,12 +8,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
 
 #include <atomic>
 #include <map>
@@ -21,8 +18,6 @@
 namespace ragd::bench {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using Clock = std::chrono::steady_clock;
 
 struct SoakSampler::Impl {
@@ -43,28 +38,6 @@ struct SoakSampler::Impl {
   std::map<std::string, double> last_cache;
 
   Impl(SamplerOptions o, const LiveCounters* l) : options(std::move(o)), live(l) {}
-
-  asio::awaitable<std::optional<std::string>> scrape() {
-    const TargetUrl& url = *options.metrics;
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::milliseconds(800));
-    asio::ip::tcp::resolver resolver(io);
-    auto [rec, results] = co_await resolver.async_resolve(url.host, std::to_string(url.port),
-                                                          asio::as_tuple(asio::use_awaitable));
-    if (rec) co_return std::nullopt;
-    auto [cec, ep] = co_await stream.async_connect(results, asio::as_tuple(asio::use_awaitable));
-    if (cec) co_return std::nullopt;
-    http::request<http::empty_body> req{http::verb::get, url.path.empty() ? "/metrics" : url.path, 11};
-    req.set(http::field::host, url.host_header());
-    req.set(http::field::user_agent, "ragbench");
-    auto [wec, wn] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
-    if (wec) co_return std::nullopt;
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    auto [rdec, rn] = co_await http::async_read(stream, buffer, res, asio::as_tuple(asio::use_awaitable));
-    if (rdec || res.result_int() != 200) co_return std::nullopt;
-    co_return std::move(res.body());
-  }
 
   void sample_processes(SoakSample& s, double dt) {
     const double page_mb = static_cast<double>(page_size_bytes()) / (1024.0 * 1024.0);
@@ -128,7 +101,7 @@ struct SoakSampler::Impl {
       last_ok = ok, last_errors = errors, last_self_cpu = cpu, last_tick = now;
       sample_processes(s, dt);
       if (options.metrics) {
-        if (auto text = co_await scrape()) sample_metrics(s, *text);
+        if (auto text = co_await scrape_metrics(*options.metrics)) sample_metrics(s, *text);
       }
       samples.push_back(std::move(s));
     }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "ragbench/histogram.hpp"
+#include "ragbench/stage_timings.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -89,6 +90,9 @@ struct StepResult {
   std::optional<double> ideal_qps;   // concurrency / (miss fraction x model latency)
   std::optional<double> efficiency;  // measured / ideal
   std::optional<bool> within_bound;  // open loop: P99 under --p99-bound-ms, no backlog
+  // ragd's stage timings over the step, warm-up included, from its /metrics; empty when
+  // the target is not a ragd or computed nothing.
+  std::optional<StageTimings> ragd_stages;
 };
 
 // Ideal closed-loop throughput when every miss costs the model's latency and hits are free.
