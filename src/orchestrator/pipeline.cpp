@@ -351,9 +351,11 @@ return n
     out.timings.llm = reply->llm_ms;
     out.timings.queue_wait = std::max(0.0, waited - reply->llm_ms);
     stage.with({"queue_wait"}).observe(out.timings.queue_wait);
-    // The part of queue_wait before a worker took the job (the worker's clock against ours):
-    // high while the rest is low means too few workers, not a slow gateway or Redis.
+    // The part of queue_wait before a worker took the job (the worker's clock against ours),
+    // and the part of that before Redis had it (Redis's clock against ours): pickup minus
+    // enqueue is the time in the stream, which grows when the workers are short.
     stage.with({"queue_pickup"}).observe(reply->queue_wait_ms);
+    if (reply->enqueue_ms >= 0) stage.with({"queue_enqueue"}).observe(reply->enqueue_ms);
     stage.with({"llm"}).observe(out.timings.llm);
     co_return out;
   }

@@ -22,6 +22,7 @@
 #include "ragd/queue/admission_limit.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/redis/client.hpp"
+#include "ragd/redis/stream_id.hpp"
 #include "queue/stream_impl.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -31,6 +32,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <atomic>
@@ -43,6 +45,14 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// From the job's creation (the gateway's clock) to its entry's id (Redis's clock); -1 for an
+// id that is not one. Clocks that disagree can make it negative: counted as 0.
+double enqueue_delay_ms(const std::string& entry_id, std::int64_t enqueued_unix_ms) {
+  auto id = redis::parse_stream_id(entry_id);
+  if (!id) return -1;
+  return std::max(0.0, static_cast<double>(static_cast<std::int64_t>(id->ms) - enqueued_unix_ms));
+}
 constexpr auto kDepthSampleMs = 50ms;
 constexpr auto kRetryPause = 100ms;
 }  // namespace
@@ -74,7 +84,8 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
 
   static asio::awaitable<Result<JobReply>> await_reply(std::shared_ptr<Impl> self, std::string id,
                                                        std::string payload, std::size_t priority,
-                                                       std::chrono::milliseconds remaining) {
+                                                       std::chrono::milliseconds remaining,
+                                                       std::int64_t enqueued_unix_ms) {
     if (self->stopped_) co_return make_error(Errc::cancelled, "job client stopped");
     asio::steady_timer timer(self->strand_, remaining);
     Waiter w;
@@ -91,7 +102,12 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
     if (!w.result && !w.cancelled) std::tie(ec) = co_await timer.async_wait(kNoThrow);
     self->waiters_.erase(id);
     --self->in_flight_;
-    if (w.result) co_return std::move(*w.result);
+    if (w.result) {
+      // The XADD's reply normally comes first (Redis sends it before any worker can read
+      // the job), but it travels on another connection: without it, nothing is known.
+      if (*w.result && !w.entry_id.empty()) (*w.result)->enqueue_ms = enqueue_delay_ms(w.entry_id, enqueued_unix_ms);
+      co_return std::move(*w.result);
+    }
     // Given up: if the XADD has returned, its entry goes now; otherwise enqueue() removes it.
     if (!w.entry_id.empty()) {
       asio::co_spawn(self->strand_, forget(self, self->streams_[priority], std::move(w.entry_id)),
@@ -283,7 +299,8 @@ asio::awaitable<Result<JobReply>> JobClient::submit(Job job) {
   }
   const auto remaining = std::chrono::milliseconds(job.deadline_unix_ms - now);
   auto on_cancel = [self, id = job.id] { self->cancel_wait(id); };
-  auto op = Impl::await_reply(self, job.id, encode_job(job, self->config_.compact_jobs), p, remaining);
+  auto op = Impl::await_reply(self, job.id, encode_job(job, self->config_.compact_jobs), p, remaining,
+                              job.enqueued_unix_ms);
   auto [ep, result] = co_await await_on(self->strand_, std::move(op), std::move(on_cancel));
   if (limited) {
     if (!ep && result) {

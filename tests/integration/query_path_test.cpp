@@ -62,6 +62,9 @@ TEST(QueryPath, AnswersWithTheDocumentThatHoldsTheAnswer) {
   auto metrics = http_request(stack.port(), "GET", "/metrics");
   EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"overhead\"} 1"), std::string::npos);
   EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"queue_pickup\"} 1"), std::string::npos);
+  // The part of the pickup before Redis had the job, from the XADD's entry id.
+  EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"queue_enqueue\"} 1"), std::string::npos)
+      << metrics.body;
 
   auto volcano = stack.post("/query", {{"query", "Which Icelandic volcano was called the gateway to hell?"}, {"top_k", 2}});
   ASSERT_EQ(volcano.status, 200) << volcano.body;

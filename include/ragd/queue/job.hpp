@@ -59,6 +59,10 @@ struct JobReply {
   double queue_wait_ms = 0;         // enqueue → worker pick-up
   double llm_ms = 0;                // time in the generator / LLM call
   std::string worker;               // consumer name that answered
+  // Set by the gateway's JobClient, not carried in the reply: the part of queue_wait_ms
+  // before Redis took the job (the entry id's time, Redis's clock against the gateway's);
+  // negative when unknown.
+  double enqueue_ms = -1;
 };
 
 // JSON encodings carried in one stream field.

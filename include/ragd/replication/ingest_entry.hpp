@@ -1,6 +1,6 @@
 // The entries of the ingest stream (`<redis.key_prefix>ingest`) that keeps gateway replicas
-// on the same documents, as pure functions: encoding and decoding an entry, and reading
-// stream ids. No I/O; thread-safe.
+// on the same documents, as pure functions: encoding and decoding an entry. No I/O;
+// thread-safe.
 //
 // Entry layout (one per accepted POST /v1/documents or DELETE /v1/documents/{id}):
 //   seq    decimal sequence number: the previous entry's plus one, assigned inside Redis by
@@ -11,9 +11,9 @@
 #pragma once
 
 #include "ragd/core/error.hpp"
+#include "ragd/redis/stream_id.hpp"
 #include "ragd/retrieval/document.hpp"
 
-#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,15 +38,8 @@ std::string encode_entry(const IngestEntry& entry);
 // Errc::bad_request naming what is wrong when `json` is not an entry.
 Result<IngestEntry> decode_entry(std::string_view json);
 
-// A Redis stream id "<ms>-<seq>".
-struct StreamId {
-  std::uint64_t ms = 0;
-  std::uint64_t seq = 0;
-
-  friend auto operator<=>(const StreamId&, const StreamId&) = default;
-};
-
-std::optional<StreamId> parse_stream_id(std::string_view text);
-std::string to_string(const StreamId& id);
+// Stream ids (the ingest stream's positions) are the redis module's.
+using redis::parse_stream_id;
+using redis::StreamId;
 
 }  // namespace ragd::replication

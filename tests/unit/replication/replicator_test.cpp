@@ -117,17 +117,6 @@ TEST(IngestEntry, RoundTripsUpsertsAndDeletes) {
   EXPECT_FALSE(decode_entry(R"({"op":"delete"})"));
 }
 
-TEST(IngestEntry, StreamIdsParseAndOrderNumerically) {
-  auto a = parse_stream_id("1700000000000-9");
-  auto b = parse_stream_id("1700000000000-10");
-  ASSERT_TRUE(a && b);
-  EXPECT_LT(*a, *b);
-  EXPECT_EQ(to_string(*b), "1700000000000-10");
-  EXPECT_FALSE(parse_stream_id("17-"));
-  EXPECT_FALSE(parse_stream_id("abc"));
-  EXPECT_FALSE(parse_stream_id("1-2-3"));
-}
-
 TEST(Snapshot, KeepsTheReplicationPosition) {
   retrieval::SnapshotData data;
   data.dim = 4;
