@@ -161,6 +161,8 @@ std::string render_query_result(const orchestrator::QueryResult& r) {
       .member("history", ms(r.timings.history))
       .member("queue_wait", ms(r.timings.queue_wait))
       .member("llm", ms(r.timings.llm))
+      .member("cache_lookup", ms(r.timings.cache_lookup))
+      .member("cache_store", ms(r.timings.cache_store))
       .member("overhead", ms(r.timings.overhead))
       .end_object();
   if (r.cache_age_ms >= 0) w.member("cache_age_ms", static_cast<std::int64_t>(std::llround(r.cache_age_ms)));

@@ -381,7 +381,10 @@ return n
       auto entry = make_entry(*r, soft_ttl_ms, hard_ttl_ms);
       // The response splices it: the answer is rendered once.
       r->cached_body = std::shared_ptr<const std::string>(entry, &entry->value);
+      const double t_store = mono_ms();
       co_await answers.put(key, std::move(entry));
+      r->timings.cache_store = mono_ms() - t_store;
+      stage.with({"cache_store"}).observe(r->timings.cache_store);
     }
     co_return r;
   }
@@ -517,8 +520,12 @@ return n
       key = cache::answer_key(parts);
     }
     bool served = false;
+    double lookup_ms = 0;
     if (use_cache && req.cache_mode == CacheMode::use) {
+      const double t_lookup = mono_ms();
       auto found = co_await answers.get(key);
+      lookup_ms = mono_ms() - t_lookup;
+      stage.with({"cache_lookup"}).observe(lookup_ms);
       QueryResult cached;
       if (found.entry && found.state != cache::Freshness::expired && plausible_body(found.entry->value)) {
         cached.cached_body = std::shared_ptr<const std::string>(found.entry, &found.entry->value);
@@ -572,7 +579,8 @@ return n
     out.timings.rules = rules_ms;
     out.timings.profile = prof.second.ms;
     out.timings.history = hist.second.ms;
-    if (served) out.timings.retrieve = out.timings.queue_wait = out.timings.llm = 0;
+    if (served) out.timings.retrieve = out.timings.queue_wait = out.timings.llm = out.timings.cache_store = 0;
+    out.timings.cache_lookup = lookup_ms;
     if (!req.session_id.empty() && config.cache.session_turns > 0) {
       co_await append_turn(req.session_id, req.query, out.answer);
     }

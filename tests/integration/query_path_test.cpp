@@ -56,12 +56,20 @@ TEST(QueryPath, AnswersWithTheDocumentThatHoldsTheAnswer) {
   const auto& t = j["timings_ms"];
   EXPECT_GT(t["overhead"].get<double>(), 0.0);
   EXPECT_NEAR(t["overhead"].get<double>(), t["total"].get<double>() - t["llm"].get<double>(), 0.01);
+  // The cache's lookup and the store of the computed answer (Redis included) take time.
+  EXPECT_GT(t["cache_store"].get<double>(), 0.0) << r.body;
+  EXPECT_GE(t["cache_lookup"].get<double>(), 0.0) << r.body;
+  EXPECT_LT(t["cache_lookup"].get<double>() + t["cache_store"].get<double>(), t["overhead"].get<double>());
   auto again = body_of(stack.post("/query", {{"query", "How long should I bake the sourdough loaf in the Dutch oven?"}}));
   EXPECT_EQ(again["cache"], "hit");
   EXPECT_EQ(again["timings_ms"]["overhead"], 0.0) << "a cached answer adds nothing on top of a model";
+  EXPECT_EQ(again["timings_ms"]["cache_store"], 0.0) << "a cached answer is not stored again";
+  EXPECT_TRUE(again["timings_ms"].contains("cache_lookup"));
   auto metrics = http_request(stack.port(), "GET", "/metrics");
   EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"overhead\"} 1"), std::string::npos);
   EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"queue_pickup\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"cache_lookup\"} 2"), std::string::npos);
+  EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"cache_store\"} 1"), std::string::npos);
   // The part of the pickup before Redis had the job, from the XADD's entry id.
   EXPECT_NE(metrics.body.find("ragd_stage_duration_ms_count{stage=\"queue_enqueue\"} 1"), std::string::npos)
       << metrics.body;

@@ -63,6 +63,9 @@ struct QueryRequest {
 
 struct Timings {
   double total = 0, rules = 0, retrieve = 0, profile = 0, history = 0, queue_wait = 0, llm = 0;
+  // The answer cache's lookup (L1, then L2 on a miss there) and, for a computed answer, its
+  // store (L1 and L2).
+  double cache_lookup = 0, cache_store = 0;
   // What ragd added to a computed answer on top of the model's own time (total - llm):
   // gateway, retrieval, queue and worker. 0 for answers served from the cache or a rule.
   double overhead = 0;

@@ -110,7 +110,7 @@ TEST(QueryResult, RendersTheDocumentedShape) {
   EXPECT_EQ(j["answer"], "42");
   EXPECT_EQ(j["cache"], "miss");
   EXPECT_EQ(j["sources"][0]["chunk_id"], "doc#0");
-  for (const char* k : {"total", "retrieve", "profile", "rules", "queue_wait", "llm", "overhead"}) {
+  for (const char* k : {"total", "retrieve", "profile", "rules", "queue_wait", "llm", "cache_lookup", "cache_store", "overhead"}) {
     EXPECT_TRUE(j["timings_ms"].contains(k)) << k;
   }
 }
