@@ -45,6 +45,8 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto kDepthSampleMs = 50ms;
+constexpr auto kRetryPause = 100ms;
 
 // From the job's creation (the gateway's clock) to its entry's id (Redis's clock); -1 for an
 // id that is not one. Clocks that disagree can make it negative: counted as 0.
@@ -53,8 +55,6 @@ double enqueue_delay_ms(const std::string& entry_id, std::int64_t enqueued_unix_
   if (!id) return -1;
   return std::max(0.0, static_cast<double>(static_cast<std::int64_t>(id->ms) - enqueued_unix_ms));
 }
-constexpr auto kDepthSampleMs = 50ms;
-constexpr auto kRetryPause = 100ms;
 }  // namespace
 
 struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {

@@ -67,7 +67,7 @@ struct Timings {
   // store (L1 and L2).
   double cache_lookup = 0, cache_store = 0;
   // What ragd added to a computed answer on top of the model's own time (total - llm):
-  // gateway, retrieval, queue and worker. 0 for answers served from the cache or a rule.
+  // gateway, retrieval, cache, queue and worker. 0 for answers served from the cache or a rule.
   double overhead = 0;
 };
 
