@@ -13,7 +13,7 @@ constexpr std::string_view kStageMetric = "ragd_stage_duration_ms";
 std::optional<StageTimings> stage_timings(std::string_view before, std::string_view after) {
   auto a = prometheus_histogram(after, kStageMetric, "stage", "overhead");
   if (!a) return std::nullopt;
-  // ragd creates a labelled series at its first observation: none before means none yet.
+  // No series before (a ragd that creates its series at their first observation) means none yet.
   auto b = prometheus_histogram(before, kStageMetric, "stage", "overhead");
   auto d = b ? histogram_delta(*b, *a) : a;
   if (!d || d->count < 1) return std::nullopt;

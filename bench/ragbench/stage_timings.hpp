@@ -28,8 +28,8 @@ struct StageTimings {
   std::map<std::string, double> stage_mean_ms;  // every other stage observed in the window
 };
 
-// `before` without the overhead series counts as zero (ragd creates it at its first
-// observation). nullopt when `after` lacks it (not a ragd), when ragd restarted in between,
+// `before` without the overhead series counts as zero (a ragd that creates its series at
+// their first observation). nullopt when `after` lacks it (not a ragd), when ragd restarted in between,
 // or when it computed nothing in the window.
 std::optional<StageTimings> stage_timings(std::string_view before, std::string_view after);
 

@@ -121,7 +121,19 @@ struct Pipeline::Impl {
   std::mutex refreshing_mutex;
   std::set<std::string> refreshing;
 
-  metrics::Family<metrics::Histogram>& stage;
+  // One series per stage, looked up once: Family::with() takes a lock and searches a map,
+  // which a query would otherwise pay a dozen times.
+  struct StageSeries {
+    metrics::Histogram &rules, &profile, &history, &cache_lookup, &retrieve, &queue_wait, &queue_pickup,
+        &queue_enqueue, &llm, &cache_store, &overhead, &total;
+
+    explicit StageSeries(metrics::Family<metrics::Histogram>& f)
+        : rules(f.with({"rules"})), profile(f.with({"profile"})), history(f.with({"history"})),
+          cache_lookup(f.with({"cache_lookup"})), retrieve(f.with({"retrieve"})), queue_wait(f.with({"queue_wait"})),
+          queue_pickup(f.with({"queue_pickup"})), queue_enqueue(f.with({"queue_enqueue"})), llm(f.with({"llm"})),
+          cache_store(f.with({"cache_store"})), overhead(f.with({"overhead"})), total(f.with({"total"})) {}
+  };
+  StageSeries stage;
   metrics::Family<metrics::Counter>& outcomes;
   metrics::Family<metrics::Counter>& degraded;
   metrics::Family<metrics::Counter>& answer_results;
@@ -320,7 +332,7 @@ return n
     auto found = co_await deps.retriever.retrieve(c.query, c.top_k, c.mode,
                                                   remaining(c.deadline_unix_ms, config.retrieval.timeout_ms));
     out.timings.retrieve = mono_ms() - t0;
-    stage.with({"retrieve"}).observe(out.timings.retrieve);
+    stage.retrieve.observe(out.timings.retrieve);
     if (!found) co_return found.error();
     out.sources = std::move(found->hits);
     if (found->degraded) out.retrieval_degraded = found->degraded_reason.empty() ? "unknown" : found->degraded_reason;
@@ -350,13 +362,13 @@ return n
     out.completion_tokens = reply->completion_tokens;
     out.timings.llm = reply->llm_ms;
     out.timings.queue_wait = std::max(0.0, waited - reply->llm_ms);
-    stage.with({"queue_wait"}).observe(out.timings.queue_wait);
+    stage.queue_wait.observe(out.timings.queue_wait);
     // The part of queue_wait before a worker took the job (the worker's clock against ours),
     // and the part of that before Redis had it (Redis's clock against ours): pickup minus
     // enqueue is the time in the stream, which grows when the workers are short.
-    stage.with({"queue_pickup"}).observe(reply->queue_wait_ms);
-    if (reply->enqueue_ms >= 0) stage.with({"queue_enqueue"}).observe(reply->enqueue_ms);
-    stage.with({"llm"}).observe(out.timings.llm);
+    stage.queue_pickup.observe(reply->queue_wait_ms);
+    if (reply->enqueue_ms >= 0) stage.queue_enqueue.observe(reply->enqueue_ms);
+    stage.llm.observe(out.timings.llm);
     co_return out;
   }
 
@@ -384,7 +396,7 @@ return n
       const double t_store = mono_ms();
       co_await answers.put(key, std::move(entry));
       r->timings.cache_store = mono_ms() - t_store;
-      stage.with({"cache_store"}).observe(r->timings.cache_store);
+      stage.cache_store.observe(r->timings.cache_store);
     }
     co_return r;
   }
@@ -442,7 +454,7 @@ return n
     rules::RuleDecision decision;
     if (deps.rules) decision = deps.rules->evaluate(req.query);
     const double rules_ms = mono_ms() - t0;
-    stage.with({"rules"}).observe(rules_ms);
+    stage.rules.observe(rules_ms);
     if (decision.action == rules::RuleDecision::Action::block) {
       outcomes.with({"blocked"}).inc();
       co_return make_error(Errc::blocked, decision.message.empty()
@@ -477,8 +489,8 @@ return n
     } else if (need_history) {
       hist = co_await load_history(req.session_id, req.deadline_unix_ms);
     }
-    if (!req.user_id.empty()) stage.with({"profile"}).observe(prof.second.ms);
-    if (!req.session_id.empty()) stage.with({"history"}).observe(hist.second.ms);
+    if (!req.user_id.empty()) stage.profile.observe(prof.second.ms);
+    if (!req.session_id.empty()) stage.history.observe(hist.second.ms);
 
     Computation c;
     c.query = req.query;
@@ -525,7 +537,7 @@ return n
       const double t_lookup = mono_ms();
       auto found = co_await answers.get(key);
       lookup_ms = mono_ms() - t_lookup;
-      stage.with({"cache_lookup"}).observe(lookup_ms);
+      stage.cache_lookup.observe(lookup_ms);
       QueryResult cached;
       if (found.entry && found.state != cache::Freshness::expired && plausible_body(found.entry->value)) {
         cached.cached_body = std::shared_ptr<const std::string>(found.entry, &found.entry->value);
@@ -585,10 +597,10 @@ return n
       co_await append_turn(req.session_id, req.query, out.answer);
     }
     out.timings.total = mono_ms() - t_start;
-    stage.with({"total"}).observe(out.timings.total);
+    stage.total.observe(out.timings.total);
     if (!served) {
       out.timings.overhead = std::max(0.0, out.timings.total - out.timings.llm);
-      stage.with({"overhead"}).observe(out.timings.overhead);
+      stage.overhead.observe(out.timings.overhead);
     }
     outcomes.with({served ? "cached" : "answered"}).inc();
     co_return out;
