@@ -28,6 +28,30 @@ void append_fence_safe(std::string& out, std::string_view text) {
   out.append(text.data() + done, text.size() - done);
 }
 
+void append_attribute_safe(std::string& out, std::string_view text) {
+  // A header attribute is quoted; a quote would end it and let a document id or title add
+  // attributes (` role="system"`), an angle bracket could open or close a fence, and a
+  // newline would end the header line. Such bytes are rare: copy the runs between them.
+  std::size_t done = 0;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    const auto c = static_cast<unsigned char>(text[at]);
+    if (c >= 0x20 && c != '"' && c != '&' && c != '<' && c != '>') continue;
+    out.append(text.data() + done, at - done);
+    switch (c) {
+      case '"': out += "&quot;"; break;
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      default:
+        out += "&#";
+        out += std::to_string(c);
+        out += ';';
+    }
+    done = at + 1;
+  }
+  out.append(text.data() + done, text.size() - done);
+}
+
 std::string fence_safe(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -72,9 +96,9 @@ std::vector<queue::ChatMessage> build_prompt(const PromptInput& in) {
     user += "<<<passage ";
     user += n;
     user += " source=\"";
-    append_fence_safe(user, p.doc_id);
+    append_attribute_safe(user, p.doc_id);
     user += "\" title=\"";
-    append_fence_safe(user, p.title);
+    append_attribute_safe(user, p.title);
     user += "\">>>\n";
     append_fence_safe(user, p.text);
     user += "\n<<<end passage ";

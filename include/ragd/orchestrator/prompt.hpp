@@ -13,7 +13,8 @@
 namespace ragd::orchestrator {
 
 // Bump when the prompt's wording or layout changes: it is part of the answer cache key.
-inline constexpr int kPromptTemplateVersion = 1;
+// 2: document ids and titles in passage headers are escaped (append_attribute_safe).
+inline constexpr int kPromptTemplateVersion = 2;
 
 struct Turn {
   std::string question;
@@ -34,5 +35,9 @@ std::vector<queue::ChatMessage> build_prompt(const PromptInput& in);
 std::string fence_safe(std::string_view text);
 // The same, appended to `out`.
 void append_fence_safe(std::string& out, std::string_view text);
+// Appends `text` as the value of a quoted header attribute: `"`, `&`, `<`, `>` and control
+// characters (newlines included) become character references (`&quot;`, `&#10;`), so a
+// document id or title can neither end its attribute nor its header, nor form a fence marker.
+void append_attribute_safe(std::string& out, std::string_view text);
 
 }  // namespace ragd::orchestrator
