@@ -41,7 +41,7 @@ void field(std::string& out, std::string_view tag, std::string_view value) {
 std::string answer_key(const AnswerKeyParts& p) {
   std::string buf;
   buf.reserve(256 + p.query.size());
-  field(buf, "v", "2");  // the layout of cached entries; bump when it changes
+  field(buf, "v", "3");  // the layout of cached entries; bump when it changes
   field(buf, "t", p.tenant);
   field(buf, "q", normalize_query(p.query));
   for (const auto& [k, v] : p.cohort) {

@@ -33,14 +33,18 @@ TieredCache::TieredCache(std::string name, redis::Client* redis, LruCache::Optio
       l2_errors_(m.counter("ragd_cache_l2_errors_total", "Redis errors in the L2 tier (treated as misses).",
                            {"cache"})
                      .with({name_})) {
-  auto& entries = m.gauge("ragd_cache_l1_entries", "Entries in the in-process tier.", {"cache"}).with({name_});
-  auto& bytes = m.gauge("ragd_cache_l1_bytes", "Bytes accounted in the in-process tier.", {"cache"}).with({name_});
+  export_l1_gauges(m, name_, l1_);
+}
+
+void export_l1_gauges(metrics::Registry& m, const std::string& name, const LruStats& l1) {
+  auto& entries = m.gauge("ragd_cache_l1_entries", "Entries in the in-process tier.", {"cache"}).with({name});
+  auto& bytes = m.gauge("ragd_cache_l1_bytes", "Bytes accounted in the in-process tier.", {"cache"}).with({name});
   auto& evictions = m.gauge("ragd_cache_l1_evictions", "Entries evicted from the in-process tier (LRU).", {"cache"})
-                        .with({name_});
-  m.on_collect([this, &entries, &bytes, &evictions] {
-    entries.set(static_cast<double>(l1_.size()));
-    bytes.set(static_cast<double>(l1_.bytes()));
-    evictions.set(static_cast<double>(l1_.evictions()));
+                        .with({name});
+  m.on_collect([&l1, &entries, &bytes, &evictions] {
+    entries.set(static_cast<double>(l1.size()));
+    bytes.set(static_cast<double>(l1.bytes()));
+    evictions.set(static_cast<double>(l1.evictions()));
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include "ragd/core/json_reader.hpp"
 #include "ragd/core/json_writer.hpp"
+#include "ragd/http/answer_body.hpp"
 #include "ragd/retrieval/retriever.hpp"
 
 #include <nlohmann/json.hpp>
@@ -144,8 +145,8 @@ std::string render_query_result(const orchestrator::QueryResult& r) {
   // straight into one buffer and spliced, so a cache hit never parses or re-renders the
   // answer, and builds no JSON tree for the rest.
   std::string rendered;
-  if (!r.cached_body) rendered = orchestrator::render_answer_body(r);
-  const std::string& body = r.cached_body ? *r.cached_body : rendered;
+  if (!r.rendered) rendered = render_answer_body(r);
+  const std::string_view body = r.rendered ? r.rendered.body : std::string_view(rendered);
   std::string out;
   out.reserve(body.size() + 320);
   auto ms = [](double v) { return std::round(v * 1000.0) / 1000.0; };
@@ -173,7 +174,7 @@ std::string render_query_result(const orchestrator::QueryResult& r) {
   }
   if (body.size() > 2) {
     out += ',';
-    out.append(body, 1, std::string::npos);  // the answer's fields and its closing '}'
+    out.append(body.substr(1));  // the answer's fields and its closing '}'
   } else {
     out += '}';
   }

@@ -1,11 +1,12 @@
 #include "ragd/http/gateway.hpp"
 
 #include "ragd/core/ids.hpp"
+#include "ragd/http/answer_body.hpp"
 #include "ragd/http/api.hpp"
 #include "ragd/http/auth.hpp"
 #include "ragd/http/server.hpp"
 #include "ragd/metrics/metrics.hpp"
-#include "ragd/orchestrator/pipeline.hpp"
+#include "ragd/orchestrator/wired_pipeline.hpp"
 #include "ragd/profile/profile_store.hpp"
 #include "ragd/queue/job_queue.hpp"
 #include "ragd/queue/rate_limiter.hpp"
@@ -83,7 +84,7 @@ struct Gateway::Impl {
   std::unique_ptr<profile::ProfileStore> profiles;
   std::unique_ptr<queue::JobClient> jobs;
   std::shared_ptr<const rules::RuleSet> rules;
-  std::unique_ptr<orchestrator::Pipeline> pipeline;
+  std::unique_ptr<orchestrator::WiredPipeline> pipeline;
   std::unique_ptr<ApiKeyAuth> auth;
   std::unique_ptr<queue::RateLimiter> limiter;
   Router router;
@@ -119,8 +120,10 @@ struct Gateway::Impl {
     profiles = std::make_unique<profile::ProfileStore>(*redis, config.profile);
     jobs = std::make_unique<queue::JobClient>(io.get_executor(), *redis, config.queue,
                                               config.server.gateway_id);
-    pipeline = std::make_unique<orchestrator::Pipeline>(
-        orchestrator::PipelineDeps{io.get_executor(), rules, *retriever, *profiles, *redis, *jobs, registry}, config);
+    pipeline = std::make_unique<orchestrator::WiredPipeline>(
+        orchestrator::WiredPipeline::Components{io.get_executor(), rules, *retriever, *profiles, *redis, *jobs, registry,
+                                                &render_answer_body},
+        orchestrator::pipeline_config(config));
     auth = std::make_unique<ApiKeyAuth>(config.auth);
     limiter = std::make_unique<queue::RateLimiter>(*redis, config.auth, config.redis.key_prefix);
     add_routes();
@@ -247,7 +250,7 @@ struct Gateway::Impl {
     q.deadline_unix_ms = unix_ms() + config.server.request_timeout_ms;
     // The pipeline honours the deadline leg by leg; the route's backstop (see routes()) is
     // the guard behind it.
-    auto result = co_await pipeline->run(std::move(q));
+    auto result = co_await pipeline->pipeline().run(std::move(q));
     if (!result) co_return error_response(result.error());
     co_return Response::json(200, render_query_result(*result));
   }

@@ -35,6 +35,10 @@ struct Lookup {
   const char* tier = "none";                 // "l1", "l2" or "none"
 };
 
+// The gauges of an in-process tier (ragd_cache_l1_entries, _bytes, _evictions{cache=name}),
+// read at each collection; `l1` must outlive `metrics`' collections.
+void export_l1_gauges(metrics::Registry& metrics, const std::string& name, const LruStats& l1);
+
 class TieredCache {
  public:
   // `redis` may be null: L1 only. `name` labels the metrics and the Redis keys.

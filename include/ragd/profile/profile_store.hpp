@@ -19,12 +19,19 @@ namespace ragd::profile {
 
 using Profile = std::map<std::string, std::string>;  // field -> value, prompt fields only
 
-class ProfileStore {
+// Where profiles come from (ProfileStore; a fake in tests).
+class ProfileSource {
+ public:
+  virtual ~ProfileSource() = default;
+  // An empty user id or a missing profile gives an empty profile, not an error.
+  virtual boost::asio::awaitable<Result<Profile>> get(std::string user_id) = 0;
+};
+
+class ProfileStore final : public ProfileSource {
  public:
   ProfileStore(redis::Client& redis, ProfileConfig config);
 
-  // An empty user id or a missing hash gives an empty profile, not an error.
-  boost::asio::awaitable<Result<Profile>> get(std::string user_id);
+  boost::asio::awaitable<Result<Profile>> get(std::string user_id) override;
 
   static std::string key(const std::string& user_id) { return "profile:{" + user_id + "}"; }
 

@@ -1,4 +1,5 @@
 #include "ragd/core/ids.hpp"
+#include "ragd/http/answer_body.hpp"
 #include "ragd/http/api.hpp"
 #include "ragd/http/auth.hpp"
 #include "ragd/http/router.hpp"
@@ -185,7 +186,8 @@ TEST(QueryResult, SplicesACachedAnswerBodyIntoValidJson) {
   hit.request_id = "r2";
   hit.cache = "hit";
   hit.cache_age_ms = 12;
-  hit.cached_body = std::make_shared<const std::string>(orchestrator::render_answer_body(computed));
+  auto body = std::make_shared<const std::string>(render_answer_body(computed));
+  hit.rendered = {body, *body, computed.answer};
   auto j = nlohmann::json::parse(render_query_result(hit));
   EXPECT_EQ(j["request_id"], "r2");
   EXPECT_EQ(j["cache"], "hit");

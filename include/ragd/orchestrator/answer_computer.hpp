@@ -1,0 +1,54 @@
+// How an answer is computed when the cache has none: retrieval (with its own deadline),
+// the prompt (passages fenced as untrusted data), then the LLM job through the queue within
+// the query's deadline. A Computation holds what that needs by value: it may outlive the
+// request that started it (single flight, background refresh).
+//
+// Thread-safety: run() may be called concurrently from any thread.
+#pragma once
+
+#include "ragd/core/error.hpp"
+#include "ragd/orchestrator/ports.hpp"
+#include "ragd/orchestrator/prompt.hpp"
+#include "ragd/orchestrator/query.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace ragd::orchestrator {
+
+struct StageMetrics;
+
+struct Computation {
+  std::string query;
+  int top_k = 0;
+  retrieval::SearchMode mode = retrieval::SearchMode::hybrid;
+  std::string tenant;
+  std::string request_id;
+  std::int64_t deadline_unix_ms = 0;
+  queue::Priority priority = queue::Priority::interactive;
+  PromptInput prompt;  // profile, instructions and history filled in; passages added by run()
+  std::int64_t soft_ttl_ms = 0;  // answer-cache lifetimes (from the config or a rule)
+  std::int64_t hard_ttl_ms = 0;
+};
+
+class AnswerComputer {
+ public:
+  // `model`: requested on jobs ("" = the worker's own); `retrieval_timeout_ms` caps the
+  // retrieval leg below the query's deadline.
+  AnswerComputer(Retrieval& retrieval, LlmJobs& jobs, StageMetrics& stages, std::string model,
+                 int retrieval_timeout_ms);
+
+  // The answer, its sources and usage; timings.retrieve, queue_wait and llm filled in.
+  boost::asio::awaitable<Result<QueryResult>> run(Computation c);
+
+ private:
+  Retrieval& retrieval_;
+  LlmJobs& jobs_;
+  StageMetrics& stages_;
+  std::string model_;
+  int retrieval_timeout_ms_;
+};
+
+}  // namespace ragd::orchestrator

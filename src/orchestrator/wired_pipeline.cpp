@@ -1,0 +1,64 @@
+#include "ragd/orchestrator/wired_pipeline.hpp"
+
+#include "ragd/profile/cached_profile_store.hpp"
+#include "ragd/queue/job_queue.hpp"
+#include "ragd/retrieval/retriever.hpp"
+
+namespace ragd::orchestrator {
+
+namespace {
+
+class RetrieverPort final : public Retrieval {
+ public:
+  explicit RetrieverPort(retrieval::Retriever& r) : retriever_(r) {}
+  boost::asio::awaitable<Result<retrieval::SearchResult>> retrieve(std::string query, int top_k,
+                                                                 retrieval::SearchMode mode,
+                                                                 std::chrono::milliseconds timeout) override {
+    return retriever_.retrieve(std::move(query), top_k, mode, timeout);
+  }
+  retrieval::SearchMode default_mode() const override { return retriever_.default_mode(); }
+  std::uint64_t version() const override { return retriever_.version(); }
+
+ private:
+  retrieval::Retriever& retriever_;
+};
+
+class JobClientPort final : public LlmJobs {
+ public:
+  explicit JobClientPort(queue::JobClient& jobs) : jobs_(jobs) {}
+  boost::asio::awaitable<Result<queue::JobReply>> submit(queue::Job job) override {
+    return jobs_.submit(std::move(job));
+  }
+  bool saturated(queue::Priority priority) const override { return jobs_.saturated(priority); }
+
+ private:
+  queue::JobClient& jobs_;
+};
+
+}  // namespace
+
+struct WiredPipeline::Parts {
+  RetrieverPort retrieval;
+  JobClientPort jobs;
+  profile::CachedProfileStore profiles;
+  SessionStore sessions;
+  Pipeline pipeline;
+
+  Parts(Components c, PipelineConfig config)
+      : retrieval(c.retriever),
+        jobs(c.jobs),
+        profiles(c.profiles, config.profile_ttl_ms, c.metrics),
+        sessions(c.redis, config.sessions, c.metrics),
+        pipeline(PipelineDeps{std::move(c.executor), std::move(c.rules), retrieval, jobs, profiles, sessions, &c.redis,
+                              std::move(c.render), c.metrics},
+                 std::move(config)) {}
+};
+
+WiredPipeline::WiredPipeline(Components components, PipelineConfig config)
+    : parts_(std::make_unique<Parts>(std::move(components), std::move(config))) {}
+
+WiredPipeline::~WiredPipeline() = default;
+
+Pipeline& WiredPipeline::pipeline() { return parts_->pipeline; }
+
+}  // namespace ragd::orchestrator
