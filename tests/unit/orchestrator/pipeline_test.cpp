@@ -1,0 +1,329 @@
+// The pipeline over fakes of its ports: retrieval, the LLM job queue, the session history
+// and the profile source; the answer cache is the real one, in process only (no L2).
+#include "ragd/orchestrator/pipeline.hpp"
+
+#include "ragd/metrics/metrics.hpp"
+#include "ragd/profile/cached_profile_store.hpp"
+#include "ragd/rules/rules.hpp"
+
+#include "co_assert.hpp"
+#include "test_support.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <gtest/gtest.h>
+
+#include <map>
+
+using namespace ragd;
+using namespace ragd::orchestrator;
+namespace asio = boost::asio;
+
+namespace {
+
+// Closed, it parks whoever passes until release(); open, it lets them through.
+struct Gate {
+  bool open = true;
+  std::vector<std::shared_ptr<asio::steady_timer>> parked;
+
+  asio::awaitable<void> pass() {
+    if (open) co_return;
+    auto t = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                  asio::steady_timer::time_point::max());
+    parked.push_back(t);
+    co_await t->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  void release() {
+    open = true;
+    for (auto& t : parked) t->cancel();
+    parked.clear();
+  }
+};
+
+struct FakeRetrieval final : Retrieval {
+  int calls = 0;
+  std::uint64_t index_version = 7;
+  asio::awaitable<Result<retrieval::SearchResult>> retrieve(std::string, int, retrieval::SearchMode mode,
+                                                          std::chrono::milliseconds) override {
+    ++calls;
+    retrieval::SearchResult r;
+    r.hits.push_back({"bees.md", "bees.md#0", "Bees", "Bees make honey.", 0.5});
+    r.mode_used = mode;
+    co_return r;
+  }
+  retrieval::SearchMode default_mode() const override { return retrieval::SearchMode::hybrid; }
+  std::uint64_t version() const override { return index_version; }
+};
+
+struct FakeJobs final : LlmJobs {
+  std::vector<queue::Job> jobs;  // as submitted
+  Gate gate;
+  bool full = false;
+  asio::awaitable<Result<queue::JobReply>> submit(queue::Job job) override {
+    jobs.push_back(job);
+    const int n = static_cast<int>(jobs.size());
+    co_await gate.pass();
+    queue::JobReply r;
+    r.job_id = job.id;
+    r.ok = true;
+    r.text = "answer " + std::to_string(n) + " to: " + job.question;
+    r.model = "fake-model";
+    co_return r;
+  }
+  bool saturated(queue::Priority) const override { return full; }
+};
+
+struct FakeSessions final : SessionHistory {
+  std::map<std::string, std::vector<Turn>> turns;
+  bool fail_loads = false;
+  bool enabled() const override { return true; }
+  asio::awaitable<Result<std::vector<Turn>>> load(std::string session_id) override {
+    if (fail_loads) co_return make_error(Errc::unavailable, "sessions are down");
+    co_return turns[session_id];
+  }
+  asio::awaitable<void> append(std::string session_id, std::string question, std::string answer) override {
+    turns[session_id].push_back({std::move(question), std::move(answer)});
+    co_return;
+  }
+};
+
+struct FakeProfiles final : profile::ProfileSource {
+  std::map<std::string, profile::Profile> profiles;
+  int calls = 0;
+  bool fail = false;
+  asio::awaitable<Result<profile::Profile>> get(std::string user_id) override {
+    ++calls;
+    if (fail) co_return make_error(Errc::unavailable, "profiles are down");
+    co_return profiles[user_id];
+  }
+};
+
+std::string render(const QueryResult& r) { return "{\"answer\":\"" + r.answer + "\",\"model\":\"" + r.model + "\"}"; }
+
+// One pipeline over fakes, on one io_context thread.
+struct Rig {
+  asio::io_context io;
+  metrics::Registry registry;
+  FakeRetrieval retrieval;
+  FakeJobs jobs;
+  FakeSessions sessions;
+  FakeProfiles profile_source;
+  profile::CachedProfileStore profiles{profile_source, 60000, registry};
+  PipelineConfig config;
+  std::unique_ptr<Pipeline> pipeline;
+
+  explicit Rig(std::shared_ptr<const rules::RuleSet> rules = nullptr, int soft_ttl_ms = 60000) {
+    config.model = "m";
+    config.answers.soft_ttl_ms = soft_ttl_ms;
+    pipeline = std::make_unique<Pipeline>(PipelineDeps{io.get_executor(), std::move(rules), retrieval, jobs, profiles,
+                                                       sessions, nullptr, &render, registry},
+                                          config);
+  }
+
+  static QueryRequest request(std::string query) {
+    QueryRequest q;
+    q.query = std::move(query);
+    q.tenant = "t";
+    q.request_id = "r";
+    q.deadline_unix_ms = unix_ms() + 10000;
+    return q;
+  }
+
+  Result<QueryResult> ask(QueryRequest q) {
+    auto fut = asio::co_spawn(io, pipeline->run(std::move(q)), asio::use_future);
+    io.run();
+    io.restart();
+    return fut.get();
+  }
+
+  std::uint64_t counter(const std::string& name, std::initializer_list<std::string_view> labels,
+                        std::vector<std::string> label_names) {
+    return registry.counter(name, "", std::move(label_names)).with(labels).value();
+  }
+};
+
+std::string_view body_of(const QueryResult& r) { return r.rendered.body; }
+
+}  // namespace
+
+TEST(Pipeline, ComputesAMissThenAnswersTheSameQuestionFromTheCache) {
+  Rig rig;
+  auto first = rig.ask(Rig::request("What do bees make?"));
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->cache, "miss");
+  EXPECT_EQ(first->answer, "answer 1 to: What do bees make?");
+  ASSERT_EQ(first->sources.size(), 1u);
+  EXPECT_EQ(body_of(*first), R"({"answer":"answer 1 to: What do bees make?","model":"fake-model"})");
+  ASSERT_EQ(rig.jobs.jobs.size(), 1u);
+  EXPECT_EQ(rig.jobs.jobs[0].priority, queue::Priority::interactive);
+  EXPECT_NE(rig.jobs.jobs[0].messages.back().content.find("Bees make honey."), std::string::npos);
+
+  // Case and punctuation do not make a new question.
+  auto second = rig.ask(Rig::request("what do bees make"));
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->cache, "hit");
+  EXPECT_EQ(body_of(*second), body_of(*first));
+  EXPECT_EQ(second->answer_text(), "answer 1 to: What do bees make?");
+  EXPECT_GE(second->cache_age_ms, 0);
+  EXPECT_EQ(rig.jobs.jobs.size(), 1u);
+  EXPECT_EQ(rig.retrieval.calls, 1);
+  EXPECT_EQ(rig.counter("ragd_answer_cache_total", {"hit"}, {"result"}), 1u);
+  EXPECT_EQ(rig.counter("ragd_queries_total", {"cached"}, {"outcome"}), 1u);
+
+  // A new index version is a new key.
+  rig.retrieval.index_version = 8;
+  auto third = rig.ask(Rig::request("What do bees make?"));
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->cache, "miss");
+  EXPECT_EQ(rig.jobs.jobs.size(), 2u);
+}
+
+TEST(Pipeline, ServesStaleAnswersAndRefreshesOnceInTheBackground) {
+  Rig rig(nullptr, /*soft_ttl_ms=*/0);  // stale as soon as stored
+  ASSERT_TRUE(rig.ask(Rig::request("q")));
+  ASSERT_EQ(rig.jobs.jobs.size(), 1u);
+
+  // Three stale hits while the refresh's model call is held: one refresh between them.
+  rig.jobs.gate.open = false;
+  std::vector<Result<QueryResult>> stale;
+  asio::co_spawn(
+      rig.io,
+      [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 3; ++i) stale.push_back(co_await rig.pipeline->run(Rig::request("q")));
+        CO_ASSERT_TRUE(co_await test::eventually([&] { return rig.jobs.jobs.size() == 2; },
+                                                 std::chrono::seconds(10)));
+        rig.jobs.gate.release();
+      },
+      asio::detached);
+  rig.io.run();
+  rig.io.restart();
+  ASSERT_EQ(stale.size(), 3u);
+  for (const auto& r : stale) {
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->cache, "stale");
+    EXPECT_EQ(r->answer_text(), "answer 1 to: q");
+  }
+  ASSERT_EQ(rig.jobs.jobs.size(), 2u);
+  EXPECT_EQ(rig.jobs.jobs[1].priority, queue::Priority::refresh);
+  EXPECT_EQ(rig.counter("ragd_answer_cache_refreshes_total", {"succeeded"}, {"outcome"}), 1u);
+
+  // The refreshed answer replaced the stale one.
+  auto after = rig.ask(Rig::request("q"));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->cache, "stale");
+  EXPECT_EQ(after->answer_text(), "answer 2 to: q");
+}
+
+TEST(Pipeline, ConcurrentIdenticalMissesShareOneComputation) {
+  Rig rig;
+  rig.jobs.gate.open = false;
+  std::vector<Result<QueryResult>> results;
+  for (int i = 0; i < 20; ++i) {
+    asio::co_spawn(
+        rig.io, [&]() -> asio::awaitable<void> { results.push_back(co_await rig.pipeline->run(Rig::request("q"))); },
+        asio::detached);
+  }
+  asio::co_spawn(
+      rig.io,
+      [&]() -> asio::awaitable<void> {
+        CO_ASSERT_TRUE(co_await test::eventually([&] { return rig.jobs.jobs.size() == 1; },
+                                                 std::chrono::seconds(10)));
+        rig.jobs.gate.release();
+      },
+      asio::detached);
+  rig.io.run();
+  ASSERT_EQ(results.size(), 20u);
+  int coalesced = 0;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->cache, "miss");
+    EXPECT_EQ(r->answer_text(), "answer 1 to: q");
+    coalesced += r->coalesced;
+  }
+  EXPECT_EQ(coalesced, 19);
+  EXPECT_EQ(rig.jobs.jobs.size(), 1u);
+  EXPECT_EQ(rig.retrieval.calls, 1);
+  EXPECT_EQ(rig.counter("ragd_answer_cache_coalesced_total", {}, {}), 19u);
+}
+
+TEST(Pipeline, ABlockRuleRefusesAndAnAnswerRuleAnswersWithoutTheModel) {
+  auto rules = rules::RuleSet::parse(R"({"rules": [
+      {"id": "no-secrets", "match": {"keywords": ["password"]}, "action": "block", "message": "Not that."},
+      {"id": "hello", "match": {"keywords": ["hello"]}, "action": "answer", "message": "Hi there."}]})");
+  ASSERT_TRUE(rules) << rules.error().message;
+  Rig rig(std::make_shared<const rules::RuleSet>(std::move(*rules)));
+
+  auto blocked = rig.ask(Rig::request("what is the admin password"));
+  ASSERT_FALSE(blocked);
+  EXPECT_EQ(blocked.error().code, Errc::blocked);
+  EXPECT_EQ(blocked.error().message, "Not that.");
+
+  auto canned = rig.ask(Rig::request("hello"));
+  ASSERT_TRUE(canned);
+  EXPECT_EQ(canned->cache, "rule");
+  EXPECT_EQ(canned->answer, "Hi there.");
+  EXPECT_EQ(canned->model, "rule:hello");
+  EXPECT_EQ(rig.jobs.jobs.size(), 0u);
+  EXPECT_EQ(rig.retrieval.calls, 0);
+}
+
+TEST(Pipeline, FailedProfileAndHistoryLegsDegradeInsteadOfFailing) {
+  Rig rig;
+  rig.profile_source.fail = true;
+  rig.sessions.fail_loads = true;
+  auto q = Rig::request("q");
+  q.user_id = "u1";
+  q.session_id = "s1";
+  auto r = rig.ask(q);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->profile_used);
+  EXPECT_EQ(rig.jobs.jobs.size(), 1u);
+  EXPECT_EQ(rig.jobs.jobs[0].messages.size(), 2u);  // system and question: no history turns
+  EXPECT_EQ(rig.counter("ragd_degraded_legs_total", {"profile"}, {"leg"}), 1u);
+  EXPECT_EQ(rig.counter("ragd_degraded_legs_total", {"history"}, {"leg"}), 1u);
+}
+
+TEST(Pipeline, UsesTheProfileAndHistoryAndAppendsCachedAnswersToTheSession) {
+  Rig rig;
+  rig.profile_source.profiles["u1"] = {{"expertise", "beginner"}};
+  auto q = Rig::request("q");
+  q.user_id = "u1";
+  ASSERT_TRUE(rig.ask(q));
+  ASSERT_EQ(rig.jobs.jobs.size(), 1u);
+  EXPECT_NE(rig.jobs.jobs[0].messages[0].content.find("expertise: beginner"), std::string::npos);
+
+  // The same question in a new session is a hit, and the turn appended is the cached answer.
+  q.session_id = "s1";
+  auto hit = rig.ask(q);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->cache, "hit");
+  EXPECT_TRUE(hit->profile_used);
+  EXPECT_EQ(rig.profile_source.calls, 1);  // the second came from the profile cache
+  ASSERT_EQ(rig.sessions.turns["s1"].size(), 1u);
+  EXPECT_EQ(rig.sessions.turns["s1"][0].question, "q");
+  EXPECT_EQ(rig.sessions.turns["s1"][0].answer, "answer 1 to: q");
+
+  // A follow-up in that session carries the turn into the prompt and the key.
+  auto follow = rig.ask(q);
+  ASSERT_TRUE(follow);
+  EXPECT_EQ(follow->cache, "miss");
+  ASSERT_EQ(rig.jobs.jobs.size(), 2u);
+  ASSERT_EQ(rig.jobs.jobs[1].messages.size(), 4u);
+  EXPECT_EQ(rig.jobs.jobs[1].messages[2].content, "answer 1 to: q");
+}
+
+TEST(Pipeline, ShedsAMissWhenTheQueueIsSaturatedButStillServesHits) {
+  Rig rig;
+  ASSERT_TRUE(rig.ask(Rig::request("cached")));
+  rig.jobs.full = true;
+  auto shed = rig.ask(Rig::request("new question"));
+  ASSERT_FALSE(shed);
+  EXPECT_EQ(shed.error().code, Errc::overloaded);
+  EXPECT_EQ(rig.retrieval.calls, 1);
+  auto hit = rig.ask(Rig::request("cached"));
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->cache, "hit");
+}
