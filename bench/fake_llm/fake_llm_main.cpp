@@ -25,6 +25,9 @@ const std::vector<FlagSpec>& flag_specs() {
       {"latency-dist", true, "fixed | normal | longtail (default fixed)", "DIST"},
       {"latency-jitter-ms", true, "spread for normal (stddev) and longtail (mean of the tail)", "N"},
       {"tokens-per-second", true, "streaming pace, words per second (default 0 = no pause)", "N"},
+      {"first-token-ms", true, "streaming: pause before the first word (default 0)", "N"},
+      {"inter-token-ms", true, "streaming: pause between words (overrides --tokens-per-second)", "N"},
+      {"answer-words", true, "every answer has exactly N words (default 0 = the echo as it is)", "N"},
       {"error-rate", true, "share of API calls answered 500 (0..1)", "P"},
       {"status-429-rate", true, "share of API calls answered 429 with Retry-After: 1 (0..1)", "P"},
       {"hang-rate", true, "share of API calls never answered (0..1)", "P"},
@@ -113,10 +116,13 @@ int main(int argc, char** argv) {
   }
   // One I/O thread by default: a second one on the shared io_context cost more CPU per call
   // than it added (bench/README.md).
-  long long fail_first = 0, fail_status = 500, dim = o.dim, seed = 42, threads = 1;
+  long long fail_first = 0, fail_status = 500, dim = o.dim, seed = 42, threads = 1, answer_words = 0;
   bool ok = parse_double(*flags, "latency-ms", o.latency_ms, 0, 3.6e6) &&
             parse_double(*flags, "latency-jitter-ms", o.latency_jitter_ms, 0, 3.6e6) &&
             parse_double(*flags, "tokens-per-second", o.tokens_per_second, 0, 1e9) &&
+            parse_double(*flags, "first-token-ms", o.first_token_ms, 0, 3.6e6) &&
+            parse_double(*flags, "inter-token-ms", o.inter_token_ms, 0, 3.6e6) &&
+            parse_int(*flags, "answer-words", answer_words, 0, 1000000) &&
             parse_double(*flags, "error-rate", o.error_rate, 0, 1) &&
             parse_double(*flags, "status-429-rate", o.status_429_rate, 0, 1) &&
             parse_double(*flags, "hang-rate", o.hang_rate, 0, 1) &&
@@ -127,6 +133,7 @@ int main(int argc, char** argv) {
             parse_int(*flags, "threads", threads, 1, 256);
   if (!ok) return 2;
   o.fail_first = fail_first;
+  o.answer_words = static_cast<int>(answer_words);
   o.fail_first_status = static_cast<int>(fail_status);
   o.dim = static_cast<int>(dim);
   o.seed = static_cast<std::uint64_t>(seed);

@@ -17,7 +17,10 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cerrno>
 #include <ctime>
+
+#include <sys/socket.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -173,7 +176,7 @@ double sample_latency_ms(const FakeLlmOptions& o, std::mt19937_64& rng) {
   return std::max(0.0, ms);
 }
 
-std::string fake_answer(const JsonValue::Array& messages) {
+std::string fake_answer(const JsonValue::Array& messages, int words) {
   std::string last_user;
   for (const auto& m : messages) {
     const JsonValue* role = m.find("role");
@@ -183,7 +186,26 @@ std::string fake_answer(const JsonValue::Array& messages) {
     }
   }
   if (last_user.size() > 200) last_user.resize(200);
-  return "fake answer to: " + last_user;
+  std::string answer = "fake answer to: " + last_user;
+  if (words <= 0) return answer;
+  static constexpr std::array<std::string_view, 8> kFiller = {"lorem", "ipsum", "dolor", "sit",
+                                                              "amet", "consectetur", "adipiscing", "elit"};
+  std::string out;
+  int n = 0;
+  for (std::size_t i = 0; i < answer.size() && n < words;) {
+    while (i < answer.size() && std::isspace(static_cast<unsigned char>(answer[i]))) ++i;
+    const std::size_t begin = i;
+    while (i < answer.size() && !std::isspace(static_cast<unsigned char>(answer[i]))) ++i;
+    if (i == begin) break;
+    if (!out.empty()) out += ' ';
+    out.append(answer, begin, i - begin);
+    ++n;
+  }
+  for (std::size_t filler = 0; n < words; ++n, ++filler) {
+    if (!out.empty()) out += ' ';
+    out += kFiller[filler % kFiller.size()];
+  }
+  return out;
 }
 
 std::vector<float> fake_embedding(std::string_view input, int dim) {
@@ -434,7 +456,7 @@ class FakeLlmServer::Session {
     }
     std::string model = opts().model;
     if (const JsonValue* m = body.find("model"); m != nullptr && m->is_string()) model = m->as_string();
-    const std::string answer = fake_answer(messages->as_array());
+    const std::string answer = fake_answer(messages->as_array(), opts().answer_words);
     const int completion_tokens = count_words(answer);
     const std::string id = "chatcmpl-fake-" + std::to_string(server_.completion_seq_.fetch_add(1));
     const auto created = static_cast<std::int64_t>(std::time(nullptr));
@@ -448,8 +470,10 @@ class FakeLlmServer::Session {
         const JsonValue* iu = so->find("include_usage");
         include_usage = iu != nullptr && iu->is_bool() && iu->as_bool();
       }
-      co_return co_await stream_chat(req, id, created, model, answer,
-                                     include_usage ? usage(prompt_tokens, completion_tokens) : json());
+      // A local, not a ?: in the call: GCC 12 destroyed that temporary twice across the co_await.
+      json usage_block;
+      if (include_usage) usage_block = usage(prompt_tokens, completion_tokens);
+      co_return co_await stream_chat(req, id, created, model, answer, std::move(usage_block));
     }
     // Written directly: an nlohmann tree and its dump were a tenth of this server's CPU.
     std::string out;
@@ -490,7 +514,7 @@ class FakeLlmServer::Session {
   }
 
   // Server-sent events in OpenAI's chunk format: a role delta, one delta per word, a
-  // final chunk with finish_reason (and usage when asked), then "data: [DONE]".
+  // chunk with finish_reason, a usage chunk (when asked), then "data: [DONE]".
   asio::awaitable<bool> stream_chat(const Request& req, std::string id, std::int64_t created,
                                     std::string model, std::string answer, json usage_block) {
     http::response<http::empty_body> res{http::status::ok, req.version()};
@@ -503,27 +527,75 @@ class FakeLlmServer::Session {
     auto [ec, n] = co_await http::async_write_header(stream_, sr, kUseTuple);
     if (ec) co_return false;
 
+    const bool finished = co_await stream_events(id, created, model, answer, std::move(usage_block));
+    (finished ? counters().streams_completed : counters().streams_aborted).fetch_add(1, std::memory_order_relaxed);
+    co_return finished;
+  }
+
+  // The events after the head; false when the client went away before the end.
+  asio::awaitable<bool> stream_events(const std::string& id, std::int64_t created, const std::string& model,
+                                      const std::string& answer, json usage_block) {
     const json role_delta = {{"role", "assistant"}, {"content", ""}};
     if (!co_await write_event(chunk_json(id, created, model, role_delta, nullptr))) co_return false;
 
-    const double pause_ms = opts().tokens_per_second > 0 ? 1000.0 / opts().tokens_per_second : 0;
+    double pause_ms = opts().tokens_per_second > 0 ? 1000.0 / opts().tokens_per_second : 0;
+    if (opts().inter_token_ms >= 0) pause_ms = opts().inter_token_ms;
     std::size_t pos = 0;
+    bool first = true;
     while (pos < answer.size()) {
       std::size_t end = answer.find(' ', pos);
       end = end == std::string::npos ? answer.size() : end + 1;  // the space travels with its word
-      co_await sleep_ms(pause_ms);
+      if (!co_await pause_watching_peer(first ? opts().first_token_ms : pause_ms)) co_return false;
+      first = false;
       const json delta = {{"content", answer.substr(pos, end - pos)}};
       if (!co_await write_event(chunk_json(id, created, model, delta, nullptr))) co_return false;
       pos = end;
     }
-    json last = chunk_json(id, created, model, json::object(), "stop");
-    if (!usage_block.is_null()) last["usage"] = std::move(usage_block);
-    if (!co_await write_event(last)) co_return false;
+    if (!co_await write_event(chunk_json(id, created, model, json::object(), "stop"))) co_return false;
+    if (!usage_block.is_null()) {
+      // As OpenAI sends it: a chunk of its own, with no choices.
+      json usage_chunk = chunk_json(id, created, model, json::object(), nullptr);
+      usage_chunk["choices"] = json::array();
+      usage_chunk["usage"] = std::move(usage_block);
+      if (!co_await write_event(usage_chunk)) co_return false;
+    }
     std::string done = "data: [DONE]\n\n";
     auto [ec2, n2] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(done)), kUseTuple);
     if (ec2) co_return false;
     auto [ec3, n3] = co_await asio::async_write(stream_, http::make_chunk_last(), kUseTuple);
     co_return !ec3;
+  }
+
+  // Sleeps `ms` while watching the socket: a client that hangs up mid-stream is seen at
+  // once, not at the next write. False when it has. (A plain completion handler watches the
+  // socket: GCC 12 miscompiled this coroutine's frame with the awaitable operators.)
+  asio::awaitable<bool> pause_watching_peer(double ms) {
+    if (ms <= 0) co_return true;
+    struct Watch {
+      explicit Watch(const asio::any_io_executor& ex) : timer(ex) {}
+      asio::steady_timer timer;
+      bool gone = false;
+    };
+    auto watch = std::make_shared<Watch>(stream_.get_executor());
+    watch->timer.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000)));
+    auto& socket = stream_.socket();
+    socket.async_wait(tcp::socket::wait_read, [watch, fd = socket.native_handle()](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted) return;
+      // Readable while waiting for an answer: the end of the connection (or an error),
+      // unless the client sent bytes early, which are left for the next request.
+      char byte = 0;
+      const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (ec || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        watch->gone = true;
+        watch->timer.cancel();
+      }
+    });
+    co_await watch->timer.async_wait(kUseTuple);
+    if (!watch->gone) {
+      boost::system::error_code ignored;
+      socket.cancel(ignored);  // the watch ends; its handler runs with operation_aborted
+    }
+    co_return !watch->gone;
   }
 
   asio::awaitable<bool> answer_embeddings(const Request& req, const json& body) {
@@ -611,6 +683,8 @@ json FakeLlmServer::stats() const {
   auto v = [](const std::atomic<std::int64_t>& a) { return a.load(std::memory_order_relaxed); };
   return {{"chat_calls", v(c.chat_calls)},
           {"stream_calls", v(c.stream_calls)},
+          {"streams_completed", v(c.streams_completed)},
+          {"streams_aborted", v(c.streams_aborted)},
           {"embedding_calls", v(c.embedding_calls)},
           {"embedding_inputs", v(c.embedding_inputs)},
           {"errors_injected", v(c.errors_injected)},
@@ -625,7 +699,7 @@ json FakeLlmServer::stats() const {
 
 void FakeLlmServer::reset() {
   auto& c = counters_;
-  for (auto* a : {&c.chat_calls, &c.stream_calls, &c.embedding_calls, &c.embedding_inputs, &c.errors_injected,
+  for (auto* a : {&c.chat_calls, &c.stream_calls, &c.streams_completed, &c.streams_aborted, &c.embedding_calls, &c.embedding_inputs, &c.errors_injected,
                   &c.status_500_injected, &c.status_429_injected, &c.hangs_injected,
                   &c.bad_requests, &c.requests_total, &c.connections_accepted}) {
     a->store(0, std::memory_order_relaxed);

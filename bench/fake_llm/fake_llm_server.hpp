@@ -34,6 +34,9 @@ struct FakeLlmOptions {
   LatencyDist latency_dist = LatencyDist::fixed;
   double latency_jitter_ms = 0;
   double tokens_per_second = 0;  // streaming pace; 0 = as fast as possible
+  double first_token_ms = 0;     // streaming: pause before the first word
+  double inter_token_ms = -1;    // streaming: pause between words; < 0 = from tokens_per_second
+  int answer_words = 0;          // > 0: every answer has exactly this many words
   double error_rate = 0;         // share of API calls answered 500
   double status_429_rate = 0;    // share answered 429 with Retry-After: 1
   double hang_rate = 0;          // share never answered (until the client gives up)
@@ -53,8 +56,9 @@ bool parse_latency_dist(std::string_view s, LatencyDist& out);
 //   longtail  latency + Exponential(mean = jitter), and 1 call in 100 takes 10x that
 double sample_latency_ms(const FakeLlmOptions& o, std::mt19937_64& rng);
 
-// "fake answer to: " + the first 200 bytes of the last user message.
-std::string fake_answer(const JsonValue::Array& messages);
+// "fake answer to: " + the first 200 bytes of the last user message; with words > 0, cut
+// or padded ("lorem ipsum dolor ...") to exactly that many words.
+std::string fake_answer(const JsonValue::Array& messages, int words = 0);
 
 // The token count this server reports: runs of bytes other than spaces (isspace() in the
 // "C" locale: space, \t, \n, \v, \f, \r).
@@ -77,6 +81,8 @@ class FakeLlmServer {
   struct Counters {
     std::atomic<std::int64_t> chat_calls{0};
     std::atomic<std::int64_t> stream_calls{0};
+    std::atomic<std::int64_t> streams_completed{0};  // streams that reached "data: [DONE]"
+    std::atomic<std::int64_t> streams_aborted{0};    // streams whose client went away first
     std::atomic<std::int64_t> embedding_calls{0};
     std::atomic<std::int64_t> embedding_inputs{0};  // texts embedded, over all calls
     std::atomic<std::int64_t> errors_injected{0};  // every injected failure (500, 429, hang)

@@ -1,5 +1,12 @@
 #include "ragd/llm/offline_generator.hpp"
 
+#include "ragd/llm/markdown_sentences.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -87,20 +94,6 @@ std::string dedup_key(std::string_view s) {
   return key;
 }
 
-std::string trim_sentence(std::string_view s) {
-  // Leading list and heading markers are layout, not content.
-  while (!s.empty() && (std::isspace(static_cast<unsigned char>(s.front())) || s.front() == '#' ||
-                        s.front() == '*' || s.front() == '>' || s.front() == '-')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
-
-bool has_word(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return is_word_byte(static_cast<unsigned char>(c)); });
-}
-
 constexpr std::size_t kMaxSentenceChars = 500;
 constexpr std::size_t kMaxAnswerChars = 1500;
 constexpr std::size_t kMaxSentences = 4;
@@ -109,11 +102,6 @@ constexpr double kSecondRatio = 0.2;   // for the 2nd
 
 // Ends the sentence with its citation before the final punctuation: "... store [2]."
 std::string cite(std::string sentence, std::size_t source) {
-  if (sentence.size() > kMaxSentenceChars) {
-    auto cut = sentence.rfind(' ', kMaxSentenceChars);
-    sentence.resize(cut == std::string::npos || cut < kMaxSentenceChars / 2 ? kMaxSentenceChars : cut);
-    sentence += "...";
-  }
   char end = '.';
   if (!sentence.empty() && (sentence.back() == '.' || sentence.back() == '!' || sentence.back() == '?')) {
     end = sentence.back();
@@ -170,28 +158,6 @@ std::vector<std::string> content_terms(std::string_view text) {
   return out;
 }
 
-std::vector<std::string> split_sentences(std::string_view text) {
-  std::vector<std::string> out;
-  std::size_t begin = 0;
-  auto emit = [&](std::size_t end) {
-    auto s = trim_sentence(text.substr(begin, end - begin));
-    if (has_word(s)) out.push_back(std::move(s));
-    begin = end;
-  };
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '\n' || c == '\r') {
-      emit(i);
-      begin = i + 1;
-    } else if ((c == '.' || c == '!' || c == '?') &&
-               (i + 1 == text.size() || std::isspace(static_cast<unsigned char>(text[i + 1])))) {
-      emit(i + 1);
-    }
-  }
-  if (begin < text.size()) emit(text.size());
-  return out;
-}
-
 int approx_tokens(std::string_view text) {
   int n = 0;
   bool in_word = false;
@@ -216,8 +182,10 @@ GenerateResult compose_extractive_answer(std::string_view question,
   std::vector<Candidate> candidates;
   std::unordered_map<std::string, int> df;  // sentences holding each question term
   for (std::size_t i = 0; i < passages.size(); ++i) {
-    auto sentences = split_sentences(passages[i].text);
+    auto sentences = markdown_sentences(passages[i].text);
     for (std::size_t k = 0; k < sentences.size(); ++k) {
+      // Quoted whole or not at all.
+      if (sentences[k].size() > kMaxSentenceChars) continue;
       Candidate c;
       c.passage = i;
       c.position = k;
@@ -348,7 +316,22 @@ GenerateResult compose_extractive_answer(std::string_view question,
   return offline_result(std::move(text), prompt_tokens);
 }
 
-boost::asio::awaitable<Result<GenerateResult>> OfflineGenerator::generate(queue::Job job) {
+std::vector<std::string_view> stream_pieces(std::string_view text) {
+  std::vector<std::string_view> out;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    std::size_t i = begin;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    out.push_back(text.substr(begin, i - begin));
+    begin = i;
+  }
+  return out;
+}
+
+namespace {
+
+std::string question_of(const queue::Job& job) {
   std::string question = job.question;
   if (question.empty()) {
     // Jobs built for a chat model may carry only messages: the last user turn is the question.
@@ -359,8 +342,30 @@ boost::asio::awaitable<Result<GenerateResult>> OfflineGenerator::generate(queue:
       }
     }
   }
-  GenerateResult r = compose_extractive_answer(question, job.passages);
+  return question;
+}
+
+}  // namespace
+
+boost::asio::awaitable<Result<GenerateResult>> OfflineGenerator::generate(queue::Job job) {
+  GenerateResult r = compose_extractive_answer(question_of(job), job.passages);
   r.model = model_;
+  co_return r;
+}
+
+boost::asio::awaitable<Result<GenerateResult>> OfflineGenerator::generate_stream(queue::Job job, DeltaSink on_delta) {
+  GenerateResult r = compose_extractive_answer(question_of(job), job.passages);
+  r.model = model_;
+  auto ex = co_await boost::asio::this_coro::executor;
+  for (std::string_view piece : stream_pieces(r.text)) {
+    // Each piece in a turn of its own, so a cancellation can land between two.
+    auto cs = co_await boost::asio::this_coro::cancellation_state;
+    if (cs.cancelled() != boost::asio::cancellation_type::none) {
+      co_return make_error(Errc::cancelled, "the streamed answer was cancelled");
+    }
+    if (on_delta) on_delta(piece);
+    co_await boost::asio::post(ex, boost::asio::as_tuple(boost::asio::use_awaitable));
+  }
   co_return r;
 }
 

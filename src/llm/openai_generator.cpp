@@ -1,6 +1,7 @@
 #include "ragd/llm/openai_generator.hpp"
 
 #include "ragd/core/ids.hpp"
+#include "ragd/llm/chat_stream.hpp"
 #include "ragd/core/json_reader.hpp"
 #include "ragd/core/json_writer.hpp"
 #include "ragd/net/retry.hpp"
@@ -14,17 +15,6 @@ namespace ragd::llm {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
-namespace {
-
-// A token count; 0 when absent, not an integer or out of range.
-int int_field(const JsonValue& obj, std::string_view key) {
-  const JsonValue* v = obj.find(key);
-  if (v == nullptr || !v->is_integer()) return 0;
-  const std::int64_t n = v->as_integer();
-  return n >= 0 && n <= std::numeric_limits<int>::max() ? static_cast<int>(n) : 0;
-}
-
-}  // namespace
 
 std::string chat_completions_url(std::string_view base_url) {
   std::string base(base_url);
@@ -35,7 +25,7 @@ std::string chat_completions_url(std::string_view base_url) {
   return base + "/v1/chat/completions";
 }
 
-std::string build_chat_request(const queue::Job& job, const LlmConfig& cfg) {
+std::string build_chat_request(const queue::Job& job, const LlmConfig& cfg, bool stream) {
   // Written directly: the prompt is several kilobytes, and a JSON tree plus its dump cost
   // several times the text (this was a tenth of the worker's CPU).
   int max_tokens = cfg.max_tokens;
@@ -64,8 +54,9 @@ std::string build_chat_request(const queue::Job& job, const LlmConfig& cfg) {
   }
   w.member("max_tokens", max_tokens)
       .member("temperature", static_cast<double>(job.temperature >= 0 ? job.temperature : cfg.temperature))
-      .member("stream", false)
-      .end_object();
+      .member("stream", stream);
+  if (stream) w.key("stream_options").begin_object().member("include_usage", true).end_object();
+  w.end_object();
   return out;
 }
 
@@ -102,8 +93,8 @@ Result<GenerateResult> parse_chat_response(int status, std::string_view body) {
     r.finish_reason = f->as_string();
   }
   if (const JsonValue* u = j.find("usage"); u != nullptr && u->is_object()) {
-    r.prompt_tokens = int_field(*u, "prompt_tokens");
-    r.completion_tokens = int_field(*u, "completion_tokens");
+    r.prompt_tokens = usage_count(*u, "prompt_tokens");
+    r.completion_tokens = usage_count(*u, "completion_tokens");
   }
   return r;
 }
@@ -122,33 +113,91 @@ OpenAiGenerator::OpenAiGenerator(asio::any_io_executor ex, LlmConfig cfg, OpenAi
     : cfg_(std::move(cfg)), options_(options), url_(chat_completions_url(cfg_.base_url)),
       http_(std::move(ex), http_options(cfg_)) {}
 
-asio::awaitable<Result<GenerateResult>> OpenAiGenerator::generate(queue::Job job) {
-  using clock = std::chrono::steady_clock;
-  // The deadline crosses processes as wall-clock time; turn it into the monotonic clock
-  // once, so a clock step during the call cannot stretch or cut it.
-  std::optional<clock::time_point> deadline;
-  if (job.deadline_unix_ms > 0) deadline = clock::now() + milliseconds(job.deadline_unix_ms - unix_ms());
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// The deadline crosses processes as wall-clock time; turn it into the monotonic clock
+// once, so a clock step during the call cannot stretch or cut it.
+std::optional<clock::time_point> job_deadline(const queue::Job& job) {
+  if (job.deadline_unix_ms <= 0) return std::nullopt;
+  return clock::now() + milliseconds(job.deadline_unix_ms - unix_ms());
+}
+
+}  // namespace
+
+net::HttpRequest OpenAiGenerator::make_request(const queue::Job& job, bool stream) const {
   net::HttpRequest req;
   req.method = "POST";
   req.url = url_;
-  req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+  req.headers = {{"Content-Type", "application/json"},
+                 {"Accept", stream ? "text/event-stream" : "application/json"}};
   if (!cfg_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + cfg_.api_key);
-  req.body = build_chat_request(job, cfg_);
-  const std::string requested_model = job.model.empty() ? cfg_.model : job.model;
+  req.body = build_chat_request(job, cfg_, stream);
+  return req;
+}
 
+net::RetryPolicy OpenAiGenerator::retry_policy() const {
   net::RetryPolicy policy;
   policy.service = "LLM";
   policy.max_attempts = cfg_.max_attempts;
   policy.attempt_timeout = milliseconds(cfg_.timeout_ms);
   policy.backoff_base = options_.backoff_base;
   policy.backoff_cap = options_.backoff_cap;
-  auto res = co_await net::send_with_retries(http_, std::move(req), std::move(policy), deadline);
+  return policy;
+}
+
+asio::awaitable<Result<GenerateResult>> OpenAiGenerator::generate(queue::Job job) {
+  const auto deadline = job_deadline(job);
+  net::HttpRequest req = make_request(job, false);
+  const std::string requested_model = job.model.empty() ? cfg_.model : job.model;
+  auto res = co_await net::send_with_retries(http_, std::move(req), retry_policy(), deadline);
   if (!res) co_return res.error();
   auto parsed = parse_chat_response(res->status, res->body);
   if (!parsed) co_return parsed.error();
   if (parsed->model.empty()) parsed->model = requested_model;
   if (parsed->finish_reason.empty()) parsed->finish_reason = "stop";
   co_return parsed;
+}
+
+asio::awaitable<Result<GenerateResult>> OpenAiGenerator::generate_stream(queue::Job job, DeltaSink on_delta) {
+  const auto deadline = job_deadline(job);
+  net::HttpRequest req = make_request(job, true);
+  const std::string requested_model = job.model.empty() ? cfg_.model : job.model;
+  // One reader per attempt; an attempt that has handed a delta on is the last one. The
+  // reader runs on the HTTP client's strand while the transfer lives; this coroutine reads
+  // it only after the transfer has completed.
+  struct State {
+    std::optional<ChatStreamReader> reader;
+    bool started = false;
+  };
+  auto state = std::make_shared<State>();
+  req.on_body = [state, on_delta = std::move(on_delta)](std::string_view bytes) {
+    if (!state->reader) state->reader.emplace();
+    return state->reader->feed(bytes, [&](std::string_view delta) {
+      state->started = true;
+      if (on_delta) on_delta(delta);
+    });
+  };
+  net::RetryPolicy policy = retry_policy();
+  policy.may_retry = [state] {
+    if (state->started) return false;
+    state->reader.reset();  // nothing of a failed attempt carries over
+    return true;
+  };
+  auto res = co_await net::send_with_retries(http_, std::move(req), std::move(policy), deadline);
+  if (!res && state->reader && state->reader->error()) co_return *state->reader->error();
+  if (!res) co_return res.error();
+  if (res->status < 200 || res->status > 299) co_return net::http_status_error("LLM", res->status, res->body);
+  if (!state->reader) co_return make_error(Errc::upstream_error, "LLM answered the stream with an empty body");
+  if (state->reader->error()) co_return *state->reader->error();
+  if (!state->reader->done() && state->reader->result().finish_reason.empty()) {
+    co_return make_error(Errc::upstream_error, "LLM stream ended before its last event");
+  }
+  GenerateResult r = state->reader->take_result();
+  if (r.model.empty()) r.model = requested_model;
+  if (r.finish_reason.empty()) r.finish_reason = "stop";
+  co_return r;
 }
 
 }  // namespace ragd::llm

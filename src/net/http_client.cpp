@@ -191,6 +191,7 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     std::chrono::milliseconds timeout{0};  // this attempt's
     HttpResponse resp;
     bool too_large = false;
+    bool refused = false;  // the streaming reader stopped the transfer
     std::size_t max_bytes = 0;
     char error[CURL_ERROR_SIZE] = {};
     std::chrono::steady_clock::time_point started;
@@ -312,6 +313,7 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
       case CURLE_UNSUPPORTED_PROTOCOL:
         return make_error(Errc::bad_request, what);
       case CURLE_WRITE_ERROR:
+        if (t.refused) return make_error(Errc::upstream_error, t.req->method + " " + t.req->url + ": the response stream was refused by its reader");
         if (t.too_large) {
           return make_error(Errc::upstream_error,
                             "response larger than " + std::to_string(t.max_bytes) + " bytes");
@@ -478,6 +480,15 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* userp) {
     auto* t = static_cast<Transfer*>(userp);
     const std::size_t len = size * n;
+    if (t->req->on_body) {
+      long status = 0;
+      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+      if (status >= 200 && status <= 299) {
+        if (t->req->on_body(std::string_view(data, len))) return len;
+        t->refused = true;
+        return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+      }
+    }
     if (t->resp.body.size() + len > t->max_bytes) {
       t->too_large = true;
       return 0;  // aborts the transfer with CURLE_WRITE_ERROR

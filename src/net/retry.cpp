@@ -111,7 +111,7 @@ asio::awaitable<Result<HttpResponse>> send_with_retries(HttpClient& http, HttpRe
       last_response = std::move(*res);
       last_error.reset();
     }
-    if (attempt == attempts) break;
+    if (attempt == attempts || (policy.may_retry && !policy.may_retry())) break;
 
     const milliseconds delay = server_delay ? *server_delay
                                             : backoff_delay(attempt, jitter_unit(), policy.backoff_base,

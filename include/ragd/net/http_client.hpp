@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +31,11 @@ struct HttpRequest {
   std::string body;
   // Whole-request limit (connect, send, wait, receive). Zero or negative = no limit.
   std::chrono::milliseconds timeout{30000};
+  // Streaming: when set, the body of a 2xx response is handed to this piece by piece as it
+  // arrives (on the client's strand, in order, never concurrently) instead of being kept in
+  // HttpResponse::body; returning false aborts the transfer (Errc::upstream_error). The
+  // bodies of other statuses are kept as usual, for the caller's error message.
+  std::function<bool(std::string_view bytes)> on_body;
 };
 
 struct HttpResponse {

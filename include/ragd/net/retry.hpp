@@ -20,6 +20,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,9 @@ struct RetryPolicy {
   std::chrono::milliseconds attempt_timeout{30000};  // per attempt; <= 0 = only the deadline
   std::chrono::milliseconds backoff_base{100};
   std::chrono::milliseconds backoff_cap{2000};
+  // Asked before each retry when set: false makes the last failure final (a streamed
+  // answer has begun, and a second attempt would repeat it).
+  std::function<bool()> may_retry;
 };
 
 // Sends `req` up to policy.max_attempts times, never past `deadline` (none = only the

@@ -55,5 +55,19 @@ TEST(FakeLlm, CountsWordsLikeTheByteLoopOnRandomText) {
   }
 }
 
+JsonValue::Array one_question(const std::string& q) {
+  JsonValue::Object m;
+  m.emplace_back("role", JsonValue(std::string("user")));
+  m.emplace_back("content", JsonValue(q));
+  return JsonValue::Array{JsonValue(std::move(m))};
+}
+
+TEST(FakeLlm, AnswersWithExactlyTheConfiguredNumberOfWords) {
+  EXPECT_EQ(fake_answer(one_question("Why is the sky blue?")), "fake answer to: Why is the sky blue?");
+  EXPECT_EQ(fake_answer(one_question("Why is the sky blue?"), 4), "fake answer to: Why");
+  EXPECT_EQ(fake_answer(one_question("Why?"), 7), "fake answer to: Why? lorem ipsum dolor");
+  EXPECT_EQ(count_words(fake_answer(one_question("Why?"), 300)), 300);
+}
+
 }  // namespace
 }  // namespace ragd::fake_llm

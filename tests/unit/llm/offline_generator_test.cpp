@@ -39,9 +39,51 @@ TEST(ContentTerms, DropsStopWordsLowercasesAndStemsSuffixes) {
   EXPECT_TRUE(content_terms("what is the").empty());
 }
 
-TEST(SplitSentences, SplitsAtSentenceEndsAndLineBreaks) {
-  auto s = split_sentences("# Title\nFirst one. Second one! Version 1.5 is out? Last");
-  EXPECT_EQ(s, (std::vector<std::string>{"Title", "First one.", "Second one!", "Version 1.5 is out?", "Last"}));
+TEST(OfflineGenerator, QuotesWholeSentencesOfWrappedMarkdownNeverFragments) {
+  // A chunk as the chunker cuts one: it begins and ends mid-sentence, wraps its lines and
+  // holds a table and a code block.
+  std::vector<queue::Passage> passages = {passage(
+      "ops", "Operations",
+      "names a replica that has\n"
+      "diverged. A replica that has diverged is reseeded\n"
+      "from the snapshot of a healthy replica. Replicas that have diverged stop\n"
+      "applying changes.\n"
+      "\n"
+      "| state | diverged replica |\n"
+      "|---|---|\n"
+      "| diverged | reseeded from a snapshot |\n"
+      "\n"
+      "```\n"
+      "ragctl reseed --diverged replica. Reseeded.\n"
+      "```\n"
+      "A diverged replica answers /readyz with 503 and",
+      0.9)};
+  auto r = compose_extractive_answer("What happens to a replica that has diverged?", passages);
+  EXPECT_EQ(r.text,
+            "A replica that has diverged is reseeded from the snapshot of a healthy replica [1]. "
+            "Replicas that have diverged stop applying changes [1].\n\nSources: [1] Operations (ops)");
+}
+
+TEST(OfflineGenerator, StreamsItsAnswerAsWordsThatJoinToTheAnswer) {
+  std::vector<std::string> deltas;
+  auto r = test::run_coro<Result<GenerateResult>>(
+      [&deltas](boost::asio::io_context&) -> boost::asio::awaitable<Result<GenerateResult>> {
+        OfflineGenerator gen;
+        queue::Job job;
+        job.question = "How do workers read jobs, and when is a stale entry served?";
+        job.passages = sample_passages();
+        co_return co_await gen.generate_stream(job, [&deltas](std::string_view d) { deltas.emplace_back(d); });
+      });
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  const auto whole = compose_extractive_answer("How do workers read jobs, and when is a stale entry served?",
+                                               sample_passages());
+  EXPECT_EQ(r->text, whole.text);
+  std::string joined;
+  for (const auto& d : deltas) joined += d;
+  EXPECT_EQ(joined, whole.text);
+  EXPECT_EQ(deltas.size(), static_cast<std::size_t>(approx_tokens(whole.text)));
+  EXPECT_EQ(deltas.front(), "Each");
+  EXPECT_EQ(deltas[1], " worker");
 }
 
 TEST(OfflineGenerator, AnswersWithTheSentenceHoldingTheAnswerAndCitesItsPassage) {

@@ -308,6 +308,98 @@ TEST(OpenAiGenerator, ConcurrentRoundsReuseTheirKeepAliveConnections) {
   EXPECT_LE(fake.stat("connections_accepted"), kCalls + 4);
 }
 
+// Runs one generate_stream(); the deltas land in `deltas`.
+std::optional<Result<GenerateResult>> generate_streamed(LlmConfig cfg, queue::Job job,
+                                                        std::vector<std::string>* deltas,
+                                                        OpenAiGeneratorOptions options = {}) {
+  return test::run_bounded<Result<GenerateResult>>(
+      [cfg, job, options, deltas](asio::io_context& io) -> asio::awaitable<Result<GenerateResult>> {
+        OpenAiGenerator gen(io.get_executor(), cfg, options);
+        co_return co_await gen.generate_stream(job, [deltas](std::string_view d) { deltas->emplace_back(d); });
+      });
+}
+
+TEST(BuildChatRequest, AsksForAStreamWithUsageWhenStreaming) {
+  const auto body = json::parse(build_chat_request(chat_job("Why?"), config_for("http://h"), true));
+  EXPECT_EQ(body.at("stream"), true);
+  EXPECT_EQ(body.at("stream_options").at("include_usage"), true);
+  EXPECT_EQ(json::parse(build_chat_request(chat_job("Why?"), config_for("http://h"))).at("stream"), false);
+}
+
+TEST(OpenAiGenerator, StreamsTheAnswerWordByWordAndReturnsItWhole) {
+  FakeLlm fake({"--answer-words", "12"});
+  std::vector<std::string> list;
+  auto* deltas = &list;
+  auto r = generate_streamed(config_for(fake.base_url()), chat_job("What is ragd?"), deltas);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->has_value()) << r->error().message;
+  const std::string answer = "fake answer to: What is ragd? lorem ipsum dolor sit amet consectetur";
+  EXPECT_EQ((*r)->text, answer);
+  EXPECT_EQ(deltas->size(), 12u);
+  std::string joined;
+  for (const auto& d : *deltas) joined += d;
+  EXPECT_EQ(joined, answer);
+  EXPECT_EQ((*r)->model, "test-model");
+  EXPECT_EQ((*r)->finish_reason, "stop");
+  EXPECT_EQ((*r)->completion_tokens, 12);
+  EXPECT_GT((*r)->prompt_tokens, 0);
+  EXPECT_EQ(fake.stat("stream_calls"), 1);
+  EXPECT_EQ(fake.stat("streams_completed"), 1);
+  // The same question unstreamed gets the same text.
+  auto whole = generate(config_for(fake.base_url()), chat_job("What is ragd?"));
+  ASSERT_TRUE(whole && whole->has_value());
+  EXPECT_EQ((*whole)->text, answer);
+}
+
+TEST(OpenAiGenerator, RetriesAStreamThatFailedBeforeItsFirstDelta) {
+  FakeLlm fake({"--fail-first", "1"});
+  std::vector<std::string> list;
+  auto* deltas = &list;
+  auto r = generate_streamed(config_for(fake.base_url(), 3), chat_job("retry me"), deltas, {10ms, 50ms});
+  ASSERT_TRUE(r && r->has_value()) << (r ? r->error().message : "timeout");
+  EXPECT_EQ((*r)->text, "fake answer to: retry me");
+  EXPECT_EQ(fake.stat("chat_calls"), 2);
+  EXPECT_EQ(fake.stat("streams_completed"), 1);
+}
+
+TEST(OpenAiGenerator, AStreamFailingWithAStatusIsTheUpstreamError) {
+  FakeLlm fake({"--fail-first", "5"});
+  std::vector<std::string> list;
+  auto* deltas = &list;
+  auto r = generate_streamed(config_for(fake.base_url(), 1), chat_job("fail"), deltas);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_FALSE(r->has_value());
+  EXPECT_EQ(r->error().code, Errc::upstream_error);
+  EXPECT_NE(r->error().message.find("HTTP 500"), std::string::npos) << r->error().message;
+  EXPECT_TRUE(deltas->empty());
+}
+
+// Cancelling a streamed call mid-answer closes its connection, and the model server sees
+// the client go away (fake-llm counts an aborted stream).
+TEST(OpenAiGenerator, CancellingAStreamAbortsTheUpstreamCall) {
+  FakeLlm fake({"--answer-words", "1000", "--inter-token-ms", "20"});
+  asio::io_context io;
+  asio::cancellation_signal cancel;
+  std::optional<Result<GenerateResult>> got;
+  int deltas = 0;
+  OpenAiGenerator gen(io.get_executor(), config_for(fake.base_url()));
+  asio::co_spawn(io, gen.generate_stream(chat_job("talk", 60s), [&deltas](std::string_view) { ++deltas; }),
+                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, Result<GenerateResult> r) {
+                   if (e) got.emplace(make_error(Errc::internal, "exception"));
+                   else got.emplace(std::move(r));
+                 }));
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (deltas < 3 && std::chrono::steady_clock::now() < until) io.run_one_for(20ms);
+  ASSERT_GE(deltas, 3);
+  cancel.emit(asio::cancellation_type::terminal);
+  while (!got && std::chrono::steady_clock::now() < until) io.run_one_for(50ms);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_FALSE(got->has_value());
+  EXPECT_EQ(got->error().code, Errc::cancelled) << got->error().message;
+  EXPECT_TRUE(test::wait_until([&] { return fake.stat("streams_aborted") == 1; }, 5s));
+  EXPECT_EQ(fake.stat("streams_completed"), 0);
+}
+
 TEST(MakeGenerator, PicksTheOpenAiClientWhenABaseUrlIsSet) {
   FakeLlm fake;
   auto r = test::run_bounded<Result<GenerateResult>>(
