@@ -65,4 +65,42 @@ std::optional<std::int64_t> parse_pending_deliveries(const redis::Reply& reply) 
   return static_cast<std::int64_t>(*n);
 }
 
+std::vector<GroupConsumer> parse_group_consumers(const redis::Reply& reply) {
+  std::vector<GroupConsumer> out;
+  if (!reply.is_array()) return out;
+  for (const auto& c : reply.elements) {
+    if (!c.is_array()) continue;
+    GroupConsumer consumer;
+    bool named = false;
+    for (std::size_t i = 0; i + 1 < c.elements.size(); i += 2) {
+      const auto key = c.elements[i].as_string();
+      if (key == "name") {
+        if (auto name = c.elements[i + 1].as_string()) {
+          consumer.name = std::move(*name);
+          named = true;
+        }
+      } else if (key == "pending") {
+        consumer.pending = c.elements[i + 1].as_integer().value_or(0);
+      }
+    }
+    if (named) out.push_back(std::move(consumer));
+  }
+  return out;
+}
+
+std::map<std::string, std::int64_t> parse_heartbeats(const redis::Reply& reply) {
+  std::map<std::string, std::int64_t> out;
+  if (!reply.is_array()) return out;
+  for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    auto name = reply.elements[i].as_string();
+    auto score = reply.elements[i + 1].as_string();
+    if (!name || !score) continue;
+    try {
+      out[std::move(*name)] = static_cast<std::int64_t>(std::stod(*score));
+    } catch (const std::exception&) {
+    }
+  }
+  return out;
+}
+
 }  // namespace ragd::queue

@@ -2,22 +2,29 @@
 //
 // Delivery is at-least-once: a job is acknowledged (XACK, then XDEL so that XLEN stays the
 // queue depth) only after its reply has been written to the asking gateway's reply stream.
-// A worker that dies leaves its jobs pending in the group; live workers take them over after
-// reclaim_idle (XAUTOCLAIM), and a worker restarted under the same consumer name first
-// re-reads its own pending entries (XREADGROUP ... 0). A live worker renews the claim on the
-// jobs it runs, so only the jobs of dead or hung workers are taken over. Every delivery is
-// counted; a job delivered more than max_attempts times goes to the dead-letter stream and
-// its client gets an error. The reply is written once per job id (SET NX guard, in one Lua
+// A worker that dies leaves its jobs pending in the group; live workers take them over as
+// soon as its heartbeat lapses (worker_stale_ms: see heartbeat_watch.hpp and claims.hpp), or
+// when a job sat idle for reclaim_idle_ms (a consumer that holds jobs but neither runs nor
+// renews them); a worker restarted under the same consumer name first re-reads its own
+// pending entries (XREADGROUP ... 0). A live worker renews the claim on the jobs it runs, so
+// only the jobs of dead or hung workers are taken over. Every delivery is counted; a job
+// delivered more than max_attempts times goes to the dead-letter stream and its client gets
+// an error. The reply is written once per job id (SET NX guard, in one Lua
 // script with the XADD, which also acknowledges the job), so a job that does run twice
 // answers once.
 // Jobs come from one stream per priority; see read_loop for the order.
 //
 // The read loop and bookkeeping run on this runner's strand; each job runs as its own
 // coroutine on the runner's executor, so handlers of different jobs may run in parallel.
+// The file is long because reading, taking over, renewing and answering share that strand's
+// state (slots, the jobs running here, the isolation flags); the Lua scripts of take-over
+// and renewal live in claims.cpp.
 #include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/heartbeat_watch.hpp"
 #include "ragd/queue/streams.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/redis/client.hpp"
+#include "queue/claims.hpp"
 #include "queue/stream_impl.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -43,7 +50,6 @@ using namespace std::chrono_literals;
 namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kRetryPause = 200ms;
-constexpr auto kReclaimEvery = 1s;
 constexpr auto kMinWriteRetry = 15s;
 constexpr int kDeadLetterMax = 100000;  // approximate cap of the dead-letter stream
 // KEYS[1] reply-done guard, KEYS[2] reply stream, KEYS[3] the job's stream; ARGV: guard ttl
@@ -78,7 +84,8 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         wake_(strand_),
         heartbeat_timer_(strand_),
         renew_timer_(strand_),
-        reclaim_idle_(config_.reclaim_idle_ms) {
+        reclaim_idle_(config_.reclaim_idle_ms),
+        watch_(std::chrono::milliseconds(config_.worker_stale_ms)) {
     pending_from_.fill("0");
   }
 
@@ -111,7 +118,11 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
 
   static asio::awaitable<void> run_loop(std::shared_ptr<Impl> self) {
     if (self->stopping_ || self->ran_.exchange(true)) co_return;
-    if (co_await self->ensure_groups()) {
+    // The first heartbeat is written before the first read: a consumer holding jobs without
+    // a heartbeat is one that stopped beating (see heartbeat_watch.hpp).
+    bool ready = co_await self->ensure_groups();
+    if (ready) ready = co_await self->first_beat();
+    if (ready) {
       self->background_running_ = 2;
       asio::co_spawn(self->strand_, heartbeat(self), asio::detached);
       asio::co_spawn(self->strand_, renew_claims(self), asio::detached);
@@ -143,23 +154,19 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         co_await wait_for_wake(1s);
         continue;
       }
-      if (isolating_) {  // a reclaimed job runs alone
+      if (isolating_) {  // a suspect job runs alone
         co_await wait_for_wake(1s);
         continue;
       }
-      if (reclaim_idle_.count() > 0 && !reclaim_wanted_ && Clock::now() >= next_reclaim_) {
-        next_reclaim_ = Clock::now() + std::min<std::chrono::milliseconds>(kReclaimEvery, reclaim_idle_ / 2);
-        reclaim_wanted_ = co_await reclaimable();
-      }
-      if (reclaim_wanted_) {
-        // Stop taking new jobs until the ones running here finish, then take one over.
-        if (in_flight_ > 0) {
-          co_await wait_for_wake(1s);
+      // Jobs left by dead workers go before new ones: they have waited longest.
+      if (!orphans_.empty()) {
+        if (co_await take_over(free_slots) > 0) continue;
+        if (suspects_waiting_) {
+          // A suspect is taken only by a worker with nothing running: stop taking new jobs
+          // until the ones running here finish.
+          if (in_flight_ > 0) co_await wait_for_wake(1s);
           continue;
         }
-        reclaim_wanted_ = false;
-        if (co_await reclaim_one()) next_reclaim_ = Clock::now();  // more may be waiting
-        continue;
       }
       std::int64_t taken = 0;
       bool failed = false;
@@ -188,7 +195,9 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
           }
           pending_from_[i] = entries.back().id;
         }
-        taken += co_await dispatch(streams_[i], std::move(entries), from == ">");
+        std::vector<std::int64_t> deliveries(entries.size(), 1);
+        if (from != ">") deliveries = co_await delivery_counts(streams_[i], entries);
+        taken += co_await dispatch(streams_[i], std::move(entries), std::move(deliveries));
       }
       if (stopping_) break;
       if (failed) {
@@ -206,7 +215,8 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         continue;
       }
       for (auto& batch : parse_streams_read(std::move(*r))) {
-        co_await dispatch(std::move(batch.stream), std::move(batch.records), true);
+        std::vector<std::int64_t> first(batch.records.size(), 1);
+        co_await dispatch(std::move(batch.stream), std::move(batch.records), std::move(first));
       }
     }
   }
@@ -228,12 +238,10 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     co_return true;
   }
 
-  // Starts a coroutine per entry; returns how many started. `fresh` entries (">") are on
-  // their first delivery; the others' delivery counts are asked of Redis.
+  // Starts a coroutine per entry (deliveries[i]: entries[i]'s delivery count, this one
+  // included); returns how many started.
   asio::awaitable<std::int64_t> dispatch(std::string stream, std::vector<detail::StreamEntry> entries,
-                                         bool fresh) {
-    std::vector<std::int64_t> deliveries(entries.size(), 1);
-    if (!fresh) deliveries = co_await delivery_counts(stream, entries);
+                                         std::vector<std::int64_t> deliveries) {
     std::int64_t started = 0;
     for (std::size_t i = 0; i < entries.size(); ++i) {
       auto& e = entries[i];
@@ -269,48 +277,101 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     co_return out;
   }
 
-  // Whether some consumer has held a job longer than reclaim_idle_ without renewing its
-  // claim (it died or hangs).
-  asio::awaitable<bool> reclaimable() {
+  // One look at the group: which consumers are dead (their
+  // heartbeat lapsed: see heartbeat_watch.hpp), and whether a job sat idle past
+  // reclaim_idle_ (its consumer neither runs nor renews it). Both become orphans_ for the
+  // read loop to take over.
+  asio::awaitable<void> look_for_orphans() {
+    std::vector<redis::Command> cmds;
+    // The group's consumers are read before the heartbeats: a worker writes its first
+    // heartbeat before it joins the group, so every consumer seen here has one to be seen.
     for (const auto& stream : streams_) {
-      auto r = co_await redis_.command(redis::make_command(
-          "XPENDING", stream, config_.group, "IDLE", reclaim_idle_.count(), "-", "+", 1));
-      if (r && r->is_array() && !r->elements.empty()) co_return true;
-      if (r && r->is_error() && r->str.starts_with("NOGROUP")) co_await ensure_groups();
+      cmds.push_back(redis::make_command("XINFO", "CONSUMERS", stream, config_.group));
     }
-    co_return false;
+    cmds.push_back(redis::make_command("ZRANGE", workers_key(config_), 0, -1, "WITHSCORES"));
+    if (reclaim_idle_.count() > 0) {
+      for (const auto& stream : streams_) {
+        cmds.push_back(redis::make_command("XPENDING", stream, config_.group, "IDLE", reclaim_idle_.count(), "-",
+                                           "+", 1));
+      }
+    }
+    auto r = co_await redis_.pipeline(std::move(cmds));
+    if (!r) co_return;
+    std::vector<std::string> consumers;
+    for (std::size_t i = 0; i < streams_.size(); ++i) {
+      if ((*r)[i].is_error()) co_return;  // NOGROUP: the read loop re-creates the groups
+      for (auto& c : parse_group_consumers((*r)[i])) {
+        if (c.name != consumer_) consumers.push_back(std::move(c.name));
+      }
+    }
+    const auto heartbeats = parse_heartbeats((*r)[streams_.size()]);
+    std::set<std::string> found;
+    for (auto& name : watch_.dead(consumers, heartbeats, Clock::now())) found.insert(std::move(name));
+    for (std::size_t i = streams_.size() + 1; i < r->size(); ++i) {
+      const auto& idle = (*r)[i];
+      if (idle.is_array() && !idle.elements.empty()) found.insert(std::string());
+    }
+    if (found.empty()) co_return;
+    for (const auto& name : found) {
+      if (!name.empty() && !orphans_.contains(name)) {
+        spdlog::info("worker {} found consumer {} dead (no heartbeat for {} ms); taking its jobs over", consumer_,
+                     name, config_.worker_stale_ms);
+      }
+    }
+    orphans_.insert(found.begin(), found.end());
+    wake_.cancel();
   }
 
-  // Takes over one such job (XAUTOCLAIM COUNT 1, highest priority first) and runs it alone:
-  // its worker may have died because of it. Isolation keeps a poison job from taking other
-  // jobs down with it again, so only the poison job's delivery count grows with each crash
-  // (XAUTOCLAIM counts a delivery) until it exceeds max_attempts and is dead-lettered, while
-  // the innocent jobs that shared its first worker run normally. True when a job was taken.
-  asio::awaitable<bool> reclaim_one() {
-    for (const auto& stream : streams_) {
-      if (stopping_) break;
-      auto r = co_await redis_.command(redis::make_command(
-          "XAUTOCLAIM", stream, config_.group, consumer_, reclaim_idle_.count(), "0-0", "COUNT", 1));
-      if (!r || r->is_error()) {
-        spdlog::debug("worker {} XAUTOCLAIM failed: {}", consumer_, r ? r->str : r.error().message);
-        if (r && r->str.starts_with("NOGROUP")) co_await ensure_groups();
-        co_return false;
+  // Takes over the jobs of orphans_ (up to `budget`, highest priority first) and starts them.
+  // An owner is dropped from orphans_ once nothing of its is left to take (look_for_orphans
+  // finds it again if need be); suspects_waiting_ says whether jobs are left that only a
+  // worker with nothing running may take. Returns how many jobs started.
+  asio::awaitable<std::int64_t> take_over(std::int64_t budget) {
+    std::int64_t started = 0;
+    bool suspects = false;
+    for (auto it = orphans_.begin(); it != orphans_.end() && !stopping_ && !isolating_;) {
+      const std::string owner = *it;  // "" = jobs idle past reclaim_idle_, any owner
+      const auto min_idle = owner.empty() ? reclaim_idle_ : std::chrono::milliseconds(0);
+      std::int64_t left = 0;
+      bool failed = false;
+      for (const auto& stream : streams_) {
+        if (isolating_ || started >= budget) {
+          left = 1;  // not looked at: keep the owner
+          break;
+        }
+        const bool alone = in_flight_ == 0 && started == 0;
+        auto r = co_await redis_.command(
+            detail::take_over_command(stream, config_, consumer_, owner, min_idle, budget - started, alone));
+        std::optional<detail::Claimed> claimed;
+        if (r && !r->is_error()) claimed = detail::parse_take_over(std::move(*r));
+        if (!claimed) {
+          spdlog::warn("worker {} cannot take over jobs on {}: {}", consumer_, stream,
+                       !r ? r.error().message : r->is_error() ? r->str : "unexpected reply");
+          failed = true;
+          break;
+        }
+        left += claimed->left;
+        suspects = suspects || claimed->suspects > 0;
+        bool suspect = false;
+        for (std::size_t i = 0; i < claimed->entries.size(); ++i) {
+          spdlog::info("worker {} took over stream={} entry={} from={} delivery={}", consumer_, stream,
+                       claimed->entries[i].id, owner.empty() ? "(idle)" : owner, claimed->deliveries[i]);
+          suspect = suspect || (claimed->deliveries[i] >= detail::kIsolateFromDelivery &&
+                                !exhausted(claimed->deliveries[i], config_.max_attempts));
+        }
+        const auto n = co_await dispatch(stream, std::move(claimed->entries), std::move(claimed->deliveries));
+        if (suspect && n > 0) isolating_ = true;  // it was taken alone: nothing else starts until it ends
+        started += n;
       }
-      auto entries = detail::parse_autoclaim(std::move(*r));
-      std::erase_if(entries, [&](const detail::StreamEntry& e) { return active_.contains({stream, e.id}); });
-      if (entries.empty()) continue;
-      for (const auto& e : entries) {
-        if (!e.deleted) spdlog::info("worker {} reclaimed stream={} entry={}", consumer_, stream, e.id);
-      }
-      if (co_await dispatch(stream, std::move(entries), false) > 0) isolating_ = true;
-      co_return true;
+      it = (failed || left == 0) ? orphans_.erase(it) : std::next(it);
     }
-    co_return false;
+    suspects_waiting_ = suspects && !orphans_.empty();
+    co_return started;
   }
 
-  // Claim renewal: the jobs running here are re-claimed (XCLAIM ... JUSTID, which resets their
-  // idle time without counting a delivery) every third of reclaim_idle_, so a slow LLM call is
-  // never taken over by another worker while this one is alive.
+  // Claim renewal: the jobs running here are re-claimed (see claims.hpp) every third of
+  // reclaim_idle_, so a slow LLM call is never taken over by another worker while this one
+  // is alive.
   static asio::awaitable<void> renew_claims(std::shared_ptr<Impl> self) {
     // While stopping, the jobs still running keep being renewed until the last one ends.
     for (;;) {
@@ -322,14 +383,11 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       if (self->reclaim_idle_.count() == 0) continue;
       std::vector<redis::Command> cmds;
       for (const auto& stream : self->streams_) {
-        redis::Command cmd = redis::make_command("XCLAIM", stream, self->config_.group, self->consumer_, 0);
-        const std::size_t bare = cmd.size();
+        std::vector<std::string> ids;
         for (const auto& [s, id] : self->active_) {
-          if (s == stream) cmd.push_back(id);
+          if (s == stream) ids.push_back(id);
         }
-        if (cmd.size() == bare) continue;
-        cmd.emplace_back("JUSTID");
-        cmds.push_back(std::move(cmd));
+        if (!ids.empty()) cmds.push_back(detail::renew_command(stream, self->config_, self->consumer_, ids));
       }
       if (cmds.empty()) continue;
       auto r = co_await self->redis_.pipeline(std::move(cmds));
@@ -339,20 +397,40 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     self->wake_.cancel();
   }
 
-  static asio::awaitable<void> heartbeat(std::shared_ptr<Impl> self) {
+  asio::awaitable<bool> beat() {
     // Entries of workers that died without deregistering are pruned after a while.
-    const std::int64_t prune_after = std::max<std::int64_t>(60000, 10LL * self->config_.worker_stale_ms);
+    const std::int64_t prune_after = std::max<std::int64_t>(60000, 10LL * config_.worker_stale_ms);
+    const std::int64_t now = unix_ms();
+    std::vector<redis::Command> cmds = {
+        redis::make_command("ZADD", workers_key(config_), now, consumer_),
+        redis::make_command("ZREMRANGEBYSCORE", workers_key(config_), "-inf", "(" + std::to_string(now - prune_after))};
+    auto r = co_await redis_.pipeline(std::move(cmds));
+    if (!r) {
+      spdlog::debug("worker {} heartbeat failed: {}", consumer_, r.error().message);
+      co_return false;
+    }
+    const bool written = !r->front().is_error();
+    co_return written;
+  }
+
+  asio::awaitable<bool> first_beat() {
+    bool written = false;
+    while (!written && !stopping_) {
+      written = co_await beat();
+      if (!written) co_await wait_for_wake(kRetryPause);
+    }
+    co_return written;
+  }
+
+  // Every heartbeat interval: this worker's heartbeat, then a look at the others'.
+  static asio::awaitable<void> heartbeat(std::shared_ptr<Impl> self) {
     while (!self->stopping_) {
-      const std::int64_t now = unix_ms();
-      std::vector<redis::Command> cmds = {
-          redis::make_command("ZADD", workers_key(self->config_), now, self->consumer_),
-          redis::make_command("ZREMRANGEBYSCORE", workers_key(self->config_), "-inf",
-                              "(" + std::to_string(now - prune_after))};
-      auto r = co_await self->redis_.pipeline(std::move(cmds));
-      if (!r) spdlog::debug("worker {} heartbeat failed: {}", self->consumer_, r.error().message);
-      if (self->stopping_) break;
       self->heartbeat_timer_.expires_after(std::chrono::milliseconds(self->config_.heartbeat_interval_ms));
       co_await self->heartbeat_timer_.async_wait(kNoThrow);
+      if (self->stopping_) break;
+      co_await self->beat();
+      if (self->stopping_) break;
+      co_await self->look_for_orphans();
     }
     --self->background_running_;
     self->wake_.cancel();
@@ -549,9 +627,12 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
   int background_running_ = 0;          // heartbeat and renewal coroutines; strand only
   std::chrono::milliseconds reclaim_idle_;
   JobDecoding decoding_ = JobDecoding::full;
-  Clock::time_point next_reclaim_{};  // strand only
-  bool reclaim_wanted_ = false;       // a job is waiting to be taken over; strand only
-  bool isolating_ = false;            // a taken-over job runs alone; strand only
+  HeartbeatWatch watch_;              // strand only
+  // Dead consumers whose jobs are to be taken over ("" = jobs idle past reclaim_idle_, any
+  // consumer); strand only.
+  std::set<std::string> orphans_;
+  bool suspects_waiting_ = false;     // a suspect job waits for a worker alone; strand only
+  bool isolating_ = false;            // a suspect job runs alone here; strand only
   std::array<std::string, kPriorityCount> pending_from_;  // "0"/last id while re-reading; strand only
   std::set<std::pair<std::string, std::string>> active_;  // (stream, entry id) running here; strand only
   std::atomic<bool> stopping_{false};

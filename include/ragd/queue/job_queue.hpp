@@ -12,8 +12,9 @@
 // the job's reply stream, then acknowledges (XACK) and deletes the entry; jobs past their
 // deadline are answered with deadline_exceeded without calling the handler; jobs delivered
 // more than max_attempts times go to the dead-letter stream and are answered with
-// dead_lettered. It heartbeats so gateways can see live workers, renews the claim on its
-// running jobs, and takes over the jobs of dead workers. Redis errors (connection lost,
+// dead_lettered. It heartbeats so gateways and other workers can see it is alive, renews the
+// claim on its running jobs, and takes over the jobs of workers whose heartbeat stopped
+// (see heartbeat_watch.hpp) or that held a job idle past reclaim_idle. Redis errors (connection lost,
 // NOGROUP after a restart that lost data) are retried; the runner never gives up.
 //
 // Thread-safety: all member functions may be called from any thread.
@@ -89,11 +90,12 @@ class WorkerRunner {
   // read in progress ends within about a second first).
   void stop();
 
-  // Jobs pending on another consumer for longer than `idle` are taken over (XAUTOCLAIM), so
-  // the jobs of a dead worker are not lost. Live workers renew the claim on their running
-  // jobs every third of `idle`, so a slow job is not taken over; should one run twice anyway,
-  // its reply is written once. Default: queue.reclaim_idle_ms; zero turns reclaiming (and
-  // renewal) off. Call before run().
+  // Jobs pending on another consumer for longer than `idle` are taken over, whether or not
+  // that consumer's heartbeat is alive (the jobs of a consumer whose heartbeat stopped are
+  // taken over after queue.worker_stale_ms, whatever `idle` is). Live workers renew the claim
+  // on their running jobs every third of `idle`, so a slow job is not taken over; should one
+  // run twice anyway, its reply is written once. Default: queue.reclaim_idle_ms; zero turns
+  // idle reclaiming (and renewal) off. Call before run().
   void set_reclaim_idle(std::chrono::milliseconds idle);
   // How the handler's jobs are decoded (default: in full). Call before run().
   void set_job_decoding(JobDecoding decoding);

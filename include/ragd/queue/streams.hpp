@@ -22,6 +22,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -61,6 +62,17 @@ std::vector<StreamBatch> parse_streams_read(redis::Reply&& reply);
 // The delivery count of the first entry of an extended XPENDING reply
 // ([[id, consumer, idle-ms, deliveries], ...]); nullopt when there is none.
 std::optional<std::int64_t> parse_pending_deliveries(const redis::Reply& reply);
+
+// A consumer of the group on one stream and the jobs it holds (pending, not acknowledged).
+struct GroupConsumer {
+  std::string name;
+  std::int64_t pending = 0;
+};
+
+// The consumers of an XINFO CONSUMERS reply (entries without a name are skipped).
+std::vector<GroupConsumer> parse_group_consumers(const redis::Reply& reply);
+// The heartbeat set as ZRANGE <workers> 0 -1 WITHSCORES returns it: consumer -> unix ms.
+std::map<std::string, std::int64_t> parse_heartbeats(const redis::Reply& reply);
 
 // Whether a job delivered `deliveries` times must go to the dead-letter stream instead of
 // running again: it ran (and crashed or stalled a worker) max_attempts times already.

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 
@@ -409,6 +410,53 @@ TEST(JobQueue, LiveWorkerReclaimsJobsOfADeadConsumer) {
     runner.stop();
     EXPECT_TRUE(co_await eventually([&] { return done->load(); }, 10s));
     EXPECT_EQ(server.cli({"XLEN", "ragd:jobs"}), "0");
+  });
+}
+
+TEST(JobQueue, LiveWorkersTakeOverADeadConsumersJobsOnceItsHeartbeatLapses) {
+  // reclaim_idle_ms keeps its default (60 s): only the heartbeat (stale after 2 s) can get
+  // these jobs moving within the test's bound.
+  RedisServer server;
+  server.cli({"XGROUP", "CREATE", "ragd:jobs", "ragd-workers", "0", "MKSTREAM"});
+  server.cli({"ZADD", "ragd:workers", std::to_string(unix_ms()), "worker-dead"});
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-1");
+    client.start();
+    constexpr int kJobs = 6;
+    std::vector<std::optional<Result<JobReply>>> answers(kJobs);
+    for (int i = 0; i < kJobs; ++i) {
+      asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+        answers[i] = co_await client.submit(job_asking("held-" + std::to_string(i), 30s));
+      }, asio::detached);
+    }
+    CO_ASSERT_TRUE(co_await eventually([&] { return server.cli({"XLEN", "ragd:jobs"}) == std::to_string(kJobs); }, 5s));
+    // The dead consumer read them all and never answered.
+    server.cli({"XREADGROUP", "GROUP", "ragd-workers", "worker-dead", "COUNT", std::to_string(kJobs), "STREAMS",
+                "ragd:jobs", ">"});
+    CO_ASSERT_EQ(server.cli({"XPENDING", "ragd:jobs", "ragd-workers"}).substr(0, 1), std::to_string(kJobs));
+
+    // Two live workers with two slots each: they take the jobs over in turns, each job once.
+    auto calls = std::make_shared<std::atomic<int>>(0);
+    RunningWorker a(io, server, echo_handler(calls), "worker-a", 2);
+    RunningWorker b(io, server, echo_handler(calls), "worker-b", 2);
+    const auto answered = [&] {
+      return std::all_of(answers.begin(), answers.end(), [](const auto& a) { return a.has_value(); });
+    };
+    EXPECT_TRUE(co_await eventually(answered, 15s));
+    for (int i = 0; i < kJobs; ++i) {
+      CO_ASSERT_TRUE(answers[i].has_value()) << i;
+      CO_ASSERT_TRUE(*answers[i]) << answers[i]->error().message;
+      EXPECT_EQ((*answers[i])->text, "echo:held-" + std::to_string(i));
+      EXPECT_NE((*answers[i])->worker, "worker-dead");
+    }
+    EXPECT_EQ(calls->load(), kJobs) << "each job is taken over by one worker only";
+    EXPECT_TRUE(co_await eventually([&] {
+      return server.cli({"XINFO", "CONSUMERS", "ragd:jobs", "ragd-workers"}).find("worker-dead") == std::string::npos;
+    }, 5s)) << "the dead consumer is removed from the group";
+    EXPECT_EQ(server.cli({"XLEN", "ragd:jobs"}), "0");
+    EXPECT_TRUE(co_await a.stop_and_wait());
+    EXPECT_TRUE(co_await b.stop_and_wait());
   });
 }
 

@@ -70,6 +70,27 @@ TEST(QueueStreams, PendingDeliveriesComeFromTheExtendedXpendingForm) {
   EXPECT_EQ(parse_pending_deliveries(integer(4)), std::nullopt);
 }
 
+TEST(QueueStreams, GroupConsumersComeWithTheJobsEachHolds) {
+  // XINFO CONSUMERS (Redis 7.2 adds "inactive"; unknown fields are skipped).
+  auto reply = array({array({str("name"), str("w1"), str("pending"), integer(2), str("idle"), integer(10),
+                             str("inactive"), integer(5)}),
+                      array({str("pending"), integer(1)}),
+                      array({str("name"), str("w2"), str("pending"), integer(0), str("idle"), integer(7)})});
+  auto consumers = parse_group_consumers(reply);
+  ASSERT_EQ(consumers.size(), 2u) << "an entry without a name is skipped";
+  EXPECT_EQ(consumers[0].name, "w1");
+  EXPECT_EQ(consumers[0].pending, 2);
+  EXPECT_EQ(consumers[1].name, "w2");
+  EXPECT_EQ(consumers[1].pending, 0);
+  EXPECT_TRUE(parse_group_consumers(integer(1)).empty());
+}
+
+TEST(QueueStreams, HeartbeatsComeFromZrangeWithScores) {
+  auto beats = parse_heartbeats(array({str("w1"), str("1765000000123"), str("w2"), str("1.5e3"), str("w3")}));
+  EXPECT_EQ(beats, (std::map<std::string, std::int64_t>{{"w1", 1765000000123}, {"w2", 1500}}));
+  EXPECT_TRUE(parse_heartbeats(redis::Reply{}).empty());
+}
+
 TEST(QueueStreams, AJobIsExhaustedOnceItRanMaxAttemptsTimes) {
   EXPECT_FALSE(exhausted(1, 3));
   EXPECT_FALSE(exhausted(3, 3));
