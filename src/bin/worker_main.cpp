@@ -52,6 +52,25 @@ std::string default_consumer_name() {
   return std::string(host) + "-" + std::to_string(getpid());
 }
 
+#ifdef RAGD_TEST_FAILPOINTS
+// Only in ragd-worker-failpoints, a build for the fault tests (tests/CMakeLists.txt): a job
+// whose question contains $RAGD_FAILPOINT_CRASH_ON_QUESTION kills the process, as a poison
+// job would.
+ragd::queue::JobHandler with_crash_failpoint(ragd::queue::JobHandler handler) {
+  const char* crash_env = std::getenv("RAGD_FAILPOINT_CRASH_ON_QUESTION");
+  const std::string crash_on = crash_env ? crash_env : "";
+  if (crash_on.empty()) return handler;
+  return [handler = std::move(handler), crash_on](ragd::queue::Job job) -> asio::awaitable<ragd::queue::JobReply> {
+    if (job.question.find(crash_on) != std::string::npos) {
+      spdlog::critical("failpoint: crashing on job={}", job.id);
+      ragd::log::flush_logging();
+      std::abort();
+    }
+    return handler(std::move(job));
+  };
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,17 +116,8 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   auto generator = ragd::llm::make_generator(io.get_executor(), config.llm);
   const std::string consumer = config.consumer_name;
-  // Fault injection for the fault tests: a job whose question contains this text kills the
-  // process, as a poison job would. Unset in production.
-  const char* crash_env = std::getenv("RAGD_FAILPOINT_CRASH_ON_QUESTION");
-  const std::string crash_on = crash_env ? crash_env : "";
-  ragd::queue::JobHandler handler = [&generator, consumer, crash_on](ragd::queue::Job job)
+  ragd::queue::JobHandler handler = [&generator, consumer](ragd::queue::Job job)
       -> asio::awaitable<ragd::queue::JobReply> {
-    if (!crash_on.empty() && job.question.find(crash_on) != std::string::npos) {
-      spdlog::critical("failpoint: crashing on job={}", job.id);
-      ragd::log::flush_logging();
-      std::abort();
-    }
     ragd::queue::JobReply reply;
     reply.job_id = job.id;
     reply.worker = consumer;
@@ -129,6 +139,9 @@ int main(int argc, char** argv) {
     }
     co_return reply;
   };
+#ifdef RAGD_TEST_FAILPOINTS
+  handler = with_crash_failpoint(std::move(handler));
+#endif
 
   ragd::queue::WorkerRunner runner(io.get_executor(), config.redis, config.queue, consumer,
                                    config.concurrency, handler);

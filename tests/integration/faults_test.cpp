@@ -337,6 +337,7 @@ TEST(Faults, PoisonJobIsDeadLetteredAfterTheAttemptLimitWhileOthersFlow) {
   TempDir dir;
   auto opts = stack_options(dir, {{"reclaim_idle_ms", 1000}, {"max_attempts", 3}}, {{"base_url", llm.base_url()}},
                             {{"server", {{"request_timeout_ms", 30000}}}});
+  opts.worker_binary = "ragd-worker-failpoints";
   opts.worker_env = {{"RAGD_FAILPOINT_CRASH_ON_QUESTION", "POISON"}};
   opts.worker_concurrency = 8;
   Stack stack(opts);

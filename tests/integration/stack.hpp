@@ -22,6 +22,7 @@ struct StackOptions {
   std::map<std::string, std::string> gateway_env;            // e.g. RAGD_EMBED_BASE_URL
   bool start_worker = true;
   std::map<std::string, std::string> worker_env;
+  std::string worker_binary = "ragd-worker";  // or "ragd-worker-failpoints" (test builds only)
   std::vector<std::string> worker_args;
   int worker_concurrency = 64;
   std::vector<std::string> redis_args;  // e.g. {"--appendonly", "yes"}
@@ -81,7 +82,7 @@ class Stack {
   }
 
   void start_worker() {
-    std::vector<std::string> argv = {bin_path("ragd-worker"), "--redis", redis_.url(),
+    std::vector<std::string> argv = {bin_path(opts_.worker_binary), "--redis", redis_.url(),
                                      "--concurrency", std::to_string(opts_.worker_concurrency)};
     for (auto& a : opts_.worker_args) argv.push_back(a);
     auto env = opts_.worker_env;
