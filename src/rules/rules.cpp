@@ -3,10 +3,10 @@
 #include "ragd/core/config.hpp"
 
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <regex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -62,8 +62,9 @@ struct RuleSet::Compiled {
     std::size_t file_index = 0;
     std::vector<std::size_t> any_phrases;  // indexes into phrases
     std::vector<std::size_t> all_phrases;
-    bool has_regex = false;
-    std::regex regex;
+    // RE2: linear in the query's length whatever the pattern (no backtracking), so a rule
+    // cannot make a query, which runs on an I/O thread, expensive.
+    std::shared_ptr<const re2::RE2> regex;  // null: no regex
     std::string message;
     std::string instruction;
     std::int64_t cache_soft_ttl_ms = 0;  // instruct rules only; 0 = the gateway's
@@ -273,13 +274,15 @@ Result<RuleSet> RuleSet::parse(const std::string& json_text) {
       if (!it->is_string()) return rule_error(i, *id, ".match.regex must be a string");
       const auto pattern = it->get<std::string>();
       if (pattern.empty()) return rule_error(i, *id, ".match.regex must not be empty");
-      try {
-        rule.regex = std::regex(pattern, std::regex::ECMAScript | std::regex::icase |
-                                             std::regex::optimize);
-      } catch (const std::regex_error& e) {
-        return rule_error(i, *id, ".match.regex does not compile: " + std::string(e.what()));
+      re2::RE2::Options options;
+      options.set_case_sensitive(false);
+      options.set_log_errors(false);
+      auto regex = std::make_shared<const re2::RE2>(pattern, options);
+      if (!regex->ok()) {
+        return rule_error(i, *id, ".match.regex does not compile (RE2 syntax: no backreferences or lookaround): " +
+                                      regex->error());
       }
-      rule.has_regex = true;
+      rule.regex = std::move(regex);
     }
 
     compiled->listed.push_back(rule.info);
@@ -334,14 +337,8 @@ RuleDecision RuleSet::evaluate(std::string_view query) const {
                      [&](std::size_t p) { return phrase_hit[p] != 0; })) {
       continue;
     }
-    if (rule.has_regex) {
-      bool found = false;
-      try {
-        found = std::regex_search(query.begin(), query.end(), rule.regex);
-      } catch (const std::regex_error&) {
-        found = false;  // too complex for this input: the rule does not apply
-      }
-      if (!found) continue;
+    if (rule.regex && !re2::RE2::PartialMatch(re2::StringPiece(query.data(), query.size()), *rule.regex)) {
+      continue;
     }
     decision.matched_rule_ids.push_back(rule.info.id);
     switch (rule.info.action) {

@@ -1,5 +1,6 @@
 // The rules engine: the first look at every query. A rule matches a query by keywords
-// (whole words or phrases, case-insensitive), by a regular expression, or both, and then
+// (whole words or phrases, case-insensitive), by a regular expression (RE2 syntax, matched
+// in time linear in the query whatever the pattern), or both, and then
 // blocks the query, answers it outright with a canned reply (no retrieval, no LLM), or
 // adds an instruction to the prompt. Rules live in a JSON file (comments allowed); its
 // format is documented in config/rules.json and checked strictly on load: unknown keys,

@@ -291,6 +291,40 @@ TEST(RuleSet, ShippedRulesFileLoadsAndBehaves) {
   EXPECT_TRUE(plain.matched_rule_ids.empty());
 }
 
+// Rule patterns run on every query (up to 4,000 characters) on an I/O thread. RE2 matches
+// in time linear in the input whatever the pattern; these are the inputs that made the
+// backtracking engine used before slow (quadratic on the shipped greeting rule) or
+// exponential, and each must still be decided rightly.
+TEST(RuleSet, ShippedPatternsDecideTheirWorstQueriesRightly) {
+  auto set = RuleSet::load(test::source_path("config/rules.json"));
+  ASSERT_TRUE(set) << set.error().message;
+  const std::string spaces(3995, ' ');
+  EXPECT_EQ(set->evaluate("hi" + spaces + "x").action, RuleDecision::none);
+  EXPECT_EQ(set->evaluate("hi" + spaces + "!!").rule_id, "answer-greeting");
+  EXPECT_EQ(set->evaluate(spaces + "Hello" + spaces.substr(0, 5)).rule_id, "answer-greeting");
+  std::string filler;
+  for (int i = 0; i < 990; ++i) filler += "all ";
+  EXPECT_EQ(set->evaluate("ignore " + filler + "x").action, RuleDecision::none);
+  EXPECT_EQ(set->evaluate("ignore " + filler + "previous instructions").rule_id, "block-prompt-injection");
+}
+
+TEST(RuleSet, ANestedRepetitionDecidesAFourThousandCharacterQuery) {
+  // (a|aa)+$ backtracks through every way to split the a's: exponentially many for a
+  // backtracking engine (the one used before never finished), linear for RE2.
+  auto set = parse_ok(R"({"rules": [{"id": "as", "match": {"regex": "^(a|aa)+$"}, "action": "block", "message": "m"}]})");
+  const std::string as(3999, 'a');
+  EXPECT_EQ(set.evaluate(as + "b").action, RuleDecision::none);
+  EXPECT_EQ(set.evaluate(as + "A").rule_id, "as") << "case-insensitive";
+}
+
+TEST(RuleSetValidation, PatternsRe2CannotTakeAreRejectedNamingTheRule) {
+  for (const char* pattern : {"(?=ragd)", "(?!ragd)x", "(a)\\\\1", "(?<=a)b"}) {
+    auto e = parse_error(std::string(R"({"rules": [{"id": "look", "match": {"regex": ")") + pattern +
+                         R"("}, "action": "block", "message": "m"}]})");
+    EXPECT_TRUE(contains(e, "rules[0] (\"look\").match.regex does not compile")) << pattern << ": " << e;
+  }
+}
+
 TEST(RuleSet, EvaluatesConcurrentlyFromManyThreads) {
   auto set = parse_ok(kThreeActions);
   std::vector<std::thread> threads;
