@@ -26,7 +26,10 @@ HttpErrorInfo http_error_info(Errc code) noexcept {
     case Errc::unauthorized: return {401, "authentication_error", "unauthorized"};
     case Errc::not_found: return {404, "invalid_request_error", "not_found"};
     case Errc::method_not_allowed: return {405, "invalid_request_error", "method_not_allowed"};
+    // 408 and 431 keep the code they have always had (docs/api.md).
+    case Errc::request_timeout: return {408, "invalid_request_error", "bad_request"};
     case Errc::payload_too_large: return {413, "invalid_request_error", "payload_too_large"};
+    case Errc::headers_too_large: return {431, "invalid_request_error", "bad_request"};
     case Errc::unsupported_media_type:
       return {415, "invalid_request_error", "unsupported_media_type"};
     case Errc::rate_limited: return {429, "rate_limit_error", "rate_limited"};
@@ -46,7 +49,8 @@ std::string_view to_string(Errc code) noexcept { return http_error_info(code).co
 std::string error_body(const Error& e) {
   const auto info = http_error_info(e.code);
   nlohmann::json j = {{"error", {{"type", info.type}, {"code", info.code}, {"message", e.message}}}};
-  return j.dump();
+  // A message may quote client input (an id from the path) that is not valid UTF-8.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace ragd

@@ -19,6 +19,38 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 bool is_param(std::string_view s) { return s.size() >= 2 && s.front() == '{' && s.back() == '}'; }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Result<std::string> percent_decode_segment(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    char c = segment[i];
+    if (c == '%') {
+      const int hi = i + 2 < segment.size() ? hex_value(segment[i + 1]) : -1;
+      const int lo = hi >= 0 ? hex_value(segment[i + 2]) : -1;
+      if (lo < 0) {
+        return make_error(Errc::bad_request, "malformed percent-escape in the path: '%' must be followed by two hex digits");
+      }
+      c = static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return make_error(Errc::bad_request, "the path contains control characters");
+    out += c;
+  }
+  return out;
+}
+
+namespace {
+
 }  // namespace
 
 void Router::add(std::string method, std::string pattern, Handler handler,
@@ -35,23 +67,30 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
   auto segs = split_path(path);
   for (const auto& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
-    std::vector<std::string> params;
     bool ok = true;
     for (std::size_t i = 0; i < segs.size() && ok; ++i) {
-      if (is_param(r.segments[i])) {
-        params.emplace_back(segs[i]);
-      } else {
-        ok = r.segments[i] == segs[i];
-      }
+      ok = is_param(r.segments[i]) || r.segments[i] == segs[i];
     }
     if (!ok) continue;
     if (r.method == method) {
+      m.route = r.pattern;
+      m.allow.clear();
+      // Placeholders are decoded (an id may hold a '/', sent as %2F); literal segments are
+      // compared as sent.
+      for (std::size_t i = 0; i < segs.size(); ++i) {
+        if (!is_param(r.segments[i])) continue;
+        auto value = percent_decode_segment(segs[i]);
+        if (!value) {
+          m.status = 400;
+          m.error = std::move(value.error().message);
+          m.params.clear();
+          return m;
+        }
+        m.params.push_back(std::move(*value));
+      }
       m.handler = &r.handler;
       m.backstop = r.backstop;
-      m.route = r.pattern;
-      m.params = std::move(params);
       m.status = 200;
-      m.allow.clear();
       return m;
     }
     m.status = 405;

@@ -23,6 +23,7 @@
 #include <array>
 #include <list>
 #include <mutex>
+#include <optional>
 
 namespace ragd::http {
 
@@ -34,6 +35,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+// Bytes asked of one read from a client.
+constexpr std::size_t kReadChunk = 16 * 1024;
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
 
 bool sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -163,10 +167,41 @@ Result<std::pair<std::string, unsigned short>> parse_host_port(const std::string
 }
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
+  struct Conn;
+
+  // The deadline of the request being read: when it passes, the reads are cancelled, not
+  // the socket closed (as beast::tcp_stream's own timeout does), so that the session can
+  // still answer 408. Runs on the connection's strand; `generation` keeps a completion left
+  // over from an earlier request from touching a later one.
+  struct ReadDeadline {
+    asio::steady_timer timer;
+    std::uint64_t generation = 0;
+    bool expired = false;
+
+    explicit ReadDeadline(const asio::any_io_executor& ex) : timer(ex) {}
+
+    void arm(const std::shared_ptr<Conn>& conn, std::chrono::steady_clock::time_point at) {
+      const std::uint64_t gen = ++generation;
+      expired = false;
+      timer.expires_at(at);
+      timer.async_wait([conn, gen](const boost::system::error_code& ec) {
+        if (ec || conn->read_deadline.generation != gen) return;
+        conn->read_deadline.expired = true;
+        boost::system::error_code ignored;
+        conn->stream.socket().cancel(ignored);
+      });
+    }
+    void disarm() {
+      ++generation;
+      timer.cancel();
+    }
+  };
+
   struct Conn {
     beast::tcp_stream stream;
+    ReadDeadline read_deadline;
     bool idle = true;
-    explicit Conn(tcp::socket s) : stream(std::move(s)) {}
+    explicit Conn(tcp::socket s) : stream(std::move(s)), read_deadline(stream.get_executor()) {}
   };
 
   asio::any_io_executor ex;
@@ -238,33 +273,111 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   }
 
-  static Response limit_error_response(const beast::error_code& ec) {
+  // A request Beast refused to parse: the limits it keeps itself, or malformed bytes.
+  Error limit_error(const beast::error_code& ec) const {
     if (ec == bhttp::error::body_limit) {
-      return Response::error(make_error(Errc::payload_too_large, "request body is larger than the server's limit"));
+      return make_error(Errc::payload_too_large, "request body is larger than the server's limit of " +
+                                                     std::to_string(cfg.body_limit_bytes) + " bytes");
     }
-    if (ec == bhttp::error::header_limit) {
-      Response r = Response::error(make_error(Errc::bad_request, "request headers are larger than the server's limit"));
-      r.status = 431;
-      return r;
-    }
-    return Response::error(make_error(Errc::bad_request, "malformed HTTP request: " + ec.message()));
+    if (ec == bhttp::error::header_limit) return headers_too_large();
+    return make_error(Errc::bad_request, "malformed HTTP request: " + ec.message());
   }
 
   // Feeds what `buffer` holds to `parser` without I/O, consuming what it parsed. Leaves `ec`
-  // clear when the parser needs more bytes (the async reads then take over) and set on a
-  // malformed request or a limit, as an async read would.
-  static void parse_buffered(bhttp::request_parser<bhttp::string_body>& parser, beast::flat_buffer& buffer,
-                             beast::error_code& ec) {
-    parser.eager(true);
+  // clear when the parser needs more bytes (the slow read then takes over) and set on a
+  // malformed request, as a read would; `rejected` is set when a limit Beast does not keep
+  // exactly is passed:
+  // - the header: Beast bounds only the part of it not yet consumed, so a header fed in
+  //   pieces passed up to about twice the limit; the bytes are counted here across pieces
+  //   (the header is parsed alone, not eagerly, so the count stops where the body starts);
+  // - a chunk-size line (its extensions) and a chunked body's trailer fields: Beast bounds
+  //   neither, and waits until each is whole in the buffer; they may be as long as the
+  //   header limit.
+  void feed(RequestParser& parser, beast::flat_buffer& buffer, std::size_t& header_bytes,
+            beast::error_code& ec, std::optional<Error>& rejected) const {
     while (buffer.size() > 0 && !parser.is_done()) {
+      const bool in_header = !parser.is_header_done();
+      parser.eager(!in_header);
       const std::size_t used = parser.put(buffer.data(), ec);
       buffer.consume(used);
+      if (in_header) {
+        header_bytes += used;
+        // Until the header is done, everything still buffered belongs to it.
+        const std::size_t seen = header_bytes + (parser.is_header_done() ? 0 : buffer.size());
+        if (seen > cfg.header_limit_bytes) {
+          rejected = headers_too_large();
+          return;
+        }
+      }
       if (ec == bhttp::error::need_more) {
         ec = {};
+        if (!in_header && buffer.size() > cfg.header_limit_bytes) rejected = chunk_framing_too_long(buffer);
         return;
       }
       if (ec || used == 0) return;
     }
+  }
+
+  Error headers_too_large() const {
+    return make_error(Errc::headers_too_large, "request headers are larger than the server's limit of " +
+                                                   std::to_string(cfg.header_limit_bytes) + " bytes");
+  }
+
+  // What the parser waits for in a chunked body: the trailer fields when the last chunk's
+  // line ("0", maybe extensions) is complete, else a chunk-size line with its extensions.
+  Error chunk_framing_too_long(const beast::flat_buffer& buffer) const {
+    std::string_view rest(static_cast<const char*>(buffer.data().data()), buffer.size());
+    if (rest.starts_with("\r\n")) rest.remove_prefix(2);  // the end of the previous chunk
+    const auto eol = rest.find("\r\n");
+    const auto size_end = std::min(rest.find_first_not_of('0'), eol);
+    const bool last_chunk = eol != std::string_view::npos && size_end > 0 &&
+                            (size_end == eol || rest[size_end] == ';');
+    if (last_chunk) {
+      return make_error(Errc::headers_too_large, "the trailer fields of the chunked body are larger than the server's limit of " +
+                                                     std::to_string(cfg.header_limit_bytes) + " bytes");
+    }
+    return make_error(Errc::bad_request, "a chunk-size line (with its extensions) is longer than the server's limit of " +
+                                             std::to_string(cfg.header_limit_bytes) + " bytes");
+  }
+
+  // The rest of a request that did not arrive whole with its first bytes, within the
+  // request's deadline: the deadline cancels the reads (it does not close the socket), so
+  // the session can still answer 408.
+  asio::awaitable<void> read_rest(std::shared_ptr<Conn> conn, beast::flat_buffer& buffer, RequestParser& parser,
+                                  std::size_t& header_bytes, std::chrono::steady_clock::time_point deadline,
+                                  beast::error_code& ec, std::optional<Error>& rejected) {
+    auto& socket = conn->stream.socket();
+    conn->read_deadline.arm(conn, deadline);
+    bool continued = false;
+    while (!parser.is_done()) {
+      if (parser.is_header_done() && !continued) {
+        continued = true;
+        if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(kContinue), kTuple);
+          if (wec) {
+            ec = wec;
+            break;
+          }
+        }
+      }
+      // feed() leaves at most header_limit_bytes unconsumed, so there is room for a read.
+      const std::size_t room = std::min(kReadChunk, buffer.max_size() - buffer.size());
+      if (room == 0) {
+        ec = bhttp::error::buffer_overflow;
+        break;
+      }
+      auto [rec, n] = co_await socket.async_read_some(buffer.prepare(room), kTuple);
+      buffer.commit(n);
+      if (rec) {
+        // The peer's EOF in the middle of a request: as Beast reports it.
+        ec = rec == asio::error::eof ? beast::error_code(bhttp::error::partial_message) : rec;
+        break;
+      }
+      feed(parser, buffer, header_bytes, ec, rejected);
+      if (ec || rejected) break;
+    }
+    conn->read_deadline.disarm();
   }
 
   // Header and body go out in one gather write; the body is not copied.
@@ -325,60 +438,57 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     auto conn = std::make_shared<Conn>(std::move(socket));
     track(conn);
     auto& stream = conn->stream;
-    beast::flat_buffer buffer;
+    // Bounded: feed() leaves at most header_limit_bytes unparsed, and a read adds at most
+    // kReadChunk (an unbounded buffer held whole trailers of any size).
+    beast::flat_buffer buffer(cfg.header_limit_bytes + kReadChunk);
+    // The first request must arrive whole within the read timeout of the accept; a
+    // keep-alive connection waits up to the idle timeout for a later request's first bytes.
+    const auto accepted = std::chrono::steady_clock::now();
+    bool first = true;
     for (;;) {
       conn->idle = true;
       if (stopping.load()) break;
-      bhttp::request_parser<bhttp::string_body> parser;
+      RequestParser parser;
       parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit_bytes));
       parser.body_limit(cfg.body_limit_bytes);
 
-      // Keep-alive wait: up to idle_timeout for the first bytes of the next request (a raw
-      // read: Beast's parser would keep reading until a whole header arrived)...
+      // Waiting for a request's first bytes (a raw read: Beast's parser would keep reading
+      // until a whole header arrived). A connection that sends nothing is closed without a
+      // response when the wait ends, the first one's at the read timeout.
       beast::error_code ec;
+      const auto read_timeout = std::chrono::milliseconds(cfg.read_timeout_ms);
       if (buffer.size() == 0) {
-        stream.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
-        auto [ec1, n1] = co_await stream.async_read_some(buffer.prepare(16 * 1024), kTuple);
+        if (first) {
+          stream.expires_at(accepted + read_timeout);
+        } else {
+          stream.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
+        }
+        auto [ec1, n1] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kTuple);
         buffer.commit(n1);
-        ec = ec1;
+        if (ec1) break;  // closed, cancelled by stop(), or the wait's timeout
       }
       conn->idle = false;
-      const bool waited_idle = static_cast<bool>(ec);
+      const auto deadline = (first ? accepted : std::chrono::steady_clock::now()) + read_timeout;
+      first = false;
       double t0 = mono_ms();
       // A request that arrived whole (the usual case) is parsed from the buffer at once;
-      // Beast's async reads would each still cost a trip through the scheduler.
-      if (!ec) parse_buffered(parser, buffer, ec);
-      // ...otherwise the rest within read_timeout, however slowly it trickles.
-      if (!ec && !parser.is_header_done()) {
-        stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
-        auto [ec2, n2] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
-        ec = ec2;
+      // reads would each still cost a trip through the scheduler.
+      std::size_t header_bytes = 0;
+      std::optional<Error> rejected;
+      feed(parser, buffer, header_bytes, ec, rejected);
+      // ...otherwise the rest before the deadline, however slowly it trickles.
+      if (!ec && !rejected && !parser.is_done()) {
+        co_await read_rest(conn, buffer, parser, header_bytes, deadline, ec, rejected);
       }
-      if (!ec && !parser.is_done()) {
-        auto expect = parser.get()[bhttp::field::expect];
-        if (beast::iequals(expect, "100-continue")) {
-          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, parser.get().version()};
-          stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
-          co_await bhttp::async_write(stream, cont, kTuple);
-        }
-        stream.expires_after(std::chrono::milliseconds(cfg.read_timeout_ms));
-        auto [ec3, n3] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
-        ec = ec3;
+      if (conn->read_deadline.expired) {
+        rejected = make_error(Errc::request_timeout, "the request did not arrive within the read timeout of " +
+                                                         std::to_string(cfg.read_timeout_ms) + " ms");
+      } else if (!rejected && ec) {
+        if (ec == asio::error::connection_reset || ec == asio::error::operation_aborted) break;
+        rejected = limit_error(ec);
       }
-      if (ec) {
-        if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-            ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-          break;
-        }
-        if (ec == beast::error::timeout) {
-          if (!waited_idle) {
-            Response r = Response::error(make_error(Errc::bad_request, "request not received within the read timeout"));
-            r.status = 408;
-            co_await write_response(stream, r, false, 11, {});
-          }
-          break;
-        }
-        Response r = limit_error_response(ec);
+      if (rejected) {
+        Response r = Response::error(*rejected);
         requests.with({"unmatched", std::to_string(r.status)}).inc();
         co_await write_response(stream, r, false, 11, {});
         break;
@@ -415,6 +525,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                            "method " + req.method + " is not allowed on " + req.path +
                                                "; allowed: " + m.allow));
           res.headers.emplace_back("Allow", m.allow);
+        } else if (m.status == 400) {
+          res = Response::error(make_error(Errc::bad_request, m.error));
         } else {
           res = Response::error(make_error(Errc::not_found, "no route for " + req.path));
         }

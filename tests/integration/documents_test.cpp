@@ -110,3 +110,21 @@ TEST(DocumentsApiErrors, BadMetadataIsA400NamingTheFieldAndNothingIsIndexed) {
   EXPECT_EQ(stack.get("/v1/documents/tides").status, 404);
   expect_error(stack.get("/v1/documents/nope"), 404, "not_found", "nope");
 }
+
+TEST(DocumentsApiPaths, AnIdWithASlashIsReachedThroughItsEscapedPath) {
+  StackOptions opts;
+  opts.start_worker = false;
+  Stack stack(opts);
+  // `ragctl ingest DIR` names documents by their relative paths.
+  json doc = {{"id", "docs/operations.md"}, {"text", "Start more workers when the queue grows."}};
+  ASSERT_EQ(stack.post("/v1/documents", {{"documents", {doc}}}).status, 200);
+  auto got = stack.get("/v1/documents/docs%2Foperations.md");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(body_of(got)["id"], "docs/operations.md");
+  auto deleted = http_request(stack.port(), "DELETE", "/v1/documents/docs%2foperations.md");
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_EQ(body_of(deleted)["deleted"], "docs/operations.md");
+  expect_error(stack.get("/v1/documents/docs%2Foperations.md"), 404, "not_found", "docs/operations.md");
+  expect_error(stack.get("/v1/documents/docs%2"), 400, "bad_request", "percent-escape");
+  expect_error(http_request(stack.port(), "DELETE", "/v1/documents/a%00b"), 400, "bad_request", "control characters");
+}

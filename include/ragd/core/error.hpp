@@ -17,7 +17,9 @@ enum class Errc {
   unauthorized,            // missing or wrong API key
   not_found,               // unknown route or resource
   method_not_allowed,
+  request_timeout,         // the request did not arrive within the read timeout (408)
   payload_too_large,
+  headers_too_large,       // request header or trailer fields over the limit (431)
   unsupported_media_type,
   rate_limited,            // a per-key limit (429)
   overloaded,              // shedding: queue full, too many in flight (503)

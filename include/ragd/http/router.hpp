@@ -1,10 +1,12 @@
 // Routes (method, path pattern) to coroutine handlers. Patterns are literal segments and
-// `{name}` placeholders (one segment each). A path that exists under another method gives
-// 405 with an Allow header; no match gives 404. The route's pattern, not the raw path, is
+// `{name}` placeholders (one segment each); a placeholder's value is percent-decoded, and a
+// malformed escape or a control character in it gives 400. A path that exists under
+// another method gives 405 with an Allow header; no match gives 404. The route's pattern, not the raw path, is
 // what metrics and logs name, so label cardinality stays bounded.
 // Thread-safety: add() at start-up only; match() is const and safe from any thread.
 #pragma once
 
+#include "ragd/core/error.hpp"
 #include "ragd/http/message.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -18,6 +20,10 @@ namespace ragd::http {
 
 using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
 
+// One path segment with its %XX escapes decoded; a malformed escape, or a control
+// character (decoded or not), is a bad_request naming the fault.
+Result<std::string> percent_decode_segment(std::string_view segment);
+
 class Router {
  public:
   // `backstop`: when positive, the server answers 504 and cancels the handler if it has
@@ -30,8 +36,9 @@ class Router {
     std::chrono::milliseconds backstop{0};
     std::string route;                 // the pattern, or "unmatched"
     std::vector<std::string> params;
-    int status = 200;                  // 404 or 405 when handler is null
+    int status = 200;                  // 400, 404 or 405 when handler is null
     std::string allow;                 // for 405
+    std::string error;                 // for 400: what is wrong with the path
   };
   Match match(std::string_view method, std::string_view path) const;
 

@@ -1,9 +1,6 @@
 #include "ragd/core/ids.hpp"
 #include "ragd/http/answer_body.hpp"
 #include "ragd/http/api.hpp"
-#include "ragd/http/auth.hpp"
-#include "ragd/http/router.hpp"
-#include "ragd/http/server.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -114,67 +111,6 @@ TEST(QueryResult, RendersTheDocumentedShape) {
   for (const char* k : {"total", "retrieve", "profile", "rules", "queue_wait", "llm", "cache_lookup", "cache_store", "overhead"}) {
     EXPECT_TRUE(j["timings_ms"].contains(k)) << k;
   }
-}
-
-TEST(Router, MatchesPatternsAndTellsNotFoundFromMethodNotAllowed) {
-  Router router;
-  Handler h = [](Request) -> boost::asio::awaitable<Response> { co_return Response{}; };
-  router.add("POST", "/query", h);
-  router.add("GET", "/v1/documents/{id}", h);
-  router.add("DELETE", "/v1/documents/{id}", h);
-  auto m = router.match("GET", "/v1/documents/abc");
-  ASSERT_NE(m.handler, nullptr);
-  EXPECT_EQ(m.route, "/v1/documents/{id}");
-  EXPECT_EQ(m.params, std::vector<std::string>{"abc"});
-  auto not_allowed = router.match("GET", "/query");
-  EXPECT_EQ(not_allowed.handler, nullptr);
-  EXPECT_EQ(not_allowed.status, 405);
-  EXPECT_EQ(not_allowed.allow, "POST");
-  auto missing = router.match("GET", "/nope");
-  EXPECT_EQ(missing.status, 404);
-  EXPECT_EQ(missing.route, "unmatched");
-}
-
-TEST(ApiKeyAuth, IsOffWithoutKeysAndChecksHashesWithThem) {
-  Request req;
-  EXPECT_EQ(*ApiKeyAuth(AuthConfig{}).authenticate(req), "default");
-
-  AuthConfig cfg;
-  cfg.api_keys.push_back({sha256_hex("secret-1"), "acme", "k1", {}});
-  cfg.api_keys.push_back({sha256_hex("secret-2"), "globex", "k2", {}});
-  ApiKeyAuth auth(cfg);
-  EXPECT_EQ(auth.authenticate(req).error().code, Errc::unauthorized);
-  req.headers = {{"authorization", "Bearer secret-2"}};
-  EXPECT_EQ(*auth.authenticate(req), "globex");
-  req.headers = {{"x-api-key", "secret-1"}};
-  EXPECT_EQ(*auth.authenticate(req), "acme");
-  req.headers = {{"authorization", "Bearer wrong"}};
-  EXPECT_EQ(auth.authenticate(req).error().code, Errc::unauthorized);
-}
-
-TEST(HostPort, ParsesAndRejects) {
-  auto hp = parse_host_port("127.0.0.1:8080");
-  ASSERT_TRUE(hp);
-  EXPECT_EQ(hp->first, "127.0.0.1");
-  EXPECT_EQ(hp->second, 8080);
-  EXPECT_EQ(parse_host_port("[::1]:9")->first, "::1");
-  EXPECT_FALSE(parse_host_port("localhost"));
-  EXPECT_FALSE(parse_host_port("h:99999"));
-  EXPECT_FALSE(parse_host_port("h:80x"));
-}
-
-TEST(ErrorTable, MapsEveryErrorToItsStatus) {
-  EXPECT_EQ(http_error_info(Errc::bad_request).status, 400);
-  EXPECT_EQ(http_error_info(Errc::unauthorized).status, 401);
-  EXPECT_EQ(http_error_info(Errc::payload_too_large).status, 413);
-  EXPECT_EQ(http_error_info(Errc::unsupported_media_type).status, 415);
-  EXPECT_EQ(http_error_info(Errc::rate_limited).status, 429);
-  EXPECT_EQ(http_error_info(Errc::overloaded).status, 503);
-  EXPECT_EQ(http_error_info(Errc::deadline_exceeded).status, 504);
-  auto j = nlohmann::json::parse(error_body(make_error(Errc::not_found, "no route")));
-  EXPECT_EQ(j["error"]["code"], "not_found");
-  EXPECT_EQ(j["error"]["message"], "no route");
-  EXPECT_EQ(j["error"]["type"], "invalid_request_error");
 }
 
 TEST(QueryResult, SplicesACachedAnswerBodyIntoValidJson) {

@@ -1,7 +1,9 @@
 // The HTTP server's per-request guards over real loopback HTTP: a route's backstop answers
 // 504 and cancels a handler that overruns it; a client that hangs up cancels its handler;
-// a handler that finishes in time is not disturbed by either. And the framing: pipelined
-// requests, a request that trickles in, a request pipelined behind a slow one.
+// a handler that finishes in time is not disturbed by either. The framing: pipelined
+// requests, a request that trickles in, a request pipelined behind a slow one. And what a
+// hostile client tries: headers, chunk extensions and trailers over the limit, requests that
+// stop halfway (408), connections that send nothing, escapes in the path.
 #include "ragd/http/router.hpp"
 #include "ragd/http/server.hpp"
 #include "ragd/metrics/metrics.hpp"
@@ -22,11 +24,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <iterator>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace ragd::http {
 namespace {
@@ -59,12 +63,16 @@ Handler sleeping_handler(std::shared_ptr<Probe> probe, std::chrono::milliseconds
   };
 }
 
+ServerConfig loopback_config() {
+  ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  config.threads = 1;
+  return config;
+}
+
 class RunningServer {
  public:
-  explicit RunningServer(const Router& router) {
-    ServerConfig config;
-    config.listen = "127.0.0.1:0";
-    config.threads = 1;
+  explicit RunningServer(const Router& router, ServerConfig config = loopback_config()) {
     server_ = std::make_unique<Server>(io_.get_executor(), config, router, metrics_);
     auto listening = server_->listen();
     EXPECT_TRUE(listening) << (listening ? "" : listening.error().message);
@@ -78,6 +86,7 @@ class RunningServer {
     thread_.join();
   }
   int port() const { return server_->port(); }
+  std::size_t open_connections() const { return server_->open_connections(); }
 
  private:
   // Declared first so it outlives the io_context: sessions still open at the end are
@@ -138,8 +147,25 @@ class RawClient {
     fd_ = -1;
   }
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
   bool send(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size());
+    // MSG_NOSIGNAL: a server that refuses the rest of a request may close while it is sent.
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
+  // Reads until the server closes the connection (or 5 s pass); `closed` tells which.
+  std::string read_until_close(bool& closed) {
+    std::string got;
+    char buf[4096];
+    closed = false;
+    for (;;) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      // A server that closes with bytes of ours unread resets the connection (after the
+      // bytes it sent, which recv returns first).
+      if (n == 0 || (n < 0 && errno == ECONNRESET)) closed = true;
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got;
   }
   // Reads until `count` responses (by their status lines and bodies ending in '}') arrived,
   // or 5 s passed; returns everything read.
@@ -253,6 +279,182 @@ TEST(ServerFraming, ARequestPipelinedBehindASlowOneDoesNotCancelIt) {
   EXPECT_NE(got.find("{\"echo\":7}"), std::string::npos) << got;
   EXPECT_EQ(slow->finished.load(), 1);
   EXPECT_EQ(slow->abandoned.load(), 0);
+}
+
+
+TEST(HostPort, ParsesAndRejects) {
+  auto hp = parse_host_port("127.0.0.1:8080");
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->first, "127.0.0.1");
+  EXPECT_EQ(hp->second, 8080);
+  EXPECT_EQ(parse_host_port("[::1]:9")->first, "::1");
+  EXPECT_FALSE(parse_host_port("localhost"));
+  EXPECT_FALSE(parse_host_port("h:99999"));
+  EXPECT_FALSE(parse_host_port("h:80x"));
+}
+
+// ---- Limits and timeouts a hostile client probes ----
+
+ServerConfig small_limits() {
+  ServerConfig config = loopback_config();
+  config.header_limit_bytes = 1024;
+  config.read_timeout_ms = 300;
+  config.idle_timeout_ms = 60000;
+  return config;
+}
+
+// The status of the one response read before the server closed the connection, or 0.
+int status_before_close(RawClient& client, std::string* body = nullptr) {
+  bool closed = false;
+  const std::string got = client.read_until_close(closed);
+  if (!closed || !got.starts_with("HTTP/1.1 ")) return 0;
+  if (body != nullptr) *body = got.substr(got.find("\r\n\r\n") + 4);
+  return std::stoi(got.substr(9, 3));
+}
+
+// A POST /echo whose header (request line, fields and the blank line) is exactly `size`
+// bytes, padded by one X-Pad field.
+std::string request_with_header_of(std::size_t size) {
+  const std::string head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nX-Pad: ";
+  const std::size_t pad = size - head.size() - 4;
+  return head + std::string(pad, 'a') + "\r\n\r\n" + "1";
+}
+
+TEST(ServerLimits, TheHeaderLimitIsExactToTheByte) {
+  Router router = echo_router();
+  RunningServer server(router, small_limits());
+  {
+    RawClient client(server.port());
+    ASSERT_TRUE(client.send(request_with_header_of(1024)));
+    auto got = client.read_responses(1);
+    EXPECT_TRUE(got.starts_with("HTTP/1.1 200")) << got;
+  }
+  RawClient client(server.port());
+  ASSERT_TRUE(client.send(request_with_header_of(1025)));
+  std::string body;
+  EXPECT_EQ(status_before_close(client, &body), 431);
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << body;
+  EXPECT_EQ(j["error"]["code"], "bad_request");
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("1024 bytes"), std::string::npos) << body;
+}
+
+TEST(ServerLimits, AHeaderSentInPiecesIsCountedWhole) {
+  Router router = echo_router();
+  RunningServer server(router, small_limits());
+  RawClient client(server.port());
+  // About 900 bytes of whole fields, then as many again: each piece is under the limit of
+  // 1,024, the header nearly twice it.
+  std::string fields;
+  for (int i = 0; fields.size() < 880; ++i) fields += "X-F" + std::to_string(i) + ": vvvvvvvvvv\r\n";
+  ASSERT_TRUE(client.send("POST /echo HTTP/1.1\r\nHost: x\r\n" + fields));
+  std::this_thread::sleep_for(50ms);  // the pieces arrive apart: not synchronisation
+  ASSERT_TRUE(client.send(fields + "Content-Length: 1\r\n\r\n1"));
+  EXPECT_EQ(status_before_close(client), 431);
+}
+
+// A chunked POST /echo: one chunk "1", the last chunk, then `trailer` and the blank line.
+std::string chunked_post(const std::string& first_chunk_line, const std::string& trailer) {
+  return "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + first_chunk_line +
+         "\r\n1\r\n0\r\n" + trailer + "\r\n";
+}
+
+// Sends `bytes` from a thread (the server may stop reading before the end) and returns
+// the status answered before the close.
+int status_for_large_request(int port, const std::string& bytes, std::string* body = nullptr) {
+  RawClient client(port);
+  std::thread sender([&] { (void)client.send(bytes); });
+  const int status = status_before_close(client, body);
+  ::shutdown(client.fd(), SHUT_RDWR);  // unblocks the sender if the server never read it all
+  sender.join();
+  return status;
+}
+
+TEST(ServerLimits, ChunkedTrailersAreBoundedByTheHeaderLimit) {
+  Router router = echo_router();
+  RunningServer server(router, small_limits());
+  // Well-formed trailers within the limit are accepted...
+  RawClient ok(server.port());
+  ASSERT_TRUE(ok.send(chunked_post("1", "X-Checksum: 1\r\n")));
+  auto got = ok.read_responses(1);
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 200")) << got;
+  EXPECT_NE(got.find("{\"echo\":1}"), std::string::npos) << got;
+  // ...4 MB of them are not (an unbounded buffer once held them all).
+  std::string trailers;
+  while (trailers.size() < 4 * 1024 * 1024) trailers += "X-Trailer: " + std::string(100, 't') + "\r\n";
+  std::string body;
+  EXPECT_EQ(status_for_large_request(server.port(), chunked_post("1", trailers), &body), 431) << body;
+  EXPECT_NE(body.find("trailer"), std::string::npos) << body;
+}
+
+TEST(ServerLimits, ChunkExtensionsAreBoundedByTheHeaderLimit) {
+  Router router = echo_router();
+  RunningServer server(router, small_limits());
+  std::string body;
+  const std::string extension = ";name=" + std::string(4 * 1024 * 1024, 'e');
+  EXPECT_EQ(status_for_large_request(server.port(), chunked_post("1" + extension, ""), &body), 400) << body;
+  EXPECT_NE(body.find("chunk-size line"), std::string::npos) << body;
+}
+
+TEST(ServerTimeouts, AClientThatStopsMidRequestGets408BeforeTheClose) {
+  Router router = echo_router();
+  RunningServer server(router, small_limits());
+  const std::string whole = post("/echo", "[1,2,3,4]");
+  // Stopped inside the header, and inside the body.
+  for (std::size_t cut : {std::size_t{20}, whole.size() - 3}) {
+    RawClient client(server.port());
+    ASSERT_TRUE(client.send(whole.substr(0, cut)));
+    std::string body;
+    EXPECT_EQ(status_before_close(client, &body), 408) << "cut at " << cut;
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << body;
+    EXPECT_EQ(j["error"]["code"], "bad_request");
+    EXPECT_NE(j["error"]["message"].get<std::string>().find("read timeout"), std::string::npos) << body;
+  }
+}
+
+TEST(ServerTimeouts, AConnectionThatSendsNothingIsClosedAtTheReadTimeout) {
+  Router router = echo_router();
+  RunningServer server(router, small_limits());  // read timeout 300 ms, idle timeout 60 s
+  RawClient client(server.port());
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  const std::string got = client.read_until_close(closed);
+  EXPECT_TRUE(closed) << "still open after 5 s";
+  EXPECT_EQ(got, "") << "closed without a response";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST(ServerTimeouts, SilentConnectionsDoNotKeepOthersOutPastTheReadTimeout) {
+  Router router;
+  router.add("GET", "/healthz", [](Request) -> asio::awaitable<Response> {
+    co_return Response::json(200, R"({"status":"ok"})");
+  });
+  ServerConfig config = small_limits();
+  config.read_timeout_ms = 1000;
+  config.max_connections = 4;
+  RunningServer server(router, config);
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (int i = 0; i < 4; ++i) silent.push_back(std::make_unique<RawClient>(server.port()));
+  ASSERT_TRUE(test::wait_until([&] { return server.open_connections() == 4; }, 5s));
+  EXPECT_EQ(test::http_request(server.port(), "GET", "/healthz").status, 503) << "the slots are full";
+  EXPECT_TRUE(test::wait_until([&] { return test::http_request(server.port(), "GET", "/healthz").status == 200; }, 3s))
+      << "the silent connections still hold every slot";
+}
+
+TEST(ServerPaths, PlaceholdersArePercentDecodedAndBadEscapesAre400) {
+  Router router;
+  router.add("GET", "/v1/documents/{id}", [](Request req) -> asio::awaitable<Response> {
+    co_return Response::json(200, nlohmann::json{{"id", req.path_params.at(0)}}.dump());
+  });
+  RunningServer server(router);
+  auto r = test::http_request(server.port(), "GET", "/v1/documents/docs%2Foperations.md");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["id"], "docs/operations.md");
+  for (const char* bad : {"/v1/documents/a%2", "/v1/documents/a%zz", "/v1/documents/a%00b", "/v1/documents/a%1Bb"}) {
+    auto e = test::http_request(server.port(), "GET", bad);
+    EXPECT_EQ(e.status, 400) << bad << " " << e.body;
+  }
 }
 
 }  // namespace
