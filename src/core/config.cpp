@@ -348,6 +348,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& text) {
     });
     r.object("queue", [&](ObjectReader& s) { read_queue(s, c.queue); });
     r.object("rules", [&](ObjectReader& s) { s.field("file", c.rules.file); });
+    r.object("readiness", [&](ObjectReader& s) { s.field("require_workers", c.readiness.require_workers); });
     r.object("cache", [&](ObjectReader& s) {
       s.field("enabled", c.cache.enabled);
       s.field("l2_enabled", c.cache.l2_enabled);
@@ -537,6 +538,7 @@ Result<void> apply_gateway_env(GatewayConfig& c) {
   env_string("RAGD_EMBED_MODEL", c.retrieval.embedder.model);
   if (auto r = parse_env_int("RAGD_EMBED_DIM", c.retrieval.embedder.dim); !r) return r;
   if (auto r = parse_env_bool("RAGD_REPLICATION", c.retrieval.replication.enabled); !r) return r;
+  if (auto r = parse_env_bool("RAGD_READINESS_REQUIRE_WORKERS", c.readiness.require_workers); !r) return r;
   env_string("RAGD_INDEX_TYPE", c.retrieval.index.type);
   if (auto r = parse_env_int("RAGD_THREADS", c.server.threads); !r) return r;
   return parse_env_int("RAGD_REQUEST_TIMEOUT_MS", c.server.request_timeout_ms);

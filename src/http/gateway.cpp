@@ -330,12 +330,17 @@ struct Gateway::Impl {
     } else {
       checks["replication"] = "off";
     }
-    if (workers < 1) reasons.push_back("no worker heartbeat in the last " +
-                                       std::to_string(config.queue.worker_stale_ms) + " ms");
+    std::vector<std::string> warnings;
+    if (workers < 1) {
+      // With workers scaled to zero, queries wait in the queue until the autoscaler starts one.
+      auto& missing = config.readiness.require_workers ? reasons : warnings;
+      missing.push_back("no worker heartbeat in the last " + std::to_string(config.queue.worker_stale_ms) + " ms");
+    }
     bool ready = reasons.empty() && !stopped.load();
     if (stopped.load()) reasons.push_back("shutting down");
     json j = {{"status", ready ? "ready" : "not_ready"}, {"checks", checks}};
     if (!ready) j["reasons"] = reasons;
+    if (!warnings.empty()) j["warnings"] = warnings;
     co_return Response::json(ready ? 200 : 503, j.dump());
   }
 

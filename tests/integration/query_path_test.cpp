@@ -156,7 +156,7 @@ TEST(QueryPath, TwoHundredConcurrentQueriesAllSucceed) {
 }
 
 TEST(QueryPath, ReadyzFollowsTheWorkers) {
-  Stack stack;
+  Stack stack;  // readiness.require_workers: true, the default
   ASSERT_TRUE(stack.wait_ready());
   stack.stop_workers();
   ASSERT_TRUE(wait_until([&] { return stack.get("/readyz").status == 503; }, std::chrono::seconds(10)));
@@ -165,6 +165,30 @@ TEST(QueryPath, ReadyzFollowsTheWorkers) {
   EXPECT_NE(j["reasons"].dump().find("worker"), std::string::npos) << j.dump();
   stack.start_worker();
   EXPECT_TRUE(stack.wait_ready());
+}
+
+TEST(QueryPath, ReadyzWithoutRequiredWorkersStaysReadyAndWarns) {
+  StackOptions opts;
+  opts.start_worker = false;
+  opts.gateway_config = {{"readiness", {{"require_workers", false}}}};
+  Stack stack(opts);
+  // (Replication catches up once after the start.)
+  ASSERT_TRUE(wait_until([&] { return stack.get("/readyz").status == 200; }, std::chrono::seconds(10)))
+      << stack.get("/readyz").body;
+  auto r = stack.get("/readyz");
+  auto j = body_of(r);
+  EXPECT_EQ(j["status"], "ready");
+  EXPECT_EQ(j["checks"]["workers"], 0);
+  ASSERT_TRUE(j.contains("warnings")) << j.dump();
+  EXPECT_NE(j["warnings"].dump().find("no worker heartbeat"), std::string::npos) << j.dump();
+  EXPECT_FALSE(j.contains("reasons")) << j.dump();
+  // A worker arrives: still ready, and the warning goes.
+  stack.start_worker();
+  ASSERT_TRUE(wait_until([&] { return !body_of(stack.get("/readyz")).contains("warnings"); }, std::chrono::seconds(10)));
+  EXPECT_EQ(stack.get("/readyz").status, 200);
+  // Redis is still required.
+  stack.redis().stop();
+  ASSERT_TRUE(wait_until([&] { return stack.get("/readyz").status == 503; }, std::chrono::seconds(10)));
 }
 
 TEST(QueryPath, ReadyzReportsRedisDown) {

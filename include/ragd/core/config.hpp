@@ -199,8 +199,17 @@ struct CacheConfig {
   std::size_t session_l1_max_entries = 10000;  // sessions mirrored in memory; 0 = read Redis each time
 };
 
+// What /readyz requires besides Redis (and, with replication, a caught-up index).
+struct ReadinessConfig {
+  // A worker heartbeat within queue.worker_stale_ms. Off for deployments that scale workers
+  // from zero on queue length: the gateway stays ready and reports the missing workers as
+  // a warning, so that the queries which make the autoscaler start workers can arrive.
+  bool require_workers = true;
+};
+
 struct GatewayConfig {
   ServerConfig server;
+  ReadinessConfig readiness;
   RedisConfig redis;
   AuthConfig auth;
   QueryConfig query;

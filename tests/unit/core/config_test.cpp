@@ -136,3 +136,24 @@ TEST(WorkerConfig, ReadsAndBoundsTheLlmIdleConnections) {
   ASSERT_FALSE(v);
   EXPECT_NE(v.error().message.find("max_idle_connections"), std::string::npos);
 }
+
+TEST(GatewayConfig, ReadinessRequiresWorkersUnlessTurnedOffByFileOrEnv) {
+  auto defaults = parse_gateway_config("{}");
+  ASSERT_TRUE(defaults);
+  EXPECT_TRUE(defaults->readiness.require_workers);
+  auto off = parse_gateway_config(R"({"readiness": {"require_workers": false}})");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_FALSE(off->readiness.require_workers);
+  EXPECT_FALSE(parse_gateway_config(R"({"readiness": {"require_worker": false}})"));
+
+  ::setenv("RAGD_READINESS_REQUIRE_WORKERS", "off", 1);
+  GatewayConfig c = *defaults;
+  auto applied = apply_gateway_env(c);
+  ::setenv("RAGD_READINESS_REQUIRE_WORKERS", "maybe", 1);
+  GatewayConfig bad = *defaults;
+  auto rejected = apply_gateway_env(bad);
+  ::unsetenv("RAGD_READINESS_REQUIRE_WORKERS");
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_FALSE(c.readiness.require_workers);
+  EXPECT_FALSE(rejected);
+}
