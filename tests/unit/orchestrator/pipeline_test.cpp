@@ -7,99 +7,21 @@
 #include "ragd/rules/rules.hpp"
 
 #include "co_assert.hpp"
+#include "fake_ports.hpp"
 #include "test_support.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <gtest/gtest.h>
 
-#include <map>
 
 using namespace ragd;
 using namespace ragd::orchestrator;
+using namespace ragd::orchestrator::test;
 namespace asio = boost::asio;
 
 namespace {
-
-// Closed, it parks whoever passes until release(); open, it lets them through.
-struct Gate {
-  bool open = true;
-  std::vector<std::shared_ptr<asio::steady_timer>> parked;
-
-  asio::awaitable<void> pass() {
-    if (open) co_return;
-    auto t = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
-                                                  asio::steady_timer::time_point::max());
-    parked.push_back(t);
-    co_await t->async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-  void release() {
-    open = true;
-    for (auto& t : parked) t->cancel();
-    parked.clear();
-  }
-};
-
-struct FakeRetrieval final : Retrieval {
-  int calls = 0;
-  std::uint64_t index_version = 7;
-  asio::awaitable<Result<retrieval::SearchResult>> retrieve(std::string, int, retrieval::SearchMode mode,
-                                                          std::chrono::milliseconds) override {
-    ++calls;
-    retrieval::SearchResult r;
-    r.hits.push_back({"bees.md", "bees.md#0", "Bees", "Bees make honey.", 0.5});
-    r.mode_used = mode;
-    co_return r;
-  }
-  retrieval::SearchMode default_mode() const override { return retrieval::SearchMode::hybrid; }
-  std::uint64_t version() const override { return index_version; }
-};
-
-struct FakeJobs final : LlmJobs {
-  std::vector<queue::Job> jobs;  // as submitted
-  Gate gate;
-  bool full = false;
-  asio::awaitable<Result<queue::JobReply>> submit(queue::Job job) override {
-    jobs.push_back(job);
-    const int n = static_cast<int>(jobs.size());
-    co_await gate.pass();
-    queue::JobReply r;
-    r.job_id = job.id;
-    r.ok = true;
-    r.text = "answer " + std::to_string(n) + " to: " + job.question;
-    r.model = "fake-model";
-    co_return r;
-  }
-  bool saturated(queue::Priority) const override { return full; }
-};
-
-struct FakeSessions final : SessionHistory {
-  std::map<std::string, std::vector<Turn>> turns;
-  bool fail_loads = false;
-  bool enabled() const override { return true; }
-  asio::awaitable<Result<std::vector<Turn>>> load(std::string session_id) override {
-    if (fail_loads) co_return make_error(Errc::unavailable, "sessions are down");
-    co_return turns[session_id];
-  }
-  asio::awaitable<void> append(std::string session_id, std::string question, std::string answer) override {
-    turns[session_id].push_back({std::move(question), std::move(answer)});
-    co_return;
-  }
-};
-
-struct FakeProfiles final : profile::ProfileSource {
-  std::map<std::string, profile::Profile> profiles;
-  int calls = 0;
-  bool fail = false;
-  asio::awaitable<Result<profile::Profile>> get(std::string user_id) override {
-    ++calls;
-    if (fail) co_return make_error(Errc::unavailable, "profiles are down");
-    co_return profiles[user_id];
-  }
-};
 
 std::string render(const QueryResult& r) { return "{\"answer\":\"" + r.answer + "\",\"model\":\"" + r.model + "\"}"; }
 
@@ -193,7 +115,7 @@ TEST(Pipeline, ServesStaleAnswersAndRefreshesOnceInTheBackground) {
       rig.io,
       [&]() -> asio::awaitable<void> {
         for (int i = 0; i < 3; ++i) stale.push_back(co_await rig.pipeline->run(Rig::request("q")));
-        CO_ASSERT_TRUE(co_await test::eventually([&] { return rig.jobs.jobs.size() == 2; },
+        CO_ASSERT_TRUE(co_await ragd::test::eventually([&] { return rig.jobs.jobs.size() == 2; },
                                                  std::chrono::seconds(10)));
         rig.jobs.gate.release();
       },
@@ -229,7 +151,7 @@ TEST(Pipeline, ConcurrentIdenticalMissesShareOneComputation) {
   asio::co_spawn(
       rig.io,
       [&]() -> asio::awaitable<void> {
-        CO_ASSERT_TRUE(co_await test::eventually([&] { return rig.jobs.jobs.size() == 1; },
+        CO_ASSERT_TRUE(co_await ragd::test::eventually([&] { return rig.jobs.jobs.size() == 1; },
                                                  std::chrono::seconds(10)));
         rig.jobs.gate.release();
       },
