@@ -14,13 +14,14 @@
 #include "ragd/replication/replicator.hpp"
 #include "ragd/retrieval/remote_embedder.hpp"
 #include "ragd/retrieval/retriever.hpp"
-#include "ragd/rules/rules.hpp"
+#include "ragd/rules/reloadable_rules.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -83,7 +84,7 @@ struct Gateway::Impl {
   std::unique_ptr<replication::Replicator> replicator;  // null in standalone mode
   std::unique_ptr<profile::ProfileStore> profiles;
   std::unique_ptr<queue::JobClient> jobs;
-  std::shared_ptr<const rules::RuleSet> rules;
+  std::shared_ptr<rules::ReloadableRules> rules;  // null: no rules file
   std::unique_ptr<orchestrator::WiredPipeline> pipeline;
   std::unique_ptr<ApiKeyAuth> auth;
   std::unique_ptr<queue::RateLimiter> limiter;
@@ -92,6 +93,7 @@ struct Gateway::Impl {
   std::atomic<int> inflight_queries{0};
   std::atomic<bool> stopped{false};
   double started_ms = mono_ms();
+  asio::thread_pool reloads{1};  // SIGHUP's rules reloads: file I/O off the I/O threads
 
   explicit Impl(GatewayConfig c) : config(std::move(c)), io(resolve_threads(config)) {
     if (config.server.gateway_id.empty()) config.server.gateway_id = random_id().substr(0, 12);
@@ -99,11 +101,31 @@ struct Gateway::Impl {
 
   static int resolve_threads(const GatewayConfig& c) { return io_threads(c, std::thread::hardware_concurrency()); }
 
+  // SIGHUP reloads the rules file; a file that does not load keeps the rules in force.
+  void reload_on_hangup(asio::signal_set& hangups) {
+    hangups.async_wait([this, &hangups](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (!rules) {
+        spdlog::info("received SIGHUP; no rules file to reload");
+      } else {
+        asio::post(reloads, [r = rules] {
+          auto n = r->reload();
+          if (n) {
+            spdlog::info("rules reloaded from {}: {} rules", r->path(), *n);
+          } else {
+            spdlog::error("rules not reloaded, the previous rules stay in force: {}", n.error().message);
+          }
+        });
+      }
+      reload_on_hangup(hangups);
+    });
+  }
+
   Result<void> build() {
     if (!config.rules.file.empty()) {
-      auto loaded = rules::RuleSet::load(config.rules.file);
+      auto loaded = rules::ReloadableRules::load(config.rules.file);
       if (!loaded) return make_error(Errc::bad_request, "rules file: " + loaded.error().message);
-      rules = std::make_shared<const rules::RuleSet>(std::move(*loaded));
+      rules = std::move(*loaded);
     }
     redis = std::make_unique<redis::Client>(io.get_executor(), config.redis);
     retriever = std::make_unique<retrieval::Retriever>(
@@ -384,6 +406,8 @@ int Gateway::run() {
       impl_->begin_shutdown();
     }
   });
+  asio::signal_set hangups(impl_->io, SIGHUP);
+  impl_->reload_on_hangup(hangups);
   const int n = Impl::resolve_threads(impl_->config);
   std::vector<std::thread> threads;
   for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->io.run(); });

@@ -6,7 +6,7 @@
 #include "ragd/orchestrator/answer_computer.hpp"
 #include "ragd/orchestrator/stage_metrics.hpp"
 #include "ragd/profile/cached_profile_store.hpp"
-#include "ragd/rules/rules.hpp"
+#include "ragd/rules/reloadable_rules.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <spdlog/spdlog.h>

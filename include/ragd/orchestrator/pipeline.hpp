@@ -30,7 +30,7 @@ namespace ragd::redis {
 class Client;
 }
 namespace ragd::rules {
-class RuleSet;
+class ReloadableRules;
 }
 namespace ragd::profile {
 class CachedProfileStore;
@@ -58,7 +58,7 @@ PipelineConfig pipeline_config(const GatewayConfig& config);
 
 struct PipelineDeps {
   boost::asio::any_io_executor executor;        // runs shared computations and refreshes
-  std::shared_ptr<const rules::RuleSet> rules;  // may be null: no rules
+  std::shared_ptr<const rules::ReloadableRules> rules;  // may be null: no rules
   Retrieval& retrieval;
   LlmJobs& jobs;
   profile::CachedProfileStore& profiles;

@@ -22,7 +22,7 @@ class WiredPipeline {
  public:
   struct Components {
     boost::asio::any_io_executor executor;
-    std::shared_ptr<const rules::RuleSet> rules;  // may be null: no rules
+    std::shared_ptr<const rules::ReloadableRules> rules;  // may be null: no rules
     retrieval::Retriever& retriever;
     profile::ProfileStore& profiles;
     redis::Client& redis;

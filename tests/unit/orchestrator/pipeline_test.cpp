@@ -4,7 +4,7 @@
 
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/profile/cached_profile_store.hpp"
-#include "ragd/rules/rules.hpp"
+#include "ragd/rules/reloadable_rules.hpp"
 
 #include "co_assert.hpp"
 #include "fake_ports.hpp"
@@ -37,7 +37,7 @@ struct Rig {
   PipelineConfig config;
   std::unique_ptr<Pipeline> pipeline;
 
-  explicit Rig(std::shared_ptr<const rules::RuleSet> rules = nullptr, int soft_ttl_ms = 60000) {
+  explicit Rig(std::shared_ptr<const rules::ReloadableRules> rules = nullptr, int soft_ttl_ms = 60000) {
     config.model = "m";
     config.answers.soft_ttl_ms = soft_ttl_ms;
     pipeline = std::make_unique<Pipeline>(PipelineDeps{io.get_executor(), std::move(rules), retrieval, jobs, profiles,
@@ -176,7 +176,7 @@ TEST(Pipeline, ABlockRuleRefusesAndAnAnswerRuleAnswersWithoutTheModel) {
       {"id": "no-secrets", "match": {"keywords": ["password"]}, "action": "block", "message": "Not that."},
       {"id": "hello", "match": {"keywords": ["hello"]}, "action": "answer", "message": "Hi there."}]})");
   ASSERT_TRUE(rules) << rules.error().message;
-  Rig rig(std::make_shared<const rules::RuleSet>(std::move(*rules)));
+  Rig rig(std::make_shared<const rules::ReloadableRules>(std::move(*rules)));
 
   auto blocked = rig.ask(Rig::request("what is the admin password"));
   ASSERT_FALSE(blocked);
