@@ -1,6 +1,7 @@
 #include "ragd/core/json_reader.hpp"
 
 #include "core/utf8.hpp"
+#include "ragd/core/ascii.hpp"
 
 #include <charconv>
 #include <cstring>
@@ -168,18 +169,11 @@ class Parser {
     }
   }
 
-  static int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  }
-
   bool hex4(unsigned& out) {
     if (s_.size() - i_ < 4) return fail("truncated \\u escape");
     out = 0;
     for (int k = 0; k < 4; ++k) {
-      const int d = hex_digit(s_[i_ + static_cast<std::size_t>(k)]);
+      const int d = ascii_hex_value(s_[i_ + static_cast<std::size_t>(k)]);
       if (d < 0) return fail("bad \\u escape");
       out = out * 16 + static_cast<unsigned>(d);
     }

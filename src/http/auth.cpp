@@ -1,31 +1,28 @@
 #include "ragd/http/auth.hpp"
 
+#include "ragd/core/ascii.hpp"
 #include "ragd/core/ids.hpp"
-
-#include <algorithm>
 
 namespace ragd::http {
 
-ApiKeyAuth::ApiKeyAuth(const AuthConfig& config) {
-  for (const auto& k : config.api_keys) {
-    std::string h = k.sha256;
-    std::transform(h.begin(), h.end(), h.begin(), ::tolower);
-    keys_.push_back({std::move(h), k.tenant});
+std::string_view presented_api_key(const Request& req) {
+  std::string_view key = req.header("x-api-key");
+  if (!key.empty()) return key;
+  const std::string_view auth = req.header("authorization");
+  constexpr std::string_view kBearer = "bearer ";
+  if (auth.size() > kBearer.size() && ascii_iequals(auth.substr(0, kBearer.size()), kBearer)) {
+    return auth.substr(kBearer.size());
   }
+  return {};
+}
+
+ApiKeyAuth::ApiKeyAuth(const AuthConfig& config) {
+  for (const auto& k : config.api_keys) keys_.push_back({ascii_lowercase(k.sha256), k.tenant});
 }
 
 Result<std::string> ApiKeyAuth::authenticate(const Request& req) const {
   if (keys_.empty()) return std::string("default");
-  std::string_view key = req.header("x-api-key");
-  if (key.empty()) {
-    auto auth = req.header("authorization");
-    constexpr std::string_view kBearer = "bearer ";
-    if (auth.size() > kBearer.size() &&
-        std::equal(kBearer.begin(), kBearer.end(), auth.begin(),
-                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
-      key = auth.substr(kBearer.size());
-    }
-  }
+  const std::string_view key = presented_api_key(req);
   if (key.empty()) {
     return make_error(Errc::unauthorized,
                       "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");

@@ -1,5 +1,7 @@
 #include "ragd/http/message.hpp"
 
+#include "ragd/core/ascii.hpp"
+
 namespace ragd::http {
 
 std::string_view Request::header(std::string_view lower_name) const {
@@ -16,11 +18,26 @@ Response Response::json(int status, std::string body) {
   return r;
 }
 
-Response Response::error(const Error& e) {
+Response Response::error(const Error& e, std::int64_t retry_after_s) {
   Response r;
   r.status = http_error_info(e.code).status;
-  r.body = error_body(e);
+  if (e.code == Errc::internal) {
+    r.cause = e.message;
+    r.body = error_body(make_error(Errc::internal, "internal error"));
+  } else {
+    r.body = error_body(e);
+  }
+  if (e.code == Errc::overloaded || e.code == Errc::unavailable || e.code == Errc::rate_limited) {
+    r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  }
   return r;
+}
+
+bool has_json_content_type(const Request& req) {
+  std::string_view media = req.header("content-type");
+  media = media.substr(0, media.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  return ascii_iequals(media, "application/json");
 }
 
 }  // namespace ragd::http

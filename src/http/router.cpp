@@ -1,5 +1,7 @@
 #include "ragd/http/router.hpp"
 
+#include "ragd/core/ascii.hpp"
+
 namespace ragd::http {
 
 namespace {
@@ -19,13 +21,6 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 bool is_param(std::string_view s) { return s.size() >= 2 && s.front() == '{' && s.back() == '}'; }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 Result<std::string> percent_decode_segment(std::string_view segment) {
@@ -34,8 +29,8 @@ Result<std::string> percent_decode_segment(std::string_view segment) {
   for (std::size_t i = 0; i < segment.size(); ++i) {
     char c = segment[i];
     if (c == '%') {
-      const int hi = i + 2 < segment.size() ? hex_value(segment[i + 1]) : -1;
-      const int lo = hi >= 0 ? hex_value(segment[i + 2]) : -1;
+      const int hi = i + 2 < segment.size() ? ascii_hex_value(segment[i + 1]) : -1;
+      const int lo = hi >= 0 ? ascii_hex_value(segment[i + 2]) : -1;
       if (lo < 0) {
         return make_error(Errc::bad_request, "malformed percent-escape in the path: '%' must be followed by two hex digits");
       }
@@ -48,10 +43,6 @@ Result<std::string> percent_decode_segment(std::string_view segment) {
   }
   return out;
 }
-
-namespace {
-
-}  // namespace
 
 void Router::add(std::string method, std::string pattern, Handler handler,
                  std::chrono::milliseconds backstop) {

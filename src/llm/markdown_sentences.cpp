@@ -1,5 +1,7 @@
 #include "ragd/llm/markdown_sentences.hpp"
 
+#include "ragd/core/ascii.hpp"
+
 #include <array>
 #include <cctype>
 #include <cstddef>
@@ -261,7 +263,7 @@ bool ends_abbreviation(std::string_view text, std::size_t dot) {
   std::size_t begin = dot;
   while (begin > 0 && !std::isspace(static_cast<unsigned char>(text[begin - 1])) && text[begin - 1] != '(') --begin;
   std::string word;
-  for (std::size_t i = begin; i < dot; ++i) word += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+  for (std::size_t i = begin; i < dot; ++i) word += ascii_lower(text[i]);
   if (word.size() == 1 && std::isalpha(static_cast<unsigned char>(word[0]))) return true;
   static constexpr std::array<std::string_view, 13> kAbbreviations = {
       "mr", "mrs", "ms", "dr", "prof", "st", "vs", "e.g", "i.e", "cf", "fig", "no", "approx"};

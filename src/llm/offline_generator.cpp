@@ -1,5 +1,6 @@
 #include "ragd/llm/offline_generator.hpp"
 
+#include "ragd/core/ascii.hpp"
 #include "ragd/llm/markdown_sentences.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -89,7 +90,7 @@ std::string stem(std::string w) {
 std::string dedup_key(std::string_view s) {
   std::string key;
   for (unsigned char c : s) {
-    if (is_word_byte(c)) key += static_cast<char>(std::tolower(c));
+    if (is_word_byte(c)) key += ascii_lower(static_cast<char>(c));
   }
   return key;
 }
@@ -149,7 +150,7 @@ std::vector<std::string> content_terms(std::string_view text) {
   };
   for (unsigned char c : text) {
     if (is_word_byte(c)) {
-      word += static_cast<char>(std::tolower(c));
+      word += ascii_lower(static_cast<char>(c));
     } else {
       flush();
     }

@@ -15,6 +15,8 @@
 // are reused across requests (keep-alive).
 #include "ragd/net/http_client.hpp"
 
+#include "ragd/core/ascii.hpp"
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -60,12 +62,6 @@ void ensure_curl_global_init() {
   // curl_global_init is not thread-safe and must run before any other curl call.
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 std::string trim(std::string_view s) {
@@ -507,7 +503,7 @@ class HttpClient::Impl : public std::enable_shared_from_this<HttpClient::Impl> {
     }
     auto colon = line.find(':');
     if (colon == std::string_view::npos) return len;
-    t->resp.headers.emplace_back(lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
+    t->resp.headers.emplace_back(ascii_lowercase(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
     return len;
   }
 

@@ -144,7 +144,9 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
     }
     if (it == self->waiters_.end()) co_return;
     if (!r) {
-      it->second->finish(make_error(Errc::unavailable, "job queue unavailable: " + r.error().message));
+      // The cause (a Redis error, which may name hosts) is for the log, not for clients.
+      spdlog::warn("job queue XADD failed: {}", r.error().message);
+      it->second->finish(make_error(Errc::unavailable, "the job queue is unavailable; retry later"));
     } else {
       spdlog::error("job queue XADD failed: {}", r->str);
       it->second->finish(make_error(Errc::internal, "job queue rejected the job"));

@@ -151,7 +151,9 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
     if (stopped_) co_return make_error(Errc::cancelled, "replication stopped");
     if (!r) {
       errors_.with({"publish"}).inc();
-      co_return make_error(Errc::unavailable, "the ingest stream is unavailable: " + r.error().message);
+      // The cause (a Redis error, which may name hosts) is for the log, not for clients.
+      spdlog::warn("ingest stream append failed key={}: {}", key_, r.error().message);
+      co_return make_error(Errc::unavailable, "the ingest stream is unavailable; retry later");
     }
     if (r->is_error() || !r->is_array() || r->elements.size() != 2) {
       errors_.with({"publish"}).inc();

@@ -1,5 +1,7 @@
 #include "ragd/retrieval/text_analysis.hpp"
 
+#include "ragd/core/ascii.hpp"
+
 #include <array>
 #include <cstdint>
 
@@ -128,9 +130,8 @@ void analyze_text(std::string_view text, AnalyzedText& out) {
     if (i == n) break;
     word.clear();
     while (i < n && is_word_byte(static_cast<unsigned char>(text[i]))) {
-      auto c = static_cast<unsigned char>(text[i++]);
-      if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
-      word.push_back(static_cast<char>(c));
+      const char c = ascii_lower(text[i++]);
+      word.push_back(c);
     }
     if (is_stop_word_impl(word)) continue;
     stem_impl(word, stem);

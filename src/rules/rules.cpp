@@ -1,5 +1,6 @@
 #include "ragd/rules/rules.hpp"
 
+#include "ragd/core/ascii.hpp"
 #include "ragd/core/config.hpp"
 
 #include <nlohmann/json.hpp>
@@ -32,9 +33,8 @@ std::vector<std::string_view> split_words(std::string_view text, std::string& bu
     while (i < text.size() && !is_word_byte(static_cast<unsigned char>(text[i]))) ++i;
     const std::size_t begin = buffer.size();
     while (i < text.size() && is_word_byte(static_cast<unsigned char>(text[i]))) {
-      auto c = static_cast<unsigned char>(text[i++]);
-      if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
-      buffer.push_back(static_cast<char>(c));
+      const char c = ascii_lower(text[i++]);
+      buffer.push_back(c);
     }
     if (buffer.size() > begin) spans.emplace_back(begin, buffer.size() - begin);
   }

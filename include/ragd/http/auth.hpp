@@ -13,6 +13,10 @@
 
 namespace ragd::http {
 
+// The API key a request presents: `X-API-Key`, else the token of `Authorization: Bearer`
+// (the scheme in any case); empty when neither.
+std::string_view presented_api_key(const Request& req);
+
 class ApiKeyAuth {
  public:
   explicit ApiKeyAuth(const AuthConfig& config);

@@ -33,8 +33,18 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 
+  // An internal error's own message, for the request's log line only: the client is told
+  // "internal error" and the request id (Dispatcher::record).
+  std::string cause;
+
   static Response json(int status, std::string body);
-  static Response error(const Error& e);  // the one JSON error shape, status from the table
+  // The one JSON error shape, status from the table. The errors a client may retry
+  // (overloaded, unavailable, rate_limited) carry `Retry-After: retry_after_s`: this is the
+  // one place the header is set.
+  static Response error(const Error& e, std::int64_t retry_after_s = 1);
 };
+
+// The request's Content-Type is application/json (parameters and case aside).
+bool has_json_content_type(const Request& req);
 
 }  // namespace ragd::http

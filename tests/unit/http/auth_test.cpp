@@ -23,3 +23,16 @@ TEST(ApiKeyAuth, IsOffWithoutKeysAndChecksHashesWithThem) {
   req.headers = {{"authorization", "Bearer wrong"}};
   EXPECT_EQ(auth.authenticate(req).error().code, Errc::unauthorized);
 }
+
+TEST(PresentedApiKey, TakesXApiKeyFirstThenABearerTokenInAnyCase) {
+  Request req;
+  EXPECT_EQ(presented_api_key(req), "");
+  req.headers = {{"authorization", "bEaReR tok-1"}};
+  EXPECT_EQ(presented_api_key(req), "tok-1");
+  req.headers = {{"authorization", "Bearer tok-1"}, {"x-api-key", "key-2"}};
+  EXPECT_EQ(presented_api_key(req), "key-2");
+  req.headers = {{"authorization", "Basic dXNlcjpwdw=="}};
+  EXPECT_EQ(presented_api_key(req), "");
+  req.headers = {{"authorization", "Bearer "}};
+  EXPECT_EQ(presented_api_key(req), "");
+}

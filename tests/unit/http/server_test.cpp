@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <cerrno>
 #include <chrono>
 #include <memory>
@@ -454,6 +455,26 @@ TEST(ServerPaths, PlaceholdersArePercentDecodedAndBadEscapesAre400) {
   for (const char* bad : {"/v1/documents/a%2", "/v1/documents/a%zz", "/v1/documents/a%00b", "/v1/documents/a%1Bb"}) {
     auto e = test::http_request(server.port(), "GET", bad);
     EXPECT_EQ(e.status, 400) << bad << " " << e.body;
+  }
+}
+
+TEST(ServerErrors, AnInternalCauseReachesTheLogNotTheClient) {
+  Router router;
+  router.add("GET", "/fails", [](Request) -> asio::awaitable<Response> {
+    co_return Response::error(make_error(Errc::internal, "unexpected XLEN reply from 10.0.0.5:6379"));
+  });
+  router.add("GET", "/throws", [](Request) -> asio::awaitable<Response> {
+    throw std::runtime_error("faiss: index at /var/lib/ragd is corrupt");
+    co_return Response{};
+  });
+  RunningServer server(router);
+  for (const char* path : {"/fails", "/throws"}) {
+    auto r = test::http_request(server.port(), "GET", path, {}, {{"X-Request-Id", "req-42"}});
+    EXPECT_EQ(r.status, 500) << path;
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.body;
+    EXPECT_EQ(j["error"]["code"], "internal");
+    EXPECT_EQ(j["error"]["message"], "internal error; see the server log for request req-42") << r.body;
   }
 }
 

@@ -22,7 +22,7 @@ namespace ragd::redis {
 class Client;
 }
 
-namespace ragd::queue {
+namespace ragd::http {
 
 struct RateDecision {
   bool allowed = true;
@@ -52,4 +52,4 @@ class RateLimiter {
   bool enabled_ = false;
 };
 
-}  // namespace ragd::queue
+}  // namespace ragd::http

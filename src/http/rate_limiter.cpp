@@ -1,16 +1,17 @@
 // Token buckets in Redis hashes `ragd:ratelimit:<key sha256>` {tokens, ts}. Redis's own
 // clock (TIME) is used, so replicas with skewed clocks agree; Redis 5+ replicates the
 // script's effects, not the script, so TIME inside it is safe.
-#include "ragd/queue/rate_limiter.hpp"
+#include "ragd/http/rate_limiter.hpp"
+
+#include "ragd/core/ascii.hpp"
 #include "ragd/redis/client.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 
-namespace ragd::queue {
+namespace ragd::http {
 
 namespace asio = boost::asio;
 
@@ -39,11 +40,6 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {allowed, wait}
 )lua";
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 int burst_of(const RateLimitConfig& c) {
   if (c.burst > 0) return c.burst;
   return std::max(1, static_cast<int>(std::ceil(c.requests_per_second)));
@@ -56,7 +52,7 @@ RateLimiter::RateLimiter(redis::Client& redis, const AuthConfig& config, std::st
   enabled_ = default_.requests_per_second > 0;
   for (const auto& k : config.api_keys) {
     if (!k.rate_limit) continue;
-    per_key_.emplace(lower(k.sha256), *k.rate_limit);
+    per_key_.emplace(ascii_lowercase(k.sha256), *k.rate_limit);
     if (k.rate_limit->requests_per_second > 0) enabled_ = true;
   }
 }
@@ -83,4 +79,4 @@ asio::awaitable<RateDecision> RateLimiter::acquire(std::string key_sha256) const
   co_return d;
 }
 
-}  // namespace ragd::queue
+}  // namespace ragd::http
