@@ -4,6 +4,7 @@
 //   ragctl query TEXT [--server URL]       ask a question, print the answer and sources
 //   ragctl health [--server URL]           print /readyz
 //   ragctl eval --data DIR                 retrieval quality on a BEIR set, locally
+//   ragctl tune --data DIR --split train   the grid the retrieval defaults were chosen on
 // The offline commands embed with the built-in embedder or, like ragd, with a remote
 // OpenAI-compatible one (--embed-url or RAGD_EMBED_BASE_URL), so that a snapshot built here
 // loads into a server with the same embedder as is, and eval measures that embedder.
@@ -13,6 +14,7 @@
 #include "ragd/retrieval/evaluation.hpp"
 #include "ragd/retrieval/remote_embedder.hpp"
 #include "ragd/retrieval/retriever.hpp"
+#include "ragd/retrieval/tuning.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -46,11 +48,11 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"session", true, "session id for query", "ID"},
     {"top-k", true, "passages to retrieve for query", "N"},
     {"json", false, "print the raw JSON response"},
-    {"data", true, "eval: BEIR folder (corpus.jsonl[.gz], queries.jsonl, qrels/)", "DIR"},
-    {"split", true, "eval: qrels split (default test)", "NAME"},
+    {"data", true, "eval, tune: BEIR folder (corpus.jsonl[.gz], queries.jsonl, qrels/)", "DIR"},
+    {"split", true, "eval, tune: qrels split, train or test (default test; tune: train)", "NAME"},
     {"modes", true, "eval: comma-separated dense,lexical,hybrid (default all)", "LIST"},
-    {"limit-queries", true, "eval: only the first N judged queries", "N"},
-    {"config", true, "eval, ingest --snapshot: take the retrieval settings from this gateway config", "FILE"},
+    {"limit-queries", true, "eval, tune: only the first N judged queries", "N"},
+    {"config", true, "eval, tune, ingest --snapshot: take the retrieval settings from this gateway config", "FILE"},
     {"snapshot", true, "ingest: build or update this index snapshot offline instead of sending to a server", "FILE"},
     {"embed-url", true, "eval, ingest --snapshot: OpenAI-compatible embedding service base URL (env RAGD_EMBED_BASE_URL; default: the built-in embedder)", "URL"},
     {"embed-model", true, "its model (env RAGD_EMBED_MODEL; default text-embedding-3-small)", "NAME"},
@@ -76,7 +78,11 @@ constexpr const char* kUsage =
     "  query TEXT       ask ragd a question and print the answer with its sources\n"
     "  health           print ragd's readiness\n"
     "  eval --data DIR  run a BEIR set through the retrieval path locally (no server) and\n"
-    "                   print nDCG@10 and Recall@100 per search mode\n"
+    "                   print nDCG@10, Recall@100 and ms/query per search mode, with the\n"
+    "                   analyser, BM25 and fusion settings used (--split train|test)\n"
+    "  tune --data DIR  try a grid of stop words, BM25 k1/b and fusion settings on a split\n"
+    "                   (default train; built-in embedder) and print it as Markdown, best\n"
+    "                   hybrid nDCG@10 first: how the retrieval defaults were chosen\n"
     "  queue stats      depth, pending per consumer and oldest age per priority, dead\n"
     "                   letters and worker heartbeats (--redis URL, --json)\n"
     "  queue dead-letters list|replay ENTRY_ID|drop ENTRY_ID  (--all for every one)\n\n"
@@ -218,9 +224,11 @@ ragd::Result<ToolRetrieval> tool_retrieval(const ragd::ParsedFlags& flags) {
     if (!loaded) return loaded.error();
     gateway = std::move(*loaded);
   }
-  // ragd's own reading of the environment; only the embedder is taken from it.
+  // ragd's own reading of the environment; only the embedder and the analyser are taken
+  // from it (both decide what a snapshot's vectors are).
   ragd::GatewayConfig from_env = gateway;
   if (auto r = ragd::apply_gateway_env(from_env); !r) return r.error();
+  gateway.retrieval.analyzer.language = from_env.retrieval.analyzer.language;
   ragd::EmbedderConfig& e = gateway.retrieval.embedder;
   e.base_url = from_env.retrieval.embedder.base_url;
   e.model = from_env.retrieval.embedder.model;
@@ -429,14 +437,80 @@ int cmd_health(const Target& t, const std::string& key) {
   return r->status == 200 ? 0 : 1;
 }
 
+// --split of eval and tune: the BEIR splits with judgments here.
+ragd::Result<std::string> eval_split(const ragd::ParsedFlags& flags, const std::string& fallback) {
+  std::string split = flags.get("split").value_or(fallback);
+  if (split != "train" && split != "test" && split != "dev") {
+    return ragd::make_error(ragd::Errc::bad_request, "--split must be train, test or dev, got '" + split + "'");
+  }
+  return split;
+}
+
+std::size_t limit_queries(const ragd::ParsedFlags& flags) {
+  if (auto n = flags.get("limit-queries")) return static_cast<std::size_t>(std::max(0, std::atoi(n->c_str())));
+  return 0;
+}
+
+// What eval and tune start from: the settings, the split and its data.
+struct EvalInput {
+  ToolRetrieval tool;
+  std::string split;
+  ragd::retrieval::BeirDataset data;
+};
+
+// Exit status on failure: 2 for bad flags, 1 for data that does not load.
+ragd::Result<EvalInput> eval_input(const ragd::ParsedFlags& flags, const std::string& command,
+                                   const std::string& default_split, int& status) {
+  status = 2;
+  auto dir = flags.get("data");
+  if (!dir) return ragd::make_error(ragd::Errc::bad_request, command + " needs --data DIR");
+  auto tool = tool_retrieval(flags);
+  if (!tool) return tool.error();
+  auto split = eval_split(flags, default_split);
+  if (!split) return split.error();
+  status = 1;
+  auto data = ragd::retrieval::load_beir(*dir, *split, limit_queries(flags));
+  if (!data) return data.error();
+  std::fprintf(stderr, "loaded %zu documents, %zu judged queries\n", data->corpus.size(), data->queries.size());
+  tool->config.snapshot_path.clear();  // evaluation never touches a server's snapshot
+  return EvalInput{std::move(*tool), std::move(*split), std::move(*data)};
+}
+
+int cmd_tune(const ragd::ParsedFlags& flags) {
+  namespace rr = ragd::retrieval;
+  int status = 0;
+  auto input = eval_input(flags, "tune", "train", status);
+  if (!input) return fail(input.error().message, status);
+  const ToolRetrieval& tool = input->tool;
+  const std::string& split = input->split;
+  const rr::BeirDataset& data = input->data;
+  const rr::TuningGrid grid;
+  auto points = rr::tune(tool.config, data, grid, [](const std::string& line) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  });
+  if (!points) return fail(points.error().message, 1);
+  std::stable_sort(points->begin(), points->end(), [](const rr::TuningPoint& a, const rr::TuningPoint& b) {
+    return a.hybrid.ndcg_at_10 > b.hybrid.ndcg_at_10;
+  });
+  std::printf("Split %s, %zu judged queries, %zu documents; analyzer language %s; built-in embedder, dim %d; "
+              "candidates %d.\n\n",
+              split.c_str(), data.queries.size(), data.corpus.size(), tool.config.analyzer.language.c_str(),
+              tool.config.embedding_dim, tool.config.candidates);
+  std::printf("| stop words | k1 | b | fusion | dense weight | rrf k | hybrid nDCG@10 | hybrid R@100 | "
+              "lexical nDCG@10 | lexical R@100 | dense nDCG@10 | dense R@100 |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const rr::TuningPoint& p : *points) {
+    std::printf("| %s | %.2f | %.2f | %s | %.2f | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
+                p.stop_words ? "on" : "off", p.k1, p.b, std::string(rr::to_string(p.method)).c_str(), p.dense_weight,
+                p.method == rr::FusionMethod::rrf ? std::to_string(static_cast<int>(p.rrf_k)).c_str() : "-",
+                p.hybrid.ndcg_at_10, p.hybrid.recall_at_100, p.lexical.ndcg_at_10, p.lexical.recall_at_100,
+                p.dense.ndcg_at_10, p.dense.recall_at_100);
+  }
+  return 0;
+}
+
 int cmd_eval(const ragd::ParsedFlags& flags) {
   namespace rr = ragd::retrieval;
-  auto dir = flags.get("data");
-  if (!dir) return fail("eval needs --data DIR");
-  auto tool = tool_retrieval(flags);
-  if (!tool) return fail(tool.error().message);
-  ragd::RetrievalConfig& config = tool->config;
-  config.snapshot_path.clear();  // evaluation never touches a server's snapshot
   std::vector<rr::SearchMode> modes;
   std::stringstream list(flags.get("modes").value_or("dense,lexical,hybrid"));
   for (std::string name; std::getline(list, name, ',');) {
@@ -445,29 +519,35 @@ int cmd_eval(const ragd::ParsedFlags& flags) {
     modes.push_back(*mode);
   }
   if (modes.empty()) return fail("--modes is empty");
-  std::size_t limit = 0;
-  if (auto n = flags.get("limit-queries")) limit = static_cast<std::size_t>(std::max(0, std::atoi(n->c_str())));
-
+  int status = 0;
+  auto input = eval_input(flags, "eval", "test", status);
+  if (!input) return fail(input.error().message, status);
+  const ToolRetrieval& tool = input->tool;
+  const ragd::RetrievalConfig& config = tool.config;
+  const std::string& split = input->split;
+  const rr::BeirDataset& data = input->data;
   auto start = std::chrono::steady_clock::now();
-  auto data = rr::load_beir(*dir, flags.get("split").value_or("test"), limit);
-  if (!data) return fail(data.error().message, 1);
-  std::fprintf(stderr, "loaded %zu documents, %zu judged queries\n", data->corpus.size(), data->queries.size());
   asio::io_context io;
-  auto embedder = tool_embedder(io, *tool);
+  auto embedder = tool_embedder(io, tool);
   rr::Retriever retriever(config, embedder);
   const bool tty = isatty(STDERR_FILENO);
   auto progress = [&](std::size_t done, std::size_t total) {
     if (tty) std::fprintf(stderr, "\rindexing %zu/%zu documents", done, total);
   };
-  auto ingested = rr::ingest_corpus(retriever, *data, progress);
+  auto ingested = rr::ingest_corpus(retriever, data, progress);
   if (tty) std::fprintf(stderr, "\n");
   if (!ingested) return fail(ingested.error().message, 1);
   const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "indexed %zu chunks in %.1f s (embedder %s, %s index, chunk target %zu chars)\n",
                ingested->chunks, ingest_s, retriever.active_embedder().identity().c_str(),
                retriever.vector_index().describe().c_str(), config.chunker.target_chars);
-  auto results = rr::evaluate(retriever, *data, modes);
+  auto results = rr::evaluate(retriever, data, modes);
   if (!results) return fail(results.error().message, 1);
+  std::printf("split %s; analyzer %s; bm25 k1=%.2f b=%.2f; fusion %s dense_weight=%.2f", split.c_str(),
+              rr::TextAnalyzer(config.analyzer).identity().c_str(), config.bm25_k1, config.bm25_b,
+              config.fusion.c_str(), config.dense_weight);
+  if (config.fusion == "rrf") std::printf(" rrf_k=%.0f", config.rrf_k);
+  std::printf("; candidates %d\n\n", config.candidates);
   std::printf("%-8s | %-8s | %-10s | %-7s | %s\n", "mode", "nDCG@10", "Recall@100", "queries", "ms/query");
   std::printf("---------|----------|------------|---------|---------\n");
   for (const auto& m : *results) {
@@ -501,6 +581,7 @@ int main(int argc, char** argv) {
   if (cmd == "query") return cmd_query(*server, *flags, key);
   if (cmd == "health") return cmd_health(*server, key);
   if (cmd == "eval") return cmd_eval(*flags);
+  if (cmd == "tune") return cmd_tune(*flags);
   if (cmd == "queue") return ragctl::cmd_queue(*flags);
   return fail("unknown command '" + cmd + "' (see --help)");
 }

@@ -197,6 +197,13 @@ Result<void> check(bool ok, const char* what) {
   return make_error(Errc::bad_request, what);
 }
 
+bool known_language(const std::string& language) {
+  for (const char* name : kAnalyzerLanguages) {
+    if (language == name) return true;
+  }
+  return false;
+}
+
 bool valid_log_level(const std::string& l) {
   static const std::set<std::string, std::less<>> kLevels = {"trace", "debug", "info", "warn",
                                                              "error", "critical", "off"};
@@ -327,8 +334,13 @@ Result<GatewayConfig> parse_gateway_config(const std::string& text) {
         k.field("overlap_chars", c.retrieval.chunker.overlap_chars);
       });
       s.field("mode", c.retrieval.mode);
+      s.object("analyzer", [&](ObjectReader& a) {
+        a.field("language", c.retrieval.analyzer.language);
+        a.field("stop_words", c.retrieval.analyzer.stop_words);
+      });
+      s.field("fusion", c.retrieval.fusion);
       s.field("rrf_k", c.retrieval.rrf_k);
-      s.field("rrf_dense_weight", c.retrieval.rrf_dense_weight);
+      s.field("dense_weight", c.retrieval.dense_weight);
       s.field("candidates", c.retrieval.candidates);
       s.field("bm25_k1", c.retrieval.bm25_k1);
       s.field("bm25_b", c.retrieval.bm25_b);
@@ -470,8 +482,12 @@ Result<void> validate(const GatewayConfig& c) {
       {c.retrieval.mode == "dense" || c.retrieval.mode == "lexical" || c.retrieval.mode == "hybrid",
        "'retrieval.mode' must be \"dense\", \"lexical\" or \"hybrid\""},
       {c.retrieval.rrf_k > 0.0 && c.retrieval.rrf_k <= 10000.0, "'retrieval.rrf_k' must be in (0, 10000]"},
-      {c.retrieval.rrf_dense_weight >= 0.0 && c.retrieval.rrf_dense_weight <= 100.0,
-       "'retrieval.rrf_dense_weight' must be 0..100"},
+      {known_language(c.retrieval.analyzer.language),
+       "'retrieval.analyzer.language' must be \"english\", \"french\", \"german\" or \"spanish\""},
+      {c.retrieval.fusion == "rrf" || c.retrieval.fusion == "convex",
+       "'retrieval.fusion' must be \"rrf\" or \"convex\""},
+      {c.retrieval.dense_weight >= 0.0 && c.retrieval.dense_weight <= 100.0,
+       "'retrieval.dense_weight' must be 0..100"},
       {c.retrieval.candidates >= 1 && c.retrieval.candidates <= 10000,
        "'retrieval.candidates' must be 1..10000"},
       {c.retrieval.bm25_k1 >= 0.0 && c.retrieval.bm25_k1 <= 10.0, "'retrieval.bm25_k1' must be 0..10"},
@@ -540,6 +556,7 @@ Result<void> apply_gateway_env(GatewayConfig& c) {
   if (auto r = parse_env_bool("RAGD_REPLICATION", c.retrieval.replication.enabled); !r) return r;
   if (auto r = parse_env_bool("RAGD_READINESS_REQUIRE_WORKERS", c.readiness.require_workers); !r) return r;
   env_string("RAGD_INDEX_TYPE", c.retrieval.index.type);
+  env_string("RAGD_ANALYZER_LANGUAGE", c.retrieval.analyzer.language);
   if (auto r = parse_env_int("RAGD_THREADS", c.server.threads); !r) return r;
   return parse_env_int("RAGD_REQUEST_TIMEOUT_MS", c.server.request_timeout_ms);
 }

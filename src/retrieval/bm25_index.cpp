@@ -108,13 +108,14 @@ struct Bm25Index::Impl {
   }
 };
 
-Bm25Index::Bm25Index(Bm25Params params) : params_(params), impl_(std::make_unique<Impl>()) {}
+Bm25Index::Bm25Index(Bm25Params params, const AnalyzerConfig& analyzer)
+    : params_(params), analyzer_(analyzer), impl_(std::make_unique<Impl>()) {}
 
 Bm25Index::~Bm25Index() = default;
 
-Bm25Index::PreparedText Bm25Index::prepare(std::int64_t id, std::string_view text) {
+Bm25Index::PreparedText Bm25Index::prepare(std::int64_t id, std::string_view text) const {
   thread_local AnalyzedText analyzed;
-  analyze_text(text, analyzed);
+  analyzer_.analyze(text, analyzed);
   PreparedText p;
   p.id = id;
   p.length = static_cast<std::uint32_t>(analyzed.size());
@@ -188,7 +189,7 @@ std::size_t Bm25Index::remove(const std::vector<std::int64_t>& ids) {
 std::vector<ScoredId> Bm25Index::search(std::string_view query, int k) const {
   if (k <= 0) return {};
   Accumulator& acc = accumulator();
-  analyze_text(query, acc.query);
+  analyzer_.analyze(query, acc.query);
   return search_terms(acc.query, k);
 }
 

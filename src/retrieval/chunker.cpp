@@ -165,6 +165,16 @@ std::string chunk_title(const std::string& doc_title, const std::string& heading
   return doc_title + " \u203a " + heading;
 }
 
+std::string indexed_text(const Chunk& chunk) {
+  if (chunk.title.empty()) return chunk.text;
+  std::string s;
+  s.reserve(chunk.title.size() + 1 + chunk.text.size());
+  s += chunk.title;
+  s += '\n';
+  s += chunk.text;
+  return s;
+}
+
 std::vector<Chunk> chunk_document(const Document& doc, const ChunkerConfig& config) {
   const std::string_view text = doc.text;
   // A floor keeps a misconfigured target from producing one chunk per word.

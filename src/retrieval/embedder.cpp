@@ -104,9 +104,10 @@ void add_char_grams(std::string_view word, std::vector<Feature>& out) {
 
 std::string Embedder::identity() const { return name() + "/" + model() + "/" + std::to_string(dim()); }
 
-HashEmbedder::HashEmbedder(int dim) : dim_(dim < 1 ? 1 : dim) {}
+HashEmbedder::HashEmbedder(int dim, const AnalyzerConfig& analyzer)
+    : dim_(dim < 1 ? 1 : dim), analyzer_(analyzer) {}
 
-std::string HashEmbedder::model() const { return "v" + std::to_string(version()); }
+std::string HashEmbedder::model() const { return "v" + std::to_string(version()) + "-" + analyzer_.identity(); }
 
 boost::asio::awaitable<Result<std::vector<float>>> HashEmbedder::embed_query(std::string text) {
   co_return embed(text);
@@ -135,7 +136,7 @@ std::vector<float> HashEmbedder::embed(std::string_view text) const {
 
 void HashEmbedder::embed_into(std::string_view text, float* out) const {
   Scratch& s = scratch();
-  analyze_text(text, s.terms);
+  analyzer_.analyze(text, s.terms);
   embed_terms_into(s.terms, out, nullptr);
 }
 

@@ -231,12 +231,15 @@ Result<IngestStats> ingest_corpus(Retriever& retriever, const BeirDataset& data,
   return total;
 }
 
-Result<std::vector<ModeEvaluation>> evaluate(const Retriever& retriever, const BeirDataset& data,
-                                             const std::vector<SearchMode>& modes) {
-  // Enough chunks to reach 100 distinct documents when documents have several chunks.
+int evaluation_depth(const Retriever& retriever) {
   const std::size_t docs = std::max<std::size_t>(1, retriever.document_count());
   const std::size_t per_doc = (retriever.chunk_count() + docs - 1) / docs;
-  const int depth = static_cast<int>(std::min<std::size_t>(kMaxChunkDepth, kRankedDocuments * std::max<std::size_t>(1, per_doc)));
+  return static_cast<int>(std::min<std::size_t>(kMaxChunkDepth, kRankedDocuments * std::max<std::size_t>(1, per_doc)));
+}
+
+Result<std::vector<ModeEvaluation>> evaluate(const Retriever& retriever, const BeirDataset& data,
+                                             const std::vector<SearchMode>& modes) {
+  const int depth = evaluation_depth(retriever);
   std::vector<ModeEvaluation> results;
   for (SearchMode mode : modes) {
     ModeEvaluation m;

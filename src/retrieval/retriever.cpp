@@ -38,17 +38,8 @@ std::string field(std::size_t index, const char* name) {
   return "documents[" + std::to_string(index) + "]." + name;
 }
 
-// What gets embedded for a chunk: its title (document title and heading) gives every
-// chunk the context its own text may lack ("It listens on port 6379" under "Redis").
-std::string embedding_text(const Chunk& c) {
-  if (c.title.empty()) return c.text;
-  std::string s;
-  s.reserve(c.title.size() + 1 + c.text.size());
-  s += c.title;
-  s += '\n';
-  s += c.text;
-  return s;
-}
+// What gets embedded for a chunk (and tokenised for BM25).
+std::string embedding_text(const Chunk& c) { return indexed_text(c); }
 
 // A document's text from its chunks: each is a verbatim slice at its offset, so laying them
 // out rebuilds it, except the whitespace between chunks, which comes back as one newline.
@@ -163,10 +154,10 @@ Retriever::Retriever(const RetrievalConfig& config, std::shared_ptr<Embedder> em
                      metrics::Registry* registry)
     : config_(config),
       mode_(parse_search_mode(config.mode).value_or(SearchMode::hybrid)),
-      embedder_(config.embedding_dim),
+      embedder_(config.embedding_dim, config.analyzer),
       external_embedder_(std::move(embedder)),
       index_(external_embedder_ ? external_embedder_->dim() : embedder_.dim(), config.index),
-      lexical_(Bm25Params{config.bm25_k1, config.bm25_b}),
+      lexical_(Bm25Params{config.bm25_k1, config.bm25_b}, config.analyzer),
       pool_(static_cast<std::size_t>(std::max(1, config.search_threads))),
       snapshot_timer_(pool_.get_executor()) {
   if (registry) {
@@ -288,7 +279,7 @@ boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve_external(std::s
   }
   auto work = [this, query = std::move(query), vec = std::move(*vec), top_k, mode = out.mode_used] {
     AnalyzedText terms;
-    analyze_text(query, terms);
+    lexical_.analyzer().analyze(query, terms);
     return search_with_vector(terms, vec, top_k, mode);
   };
   auto hits = co_await run_on(pool_.get_executor(), std::move(work));
@@ -382,7 +373,7 @@ void Retriever::search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& ba
   std::vector<std::size_t> searched;  // batch positions with a non-zero vector
   int depth = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    analyze_text(batch[i]->query, terms[i]);
+    lexical_.analyzer().analyze(batch[i]->query, terms[i]);
     lexical_.idf_of_terms(terms[i], idf);
     vecs[i] = embedder_.embed_terms(terms[i], idf);
     if (is_zero(vecs[i])) continue;
@@ -489,8 +480,7 @@ Result<std::vector<ScoredId>> Retriever::ranked_keys(const AnalyzedText& query, 
   std::vector<std::vector<ScoredId>> lists;
   lists.push_back(std::move(dense));
   lists.push_back(lexical_.search_terms(query, std::max(depth, config_.candidates)));
-  const std::vector<double> weights = {config_.rrf_dense_weight, 1.0};
-  return rrf_fuse(lists, config_.rrf_k, weights, static_cast<std::size_t>(depth));
+  return fuse(lists, hybrid_fusion(config_), static_cast<std::size_t>(depth));
 }
 
 Result<std::vector<Hit>> Retriever::search_sync(std::string_view query, int top_k, SearchMode mode) const {
@@ -508,7 +498,7 @@ Result<SearchResult> Retriever::retrieve_sync(std::string_view query, int top_k,
   SearchResult out;
   out.mode_used = mode;
   AnalyzedText terms;
-  analyze_text(query, terms);
+  lexical_.analyzer().analyze(query, terms);
   std::vector<float> vec;
   if (mode != SearchMode::lexical && external_embedder_) {
     std::vector<std::string> texts{std::string(query)};
@@ -619,7 +609,7 @@ Result<IngestStats> Retriever::ingest_at(std::vector<Document> docs, const Repli
     chunks[i].id = next_chunk_key_.fetch_add(1, std::memory_order_relaxed);
     keys[i] = chunks[i].id;
     std::string text = embedding_text(chunks[i]);
-    prepared.push_back(Bm25Index::prepare(keys[i], text));
+    prepared.push_back(lexical_.prepare(keys[i], text));
     if (external_embedder_) {
       texts.push_back(std::move(text));
     } else {
@@ -717,6 +707,7 @@ Result<SnapshotStats> Retriever::save_snapshot_sync() {
   SnapshotData data;
   data.dim = static_cast<std::uint32_t>(active_embedder().dim());
   data.embedder_version = active_embedder().snapshot_version();
+  data.analyzer = lexical_.analyzer().identity();
   {
     // Copy under the shared lock (searches go on), write without it.
     std::shared_lock lock(store_mutex_);
@@ -810,7 +801,16 @@ Result<SnapshotStats> Retriever::load_snapshot() {
   }
   const Embedder& running = active_embedder();
   const auto dim = static_cast<std::size_t>(running.dim());
-  if (data->dim != dim || data->embedder_version != running.snapshot_version()) {
+  // BM25 is always rebuilt from the texts, with the running analyser; the built-in
+  // embedder's vectors were made with the file's and must be too when that differs.
+  const std::string_view file_analyzer = data->analyzer.empty() ? kLegacyAnalyzerIdentity : data->analyzer;
+  const bool reanalysed = file_analyzer != lexical_.analyzer().identity();
+  if (reanalysed) {
+    spdlog::warn("snapshot {} was indexed with analyser '{}'; re-indexing {} chunks with '{}'", path, file_analyzer,
+                 data->chunks.size(), lexical_.analyzer().identity());
+  }
+  if (data->dim != dim || data->embedder_version != running.snapshot_version() ||
+      (reanalysed && !external_embedder_)) {
     // Texts are all we need: recompute vectors with the running embedder.
     spdlog::warn("snapshot {} has vectors of dim {} embedder version {:#x}; re-embedding {} chunks "
                  "for dim {} version {:#x} ({})",
@@ -842,7 +842,7 @@ Result<SnapshotStats> Retriever::load_snapshot() {
   std::int64_t max_key = 0;
   for (const Chunk& c : data->chunks) {
     keys.push_back(c.id);
-    prepared.push_back(Bm25Index::prepare(c.id, embedding_text(c)));
+    prepared.push_back(lexical_.prepare(c.id, embedding_text(c)));
     max_key = std::max(max_key, c.id);
   }
   std::unique_lock lock(store_mutex_);
@@ -878,8 +878,9 @@ Result<SnapshotStats> Retriever::load_snapshot() {
   next_chunk_key_.store(std::max(data->next_chunk_key, max_key + 1));
   version_.store(data->index_version);
   position_ = ReplicationPosition{data->replication_stream_id, data->replication_sequence};
-  // After re-embedding, the file on disk no longer matches: the next save rewrites it.
-  saved_version_.store(stats.reembedded ? ~std::uint64_t{0} : data->index_version);
+  // After re-embedding or re-analysing, the file on disk no longer matches: the next save
+  // rewrites it.
+  saved_version_.store(stats.reembedded || reanalysed ? ~std::uint64_t{0} : data->index_version);
   stats.documents = doc_chunks_.size();
   stats.chunks = chunks_.size();
   stats.index_version = data->index_version;

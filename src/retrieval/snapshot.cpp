@@ -23,7 +23,8 @@ constexpr std::uint32_t kMaxStringBytes = 256u << 20;
 constexpr std::uint32_t kMaxDim = 1u << 16;
 constexpr std::uint32_t kFlagReplication = 1u;  // header flags: a replication position follows
 constexpr std::uint32_t kFlagDocuments = 2u;    // header flags: the documents section follows
-constexpr std::uint32_t kKnownFlags = kFlagReplication | kFlagDocuments;
+constexpr std::uint32_t kFlagAnalyzer = 4u;     // header flags: the analyser's identity follows
+constexpr std::uint32_t kKnownFlags = kFlagReplication | kFlagDocuments | kFlagAnalyzer;
 
 class Writer {
  public:
@@ -116,7 +117,9 @@ std::string encode_snapshot(const SnapshotData& data) {
   w.put(data.dim);
   w.put(data.embedder_version);
   const bool replicated = !data.replication_stream_id.empty();
-  w.put((replicated ? kFlagReplication : std::uint32_t{0}) | (data.has_documents ? kFlagDocuments : 0u));
+  const bool analysed = !data.analyzer.empty();
+  w.put((replicated ? kFlagReplication : std::uint32_t{0}) | (data.has_documents ? kFlagDocuments : 0u) |
+        (analysed ? kFlagAnalyzer : 0u));
   w.put(data.index_version);
   w.put(data.next_chunk_key);
   w.put(static_cast<std::uint64_t>(data.chunks.size()));
@@ -124,6 +127,7 @@ std::string encode_snapshot(const SnapshotData& data) {
     w.put_string(data.replication_stream_id);
     w.put(data.replication_sequence);
   }
+  if (analysed) w.put_string(data.analyzer);
   if (data.has_documents) {
     w.put_string(data.index_description);
     w.put(static_cast<std::uint64_t>(data.documents.size()));
@@ -181,6 +185,7 @@ Result<SnapshotData> decode_snapshot(std::string_view bytes) {
       (!r.get_string(d.replication_stream_id) || !r.get(d.replication_sequence))) {
     return corrupt("truncated replication position");
   }
+  if ((flags & kFlagAnalyzer) && !r.get_string(d.analyzer)) return corrupt("truncated analyzer");
   if (flags & kFlagDocuments) {
     d.has_documents = true;
     std::uint64_t documents = 0;

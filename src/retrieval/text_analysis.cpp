@@ -2,8 +2,12 @@
 
 #include "ragd/core/ascii.hpp"
 
+#include <libstemmer.h>
+
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <stdexcept>
 
 namespace ragd::retrieval {
 namespace {
@@ -13,7 +17,7 @@ namespace {
 // and in a stored embedding (which has no corpus statistics, no IDF) such words would
 // weigh as much as "volcano". BM25 would discount them anyway; one list keeps the dense
 // and lexical sides seeing the same terms.
-constexpr std::string_view kStopWords[] = {
+constexpr std::string_view kEnglishStopWords[] = {
     "a", "about", "above", "actually", "after", "again", "all", "also", "am", "an", "and",
     "any", "anything", "are", "as", "at", "be", "because", "been", "before", "being", "below",
     "both", "but", "by", "can", "could", "did", "do", "does", "doing", "done", "down", "during",
@@ -29,12 +33,42 @@ constexpr std::string_view kStopWords[] = {
     "wants", "was", "way", "ways", "we", "were", "what", "when", "where", "which", "while",
     "who", "whom", "why", "will", "with", "would", "you", "your", "yours"};
 
-constexpr std::size_t kLongestStopWord = 10;
+// Articles, pronouns, prepositions, conjunctions and the forms of the auxiliaries: words
+// that say nothing about which passage answers a question. Lower case, accents as UTF-8.
+constexpr std::string_view kFrenchStopWords[] = {
+    "a", "ai", "au", "aux", "avec", "c", "ce", "ces", "cet", "cette", "d", "dans", "de", "des",
+    "du", "elle", "elles", "en", "est", "et", "été", "être", "eu", "il", "ils", "j", "je", "l",
+    "la", "le", "les", "leur", "leurs", "lui", "m", "ma", "mais", "me", "mes", "moi", "mon", "n",
+    "ne", "nos", "notre", "nous", "on", "ont", "ou", "où", "par", "pas", "pour", "qu", "que",
+    "qui", "s", "sa", "sans", "se", "ses", "son", "sont", "sur", "t", "ta", "te", "tes", "toi",
+    "ton", "tu", "un", "une", "vos", "votre", "vous", "y", "à", "ça", "était", "étaient", "sera",
+    "ceci", "cela", "comme", "comment", "quand", "quel", "quelle", "quels", "quelles", "donc",
+    "ni", "car", "si", "aussi", "très", "plus", "moins", "fait", "faire", "peut"};
 
-// Every word of a query and of every chunk ingested is looked up here, so the list is an
-// open-addressing table built at compile time: one short hash and, almost always, one
-// comparison, where a binary search took eight.
-constexpr std::size_t kStopTableSize = 512;  // a power of two, over twice the list
+constexpr std::string_view kGermanStopWords[] = {
+    "aber", "alle", "als", "also", "am", "an", "auch", "auf", "aus", "bei", "bin", "bis", "bist",
+    "da", "damit", "dann", "das", "dass", "dein", "dem", "den", "denn", "der", "des", "die",
+    "dies", "diese", "diesem", "diesen", "dieser", "dieses", "doch", "du", "durch", "ein",
+    "eine", "einem", "einen", "einer", "eines", "er", "es", "euer", "für", "hat", "hatte",
+    "haben", "hier", "ich", "ihr", "ihre", "im", "in", "ist", "ja", "jede", "kann", "kein",
+    "keine", "man", "mein", "mich", "mir", "mit", "nach", "nicht", "noch", "nun", "nur", "ob",
+    "oder", "ohne", "sehr", "sein", "seine", "sich", "sie", "sind", "so", "über", "um", "und",
+    "uns", "unser", "unter", "vom", "von", "vor", "war", "waren", "warum", "was", "weil",
+    "welche", "wenn", "wer", "wie", "wir", "wird", "wo", "zu", "zum", "zur", "wurde", "werden"};
+
+constexpr std::string_view kSpanishStopWords[] = {
+    "a", "al", "algo", "como", "con", "cual", "cuando", "de", "del", "donde", "el", "ella",
+    "ellas", "ellos", "en", "entre", "era", "es", "esa", "ese", "eso", "esta", "este", "esto",
+    "están", "está", "fue", "ha", "han", "hay", "la", "las", "le", "les", "lo", "los", "me",
+    "mi", "mis", "muy", "más", "ni", "no", "nos", "o", "para", "pero", "por", "porque", "qué",
+    "que", "se", "ser", "si", "sin", "sobre", "son", "su", "sus", "también", "te", "tu", "un",
+    "una", "uno", "unos", "unas", "y", "ya", "yo", "él", "cómo", "dónde", "cuál", "sí", "hasta",
+    "desde", "todo", "todos", "puede", "tiene", "hace"};
+
+// Every word of a query and of every chunk ingested is looked up in a stop list, so each
+// is an open-addressing table built at compile time: one short hash and, almost always,
+// one comparison.
+constexpr std::size_t kStopTableSize = 512;  // a power of two, over twice every list
 
 constexpr std::size_t stop_slot(std::string_view w) {
   std::uint32_t h = 2166136261u;
@@ -42,70 +76,95 @@ constexpr std::size_t stop_slot(std::string_view w) {
   return (h ^ (h >> 15)) & (kStopTableSize - 1);
 }
 
-constexpr std::array<std::string_view, kStopTableSize> make_stop_table() {
-  std::array<std::string_view, kStopTableSize> table{};
-  for (std::string_view w : kStopWords) {
+struct StopTable {
+  std::array<std::string_view, kStopTableSize> slots{};
+  std::size_t longest = 0;
+
+  bool contains(std::string_view w) const {
+    if (w.empty() || w.size() > longest) return false;
+    for (std::size_t slot = stop_slot(w);; slot = (slot + 1) & (kStopTableSize - 1)) {
+      if (slots[slot].empty()) return false;
+      if (slots[slot] == w) return true;
+    }
+  }
+};
+
+template <std::size_t N>
+constexpr StopTable make_stop_table(const std::string_view (&words)[N]) {
+  static_assert(2 * N <= kStopTableSize);
+  StopTable table;
+  for (std::string_view w : words) {
     std::size_t slot = stop_slot(w);
-    while (!table[slot].empty()) slot = (slot + 1) & (kStopTableSize - 1);
-    table[slot] = w;
+    bool present = false;
+    while (!table.slots[slot].empty()) {
+      present = present || table.slots[slot] == w;
+      slot = (slot + 1) & (kStopTableSize - 1);
+    }
+    if (present) continue;
+    table.slots[slot] = w;
+    if (w.size() > table.longest) table.longest = w.size();
   }
   return table;
 }
 
-constexpr auto kStopTable = make_stop_table();
+struct Language {
+  std::string_view name;      // ours, and Snowball's algorithm name
+  const StopTable* stop_words;
+};
 
-bool is_stop_word_impl(std::string_view w) {
-  if (w.empty() || w.size() > kLongestStopWord) return false;
-  for (std::size_t slot = stop_slot(w);; slot = (slot + 1) & (kStopTableSize - 1)) {
-    if (kStopTable[slot].empty()) return false;
-    if (kStopTable[slot] == w) return true;
+constexpr StopTable kEnglishStop = make_stop_table(kEnglishStopWords);
+constexpr StopTable kFrenchStop = make_stop_table(kFrenchStopWords);
+constexpr StopTable kGermanStop = make_stop_table(kGermanStopWords);
+constexpr StopTable kSpanishStop = make_stop_table(kSpanishStopWords);
+
+constexpr Language kLanguages[] = {
+    {"english", &kEnglishStop},
+    {"french", &kFrenchStop},
+    {"german", &kGermanStop},
+    {"spanish", &kSpanishStop},
+};
+constexpr std::size_t kLanguageCount = std::size(kLanguages);
+static_assert(kLanguageCount == std::size(kAnalyzerLanguages), "one stop list per language of the config");
+
+constexpr bool same_languages() {
+  for (std::size_t i = 0; i < kLanguageCount; ++i) {
+    if (kLanguages[i].name != std::string_view(kAnalyzerLanguages[i])) return false;
   }
+  return true;
+}
+static_assert(same_languages(), "kLanguages in the order of kAnalyzerLanguages");
+
+struct StemmerDeleter {
+  void operator()(sb_stemmer* s) const { sb_stemmer_delete(s); }
+};
+
+// A Snowball stemmer keeps its state between calls, so every thread has its own, made on
+// first use.
+sb_stemmer* stemmer_for(std::size_t language) {
+  thread_local std::array<std::unique_ptr<sb_stemmer, StemmerDeleter>, kLanguageCount> stemmers;
+  auto& s = stemmers[language];
+  if (!s) {
+    s.reset(sb_stemmer_new(std::string(kLanguages[language].name).c_str(), "UTF_8"));
+    if (!s) throw std::runtime_error("no Snowball stemmer for " + std::string(kLanguages[language].name));
+  }
+  return s.get();
 }
 
-bool ends_with(std::string_view w, std::string_view suffix) {
-  return w.size() >= suffix.size() && w.substr(w.size() - suffix.size()) == suffix;
-}
+bool is_word_byte(unsigned char c) { return c >= 0x80 || ascii_alnum(c); }
 
-bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
-
-// "running" -> "runn" -> "run", "stopped" -> "stopp" -> "stop"; but "called" keeps "ll".
-void undouble(std::string& s) {
-  const std::size_t n = s.size();
-  if (n >= 3 && s[n - 1] == s[n - 2] && !is_vowel(s[n - 1]) && s[n - 1] != 'l' &&
-      s[n - 1] != 's' && s[n - 1] != 'z' && s[n - 1] >= 'a' && s[n - 1] <= 'z') {
-    s.pop_back();
+// Lower-cases ASCII and the capitals of Latin-1 (U+00C0..U+00DE but U+00D7, whose UTF-8 is
+// C3 80..C3 9E), so "École" and "école" are one word in French and German too.
+void lower_word(std::string& word) {
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    const auto c = static_cast<unsigned char>(word[i]);
+    if (c < 0x80) {
+      word[i] = ascii_lower(word[i]);
+    } else if (c == 0xC3 && i + 1 < word.size()) {
+      const auto next = static_cast<unsigned char>(word[i + 1]);
+      if (next >= 0x80 && next <= 0x9E && next != 0x97) word[i + 1] = static_cast<char>(next + 0x20);
+      ++i;
+    }
   }
-}
-
-// Light suffix stemming: plural, -ing, -ed, then a final -e, so that "cache", "caches",
-// "cached" and "caching" all become "cach". Deliberately simple; the character n-grams
-// absorb what it misses. Writes the stem of `w` into `out`.
-void stem_impl(std::string_view w, std::string& out) {
-  out.assign(w);
-  if (out.size() <= 3) return;
-  if (ends_with(out, "ies") && out.size() > 4) {
-    out.resize(out.size() - 3);
-    out.push_back('y');
-  } else if (ends_with(out, "sses") || ends_with(out, "xes") || ends_with(out, "zes") ||
-             ends_with(out, "ches") || ends_with(out, "shes")) {
-    out.resize(out.size() - 2);
-  } else if (out.back() == 's' && !ends_with(out, "ss") && !ends_with(out, "us") &&
-             !ends_with(out, "is")) {
-    out.pop_back();
-  }
-  if (out.size() > 5 && ends_with(out, "ing")) {
-    out.resize(out.size() - 3);
-    undouble(out);
-  } else if (out.size() > 4 && ends_with(out, "ed")) {
-    out.resize(out.size() - 2);
-    if (out.back() == 'i') out.back() = 'y';
-    undouble(out);
-  }
-  if (out.size() > 3 && out.back() == 'e') out.pop_back();
-}
-
-bool is_word_byte(unsigned char c) {
-  return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 }  // namespace
@@ -115,11 +174,30 @@ void AnalyzedText::push_back(std::string_view term) {
   terms_ += term;
 }
 
-bool is_stop_word(std::string_view word) { return is_stop_word_impl(word); }
+TextAnalyzer::TextAnalyzer(const AnalyzerConfig& config) : config_(config), language_(kLanguageCount) {
+  for (std::size_t i = 0; i < kLanguageCount; ++i) {
+    if (kLanguages[i].name == config_.language) language_ = i;
+  }
+  if (language_ == kLanguageCount) throw std::invalid_argument("unknown analyzer language '" + config_.language + "'");
+  identity_ = config_.language + (config_.stop_words ? "+stop" : "") + "/" + std::to_string(kTextAnalysisVersion);
+}
 
-void stem_into(std::string_view word, std::string& out) { stem_impl(word, out); }
+bool TextAnalyzer::is_stop_word(std::string_view word) const {
+  return config_.stop_words && kLanguages[language_].stop_words->contains(word);
+}
 
-void analyze_text(std::string_view text, AnalyzedText& out) {
+void TextAnalyzer::stem_into(std::string_view word, std::string& out) const {
+  sb_stemmer* stemmer = stemmer_for(language_);
+  const sb_symbol* stem = sb_stemmer_stem(stemmer, reinterpret_cast<const sb_symbol*>(word.data()),
+                                          static_cast<int>(word.size()));
+  if (stem == nullptr) {  // out of memory: the word as it is still matches itself
+    out.assign(word);
+    return;
+  }
+  out.assign(reinterpret_cast<const char*>(stem), static_cast<std::size_t>(sb_stemmer_length(stemmer)));
+}
+
+void TextAnalyzer::analyze(std::string_view text, AnalyzedText& out) const {
   out.clear();
   thread_local std::string word;
   thread_local std::string stem;
@@ -128,20 +206,19 @@ void analyze_text(std::string_view text, AnalyzedText& out) {
   while (i < n) {
     while (i < n && !is_word_byte(static_cast<unsigned char>(text[i]))) ++i;
     if (i == n) break;
-    word.clear();
-    while (i < n && is_word_byte(static_cast<unsigned char>(text[i]))) {
-      const char c = ascii_lower(text[i++]);
-      word.push_back(c);
-    }
-    if (is_stop_word_impl(word)) continue;
-    stem_impl(word, stem);
+    const std::size_t start = i;
+    while (i < n && is_word_byte(static_cast<unsigned char>(text[i]))) ++i;
+    word.assign(text.substr(start, i - start));
+    lower_word(word);
+    if (is_stop_word(word)) continue;
+    stem_into(word, stem);
     out.push_back(stem);
   }
 }
 
-std::vector<std::string> analyze_text(std::string_view text) {
+std::vector<std::string> TextAnalyzer::analyze(std::string_view text) const {
   AnalyzedText terms;
-  analyze_text(text, terms);
+  analyze(text, terms);
   std::vector<std::string> words;
   words.reserve(terms.size());
   for (std::size_t i = 0; i < terms.size(); ++i) words.emplace_back(terms.term(i));

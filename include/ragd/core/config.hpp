@@ -60,6 +60,15 @@ struct QueryConfig {
   std::size_t max_id_chars = 128;  // user_id, session_id
 };
 
+// Word normalisation of both search legs (ragd/retrieval/text_analysis.hpp): the Snowball
+// stemmer and stop list of `language`.
+inline constexpr const char* kAnalyzerLanguages[] = {"english", "french", "german", "spanish"};
+
+struct AnalyzerConfig {
+  std::string language = "english";  // one of kAnalyzerLanguages
+  bool stop_words = true;            // drop the language's stop words
+};
+
 struct ChunkerConfig {
   std::size_t target_chars = 800;
   std::size_t overlap_chars = 120;
@@ -122,12 +131,16 @@ struct RetrievalConfig {
   ChunkerConfig chunker;
   std::size_t max_documents_per_request = 1000;
   std::size_t max_document_chars = 2 * 1024 * 1024;
-  std::string mode = "hybrid";         // dense, lexical or hybrid (both, fused by RRF)
+  std::string mode = "hybrid";         // dense, lexical or hybrid (both lists, fused)
+  AnalyzerConfig analyzer;
+  std::string fusion = "rrf";          // rrf (by rank) or convex (min-max normalised scores)
   double rrf_k = 60.0;                 // reciprocal rank fusion constant
-  double rrf_dense_weight = 0.7;       // weight of the dense list in the fusion (lexical: 1)
+  double dense_weight = 0.1;           // weight of the dense list in the fusion (lexical: 1)
   int candidates = 100;                // per-list depth before fusion in hybrid mode
-  double bm25_k1 = 0.9;                // BM25 term-frequency saturation (Anserini's value)
-  double bm25_b = 0.4;                 // BM25 length normalisation (Anserini's value)
+  double bm25_k1 = 1.2;                // BM25 term-frequency saturation
+  double bm25_b = 0.5;                 // BM25 length normalisation
+  // fusion, rrf_k, dense_weight, bm25_k1 and bm25_b: chosen on SciFact's train queries
+  // (`ragctl tune`, bench/results/2026-12-07-scifact-train-grid.md).
   std::string snapshot_path;           // "" = no persistence
   int snapshot_interval_ms = 2000;     // batch window between a change and its snapshot
   bool batch_searches = true;          // concurrent flat/ivf searches share one FAISS call

@@ -1,11 +1,12 @@
-// Bm25Index: the lexical index beside the dense one. An inverted index from terms (as
-// analyze_text() produces them: stop words dropped, lightly stemmed) to the chunks that
+// Bm25Index: the lexical index beside the dense one. An inverted index from terms (as its
+// TextAnalyzer produces them: stop words dropped, Snowball-stemmed) to the chunks that
 // hold them, scored with Okapi BM25 in Lucene's form:
 //   score(q, d) = sum over query terms t of  idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * |d| / avgdl))
 //   idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
 // with N the live chunks, df those holding t and |d| a chunk's length in terms. A term
 // repeated in the query counts once per occurrence, as in a Lucene bag-of-words query.
-// The defaults k1 = 0.9, b = 0.4 are Anserini's.
+// k1 and b are settings (retrieval.bm25_k1, retrieval.bm25_b); the defaults were chosen on
+// SciFact's train queries (bench/results/2026-12-07-scifact-train-grid.md).
 //
 // Posting lists are plain vectors in insertion order. Removing a chunk only marks it dead
 // (its postings are skipped when scoring); when dead postings reach a quarter of all
@@ -17,6 +18,7 @@
 // own critical section and only insert inside it.
 #pragma once
 
+#include "ragd/retrieval/text_analysis.hpp"
 #include "ragd/retrieval/vector_index.hpp"
 
 #include <cstddef>
@@ -29,11 +31,9 @@
 
 namespace ragd::retrieval {
 
-class AnalyzedText;
-
-struct Bm25Params {
-  double k1 = 0.9;
-  double b = 0.4;
+struct Bm25Params {  // the defaults of RetrievalConfig
+  double k1 = 1.2;
+  double b = 0.5;
 };
 
 class Bm25Index {
@@ -45,13 +45,13 @@ class Bm25Index {
     std::vector<std::pair<std::string, std::uint32_t>> terms;  // distinct term, count
   };
 
-  explicit Bm25Index(Bm25Params params = {});
+  explicit Bm25Index(Bm25Params params = {}, const AnalyzerConfig& analyzer = {});
   ~Bm25Index();
   Bm25Index(const Bm25Index&) = delete;
   Bm25Index& operator=(const Bm25Index&) = delete;
 
-  // Tokenises `text` for add(); pure, no lock.
-  static PreparedText prepare(std::int64_t id, std::string_view text);
+  // Tokenises `text` for add(); no lock.
+  PreparedText prepare(std::int64_t id, std::string_view text) const;
 
   // Indexes the texts; an id that is present is replaced (upsert). A text without terms
   // is still counted as a chunk (it can never match). Ids in one call must be distinct.
@@ -64,10 +64,10 @@ class Bm25Index {
   // Up to k (id, BM25 score) pairs with a positive score, best first; ties go to the
   // smaller id, so results are deterministic.
   std::vector<ScoredId> search(std::string_view query, int k) const;
-  // search() of a query already analysed (analyze_text()).
+  // search() of a query already analysed by analyzer().
   std::vector<ScoredId> search_terms(const AnalyzedText& query, int k) const;
 
-  // idf(t) above for one analysed term (a stem, as analyze_text() gives); a term no live
+  // idf(t) above for one analysed term (a stem, as analyzer() gives); a term no live
   // chunk holds gets the largest value, df = 0. 0 when the index is empty.
   double idf(std::string_view term) const;
   // idf() of every term of an analysed query, by position (out[i] for terms.term(i)), under
@@ -77,10 +77,12 @@ class Bm25Index {
   bool contains(std::int64_t id) const;
   std::size_t size() const;  // live chunks
   const Bm25Params& params() const { return params_; }
+  const TextAnalyzer& analyzer() const { return analyzer_; }
 
  private:
   struct Impl;
   Bm25Params params_;
+  TextAnalyzer analyzer_;
   mutable std::shared_mutex mutex_;
   std::unique_ptr<Impl> impl_;
 };

@@ -35,4 +35,8 @@ std::vector<Chunk> chunk_document(const Document& doc, const ChunkerConfig& conf
 // "Doc title › Heading", or whichever of the two is non-empty.
 std::string chunk_title(const std::string& doc_title, const std::string& heading);
 
+// What both indexes see of a chunk: its title, a newline, its text (the title gives every
+// chunk the context its own text may lack: "It listens on port 6379" under "Redis").
+std::string indexed_text(const Chunk& chunk);
+
 }  // namespace ragd::retrieval

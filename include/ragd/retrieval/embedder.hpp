@@ -19,6 +19,7 @@
 #pragma once
 
 #include "ragd/core/error.hpp"
+#include "ragd/retrieval/text_analysis.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -28,8 +29,6 @@
 #include <vector>
 
 namespace ragd::retrieval {
-
-class AnalyzedText;
 
 // Bumped whenever a change to the features or their weights changes the vectors, so that
 // vectors stored in a snapshot by an older build are recomputed rather than mixed in.
@@ -61,8 +60,9 @@ class Embedder {
 
 class HashEmbedder final : public Embedder {
  public:
-  // `dim` must be positive; values below 1 are clamped to 1.
-  explicit HashEmbedder(int dim = 384);
+  // `dim` must be positive; values below 1 are clamped to 1. Texts are analysed into terms
+  // by a TextAnalyzer of `analyzer`, the same as the BM25 index's.
+  explicit HashEmbedder(int dim = 384, const AnalyzerConfig& analyzer = {});
 
   // A vector of dim() floats with L2 norm 1, or all zeros when the text has no features
   // (empty, punctuation only, or only stop words).
@@ -71,7 +71,7 @@ class HashEmbedder final : public Embedder {
   // Same as embed(), written into `out`, which must hold dim() floats.
   void embed_into(std::string_view text, float* out) const;
 
-  // A query embedding of text already analysed (analyze_text(), so the caller can search
+  // A query embedding of text already analysed (analyzer(), so the caller can search
   // the lexical index with the same terms), whose features are scaled by `weights[i]` for
   // term i (the term's unigram, its character n-grams and the bigram it ends), e.g. the
   // term's IDF in the corpus (Bm25Index::idf_of_terms()). Stored chunk vectors stay
@@ -83,7 +83,7 @@ class HashEmbedder final : public Embedder {
 
   int dim() const override { return dim_; }
   std::string name() const override { return "hash"; }
-  std::string model() const override;  // "v<version()>"
+  std::string model() const override;  // "v<version()>-<analyzer().identity()>"
   std::uint32_t snapshot_version() const override { return version(); }
 
   // Computed on the calling thread: cheap CPU work, no I/O.
@@ -91,13 +91,16 @@ class HashEmbedder final : public Embedder {
   boost::asio::awaitable<Result<std::vector<float>>> embed_documents(std::vector<std::string> texts) override;
   Result<std::vector<float>> embed_documents_sync(std::vector<std::string> texts) override;
 
-  // Identifies the function text -> vector (features and text analysis), not the dim.
+  // Identifies the function terms -> vector and the analyser's version, not the dim nor
+  // the analyser's language (snapshots record that apart: see snapshot.hpp).
   static std::uint32_t version();
+  const TextAnalyzer& analyzer() const { return analyzer_; }
 
  private:
   // weights: one per term position, or null for 1 each.
   void embed_terms_into(const AnalyzedText& terms, float* out, const float* weights) const;
   int dim_;
+  TextAnalyzer analyzer_;
 };
 
 }  // namespace ragd::retrieval

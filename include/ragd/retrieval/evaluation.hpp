@@ -68,6 +68,10 @@ struct ModeEvaluation {
   double ms_per_query = 0.0;     // wall time of retrieve_sync, one query at a time
 };
 
+// How deep evaluate() searches: enough chunks to rank 100 distinct documents when
+// documents have several chunks (at most 2000).
+int evaluation_depth(const Retriever& retriever);
+
 // Runs every judged query of `data` through `retriever` (already holding data.corpus) in
 // each mode. Searches deep enough to rank 100 distinct documents. A hybrid search that
 // degrades to BM25 alone (the embedding service failed) fails the evaluation instead of

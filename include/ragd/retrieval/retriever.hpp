@@ -8,8 +8,8 @@
 // goes to the pool.
 //
 // Search modes: dense (cosine over hash embeddings), lexical (BM25) and hybrid (both lists,
-// `candidates` deep, fused by reciprocal rank fusion). Hit::score is the cosine in dense
-// mode, the BM25 score in lexical mode and the RRF score in hybrid mode; in every mode
+// `candidates` deep, fused as retrieval.fusion says: fusion.hpp). Hit::score is the cosine
+// in dense mode, the BM25 score in lexical mode and the fused score in hybrid mode; in every mode
 // higher is better, but scores of different modes are not comparable.
 //
 // Degraded searches: with an external embedder, a hybrid search whose query cannot be
@@ -242,7 +242,7 @@ class Retriever {
   void enqueue_search(std::shared_ptr<PendingSearch> search);
   void run_search_batches();
   void search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& batch) const;
-  // search_sync() after embedding: `query` holds the query's terms (analyze_text()), `vec`
+  // search_sync() after embedding: `query` holds the query's terms (the analyser's), `vec`
   // its vector (empty in lexical mode).
   Result<std::vector<Hit>> search_with_vector(const AnalyzedText& query, const std::vector<float>& vec, int top_k,
                                               SearchMode mode) const;

@@ -4,7 +4,9 @@
 //   header   "RAGDSNAP", u32 format version (1), u32 dim, u32 embedder version,
 //            u32 flags, u64 index version, u64 next chunk key, u64 chunk count,
 //            then, when flags bit 0 is set, the replication position: stream id
-//            (u32 length + bytes) and u64 sequence; then, when flags bit 1 is set, the
+//            (u32 length + bytes) and u64 sequence; then, when flags bit 2 is set, the
+//            identity of the text analyser the file was indexed with (a string, e.g.
+//            "english+stop/2": TextAnalyzer::identity()); then, when flags bit 1 is set, the
 //            documents: the index description (string, e.g. "hnsw m=32 ef_construction=64"),
 //            u64 document count and that many records of id, title, metadata and text
 //            (strings as ingested, in id order) (other flag bits must be 0)
@@ -13,7 +15,10 @@
 //   trailer  u32 CRC-32 (zlib's) of every byte before it, then "PANSDGAR"
 //
 // The doc id -> chunks map is rebuilt from the records; the BM25 index is rebuilt from the
-// texts (tokenising is cheaper than storing postings, and keeps one source of truth).
+// texts (tokenising is cheaper than storing postings, and keeps one source of truth), with
+// the running analyser. The built-in hash embedder's vectors depend on the analyser too:
+// when the recorded one differs from the running one (a file without the field was made by
+// kLegacyAnalyzerIdentity), the loader re-embeds the texts.
 // Vectors are stored, not recomputed: when the stored dim or embedder version differ from
 // the running embedder's, the loader re-embeds the texts instead. The FAISS index itself is
 // not stored: the loader rebuilds it from the vectors, whatever kind the file was made
@@ -48,6 +53,7 @@ struct SnapshotData {
   std::int64_t next_chunk_key = 1;
   std::string replication_stream_id;  // "" = none (flags bit 0 clear)
   std::uint64_t replication_sequence = 0;
+  std::string analyzer;               // TextAnalyzer::identity(); "" = not recorded (flags bit 2 clear)
   bool has_documents = false;      // flags bit 1
   std::string index_description;  // VectorIndex::describe() of the index that saved it
   std::vector<StoredDocument> documents;  // `chunks` counts are not stored

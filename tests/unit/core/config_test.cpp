@@ -103,6 +103,33 @@ TEST(GatewayConfig, ParsesTheRetrievalModeAndSnapshotKeys) {
   EXPECT_FALSE(validate(*bad));
 }
 
+TEST(GatewayConfig, ParsesTheAnalyzerAndFusionKeysWithAnEnvironmentOverride) {
+  auto c = parse_gateway_config(
+      R"({"retrieval": {"analyzer": {"language": "german", "stop_words": false}, "fusion": "convex",
+                        "dense_weight": 0.2, "bm25_k1": 1.2, "bm25_b": 0.75}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->retrieval.analyzer.language, "german");
+  EXPECT_FALSE(c->retrieval.analyzer.stop_words);
+  EXPECT_EQ(c->retrieval.fusion, "convex");
+  EXPECT_EQ(c->retrieval.dense_weight, 0.2);
+  EXPECT_EQ(c->retrieval.bm25_k1, 1.2);
+  EXPECT_EQ(c->retrieval.bm25_b, 0.75);
+  EXPECT_TRUE(validate(*c));
+  ::setenv("RAGD_ANALYZER_LANGUAGE", "french", 1);
+  auto applied = apply_gateway_env(*c);
+  ::unsetenv("RAGD_ANALYZER_LANGUAGE");
+  ASSERT_TRUE(applied);
+  EXPECT_EQ(c->retrieval.analyzer.language, "french");
+
+  for (const char* bad : {R"({"retrieval": {"analyzer": {"language": "klingon"}}})",
+                          R"({"retrieval": {"fusion": "max"}})", R"({"retrieval": {"dense_weight": -1}})"}) {
+    auto parsed = parse_gateway_config(bad);
+    ASSERT_TRUE(parsed) << bad;
+    EXPECT_FALSE(validate(*parsed)) << bad;
+  }
+  EXPECT_FALSE(parse_gateway_config(R"({"retrieval": {"analyzer": {"stemmer": "porter"}}})"));
+}
+
 TEST(GatewayConfig, QueueKeysFollowTheRedisKeyPrefix) {
   auto c = parse_gateway_config(R"({"redis": {"key_prefix": "tenant-b:"}})");
   ASSERT_TRUE(c) << c.error().message;

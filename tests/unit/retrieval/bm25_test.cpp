@@ -21,23 +21,6 @@ std::vector<std::int64_t> ids_of(const std::vector<ScoredId>& hits) {
 
 }  // namespace
 
-TEST(TextAnalysis, LowerCasesDropsStopWordsAndStems) {
-  EXPECT_EQ(analyze_text("The Caches were CACHING cached pages!"),
-            (std::vector<std::string>{"cach", "cach", "cach", "pag"}));
-  EXPECT_TRUE(analyze_text("what is the").empty());
-  EXPECT_EQ(analyze_text("naïve café"), (std::vector<std::string>{"naïv", "café"}));
-}
-
-TEST(TextAnalysis, FindsEveryKindOfStopWordAndNothingElse) {
-  using ragd::retrieval::is_stop_word;
-  for (const char* w : {"a", "i", "the", "about", "actually", "something", "yours", "whom", "please"}) {
-    EXPECT_TRUE(is_stop_word(w)) << w;
-  }
-  for (const char* w : {"", "volcano", "abou", "abouts", "yourss", "somethings", "th", "cache", "z"}) {
-    EXPECT_FALSE(is_stop_word(w)) << w;
-  }
-}
-
 TEST(Bm25Index, ScoresMatchTheFormulaOnAHandComputedExample) {
   Bm25Index index(Bm25Params{1.2, 0.75});
   index.add(1, "apple banana apple");  // terms: appl banana appl (length 3)
@@ -139,7 +122,7 @@ TEST(Bm25Index, ConcurrentSearchesAndUpdatesAreSafe) {
 TEST(Bm25Index, IdfOfTermsGivesIdfForEachPosition) {
   Bm25Index index;
   AnalyzedText query;
-  analyze_text("banana apples and kiwis, banana again", query);
+  index.analyzer().analyze("banana apples and kiwis, banana again", query);
   std::vector<float> idf{7.0f};
   index.idf_of_terms(query, idf);
   EXPECT_EQ(idf, std::vector<float>(query.size(), 0.0f));

@@ -72,12 +72,12 @@ TEST(HashEmbedder, EmbedTermsWeighsTermsAndMatchesEmbedUnweighted) {
   HashEmbedder e(96);
   const std::string text = "How do deadlines propagate from the HTTP request to Redis commands?";
   ragd::retrieval::AnalyzedText terms;
-  ragd::retrieval::analyze_text(text, terms);
+  e.analyzer().analyze(text, terms);
   // A weight of 1 everywhere is no weight; a weight of 0 everywhere leaves nothing.
   EXPECT_EQ(e.embed_terms(terms, std::vector<float>(terms.size(), 1.0f)), e.embed(text));
   EXPECT_EQ(norm(e.embed_terms(terms, std::vector<float>(terms.size(), 0.0f))), 0.0);
   // Weighting one term up moves the vector toward that term's own embedding.
-  const std::string redis = ragd::retrieval::analyze_text("Redis").at(0);
+  const std::string redis = e.analyzer().analyze("Redis").at(0);
   auto redis_up = e.embed_terms(terms, weights_of(terms, [&](std::string_view term) { return term == redis ? 3.0f : 1.0f; }));
   EXPECT_NEAR(norm(redis_up), 1.0, 1e-5);
   EXPECT_GT(dot(redis_up, e.embed("redis")), dot(e.embed(text), e.embed("redis")));
@@ -86,7 +86,7 @@ TEST(HashEmbedder, EmbedTermsWeighsTermsAndMatchesEmbedUnweighted) {
 TEST(HashEmbedder, EmbedTermsWantsOneWeightPerTerm) {
   HashEmbedder e(128);
   ragd::retrieval::AnalyzedText terms;
-  ragd::retrieval::analyze_text("Which replica answers when the Redis primary fails over to a replica?", terms);
+  e.analyzer().analyze("Which replica answers when the Redis primary fails over to a replica?", terms);
   std::vector<float> weights(terms.size(), 1.0f);
   EXPECT_EQ(e.embed_terms(terms, weights).size(), 128u);
   weights.pop_back();

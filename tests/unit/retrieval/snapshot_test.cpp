@@ -1,6 +1,7 @@
 #include "ragd/retrieval/snapshot.hpp"
 
 #include "ragd/retrieval/retriever.hpp"
+#include "ragd/retrieval/text_analysis.hpp"
 #include "test_support.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -78,6 +79,16 @@ void write_all(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
+// Indexes documents() into a snapshot at `path` with the default analyser; its contents.
+Result<SnapshotData> save_documents(const std::string& path) {
+  {
+    Retriever r(snapshot_config(path));
+    if (auto ingested = r.ingest_sync(documents()); !ingested) return ingested.error();
+    if (auto saved = r.save_snapshot_sync(); !saved) return saved.error();
+  }
+  return read_snapshot_file(path);
+}
+
 }  // namespace
 
 TEST(Snapshot, RoundTripGivesIdenticalSearchResults) {
@@ -134,6 +145,60 @@ TEST(Snapshot, AnotherEmbeddingSizeIsReembeddedOnLoad) {
   ASSERT_TRUE(hits);
   ASSERT_EQ(hits->size(), 1u);
   EXPECT_EQ(hits->front().doc_id, "tides");
+}
+
+// The analyser decides the hash embedder's vectors and the BM25 terms: a file indexed with
+// another one (here, with stop words kept) is re-indexed at load, so its searches are
+// those of a fresh ingest under the running analyser, and the next save records it.
+TEST(Snapshot, AnotherAnalyzerIsReindexedOnLoad) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/index.snap";
+  auto file = save_documents(path);
+  ASSERT_TRUE(file) << file.error().message;
+  EXPECT_EQ(file->analyzer, TextAnalyzer().identity());
+
+  auto config = snapshot_config(path);
+  config.analyzer.stop_words = false;
+  Retriever loaded(config);
+  auto stats = loaded.load_snapshot();
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_TRUE(stats->reembedded);
+  auto fresh_config = config;
+  fresh_config.snapshot_path.clear();
+  Retriever fresh(fresh_config);
+  ASSERT_TRUE(fresh.ingest_sync(documents()));
+  expect_same_hits(all_results(fresh), all_results(loaded));
+
+  auto saved = loaded.save_snapshot_sync();
+  ASSERT_TRUE(saved) << saved.error().message;
+  EXPECT_FALSE(saved->skipped);
+  file = read_snapshot_file(path);
+  ASSERT_TRUE(file);
+  EXPECT_EQ(file->analyzer, TextAnalyzer(config.analyzer).identity());
+}
+
+// Files written before snapshots recorded the analyser were made by the version 1 one:
+// loaded, they are re-indexed with the running analyser.
+TEST(Snapshot, AFileWithoutAnAnalyzerIsReindexedOnLoad) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/index.snap";
+  auto file = save_documents(path);
+  ASSERT_TRUE(file) << file.error().message;
+  file->analyzer.clear();
+  write_all(path, encode_snapshot(*file));
+  ASSERT_TRUE(read_snapshot_file(path)->analyzer.empty());
+
+  Retriever loaded(snapshot_config(path));
+  auto stats = loaded.load_snapshot();
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_TRUE(stats->reembedded);
+  EXPECT_EQ(loaded.document_count(), 3u);
+  auto hits = loaded.search_sync("what causes tides", 1, SearchMode::hybrid);
+  ASSERT_TRUE(hits);
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ(hits->front().doc_id, "tides");
+  ASSERT_TRUE(loaded.save_snapshot_sync());
+  EXPECT_EQ(read_snapshot_file(path)->analyzer, TextAnalyzer().identity());
 }
 
 TEST(Snapshot, MissingFileStartsEmpty) {
