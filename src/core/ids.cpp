@@ -4,6 +4,7 @@
 #include <random>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -123,10 +124,16 @@ __attribute__((target("sha,sse4.1"))) void compress_sha_ni(std::uint32_t h[8], c
   _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[4]), state1);
 }
 
+// CPUID leaf 7 EBX bit 29 is SHA, leaf 1 ECX bit 19 SSE4.1 (clang's __builtin_cpu_supports
+// does not know "sha", so the bits are read directly).
+bool has_sha_ni() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19))) return false;
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+}
+
 using CompressFn = void (*)(std::uint32_t*, const std::uint8_t*);
-const CompressFn compress = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1")
-                                ? &compress_sha_ni
-                                : &compress_portable;
+const CompressFn compress = has_sha_ni() ? &compress_sha_ni : &compress_portable;
 #else
 constexpr auto compress = &compress_portable;
 #endif
