@@ -1,0 +1,121 @@
+// One HTTP request as bytes through what the server does with it, in process: Beast's
+// request parser with the server's default header and body limits (fed in two pieces, as
+// reads deliver them), the conversion to ragd::http::Request as the connection loop does
+// it, the API-key check, the router (the gateway's public routes) and the body validation
+// of the matched route. Anything may be refused; nothing may crash, hang or read out of
+// bounds.
+#include "ragd/core/config.hpp"
+#include "ragd/core/ids.hpp"
+#include "ragd/http/api.hpp"
+#include "ragd/http/auth.hpp"
+#include "ragd/http/message.hpp"
+#include "ragd/http/router.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using ragd::http::Request;
+using ragd::http::Response;
+
+struct Gateway {
+  ragd::ServerConfig server;
+  ragd::QueryConfig query;
+  ragd::RetrievalConfig retrieval;
+  ragd::AuthConfig auth_config = [] {
+    ragd::AuthConfig a;
+    a.api_keys.push_back({ragd::sha256_hex("fuzz-key"), "fuzz", "k1", {}});
+    return a;
+  }();
+  ragd::http::ApiKeyAuth auth{auth_config};
+  ragd::http::Router router;
+
+  Gateway() {
+    auto respond = [](int status) { return Response::json(status, "{}"); };
+    router.add("POST", "/query", [this, respond](Request req) -> asio::awaitable<Response> {
+      auto q = ragd::http::parse_query_body(req.body, query);
+      co_return respond(q ? 200 : 400);
+    });
+    router.add("POST", "/v1/documents", [this, respond](Request req) -> asio::awaitable<Response> {
+      auto d = ragd::http::parse_documents_body(req.body, retrieval);
+      co_return respond(d ? 200 : 400);
+    });
+    router.add("GET", "/v1/documents/{id}", [respond](Request req) -> asio::awaitable<Response> {
+      co_return respond(req.path_params.at(0).empty() ? 400 : 200);
+    });
+    router.add("DELETE", "/v1/documents/{id}", [respond](Request req) -> asio::awaitable<Response> {
+      co_return respond(req.path_params.at(0).empty() ? 400 : 200);
+    });
+    router.add("GET", "/healthz", [respond](Request) -> asio::awaitable<Response> { co_return respond(200); });
+  }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static Gateway gw;
+  if (size == 0) return 0;
+  // The first byte chooses where the stream splits into two reads.
+  const std::size_t split = data[0] % (size);
+  const char* bytes = reinterpret_cast<const char*>(data + 1);
+  const std::size_t n = size - 1;
+
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(gw.server.header_limit_bytes));
+  parser.body_limit(gw.server.body_limit_bytes);
+  parser.eager(true);
+  std::string buffer;
+  boost::beast::error_code ec;
+  for (auto [from, to] : {std::pair<std::size_t, std::size_t>{0, std::min(split, n)},
+                          std::pair<std::size_t, std::size_t>{std::min(split, n), n}}) {
+    buffer.append(bytes + from, to - from);
+    while (!buffer.empty() && !parser.is_done() && !ec) {
+      std::size_t used = parser.put(asio::buffer(buffer), ec);
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+        break;
+      }
+      buffer.erase(0, used);
+      if (used == 0) break;
+    }
+    if (ec) return 0;
+  }
+  if (!parser.is_done()) {
+    parser.put_eof(ec);
+    if (ec || !parser.is_done()) return 0;
+  }
+
+  auto& msg = parser.get();
+  Request req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  auto q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  if (q != std::string::npos) req.query = req.target.substr(q + 1);
+  for (const auto& f : msg) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    req.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  req.body = std::move(msg.body());
+
+  (void)gw.auth.authenticate(req);
+  auto m = gw.router.match(req.method, req.path);
+  if (!m.handler) {
+    if (m.status != 404 && m.status != 405) __builtin_trap();
+    return 0;
+  }
+  req.path_params = std::move(m.params);
+  asio::io_context io;
+  asio::co_spawn(io, (*m.handler)(std::move(req)), asio::detached);
+  io.run();
+  return 0;
+}
