@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   auto generator = ragd::llm::make_generator(io.get_executor(), config.llm);
   const std::string consumer = config.consumer_name;
-  ragd::queue::JobHandler handler = [&generator, consumer](ragd::queue::Job job)
+  // One job through the generator; `publish` set for a streamed job.
+  auto answer = [&generator, consumer](ragd::queue::Job job, ragd::queue::DeltaPublisher publish)
       -> asio::awaitable<ragd::queue::JobReply> {
     ragd::queue::JobReply reply;
     reply.job_id = job.id;
@@ -125,7 +126,12 @@ int main(int argc, char** argv) {
       reply.queue_wait_ms = static_cast<double>(std::max<std::int64_t>(0, ragd::unix_ms() - job.enqueued_unix_ms));
     }
     const double t0 = ragd::mono_ms();
-    auto result = co_await generator->generate(std::move(job));
+    ragd::Result<ragd::llm::GenerateResult> result{ragd::llm::GenerateResult{}};
+    if (publish) {
+      result = co_await generator->generate_stream(std::move(job), std::move(publish));
+    } else {
+      result = co_await generator->generate(std::move(job));
+    }
     reply.llm_ms = ragd::mono_ms() - t0;
     if (result) {
       reply.ok = true;
@@ -139,6 +145,10 @@ int main(int argc, char** argv) {
     }
     co_return reply;
   };
+  ragd::queue::JobHandler handler = [answer](ragd::queue::Job job) { return answer(std::move(job), {}); };
+  ragd::queue::StreamJobHandler stream_handler = [answer](ragd::queue::Job job, ragd::queue::DeltaPublisher publish) {
+    return answer(std::move(job), std::move(publish));
+  };
 #ifdef RAGD_TEST_FAILPOINTS
   handler = with_crash_failpoint(std::move(handler));
 #endif
@@ -146,6 +156,7 @@ int main(int argc, char** argv) {
   ragd::queue::WorkerRunner runner(io.get_executor(), config.redis, config.queue, consumer,
                                    config.concurrency, handler);
   runner.set_job_decoding(generator->job_decoding());
+  runner.set_stream_handler(stream_handler);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {

@@ -181,8 +181,9 @@ std::string encode_job(const Job& job, bool compact) {
   w.end_array();
   if (in_prompt) w.member("passages_in_prompt", true);
   w.member("enqueued_unix_ms", static_cast<std::int64_t>(job.enqueued_unix_ms))
-      .member("attempt", static_cast<std::int64_t>(job.attempt))
-      .end_object();
+      .member("attempt", static_cast<std::int64_t>(job.attempt));
+  if (job.stream) w.member("stream", true);
+  w.end_object();
   return out;
 }
 
@@ -218,6 +219,7 @@ Result<Job> decode_job(const std::string& payload, JobDecoding decoding) {
   r.get("question", job.question);
   r.get("enqueued_unix_ms", job.enqueued_unix_ms);
   r.get("attempt", job.attempt);
+  r.get("stream", job.stream);
   if (JsonValue::Array* messages = r.array("messages")) {
     if (!forwarding) job.messages.reserve(messages->size());
     for (std::size_t i = 0; i < messages->size(); ++i) {
@@ -297,8 +299,9 @@ std::string encode_reply(const JobReply& reply) {
       .member("error_message", reply.error_message)
       .member("queue_wait_ms", static_cast<double>(reply.queue_wait_ms))
       .member("llm_ms", static_cast<double>(reply.llm_ms))
-      .member("worker", reply.worker)
-      .end_object();
+      .member("worker", reply.worker);
+  if (!reply.run_id.empty()) w.member("run_id", reply.run_id);
+  w.end_object();
   return out;
 }
 
@@ -318,6 +321,7 @@ Result<JobReply> decode_reply(const std::string& payload) {
   r.get("queue_wait_ms", reply.queue_wait_ms);
   r.get("llm_ms", reply.llm_ms);
   r.get("worker", reply.worker);
+  r.get("run_id", reply.run_id);
   if (!r.error() && reply.job_id.empty()) r.fail("job_id", "must not be empty");
   if (r.error()) return *r.error();
   return reply;

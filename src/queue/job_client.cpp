@@ -24,6 +24,7 @@
 #include "ragd/redis/client.hpp"
 #include "ragd/redis/stream_id.hpp"
 #include "queue/stream_impl.hpp"
+#include "ragd/queue/job_stream.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -63,6 +64,9 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
     asio::steady_timer* timer = nullptr;
     std::string entry_id;  // set once the XADD has returned
     bool cancelled = false;
+    const DeltaHandler* on_delta = nullptr;  // streamed jobs only
+    std::string run_id;                      // the run whose pieces were handed on
+    std::int64_t seq = 0;                    // the last piece handed on
 
     void finish(Result<JobReply> r) {
       if (result) return;
@@ -85,11 +89,12 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
   static asio::awaitable<Result<JobReply>> await_reply(std::shared_ptr<Impl> self, std::string id,
                                                        std::string payload, std::size_t priority,
                                                        std::chrono::milliseconds remaining,
-                                                       std::int64_t enqueued_unix_ms) {
+                                                       std::int64_t enqueued_unix_ms, DeltaHandler on_delta) {
     if (self->stopped_) co_return make_error(Errc::cancelled, "job client stopped");
     asio::steady_timer timer(self->strand_, remaining);
     Waiter w;
     w.timer = &timer;
+    if (on_delta) w.on_delta = &on_delta;
     if (!self->waiters_.emplace(id, &w).second) {
       co_return make_error(Errc::bad_request, "duplicate job id");
     }
@@ -116,6 +121,8 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
     if (!ec && !w.cancelled) {
       co_return make_error(Errc::deadline_exceeded, "no reply from a worker before the deadline");
     }
+    // A streamed job's model call may be running: the workers are told to stop it.
+    if (on_delta) asio::co_spawn(self->strand_, notify_cancel(self, id), asio::detached);
     co_return make_error(Errc::cancelled, "request cancelled while waiting for the LLM");
   }
 
@@ -172,10 +179,14 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
       auto entries = detail::parse_stream_read(std::move(*r));
       if (entries.empty()) continue;
       redis::Command xdel = {"XDEL", self->reply_stream_};
-      for (const auto& e : entries) {
+      for (auto& e : entries) {
         last_id = e.id;
         xdel.push_back(e.id);
-        self->dispatch_reply(e);
+        if (e.field(kDeltaField) != nullptr) {
+          self->dispatch_delta(std::move(e));
+        } else {
+          self->dispatch_reply(e);
+        }
       }
       // The cleanup goes out on the shared connections and is not waited for: the next read
       // starts after last_id whatever became of it, and replies arriving meanwhile are not
@@ -191,6 +202,12 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
     if (self->stopped_) co_return;
     auto c = co_await self->redis_.pipeline(std::move(cleanup));
     if (!c) spdlog::debug("reply stream cleanup failed: {}", c.error().message);
+  }
+
+  static asio::awaitable<void> notify_cancel(std::shared_ptr<Impl> self, std::string id) {
+    if (self->stopped_) co_return;
+    auto r = co_await self->redis_.command(cancel_command(self->config_, id));
+    if (!r || r->is_error()) spdlog::debug("cancel notice for job={} not written", id);
   }
 
   // Deletes the entry of a job nobody waits for any more (best effort).
@@ -210,11 +227,39 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
     }
     auto it = waiters_.find(reply->job_id);
     if (it == waiters_.end()) return;  // the waiter gave up (deadline, cancel) or a duplicate
+    if (!it->second->run_id.empty() && reply->run_id != it->second->run_id) {
+      it->second->finish(restarted_error());
+      return;
+    }
     if (!reply->ok && reply->error_code == "deadline_exceeded") {
       it->second->finish(make_error(Errc::deadline_exceeded, "the job's deadline passed in the queue"));
       return;
     }
     it->second->finish(std::move(*reply));
+  }
+
+  static Error restarted_error() {
+    return make_error(Errc::upstream_error,
+                      "the worker streaming this answer stopped after it began; the answer is incomplete");
+  }
+
+  // A piece of a streamed answer: handed on if it continues the run already handed on (or
+  // starts one); a piece of another run means the first one's worker died mid-answer.
+  void dispatch_delta(StreamRecord&& e) {
+    auto d = parse_delta(std::move(e));
+    if (!d) return;
+    auto it = waiters_.find(d->job_id);
+    if (it == waiters_.end() || it->second->on_delta == nullptr || it->second->result) return;
+    Waiter& w = *it->second;
+    if (w.run_id.empty()) {
+      w.run_id = d->run_id;
+    } else if (w.run_id != d->run_id) {
+      w.finish(restarted_error());
+      return;
+    }
+    if (d->seq <= w.seq) return;  // a duplicate
+    w.seq = d->seq;
+    (*w.on_delta)(d->text);
   }
 
   static asio::awaitable<void> sample_depth(std::shared_ptr<Impl> self) {
@@ -279,7 +324,14 @@ void JobClient::stop() {
 // does not see through (a known false positive of coroutine frames).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-asio::awaitable<Result<JobReply>> JobClient::submit(Job job) {
+asio::awaitable<Result<JobReply>> JobClient::submit(Job job) { return submit_impl(std::move(job), {}); }
+
+asio::awaitable<Result<JobReply>> JobClient::submit_stream(Job job, DeltaHandler on_delta) {
+  job.stream = true;
+  return submit_impl(std::move(job), std::move(on_delta));
+}
+
+asio::awaitable<Result<JobReply>> JobClient::submit_impl(Job job, DeltaHandler on_delta) {
   auto self = impl_;
   if (self->stopped_) co_return make_error(Errc::cancelled, "job client stopped");
   const std::int64_t now = unix_ms();
@@ -302,7 +354,7 @@ asio::awaitable<Result<JobReply>> JobClient::submit(Job job) {
   const auto remaining = std::chrono::milliseconds(job.deadline_unix_ms - now);
   auto on_cancel = [self, id = job.id] { self->cancel_wait(id); };
   auto op = Impl::await_reply(self, job.id, encode_job(job, self->config_.compact_jobs), p, remaining,
-                              job.enqueued_unix_ms);
+                              job.enqueued_unix_ms, std::move(on_delta));
   auto [ep, result] = co_await await_on(self->strand_, std::move(op), std::move(on_cancel));
   if (limited) {
     if (!ep && result) {

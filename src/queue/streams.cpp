@@ -14,6 +14,8 @@ std::string stream_for(const QueueConfig& config, Priority priority) {
 
 std::string dead_letter_stream(const QueueConfig& config) { return config.jobs_stream + ":dead"; }
 
+std::string cancel_stream(const QueueConfig& config) { return config.jobs_stream + ":cancel"; }
+
 std::string workers_key(const QueueConfig& config) { return config.key_prefix + "workers"; }
 
 std::string reply_stream(const QueueConfig& config, const std::string& gateway_id) {

@@ -25,8 +25,12 @@
 #include "ragd/core/ids.hpp"
 #include "ragd/redis/client.hpp"
 #include "queue/claims.hpp"
+#include "queue/delta_writer.hpp"
 #include "queue/stream_impl.hpp"
+#include "ragd/queue/job_stream.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -40,6 +44,7 @@
 #include <atomic>
 #include <array>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 namespace ragd::queue {
@@ -126,6 +131,11 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       self->background_running_ = 2;
       asio::co_spawn(self->strand_, heartbeat(self), asio::detached);
       asio::co_spawn(self->strand_, renew_claims(self), asio::detached);
+      if (self->stream_handler_) {
+        self->cancel_conn_ = self->redis_.dedicated_connection();
+        ++self->background_running_;
+        asio::co_spawn(self->strand_, read_cancels(self), asio::detached);
+      }
       co_await self->read_loop();
     }
     // Drain: every job already read is answered before run() returns.
@@ -491,7 +501,11 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
           Job work = std::move(*job);
           job->id = work.id;
           job->reply_to = work.reply_to;
-          reply = co_await self->handler_(std::move(work));
+          if (work.stream && self->stream_handler_) {
+            reply = co_await run_streamed(self, std::move(work));
+          } else {
+            reply = co_await self->handler_(std::move(work));
+          }
         } catch (const std::exception& e) {
           spdlog::error("worker {} handler threw for job={}: {}", self->consumer_, job->id, e.what());
           reply = JobReply{};
@@ -524,6 +538,80 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       self->wake_.cancel();
       if (self->stopping_) self->renew_timer_.cancel();
     });
+  }
+
+  // One streamed job running here: its handler runs on `strand`, where a cancel notice
+  // emits `cancel`.
+  struct StreamRun {
+    explicit StreamRun(asio::any_io_executor ex) : strand(asio::make_strand(ex)) {}
+    asio::strand<asio::any_io_executor> strand;
+    asio::cancellation_signal cancel;
+  };
+
+  // Runs a streamed job: its pieces go to the reply stream as delta entries (DeltaWriter),
+  // all of them written before this returns, so they precede the reply.
+  static asio::awaitable<JobReply> run_streamed(std::shared_ptr<Impl> self, Job job) {
+    auto run = std::make_shared<StreamRun>(self->ex_);
+    auto writer = std::make_shared<detail::DeltaWriter>(run->strand, self->redis_, job.reply_to, job.id,
+                                                        self->config_.reply_ttl_ms);
+    const std::string id = job.id;
+    asio::post(self->strand_, [self, id, run] { self->runs_[id] = run; });
+    DeltaPublisher publish = [writer](std::string_view text) { writer->publish(text); };
+    auto op = self->stream_handler_(std::move(job), std::move(publish));
+    auto [ep, reply] = co_await asio::co_spawn(
+        run->strand, std::move(op), asio::bind_cancellation_slot(run->cancel.slot(), kNoThrow));
+    asio::post(self->strand_, [self, id] { self->runs_.erase(id); });
+    co_await writer->drain();
+    if (ep) {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const boost::system::system_error& e) {
+        if (e.code() != asio::error::operation_aborted) throw;
+        reply = JobReply{};
+        reply.error_code = "cancelled";
+        reply.error_message = "the asker went away";
+      }
+    }
+    reply.run_id = writer->run_id();
+    co_return reply;
+  }
+
+  // Cancel notices (job_stream.hpp): a job of the notice running here has its handler
+  // cancelled. Read from the stream's end as it was at start.
+  static asio::awaitable<void> read_cancels(std::shared_ptr<Impl> self) {
+    const std::string stream = cancel_stream(self->config_);
+    std::string last;
+    const auto timeout = std::chrono::milliseconds(detail::kBlockMs + self->redis_.config().command_timeout_ms);
+    while (!self->stopping_) {
+      if (last.empty()) {
+        auto r = co_await self->cancel_conn_->command(redis::make_command("XREVRANGE", stream, "+", "-", "COUNT", 1));
+        if (r && !r->is_error()) {
+          auto entries = detail::parse_entries(std::move(*r));
+          last = entries.empty() ? "0-0" : entries.front().id;
+        } else {
+          co_await detail::sleep_for(kRetryPause);
+        }
+        continue;
+      }
+      auto r = co_await self->cancel_conn_->command(
+          redis::make_command("XREAD", "COUNT", 256, "BLOCK", detail::kBlockMs, "STREAMS", stream, last), timeout);
+      if (self->stopping_) break;
+      if (!r || r->is_error()) {
+        co_await detail::sleep_for(kRetryPause);
+        continue;
+      }
+      for (auto& e : detail::parse_stream_read(std::move(*r))) {
+        last = e.id;
+        const std::string* job_id = e.field("job");
+        if (job_id == nullptr) continue;
+        auto it = self->runs_.find(*job_id);
+        if (it == self->runs_.end()) continue;
+        spdlog::info("worker {} cancelling job={}: its asker went away", self->consumer_, *job_id);
+        asio::post(it->second->strand, [run = it->second] { run->cancel.emit(asio::cancellation_type::terminal); });
+      }
+    }
+    --self->background_running_;
+    self->wake_.cancel();
   }
 
   // How long a Redis write for a job keeps being retried: until the job's deadline (its
@@ -621,6 +709,9 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
   std::string consumer_;
   std::int64_t concurrency_;
   JobHandler handler_;
+  StreamJobHandler stream_handler_;
+  std::unique_ptr<redis::Connection> cancel_conn_;  // read_cancels' blocking reads
+  std::unordered_map<std::string, std::shared_ptr<StreamRun>> runs_;  // streamed jobs by id; strand only
   asio::steady_timer wake_;             // strand only
   asio::steady_timer heartbeat_timer_;  // strand only
   asio::steady_timer renew_timer_;      // strand only
@@ -658,6 +749,8 @@ void WorkerRunner::stop() { impl_->stop(); }
 void WorkerRunner::set_reclaim_idle(std::chrono::milliseconds idle) { impl_->reclaim_idle_ = idle; }
 
 void WorkerRunner::set_job_decoding(JobDecoding decoding) { impl_->decoding_ = decoding; }
+
+void WorkerRunner::set_stream_handler(StreamJobHandler handler) { impl_->stream_handler_ = std::move(handler); }
 
 std::int64_t WorkerRunner::processed() const { return impl_->processed_.load(); }
 

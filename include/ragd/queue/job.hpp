@@ -45,6 +45,9 @@ struct Job {
   std::vector<Passage> passages;      // retrieved context, for the offline generator
   std::int64_t enqueued_unix_ms = 0;
   int attempt = 0;                    // set by the consumer from the delivery count
+  // The asker relays the answer as it is produced: the worker streams it back as delta
+  // entries before the reply (see job_stream.hpp).
+  bool stream = false;
 };
 
 struct JobReply {
@@ -59,6 +62,7 @@ struct JobReply {
   double queue_wait_ms = 0;         // enqueue → worker pick-up
   double llm_ms = 0;                // time in the generator / LLM call
   std::string worker;               // consumer name that answered
+  std::string run_id;               // streamed jobs: the run whose deltas preceded this reply
   // Set by the gateway's JobClient, not carried in the reply: the part of queue_wait_ms
   // before Redis took the job (the entry id's time, Redis's clock against the gateway's);
   // negative when unknown.

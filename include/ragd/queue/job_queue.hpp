@@ -32,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace ragd::redis {
 class Client;
@@ -56,6 +57,16 @@ class JobClient {
   // read yet is deleted from the stream (best effort), so it never runs.
   boost::asio::awaitable<Result<JobReply>> submit(Job job);
 
+  // Receives a streamed answer's pieces, in order, on this client's strand (keep it short).
+  using DeltaHandler = std::function<void(std::string_view text)>;
+  // submit() for a streamed job (job.stream is set): on_delta gets the answer's pieces as the
+  // worker produces them, then the reply comes as from submit(), its text the whole answer
+  // (the pieces handed on are a prefix of it). The pieces come from one run of the job; should
+  // another run start after some were handed on (their worker died), the result is
+  // Errc::upstream_error and nothing more is handed on. A cancelled wait also tells the
+  // workers, so a model call in progress is aborted (job_stream.hpp).
+  boost::asio::awaitable<Result<JobReply>> submit_stream(Job job, DeltaHandler on_delta);
+
   // Workers whose heartbeat is newer than worker_stale_ms.
   boost::asio::awaitable<Result<std::int64_t>> live_workers();
   // Jobs in the streams not yet acknowledged (waiting + being processed), all priorities.
@@ -72,11 +83,18 @@ class JobClient {
   const std::string& reply_stream() const;
 
  private:
+  boost::asio::awaitable<Result<JobReply>> submit_impl(Job job, DeltaHandler on_delta);
+
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
 
 using JobHandler = std::function<boost::asio::awaitable<JobReply>(Job)>;
+// For streamed jobs: `publish` hands a piece of the answer on to the asker at once (callable
+// from any thread; pieces go out in call order). The reply's text is the whole answer. The
+// handler runs with an Asio cancellation slot that fires when the asker goes away.
+using DeltaPublisher = std::function<void(std::string_view text)>;
+using StreamJobHandler = std::function<boost::asio::awaitable<JobReply>(Job, DeltaPublisher)>;
 
 class WorkerRunner {
  public:
@@ -99,6 +117,9 @@ class WorkerRunner {
   void set_reclaim_idle(std::chrono::milliseconds idle);
   // How the handler's jobs are decoded (default: in full). Call before run().
   void set_job_decoding(JobDecoding decoding);
+  // How streamed jobs (Job::stream) are answered; without one they go to the plain handler,
+  // and the asker gets the whole answer at once. Call before run().
+  void set_stream_handler(StreamJobHandler handler);
 
   std::int64_t processed() const;
   std::int64_t in_flight() const;

@@ -9,6 +9,8 @@
 //   ragd:jobs:dead       jobs that exhausted queue.max_attempts, or whose model call failed
 //                        for good; fields: job, reason, stream, entry_id, deliveries,
 //                        consumer, failed_unix_ms
+//   ragd:jobs:cancel     cancel notices for streamed jobs whose client went away; field: job
+//                        (see job_stream.hpp)
 //   ragd:reply-done:<id> set once the reply of job <id> is written (SET NX), so a job run
 //                        twice answers once
 //   ragd:replies:<gw>    the replies to gateway <gw> (one reader: that gateway)
@@ -36,6 +38,7 @@ inline constexpr int kPriorityCount = 3;
 std::array<std::string, kPriorityCount> priority_streams(const QueueConfig& config);
 std::string stream_for(const QueueConfig& config, Priority priority);
 std::string dead_letter_stream(const QueueConfig& config);
+std::string cancel_stream(const QueueConfig& config);
 std::string workers_key(const QueueConfig& config);
 std::string reply_stream(const QueueConfig& config, const std::string& gateway_id);
 std::string reply_done_key(const QueueConfig& config, const std::string& job_id);
