@@ -212,6 +212,13 @@ std::vector<Block> prose_blocks(std::string_view text) {
       mark_content();
       continue;
     }
+    // Columns aligned with runs of spaces (a code block's lines seen without their fences,
+    // when the passage starts and ends inside one) are not prose.
+    if (body.find("   ") != std::string_view::npos) {
+      close();
+      mark_content();
+      continue;
+    }
     if (body.front() == '<') {  // HTML: tags, comments
       close();
       mark_content();

@@ -6,7 +6,8 @@
 //    a block quote's paragraph is one text of its own;
 //  - headings, table rows, thematic breaks, HTML lines, fenced and indented code blocks are
 //    not prose and give no sentences (a passage that starts inside a code block is detected
-//    by its unbalanced fences);
+//    by its fences; lines with columns aligned by runs of spaces are taken for code seen
+//    without its fences);
 //  - a text is split at '.', '!' or '?' (closing quotes and brackets may follow) before
 //    white space and an upper-case letter, a digit, an opening quote or bracket, or the
 //    text's end; never inside an inline code span, so "e.g. this" and "v1.5" stay whole;
