@@ -4,9 +4,13 @@
 #include "ragd/core/cli.hpp"
 #include "ragd/core/config.hpp"
 #include "ragd/core/ids.hpp"
+#include "ragd/http/probe_server.hpp"
 #include "ragd/llm/generator.hpp"
 #include "ragd/log/log.hpp"
+#include "ragd/metrics/metrics.hpp"
+#include "ragd/net/http_client.hpp"
 #include "ragd/queue/job_queue.hpp"
+#include "ragd/redis/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <iostream>
 
@@ -32,6 +37,9 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"llm-base-url", true, "OpenAI-compatible server (env RAGD_LLM_BASE_URL); unset = offline generator", "URL"},
     {"llm-model", true, "model name sent to the server (env RAGD_LLM_MODEL)", "NAME"},
     {"name", true, "consumer name in the queue (default hostname-pid)", "NAME"},
+    {"metrics-listen", true,
+     "serve /metrics, /healthz and /readyz on HOST:PORT (env RAGD_WORKER_METRICS_LISTEN; default none)",
+     "HOST:PORT"},
     {"log-level", true, "trace, debug, info, warn, error or off (env RAGD_LOG_LEVEL)", "LEVEL"},
     {"help", false, "show this help and exit"},
     {"version", false, "show the version and exit"},
@@ -100,6 +108,7 @@ int main(int argc, char** argv) {
   if (auto v = flags->get("llm-base-url")) config.llm.base_url = *v;
   if (auto v = flags->get("llm-model")) config.llm.model = *v;
   if (auto v = flags->get("name")) config.consumer_name = *v;
+  if (auto v = flags->get("metrics-listen")) config.metrics_listen = *v;
   if (auto v = flags->get("log-level")) config.log.level = *v;
   if (auto v = flags->get("concurrency")) {
     try {
@@ -157,12 +166,46 @@ int main(int argc, char** argv) {
                                    config.concurrency, handler);
   runner.set_job_decoding(generator->job_decoding());
   runner.set_stream_handler(stream_handler);
+  ragd::metrics::Registry registry;
+  runner.set_metrics(registry);
+  // Readiness: Redis answers, and the model server answers (any HTTP status) when one is set.
+  ragd::redis::Client probe_redis(io.get_executor(), [&] {
+    auto c = config.redis;
+    c.pool_size = 1;
+    return c;
+  }());
+  ragd::net::HttpClient probe_http(io.get_executor());
+  std::atomic<bool> draining{false};  // after SIGTERM: not ready, still healthy
+  ragd::http::ProbeServer probes(
+      io.get_executor(), config.metrics_listen, registry,
+      [&]() -> asio::awaitable<std::vector<std::string>> {
+        std::vector<std::string> reasons;
+        if (draining) reasons.emplace_back("shutting down");
+        auto pong = co_await probe_redis.command(ragd::redis::make_command("PING"), std::chrono::seconds(1));
+        if (!pong || pong->is_error()) {
+          reasons.push_back("redis: " + (pong ? pong->str : pong.error().message));
+        }
+        if (!config.llm.base_url.empty()) {
+          ragd::net::HttpRequest req;
+          req.method = "GET";
+          req.url = config.llm.base_url;
+          req.timeout = std::chrono::seconds(2);
+          auto r = co_await probe_http.request(std::move(req));
+          if (!r) reasons.push_back("model server " + config.llm.base_url + ": " + r.error().message);
+        }
+        co_return reasons;
+      });
+  if (!config.metrics_listen.empty()) {
+    if (auto r = probes.start(); !r) return fail("--metrics-listen: " + r.error().message);
+    spdlog::info("serving /metrics, /healthz and /readyz on {} metrics_port={}", config.metrics_listen, probes.port());
+  }
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("received signal {}; finishing {} jobs in flight (grace {} s)", sig, runner.in_flight(),
                  kShutdownGrace.count());
+    draining = true;
     runner.stop();
     grace.expires_after(kShutdownGrace);
     grace.async_wait([&](const boost::system::error_code& gec) {
@@ -175,6 +218,7 @@ int main(int argc, char** argv) {
                config.concurrency, config.llm.base_url.empty() ? "offline" : config.llm.base_url);
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     co_await runner.run();
+    if (!config.metrics_listen.empty()) probes.stop();
     signals.cancel();
     grace.cancel();
     spdlog::info("stopped after {} jobs", runner.processed());

@@ -402,6 +402,7 @@ Result<WorkerConfig> parse_worker_config(const std::string& text) {
     r.object("log", [&](ObjectReader& s) { read_log(s, c.log); });
     r.field("concurrency", c.concurrency);
     r.field("consumer_name", c.consumer_name);
+    r.field("metrics_listen", c.metrics_listen);
     r.finish();
     apply_key_prefix(j, c.redis, c.queue);
     return c;
@@ -567,6 +568,7 @@ Result<void> apply_worker_env(WorkerConfig& c) {
   env_string("RAGD_LLM_BASE_URL", c.llm.base_url);
   env_string("RAGD_LLM_MODEL", c.llm.model);
   env_string("RAGD_LLM_API_KEY", c.llm.api_key);
+  env_string("RAGD_WORKER_METRICS_LISTEN", c.metrics_listen);
   if (auto r = parse_env_int("RAGD_WORKER_CONCURRENCY", c.concurrency); !r) return r;
   return parse_env_int("RAGD_LLM_TIMEOUT_MS", c.llm.timeout_ms);
 }

@@ -23,6 +23,7 @@
 #include "ragd/queue/heartbeat_watch.hpp"
 #include "ragd/queue/streams.hpp"
 #include "ragd/core/ids.hpp"
+#include "ragd/metrics/metrics.hpp"
 #include "ragd/redis/client.hpp"
 #include "queue/claims.hpp"
 #include "queue/delta_writer.hpp"
@@ -71,6 +72,45 @@ constexpr const char* kReplyOnceScript =
     "redis.call('XDEL', KEYS[3], ARGV[5]) "
     "return written";
 using Clock = std::chrono::steady_clock;
+
+// The runner's series in a metrics registry; each child looked up once.
+struct JobMetrics {
+  explicit JobMetrics(metrics::Registry& r)
+      : jobs(r.counter("ragd_worker_jobs_total",
+                       "Jobs by outcome: answered (a reply was written), retried (left pending to run "
+                       "again), dead_lettered, expired (deadline passed before pickup), cancelled "
+                       "(deleted by its gateway)",
+                       {"outcome"})),
+        answered(jobs.with({"answered"})),
+        retried(jobs.with({"retried"})),
+        dead_lettered(jobs.with({"dead_lettered"})),
+        expired(jobs.with({"expired"})),
+        cancelled(jobs.with({"cancelled"})),
+        dead_reasons(r.counter("ragd_worker_dead_lettered_total",
+                               "Jobs moved to the dead-letter stream, by reason: max_attempts, upstream_error, "
+                               "internal",
+                               {"reason"})),
+        model_ms(r.histogram("ragd_worker_model_duration_ms", "Time in the model call of a job").with({})),
+        tokens(r.counter("ragd_worker_tokens_total", "Tokens the model reported, by kind (prompt, completion)",
+                         {"kind", "model"})),
+        in_flight(r.gauge("ragd_worker_jobs_in_flight", "Jobs running in this worker").with({})),
+        pickup_ms(r.histogram("ragd_worker_queue_pickup_ms",
+                              "Time from a job's creation to a worker taking it (the gateway's clock "
+                              "against the worker's)")
+                      .with({})) {}
+
+  metrics::Family<metrics::Counter>& jobs;
+  metrics::Counter& answered;
+  metrics::Counter& retried;
+  metrics::Counter& dead_lettered;
+  metrics::Counter& expired;
+  metrics::Counter& cancelled;
+  metrics::Family<metrics::Counter>& dead_reasons;
+  metrics::Histogram& model_ms;
+  metrics::Family<metrics::Counter>& tokens;
+  metrics::Gauge& in_flight;
+  metrics::Histogram& pickup_ms;
+};
 }  // namespace
 
 struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
@@ -256,7 +296,8 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     for (std::size_t i = 0; i < entries.size(); ++i) {
       auto& e = entries[i];
       if (active_.contains({stream, e.id})) continue;  // already running here
-      if (e.deleted) {  // pending, but the entry itself is gone: nothing to answer
+      if (e.deleted) {  // pending, but the entry itself is gone (its gateway cancelled it)
+        if (metrics_) metrics_->cancelled.inc();
         co_await acknowledge(stream, e.id);
         continue;
       }
@@ -452,6 +493,11 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     const std::string* payload = entry.field(detail::kJobField);
     auto job = payload ? decode_job(*payload, self->decoding_)
                        : Result<Job>(make_error(Errc::bad_request, "job: stream entry has no 'job' field"));
+    JobMetrics* m = self->metrics_.get();
+    metrics::Counter* outcome = nullptr;  // set where the job's fate is decided
+    if (m && job && job->enqueued_unix_ms > 0) {
+      m->pickup_ms.observe(static_cast<double>(std::max<std::int64_t>(0, picked_ms - job->enqueued_unix_ms)));
+    }
     bool answered = true;
     bool acknowledged = false;
     if (!job) {
@@ -477,6 +523,10 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
                                  " (the job crashed or stalled the workers that ran it)";
       spdlog::error("worker {} dead-lettering job={} entry={}: {}", self->consumer_, job->id, entry.id, reason);
       answered = co_await self->dead_letter(stream, entry, *payload, reason, deliveries);
+      if (answered && m) {
+        outcome = &m->dead_lettered;
+        m->dead_reasons.with({"max_attempts"}).inc();
+      }
       if (answered) {
         JobReply reply;
         reply.job_id = job->id;
@@ -493,6 +543,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       if (job->deadline_unix_ms > 0 && picked_ms >= job->deadline_unix_ms) {
         reply.error_code = "deadline_exceeded";
         reply.error_message = "the deadline passed before a worker picked the job up";
+        if (m) outcome = &m->expired;
       } else {
         const double started = mono_ms();
         try {
@@ -513,6 +564,14 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
           reply.error_message = "the worker failed while processing the job";
         }
         if (reply.llm_ms == 0) reply.llm_ms = mono_ms() - started;
+        if (m) {
+          m->model_ms.observe(reply.llm_ms);
+          if (reply.ok) {
+            m->tokens.with({"prompt", reply.model}).inc(static_cast<std::uint64_t>(std::max(0, reply.prompt_tokens)));
+            m->tokens.with({"completion", reply.model})
+                .inc(static_cast<std::uint64_t>(std::max(0, reply.completion_tokens)));
+          }
+        }
       }
       reply.job_id = job->id;
       reply.worker = self->consumer_;
@@ -522,14 +581,19 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       // The model failed for good (the generator has retried already): keep the job for
       // inspection and replay. The client gets the error either way.
       if (!reply.ok && (reply.error_code == "upstream_error" || reply.error_code == "internal")) {
-        co_await self->dead_letter(stream, entry, *payload, reply.error_code + ": " + reply.error_message,
-                                   deliveries);
+        const bool kept = co_await self->dead_letter(stream, entry, *payload,
+                                                     reply.error_code + ": " + reply.error_message, deliveries);
+        if (kept && m) {
+          outcome = &m->dead_lettered;
+          m->dead_reasons.with({reply.error_code}).inc();
+        }
       }
       answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms, stream, entry.id);
       acknowledged = answered;
     }
     // At-least-once: without a written reply the job stays pending, to be retried.
     if (answered && !acknowledged) co_await self->acknowledge(stream, entry.id);
+    if (m) (answered ? (outcome ? *outcome : m->answered) : m->retried).inc();
     ++self->processed_;
     asio::post(self->strand_, [self, key = std::make_pair(std::move(stream), std::move(entry.id))] {
       self->active_.erase(key);
@@ -718,6 +782,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
   int background_running_ = 0;          // heartbeat and renewal coroutines; strand only
   std::chrono::milliseconds reclaim_idle_;
   JobDecoding decoding_ = JobDecoding::full;
+  std::unique_ptr<JobMetrics> metrics_;  // null: not counted
   HeartbeatWatch watch_;              // strand only
   // Dead consumers whose jobs are to be taken over ("" = jobs idle past reclaim_idle_, any
   // consumer); strand only.
@@ -751,6 +816,15 @@ void WorkerRunner::set_reclaim_idle(std::chrono::milliseconds idle) { impl_->rec
 void WorkerRunner::set_job_decoding(JobDecoding decoding) { impl_->decoding_ = decoding; }
 
 void WorkerRunner::set_stream_handler(StreamJobHandler handler) { impl_->stream_handler_ = std::move(handler); }
+
+void WorkerRunner::set_metrics(metrics::Registry& registry) {
+  impl_->metrics_ = std::make_unique<JobMetrics>(registry);
+  registry.on_collect([weak = std::weak_ptr<Impl>(impl_)] {
+    if (auto self = weak.lock(); self && self->metrics_) {
+      self->metrics_->in_flight.set(static_cast<double>(self->in_flight_.load()));
+    }
+  });
+}
 
 std::int64_t WorkerRunner::processed() const { return impl_->processed_.load(); }
 

@@ -242,6 +242,8 @@ struct WorkerConfig {
   LogConfig log;
   int concurrency = 32;       // jobs in flight in one worker process
   std::string consumer_name;  // empty = hostname-pid
+  // HOST:PORT of the worker's /metrics, /healthz and /readyz; empty = not served.
+  std::string metrics_listen;
 };
 
 // Parse from JSON text (comments allowed). Errors name the offending key path.

@@ -37,6 +37,9 @@
 namespace ragd::redis {
 class Client;
 }
+namespace ragd::metrics {
+class Registry;
+}
 
 namespace ragd::queue {
 
@@ -115,6 +118,11 @@ class WorkerRunner {
   // run twice anyway, its reply is written once. Default: queue.reclaim_idle_ms; zero turns
   // idle reclaiming (and renewal) off. Call before run().
   void set_reclaim_idle(std::chrono::milliseconds idle);
+  // Counts this runner's jobs in `metrics` (which must outlive it): ragd_worker_jobs_total
+  // {outcome}, ragd_worker_dead_lettered_total{reason}, ragd_worker_model_duration_ms,
+  // ragd_worker_tokens_total{kind,model}, ragd_worker_jobs_in_flight and
+  // ragd_worker_queue_pickup_ms (see docs/operations.md). Call before run().
+  void set_metrics(metrics::Registry& metrics);
   // How the handler's jobs are decoded (default: in full). Call before run().
   void set_job_decoding(JobDecoding decoding);
   // How streamed jobs (Job::stream) are answered; without one they go to the plain handler,
