@@ -10,7 +10,7 @@
 // loads into a server with the same embedder as is, and eval measures that embedder.
 #include "ragctl_queue.hpp"
 #include "ragd/core/cli.hpp"
-#include "ragd/core/config.hpp"
+#include "ragd/http/gateway_config.hpp"
 #include "ragd/retrieval/evaluation.hpp"
 #include "ragd/retrieval/remote_embedder.hpp"
 #include "ragd/retrieval/retriever.hpp"

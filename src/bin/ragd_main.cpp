@@ -1,6 +1,6 @@
 // ragd: the HTTP gateway and query orchestrator.
 #include "ragd/core/cli.hpp"
-#include "ragd/core/config.hpp"
+#include "ragd/http/gateway_config.hpp"
 #include "ragd/http/gateway.hpp"
 #include "ragd/log/log.hpp"
 

@@ -2,7 +2,7 @@
 // generator (an OpenAI-compatible API, or the built-in offline generator), writes each
 // reply back to the gateway that asked, then acknowledges the job.
 #include "ragd/core/cli.hpp"
-#include "ragd/core/config.hpp"
+#include "ragd/llm/worker_config.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/http/probe_server.hpp"
 #include "ragd/llm/generator.hpp"

@@ -44,6 +44,22 @@ namespace {
 
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
 
+// The pipeline's section of the gateway's configuration (model, query, retrieval, profile,
+// cache, redis.key_prefix and server.request_timeout_ms).
+orchestrator::PipelineConfig pipeline_config(const GatewayConfig& c) {
+  const CacheConfig& cache = c.cache;
+  return orchestrator::PipelineConfig{
+      .model = c.model,
+      .default_top_k = c.query.default_top_k,
+      .retrieval_timeout_ms = c.retrieval.timeout_ms,
+      .context_timeout_ms = c.profile.timeout_ms,
+      .profile_ttl_ms = cache.profile_ttl_ms,
+      .answers = {cache.enabled, cache.l2_enabled, cache.soft_ttl_ms, cache.hard_ttl_ms, cache.l1_max_entries,
+                  cache.l1_max_bytes, cache.refresh_lock_ms, c.server.request_timeout_ms, c.redis.key_prefix},
+      .sessions = {cache.session_turns, cache.session_ttl_ms, cache.session_l1_max_entries, c.redis.key_prefix},
+  };
+}
+
 }  // namespace
 
 int io_threads(const GatewayConfig& config, unsigned hardware_threads) {
@@ -143,7 +159,7 @@ struct Gateway::Impl {
     pipeline = std::make_unique<orchestrator::WiredPipeline>(
         orchestrator::WiredPipeline::Components{io.get_executor(), rules, *retriever, *profiles, *redis, *jobs, registry,
                                                 &render_answer_body},
-        orchestrator::pipeline_config(config));
+        pipeline_config(config));
     auth = std::make_unique<ApiKeyAuth>(config.auth);
     limiter = std::make_unique<RateLimiter>(*redis, config.auth, config.redis.key_prefix);
     return {};

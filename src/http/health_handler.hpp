@@ -6,7 +6,7 @@
 // Thread-safety: the handlers run concurrently on any thread.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/http/gateway_config.hpp"
 #include "ragd/http/message.hpp"
 
 #include <boost/asio/awaitable.hpp>

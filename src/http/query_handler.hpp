@@ -3,7 +3,7 @@
 // Thread-safety: handle() runs concurrently on any thread; in_flight() is atomic.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/http/gateway_config.hpp"
 #include "ragd/http/message.hpp"
 
 #include <boost/asio/awaitable.hpp>

@@ -8,7 +8,7 @@
 // Thread-safety: one reader per connection, used on the connection's strand only.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/http/http_config.hpp"
 #include "ragd/core/error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>

@@ -19,20 +19,6 @@ namespace ragd::orchestrator {
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 
-PipelineConfig pipeline_config(const GatewayConfig& c) {
-  const CacheConfig& cache = c.cache;
-  return PipelineConfig{
-      .model = c.model,
-      .default_top_k = c.query.default_top_k,
-      .retrieval_timeout_ms = c.retrieval.timeout_ms,
-      .context_timeout_ms = c.profile.timeout_ms,
-      .profile_ttl_ms = cache.profile_ttl_ms,
-      .answers = {cache.enabled, cache.l2_enabled, cache.soft_ttl_ms, cache.hard_ttl_ms, cache.l1_max_entries,
-                  cache.l1_max_bytes, cache.refresh_lock_ms, c.server.request_timeout_ms, c.redis.key_prefix},
-      .sessions = {cache.session_turns, cache.session_ttl_ms, cache.session_l1_max_entries, c.redis.key_prefix},
-  };
-}
-
 namespace {
 
 // A context leg's value and its time; a failed or late leg gives an empty value.

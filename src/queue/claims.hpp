@@ -15,7 +15,8 @@
 // while this one stalled is not taken back.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/queue/queue_config.hpp"
+#include "ragd/redis/redis_config.hpp"
 #include "ragd/redis/client.hpp"
 #include "queue/stream_impl.hpp"
 

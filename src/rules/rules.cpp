@@ -1,7 +1,7 @@
 #include "ragd/rules/rules.hpp"
 
 #include "ragd/core/ascii.hpp"
-#include "ragd/core/config.hpp"
+#include "ragd/core/config_fields.hpp"
 
 #include <nlohmann/json.hpp>
 #include <re2/re2.h>

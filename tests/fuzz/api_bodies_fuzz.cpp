@@ -1,6 +1,6 @@
 // The request bodies of POST /query and POST /v1/documents through their validation, with
 // the default limits. What is accepted must be within those limits.
-#include "ragd/core/config.hpp"
+#include "ragd/http/gateway_config.hpp"
 #include "ragd/http/api.hpp"
 
 #include <cstdint>

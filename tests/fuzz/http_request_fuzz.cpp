@@ -4,7 +4,7 @@
 // it, the API-key check, the router (the gateway's public routes) and the body validation
 // of the matched route. Anything may be refused; nothing may crash, hang or read out of
 // bounds.
-#include "ragd/core/config.hpp"
+#include "ragd/http/gateway_config.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/http/api.hpp"
 #include "ragd/http/auth.hpp"

@@ -3,7 +3,8 @@
 // field), responses rendered in one place. Thread-safe (no state).
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/http/http_config.hpp"
+#include "ragd/retrieval/retrieval_config.hpp"
 #include "ragd/core/error.hpp"
 #include "ragd/orchestrator/pipeline.hpp"
 #include "ragd/retrieval/document.hpp"

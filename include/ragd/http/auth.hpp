@@ -5,7 +5,7 @@
 // Thread-safety: immutable after construction.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/http/http_config.hpp"
 #include "ragd/core/error.hpp"
 #include "ragd/http/message.hpp"
 

@@ -11,7 +11,7 @@
 // the I/O threads. Thread-safety: stop() may be called from any thread.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/http/gateway_config.hpp"
 #include "ragd/core/error.hpp"
 
 #include <memory>

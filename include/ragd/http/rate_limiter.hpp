@@ -10,7 +10,9 @@
 // Thread-safety: immutable after construction; acquire() may be called from any thread.
 #pragma once
 
-#include "ragd/core/config.hpp"
+// AuthConfig is the http module's section; this limiter serves the HTTP layer (only
+// plain structs are used from it).
+#include "ragd/http/http_config.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

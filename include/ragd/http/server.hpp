@@ -10,7 +10,7 @@
 // given (an io_context run by several threads).
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/http/http_config.hpp"
 #include "ragd/http/router.hpp"
 
 #include <boost/asio/any_io_executor.hpp>

@@ -8,7 +8,7 @@
 // implementation documents what it shares between calls.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/llm/llm_config.hpp"
 #include "ragd/core/error.hpp"
 #include "ragd/queue/job.hpp"
 

@@ -11,7 +11,7 @@
 // HttpClient (and its keep-alive connections). The pure helpers are stateless.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/llm/llm_config.hpp"
 #include "ragd/llm/generator.hpp"
 #include "ragd/net/http_client.hpp"
 #include "ragd/net/retry.hpp"

@@ -3,7 +3,7 @@
 // default logger; flush_logging() is the last step of shutdown.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/log/log_config.hpp"
 
 #include <string_view>
 

@@ -13,7 +13,6 @@
 // Thread-safety: run() may be called concurrently from any I/O thread.
 #pragma once
 
-#include "ragd/core/config.hpp"
 #include "ragd/core/error.hpp"
 #include "ragd/orchestrator/answer_cache.hpp"
 #include "ragd/orchestrator/ports.hpp"
@@ -51,10 +50,6 @@ struct PipelineConfig {
   AnswerCacheConfig answers;
   SessionStoreConfig sessions;
 };
-
-// The pipeline's section of a gateway configuration (model, query, retrieval, profile,
-// cache, redis.key_prefix and server.request_timeout_ms).
-PipelineConfig pipeline_config(const GatewayConfig& config);
 
 struct PipelineDeps {
   boost::asio::any_io_executor executor;        // runs shared computations and refreshes

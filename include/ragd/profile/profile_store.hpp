@@ -3,7 +3,7 @@
 // "no profile" and go on. Thread-safety: get() may be called from any thread.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/profile/profile_config.hpp"
 #include "ragd/core/error.hpp"
 
 #include <boost/asio/awaitable.hpp>

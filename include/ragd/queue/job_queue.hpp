@@ -20,7 +20,8 @@
 // Thread-safety: all member functions may be called from any thread.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/queue/queue_config.hpp"
+#include "ragd/redis/redis_config.hpp"
 #include "ragd/core/error.hpp"
 #include "ragd/queue/job.hpp"
 

@@ -18,7 +18,7 @@
 // where "ragd:" is queue.key_prefix (copied from redis.key_prefix).
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/queue/queue_config.hpp"
 #include "ragd/queue/job.hpp"
 #include "ragd/redis/client.hpp"
 

@@ -14,7 +14,7 @@
 // connection serialises its work on its own strand.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/redis/redis_config.hpp"
 #include "ragd/core/error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>

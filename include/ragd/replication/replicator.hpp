@@ -24,7 +24,7 @@
 // one strand. Destroy the Replicator before the Retriever and the Redis client.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/retrieval/retrieval_config.hpp"
 #include "ragd/core/error.hpp"
 #include "ragd/retrieval/document.hpp"
 #include "ragd/retrieval/retriever.hpp"

@@ -17,7 +17,7 @@
 // Pure function: no I/O, no shared state; safe from any thread.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/retrieval/retrieval_config.hpp"
 #include "ragd/retrieval/document.hpp"
 
 #include <cstddef>

@@ -15,7 +15,7 @@
 // Thread-safety: as the wrapped Embedder; the cache tiers are thread-safe.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/retrieval/retrieval_config.hpp"
 #include "ragd/retrieval/embedder.hpp"
 
 #include <memory>

@@ -18,7 +18,8 @@
 // Errc::cancelled.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/retrieval/retrieval_config.hpp"
+#include "ragd/redis/redis_config.hpp"
 #include "ragd/retrieval/embedder.hpp"
 
 #include <boost/asio/any_io_executor.hpp>

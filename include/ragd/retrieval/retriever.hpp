@@ -44,7 +44,7 @@
 // coroutines using it have finished.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/retrieval/retrieval_config.hpp"
 #include "ragd/core/error.hpp"
 #include "ragd/retrieval/bm25_index.hpp"
 #include "ragd/retrieval/document.hpp"

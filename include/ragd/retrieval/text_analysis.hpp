@@ -19,7 +19,7 @@
 // from any thread concurrently (each thread keeps its own Snowball stemmer).
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/retrieval/retrieval_config.hpp"
 
 #include <cstddef>
 #include <cstdint>

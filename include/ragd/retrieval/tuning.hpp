@@ -16,7 +16,7 @@
 // Blocking, CPU-heavy work on the calling thread; no shared state.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/retrieval/retrieval_config.hpp"
 #include "ragd/core/error.hpp"
 #include "ragd/retrieval/evaluation.hpp"
 #include "ragd/retrieval/fusion.hpp"

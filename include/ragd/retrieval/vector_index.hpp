@@ -37,7 +37,7 @@
 // OpenBLAS held to one thread likewise.
 #pragma once
 
-#include "ragd/core/config.hpp"
+#include "ragd/retrieval/retrieval_config.hpp"
 #include "ragd/core/error.hpp"
 
 #include <atomic>

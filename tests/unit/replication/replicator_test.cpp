@@ -314,32 +314,3 @@ TEST(Replicator, TheStreamIsCapped) {
 
 }  // namespace
 }  // namespace ragd::replication
-
-namespace ragd {
-namespace {
-
-TEST(ReplicationConfig, IsReadStrictlyUnderRetrievalAndCanBeSwitchedOffByEnv) {
-  auto c = parse_gateway_config(
-      R"({"retrieval": {"replication": {"enabled": true, "max_entries": 500, "apply_timeout_ms": 700, "batch": 8}}})");
-  ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->retrieval.replication.max_entries, 500);
-  EXPECT_EQ(c->retrieval.replication.apply_timeout_ms, 700);
-  EXPECT_EQ(c->retrieval.replication.batch, 8);
-  EXPECT_TRUE(validate(*c));
-  auto unknown = parse_gateway_config(R"({"retrieval": {"replication": {"stream": "x"}}})");
-  ASSERT_FALSE(unknown);
-  EXPECT_NE(unknown.error().message.find("retrieval.replication.stream"), std::string::npos);
-  c->retrieval.replication.batch = 0;
-  EXPECT_FALSE(validate(*c));
-
-  ::setenv("RAGD_REPLICATION", "off", 1);
-  GatewayConfig g;
-  EXPECT_TRUE(apply_gateway_env(g));
-  EXPECT_FALSE(g.retrieval.replication.enabled);
-  ::setenv("RAGD_REPLICATION", "maybe", 1);
-  EXPECT_FALSE(apply_gateway_env(g));
-  ::unsetenv("RAGD_REPLICATION");
-}
-
-}  // namespace
-}  // namespace ragd

@@ -322,26 +322,6 @@ TEST(BatchedSearches, ConcurrentSearchesGetTheSameHitsAsOneAtATime) {
   }
 }
 
-TEST(IndexConfig, IsReadFromTheRetrievalSectionAndChecked) {
-  auto c = parse_gateway_config(R"({"retrieval": {"index": {"type": "hnsw", "hnsw_m": 16, "hnsw_ef_search": 128,
-                                     "rebuild_deleted_fraction": 0.5, "ivf_nlist": 64, "ivf_nprobe": 8}}})");
-  ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->retrieval.index.type, "hnsw");
-  EXPECT_EQ(c->retrieval.index.hnsw_m, 16);
-  EXPECT_EQ(c->retrieval.index.hnsw_ef_search, 128);
-  EXPECT_DOUBLE_EQ(c->retrieval.index.rebuild_deleted_fraction, 0.5);
-  EXPECT_TRUE(validate(*c));
-  c->retrieval.index.type = "annoy";
-  auto bad = validate(*c);
-  ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("retrieval.index.type"), std::string::npos);
-  c->retrieval.index.type = "ivf";
-  c->retrieval.index.ivf_nprobe = 65;
-  EXPECT_FALSE(validate(*c));
-  auto typo = parse_gateway_config(R"({"retrieval": {"index": {"kind": "flat"}}})");
-  ASSERT_FALSE(typo);
-  EXPECT_NE(typo.error().message.find("retrieval.index.kind"), std::string::npos);
-}
 
 // Snapshots written before documents were stored still load: each document's text is
 // pieced together from its chunks, and its title taken from theirs.

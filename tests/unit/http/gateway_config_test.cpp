@@ -1,4 +1,4 @@
-#include "ragd/core/config.hpp"
+#include "ragd/http/gateway_config.hpp"
 
 #include <gtest/gtest.h>
 
@@ -66,18 +66,6 @@ TEST(GatewayConfig, ValidateRejectsOutOfRangeValues) {
   EXPECT_NE(v.error().message.find("default_top_k"), std::string::npos);
 }
 
-TEST(WorkerConfig, RejectsUnknownLlmKey) {
-  auto c = parse_worker_config(R"({"llm": {"base_ulr": "http://x"}})");
-  ASSERT_FALSE(c);
-  EXPECT_NE(c.error().message.find("llm.base_ulr"), std::string::npos);
-}
-
-TEST(WorkerConfig, ValidateRejectsBadBaseUrl) {
-  auto c = parse_worker_config(R"({"llm": {"base_url": "ftp://x"}})");
-  ASSERT_TRUE(c);
-  EXPECT_FALSE(validate(*c));
-}
-
 TEST(GatewayConfig, ParsesAndValidatesTheCacheSection) {
   auto c = parse_gateway_config(R"({"cache": {"soft_ttl_ms": 1000, "hard_ttl_ms": 5000, "l2_enabled": false}})");
   ASSERT_TRUE(c) << c.error().message;
@@ -136,11 +124,6 @@ TEST(GatewayConfig, QueueKeysFollowTheRedisKeyPrefix) {
   EXPECT_EQ(c->queue.key_prefix, "tenant-b:");
   EXPECT_EQ(c->queue.jobs_stream, "tenant-b:jobs");
 
-  auto w = parse_worker_config(R"({"redis": {"key_prefix": "tenant-b:"}})");
-  ASSERT_TRUE(w) << w.error().message;
-  EXPECT_EQ(w->queue.key_prefix, "tenant-b:");
-  EXPECT_EQ(w->queue.jobs_stream, "tenant-b:jobs");
-
   auto explicit_stream =
       parse_gateway_config(R"({"redis": {"key_prefix": "b:"}, "queue": {"jobs_stream": "shared:jobs"}})");
   ASSERT_TRUE(explicit_stream) << explicit_stream.error().message;
@@ -150,18 +133,6 @@ TEST(GatewayConfig, QueueKeysFollowTheRedisKeyPrefix) {
   auto defaults = parse_gateway_config("{}");
   ASSERT_TRUE(defaults);
   EXPECT_EQ(defaults->queue.jobs_stream, "ragd:jobs");
-}
-
-TEST(WorkerConfig, ReadsAndBoundsTheLlmIdleConnections) {
-  auto c = parse_worker_config(R"({"llm": {"max_idle_connections": 128}})");
-  ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->llm.max_idle_connections, 128);
-  EXPECT_TRUE(validate(*c));
-  auto bad = parse_worker_config(R"({"llm": {"max_idle_connections": -1}})");
-  ASSERT_TRUE(bad);
-  auto v = validate(*bad);
-  ASSERT_FALSE(v);
-  EXPECT_NE(v.error().message.find("max_idle_connections"), std::string::npos);
 }
 
 TEST(GatewayConfig, ReadinessRequiresWorkersUnlessTurnedOffByFileOrEnv) {
