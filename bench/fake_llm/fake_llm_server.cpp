@@ -1,6 +1,7 @@
 #include "fake_llm_server.hpp"
 
 #include "ragd/core/json_reader.hpp"
+#include "ragd/core/completion_token.hpp"
 #include "ragd/core/json_writer.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -36,7 +37,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kBodyLimit = 16 * 1024 * 1024;
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 
@@ -279,7 +279,7 @@ class FakeLlmServer::Session {
         if (used == 0) break;
       }
       if (parser.is_done()) co_return true;
-      auto [ec, n] = co_await stream_.async_read_some(buffer.prepare(64 * 1024), kUseTuple);
+      auto [ec, n] = co_await stream_.async_read_some(buffer.prepare(64 * 1024), kNoThrow);
       if (ec) {
         // The peer closed between requests, or mid-request: either way this connection ends.
         co_return false;
@@ -317,14 +317,14 @@ class FakeLlmServer::Session {
     }
     head += "\r\n";
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(res.body())};
-    auto [ec, n] = co_await asio::async_write(stream_, buffers, kUseTuple);
+    auto [ec, n] = co_await asio::async_write(stream_, buffers, kNoThrow);
     co_return !ec;
   }
 
   asio::awaitable<void> sleep_ms(double ms) {
     if (ms <= 0) co_return;
     timer_.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000)));
-    co_await timer_.async_wait(kUseTuple);
+    co_await timer_.async_wait(kNoThrow);
   }
 
   // Returns whether the connection may serve another request.
@@ -426,7 +426,7 @@ class FakeLlmServer::Session {
     char scratch[512];
     stream_.expires_never();
     for (;;) {
-      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(scratch), kUseTuple);
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(scratch), kNoThrow);
       if (ec) co_return;
     }
   }
@@ -509,7 +509,7 @@ class FakeLlmServer::Session {
 
   asio::awaitable<bool> write_event(const json& data) {
     std::string event = "data: " + dump(data) + "\n\n";
-    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(event)), kUseTuple);
+    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(event)), kNoThrow);
     co_return !ec;
   }
 
@@ -524,7 +524,7 @@ class FakeLlmServer::Session {
     res.keep_alive(req.keep_alive());
     res.chunked(true);
     http::response_serializer<http::empty_body> sr{res};
-    auto [ec, n] = co_await http::async_write_header(stream_, sr, kUseTuple);
+    auto [ec, n] = co_await http::async_write_header(stream_, sr, kNoThrow);
     if (ec) co_return false;
 
     const bool finished = co_await stream_events(id, created, model, answer, std::move(usage_block));
@@ -560,9 +560,9 @@ class FakeLlmServer::Session {
       if (!co_await write_event(usage_chunk)) co_return false;
     }
     std::string done = "data: [DONE]\n\n";
-    auto [ec2, n2] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(done)), kUseTuple);
+    auto [ec2, n2] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(done)), kNoThrow);
     if (ec2) co_return false;
-    auto [ec3, n3] = co_await asio::async_write(stream_, http::make_chunk_last(), kUseTuple);
+    auto [ec3, n3] = co_await asio::async_write(stream_, http::make_chunk_last(), kNoThrow);
     co_return !ec3;
   }
 
@@ -590,7 +590,7 @@ class FakeLlmServer::Session {
         watch->timer.cancel();
       }
     });
-    co_await watch->timer.async_wait(kUseTuple);
+    co_await watch->timer.async_wait(kNoThrow);
     if (!watch->gone) {
       boost::system::error_code ignored;
       socket.cancel(ignored);  // the watch ends; its handler runs with operation_aborted
@@ -668,7 +668,7 @@ asio::awaitable<void> FakeLlmServer::accept_loop() {
   for (;;) {
     // Each connection runs on its own strand: tcp_stream's timeout may fire on another
     // I/O thread while the session's read is pending.
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kUseTuple);
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), kNoThrow);
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) continue;  // e.g. out of descriptors for a moment: keep serving the others
     counters_.connections_accepted.fetch_add(1, std::memory_order_relaxed);

@@ -1,3 +1,5 @@
+#include "ragd/core/completion_token.hpp"
+
 #include "ragbench/load_client.hpp"
 
 #include "ragbench/proc_stats.hpp"
@@ -86,7 +88,7 @@ asio::awaitable<Exchange> exchange(StepContext& ctx, beast::tcp_stream& stream, 
   Exchange ex;
   stream.expires_at(deadline);
   if (!connected) {
-    auto [ec, ep] = co_await stream.async_connect(ctx.endpoints, asio::as_tuple(asio::use_awaitable));
+    auto [ec, ep] = co_await stream.async_connect(ctx.endpoints, kNoThrow);
     if (ec) {
       ex.error = ec == beast::error::timeout ? "timeout" : "connect";
       stream.close();
@@ -96,11 +98,11 @@ asio::awaitable<Exchange> exchange(StepContext& ctx, beast::tcp_stream& stream, 
     connected = true;
     buffer.clear();
   }
-  auto [wec, wn] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+  auto [wec, wn] = co_await http::async_write(stream, req, kNoThrow);
   http::response<http::string_body> res;
   beast::error_code rec;
   if (!wec) {
-    auto [ec, rn] = co_await http::async_read(stream, buffer, res, asio::as_tuple(asio::use_awaitable));
+    auto [ec, rn] = co_await http::async_read(stream, buffer, res, kNoThrow);
     rec = ec;
   }
   const beast::error_code ec = wec ? wec : rec;
@@ -151,7 +153,7 @@ bool take_request_slot(StepContext& ctx) {
 asio::awaitable<void> pause_after_error(const Exchange& ex) {
   if (ex.error != "connect") co_return;
   asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
-  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await t.async_wait(kNoThrow);
 }
 
 asio::awaitable<void> closed_loop_connection(StepContext& ctx, std::size_t id) {
@@ -216,7 +218,7 @@ asio::awaitable<void> open_loop_connection(StepContext& ctx, std::size_t id) {
     if (!take_request_slot(ctx)) break;
     if (now < intended) {
       timer.expires_at(intended);
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await timer.async_wait(kNoThrow);
     }
     std::size_t scenario = 0;
     if (ctx.target.mix) {

@@ -1,3 +1,5 @@
+#include "ragd/core/completion_token.hpp"
+
 #include "ragbench/metrics_scrape.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -22,18 +24,18 @@ asio::awaitable<std::optional<std::string>> scrape_metrics(const TargetUrl& url,
   stream.expires_after(timeout);
   asio::ip::tcp::resolver resolver(ex);
   auto [rec, results] =
-      co_await resolver.async_resolve(url.host, std::to_string(url.port), asio::as_tuple(asio::use_awaitable));
+      co_await resolver.async_resolve(url.host, std::to_string(url.port), kNoThrow);
   if (rec) co_return std::nullopt;
-  auto [cec, ep] = co_await stream.async_connect(results, asio::as_tuple(asio::use_awaitable));
+  auto [cec, ep] = co_await stream.async_connect(results, kNoThrow);
   if (cec) co_return std::nullopt;
   http::request<http::empty_body> req{http::verb::get, url.path.empty() ? "/metrics" : url.path, 11};
   req.set(http::field::host, url.host_header());
   req.set(http::field::user_agent, "ragbench");
-  auto [wec, wn] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+  auto [wec, wn] = co_await http::async_write(stream, req, kNoThrow);
   if (wec) co_return std::nullopt;
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
-  auto [rdec, rn] = co_await http::async_read(stream, buffer, res, asio::as_tuple(asio::use_awaitable));
+  auto [rdec, rn] = co_await http::async_read(stream, buffer, res, kNoThrow);
   if (rdec || res.result_int() != 200) co_return std::nullopt;
   co_return std::move(res.body());
 }

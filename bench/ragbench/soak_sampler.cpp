@@ -1,3 +1,5 @@
+#include "ragd/core/completion_token.hpp"
+
 #include "ragbench/soak_sampler.hpp"
 
 #include "ragbench/metrics_scrape.hpp"
@@ -86,7 +88,7 @@ struct SoakSampler::Impl {
     while (!stopping.load()) {
       next += options.interval;
       timer.expires_at(next);
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));  // a cancel means stop
+      co_await timer.async_wait(kNoThrow);  // a cancel means stop
       if (stopping.load()) break;
       const auto now = Clock::now();
       const double dt = std::chrono::duration<double>(now - last_tick).count();

@@ -3,6 +3,7 @@
 // a route does lives in its handler (query_handler, documents_handler, health_handler,
 // metrics_handler; access for keys and rate limits).
 #include "ragd/http/gateway.hpp"
+#include "ragd/core/completion_token.hpp"
 
 #include "access.hpp"
 #include "documents_handler.hpp"
@@ -211,7 +212,7 @@ struct Gateway::Impl {
     auto until = std::chrono::steady_clock::now() + kShutdownGrace;
     while (server && server->requests_in_flight() > 0 && std::chrono::steady_clock::now() < until) {
       timer.expires_after(std::chrono::milliseconds(20));
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await timer.async_wait(kNoThrow);
     }
     if (replicator) replicator->stop();  // nothing is applied after the last snapshot
     if (retriever) {

@@ -1,6 +1,7 @@
 #include "metrics_handler.hpp"
 
 #include "ragd/core/ids.hpp"
+#include "ragd/core/completion_token.hpp"
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/queue/job_queue.hpp"
 #include "ragd/retrieval/retriever.hpp"
@@ -54,7 +55,7 @@ asio::awaitable<void> MetricsHandler::sample_depth(metrics::Gauge& gauge) {
   while (!sources_.stopping.load()) {
     if (auto d = co_await sources_.jobs.depth(); d) gauge.set(static_cast<double>(*d));
     timer.expires_after(std::chrono::seconds(1));
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await timer.async_wait(kNoThrow);
   }
 }
 

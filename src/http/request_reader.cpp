@@ -1,4 +1,5 @@
 #include "request_reader.hpp"
+#include "ragd/core/completion_token.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,7 +19,6 @@ namespace bhttp = beast::http;
 
 namespace {
 
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 }  // namespace
 
@@ -133,7 +133,7 @@ asio::awaitable<void> RequestReader::read_rest(std::shared_ptr<void> owner, asio
       continued = true;
       if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(kContinue), kTuple);
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(kContinue), kNoThrow);
         if (ec) {
           ec_ = ec;
           break;
@@ -146,7 +146,7 @@ asio::awaitable<void> RequestReader::read_rest(std::shared_ptr<void> owner, asio
       ec_ = bhttp::error::buffer_overflow;
       break;
     }
-    auto [ec, n] = co_await socket.async_read_some(buffer_.prepare(room), kTuple);
+    auto [ec, n] = co_await socket.async_read_some(buffer_.prepare(room), kNoThrow);
     buffer_.commit(n);
     if (ec) {
       // The peer's EOF in the middle of a request: as Beast reports it.

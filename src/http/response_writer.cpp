@@ -1,4 +1,5 @@
 #include "response_writer.hpp"
+#include "ragd/core/completion_token.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -50,7 +51,7 @@ asio::awaitable<void> write_response(boost::beast::tcp_stream& stream, const Res
   append_response_head(head, r, keep_alive, version, request_id);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
   stream.expires_after(timeout);
-  co_await asio::async_write(stream, buffers, asio::as_tuple(asio::use_awaitable));
+  co_await asio::async_write(stream, buffers, kNoThrow);
 }
 
 }  // namespace ragd::http

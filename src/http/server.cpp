@@ -3,6 +3,7 @@
 // handler runs (hangup_watch), routing, counting and logging it (dispatcher), and writing
 // the answer (response_writer).
 #include "ragd/http/server.hpp"
+#include "ragd/core/completion_token.hpp"
 
 #include "dispatcher.hpp"
 #include "hangup_watch.hpp"
@@ -35,7 +36,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 }  // namespace
 
@@ -92,13 +92,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
     while (!stopping.load()) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ex), kTuple);
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ex), kNoThrow);
       if (ec) {
         if (ec == asio::error::operation_aborted || stopping.load()) break;
         spdlog::warn("accept failed: {}", ec.message());
         // EMFILE and friends: back off instead of spinning.
         asio::steady_timer t(ex, std::chrono::milliseconds(50));
-        co_await t.async_wait(kTuple);
+        co_await t.async_wait(kNoThrow);
         continue;
       }
       beast::error_code ignored;
@@ -173,7 +173,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         } else {
           stream.expires_after(std::chrono::milliseconds(cfg.idle_timeout_ms));
         }
-        auto [ec, n] = co_await stream.async_read_some(reader.prepare(), kTuple);
+        auto [ec, n] = co_await stream.async_read_some(reader.prepare(), kNoThrow);
         reader.commit(n);
         if (ec) break;  // closed, cancelled by stop(), or the wait's timeout
       }

@@ -1,4 +1,5 @@
 #include "ragd/llm/offline_generator.hpp"
+#include "ragd/core/completion_token.hpp"
 
 #include "ragd/core/ascii.hpp"
 #include "ragd/llm/markdown_sentences.hpp"
@@ -365,7 +366,7 @@ boost::asio::awaitable<Result<GenerateResult>> OfflineGenerator::generate_stream
       co_return make_error(Errc::cancelled, "the streamed answer was cancelled");
     }
     if (on_delta) on_delta(piece);
-    co_await boost::asio::post(ex, boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_await boost::asio::post(ex, kNoThrow);
   }
   co_return r;
 }

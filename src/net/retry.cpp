@@ -1,4 +1,5 @@
 #include "ragd/net/retry.hpp"
+#include "ragd/core/completion_token.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -118,7 +119,7 @@ asio::awaitable<Result<HttpResponse>> send_with_retries(HttpClient& http, HttpRe
                                                             policy.backoff_cap);
     if (deadline && clock::now() + delay >= *deadline) break;
     asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await timer.async_wait(kNoThrow);
     if (ec) co_return make_error(Errc::cancelled, policy.service + " call cancelled");
   }
   if (last_response) co_return std::move(*last_response);

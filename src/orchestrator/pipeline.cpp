@@ -1,7 +1,8 @@
 #include "ragd/orchestrator/pipeline.hpp"
 
+#include "ragd/core/await.hpp"
 #include "ragd/core/ids.hpp"
-#include "ragd/core/with_timeout.hpp"
+#include "ragd/core/json_writer.hpp"
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/orchestrator/answer_computer.hpp"
 #include "ragd/orchestrator/stage_metrics.hpp"

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ragd/queue/streams.hpp"
+#include "ragd/core/completion_token.hpp"
 #include "ragd/redis/client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -75,7 +76,7 @@ inline std::vector<StreamEntry> parse_autoclaim(redis::Reply&& reply) {
 
 inline boost::asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, d);
-  co_await t.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  co_await t.async_wait(kNoThrow);
 }
 
 }  // namespace ragd::queue::detail

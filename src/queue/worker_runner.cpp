@@ -20,6 +20,7 @@
 // state (slots, the jobs running here, the isolation flags); the Lua scripts of take-over
 // and renewal live in claims.cpp.
 #include "ragd/queue/job_queue.hpp"
+#include "ragd/core/completion_token.hpp"
 #include "ragd/queue/heartbeat_watch.hpp"
 #include "ragd/queue/streams.hpp"
 #include "ragd/core/ids.hpp"
@@ -54,7 +55,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kRetryPause = 200ms;
 constexpr auto kMinWriteRetry = 15s;
 constexpr int kDeadLetterMax = 100000;  // approximate cap of the dead-letter stream

@@ -16,6 +16,7 @@
 // executor with the replies. One timer per connection, set to the earliest deadline of the
 // waiting commands, stands in for a timer per command.
 #include "ragd/redis/client.hpp"
+#include "ragd/core/completion_token.hpp"
 #include "redis/protocol_impl.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -48,7 +49,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::milliseconds kBackoffMin = 50ms;
 constexpr std::chrono::milliseconds kBackoffMax = 2s;
 // Room for a worker's whole batch of jobs (about 5 KB each) in one recv: with 16 KiB a

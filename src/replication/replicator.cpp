@@ -1,20 +1,16 @@
 #include "ragd/replication/replicator.hpp"
 
-#include "ragd/core/await_on.hpp"
 #include "ragd/core/ids.hpp"
+#include "ragd/core/rendezvous.hpp"
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/queue/streams.hpp"
 #include "ragd/redis/client.hpp"
 #include "ragd/replication/ingest_entry.hpp"
-#include "ragd/retrieval/offload.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -32,7 +28,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr int kBlockMs = 1000;               // one blocking read waits this long on the server
 constexpr auto kFirstBackoff = 100ms;        // after a failed read, doubling up to kMaxBackoff
 constexpr auto kMaxBackoff = 2000ms;
@@ -79,18 +74,6 @@ struct Applied {
 std::string ingest_stream_key(const std::string& key_prefix) { return key_prefix + "ingest"; }
 
 struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
-  struct Waiter {
-    std::optional<Result<Applied>> result;
-    asio::steady_timer* timer = nullptr;
-    bool cancelled = false;
-
-    void finish(Result<Applied> r) {
-      if (result) return;
-      result = std::move(r);
-      timer->cancel();
-    }
-  };
-
   Impl(asio::any_io_executor ex, redis::Client& redis, retrieval::Retriever& retriever, ReplicationConfig config,
        std::string origin, metrics::Registry& registry)
       : strand_(asio::make_strand(ex)),
@@ -121,27 +104,11 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
 
   static asio::awaitable<Result<Applied>> publish_entry(std::shared_ptr<Impl> self, IngestEntry entry);
 
-  static asio::awaitable<Result<Applied>> publish_and_wait(std::shared_ptr<Impl> self, std::string token,
-                                                           std::string payload) {
-    if (self->stopped_) co_return make_error(Errc::cancelled, "replication stopped");
-    asio::steady_timer timer(self->strand_, std::chrono::milliseconds(self->config_.apply_timeout_ms));
-    Waiter w;
-    w.timer = &timer;
-    // Registered before the entry exists: the follower may apply it before XADD returns here.
-    self->waiters_.emplace(token, &w);
+  // Appends the entry; a failure is the answer of the entry's waiter (the follower cannot
+  // apply what was never published).
+  static asio::awaitable<void> publish_for(std::shared_ptr<Impl> self, std::string token, std::string payload) {
     auto published = co_await self->publish(std::move(payload));
-    if (!published) w.finish(published.error());
-    boost::system::error_code ec;
-    if (!w.result && !w.cancelled) std::tie(ec) = co_await timer.async_wait(kNoThrow);
-    self->waiters_.erase(token);
-    if (w.result) co_return std::move(*w.result);
-    if (!ec && !w.cancelled) {
-      co_return make_error(Errc::deadline_exceeded,
-                           "the change was published but this replica did not apply it within " +
-                               std::to_string(self->config_.apply_timeout_ms) +
-                               " ms; it will be applied, and repeating the request is safe");
-    }
-    co_return make_error(Errc::cancelled, "request cancelled while the change was being applied");
+    if (!published) self->applied_by_token_.deliver(token, published.error());
   }
 
   asio::awaitable<Result<void>> publish(std::string payload) {
@@ -162,18 +129,6 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
     }
     published_.inc();
     co_return Result<void>{};
-  }
-
-  void cancel_wait(const std::string& token) {
-    auto it = waiters_.find(token);
-    if (it == waiters_.end() || it->second->result) return;
-    it->second->cancelled = true;
-    it->second->timer->cancel();
-  }
-
-  void fail_waiters(const Error& e) {
-    auto waiters = waiters_;
-    for (auto& [token, w] : waiters) w->finish(e);
   }
 
   // ---- following -----------------------------------------------------------------------
@@ -327,9 +282,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
       s.lag_entries = s.stream_sequence > *seq ? s.stream_sequence - *seq : 0;
       if (s.lag_entries == 0) s.caught_up = true;
     });
-    if (!token.empty()) {
-      if (auto it = waiters_.find(token); it != waiters_.end()) it->second->finish(std::move(outcome));
-    }
+    if (!token.empty()) applied_by_token_.deliver(token, std::move(outcome));
   }
 
   asio::awaitable<Result<Applied>> apply_entry(IngestEntry entry, retrieval::ReplicationPosition at) {
@@ -343,7 +296,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
         a.index_version = retriever->version();
         return a;
       };
-      co_return co_await retrieval::run_on(retriever_.pool_executor(), std::move(work));
+      co_return co_await run_on(retriever_.pool_executor(), std::move(work));
     }
     // Embeds on the pool, or awaits an external embedder, then indexes on the pool.
     auto stats = co_await retriever_.ingest(std::move(entry.documents), at);
@@ -372,8 +325,9 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
       s.diverged = true;
       s.reason = reason;
     });
-    fail_waiters(make_error(Errc::unavailable, "this replica can no longer apply changes (" + reason +
-                                                   "); the change was published and other replicas apply it"));
+    applied_by_token_.deliver_all(make_error(
+        Errc::unavailable, "this replica can no longer apply changes; the change was published and other replicas "
+                           "apply it"));
   }
 
   static asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
@@ -396,9 +350,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
     stopped_ = true;
     reader_conn_->close();
     update_status([](ReplicationStatus& s) { s.running = false; });
-    asio::dispatch(strand_, [self = shared_from_this()] {
-      self->fail_waiters(make_error(Errc::cancelled, "replication stopped"));
-    });
+    applied_by_token_.deliver_all(make_error(Errc::cancelled, "replication stopped"));
   }
 
   asio::strand<asio::any_io_executor> strand_;
@@ -416,8 +368,10 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
   metrics::Gauge& diverged_gauge_;
   metrics::Gauge& sequence_gauge_;
 
+  // Publishing requests wait here, by their entry's token, until the follower applied it.
+  Rendezvous<Result<Applied>> applied_by_token_;
+
   // Strand only.
-  std::unordered_map<std::string, Waiter*> waiters_;
   std::string last_id_ = "0-0";
   std::uint64_t applied_seq_ = 0;
   bool diverged_ = false;
@@ -448,21 +402,30 @@ void Replicator::stop() {
   impl_->stop();
 }
 
-// Runs publish_and_wait on the replicator's strand; the caller's cancellation wakes its wait
-// instead of cancelling the append (which would reset a pooled connection).
+// The append runs on its own (on the strand): cancelling this wait (client gone) must not
+// cancel a command in flight, which would reset a pooled connection.
 asio::awaitable<Result<Applied>> Replicator::Impl::publish_entry(std::shared_ptr<Impl> self, IngestEntry entry) {
   if (self->stopped_) co_return make_error(Errc::cancelled, "replication stopped");
   if (auto s = self->status_snapshot(); s.diverged) {
-    co_return make_error(Errc::unavailable, "this replica can no longer apply changes (" + s.reason +
-                                                "); send changes to another replica");
+    spdlog::warn("replication: change refused, this replica diverged: {}", s.reason);
+    co_return make_error(Errc::unavailable, "this replica can no longer apply changes; send changes to another replica");
   }
   entry.token = random_id();
   entry.origin = self->origin_;
-  auto on_cancel = [self, token = entry.token] { self->cancel_wait(token); };
-  auto op = publish_and_wait(self, entry.token, encode_entry(entry));
-  auto [ep, result] = co_await await_on(self->strand_, std::move(op), std::move(on_cancel));
-  if (ep) co_return make_error(Errc::cancelled, "request cancelled while the change was being applied");
-  co_return std::move(result);
+  // Entered before the entry exists: the follower may apply it before the append returns.
+  auto ticket = self->applied_by_token_.enter(entry.token, co_await asio::this_coro::executor);
+  if (self->stopped_) co_return make_error(Errc::cancelled, "replication stopped");  // stop() missed this one
+  asio::co_spawn(self->strand_, publish_for(self, entry.token, encode_entry(entry)), asio::detached);
+  const std::chrono::milliseconds timeout(self->config_.apply_timeout_ms);
+  auto got = co_await self->applied_by_token_.wait(ticket, timeout);
+  if (got.value) co_return std::move(*got.value);
+  if (got.waited == Waited::timed_out) {
+    co_return make_error(Errc::deadline_exceeded,
+                         "the change was published but this replica did not apply it within " +
+                             std::to_string(self->config_.apply_timeout_ms) +
+                             " ms; it will be applied, and repeating the request is safe");
+  }
+  co_return make_error(Errc::cancelled, "request cancelled while the change was being applied");
 }
 
 asio::awaitable<Result<retrieval::IngestStats>> Replicator::ingest(std::vector<retrieval::Document> docs) {
@@ -497,7 +460,5 @@ asio::awaitable<Result<RemoveResult>> Replicator::remove(std::string doc_id) {
 }
 
 ReplicationStatus Replicator::status() const { return impl_->status_snapshot(); }
-
-const std::string& Replicator::stream_key() const { return impl_->key_; }
 
 }  // namespace ragd::replication

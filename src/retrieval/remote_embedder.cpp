@@ -1,4 +1,5 @@
 #include "ragd/retrieval/remote_embedder.hpp"
+#include "ragd/core/completion_token.hpp"
 
 #include "ragd/core/ids.hpp"
 #include "ragd/retrieval/embedding_cache.hpp"
@@ -222,7 +223,7 @@ struct RemoteEmbedder::Impl : std::enable_shared_from_this<RemoteEmbedder::Impl>
     asio::post(strand, [self = shared_from_this(), w, texts = std::move(texts), urgent]() mutable {
       self->enqueue(std::move(texts), std::move(w), urgent);
     });
-    auto [ec] = co_await w->done.async_receive(asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await w->done.async_receive(kNoThrow);
     if (ec) {
       w->abandoned.store(true);
       co_return make_error(Errc::cancelled, "embedding cancelled");

@@ -1,21 +1,16 @@
 #include "ragd/retrieval/retriever.hpp"
 
-#include "ragd/core/with_timeout.hpp"
+#include "ragd/core/await.hpp"
 
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/retrieval/chunker.hpp"
 #include "ragd/retrieval/fusion.hpp"
-#include "ragd/retrieval/offload.hpp"
 #include "ragd/retrieval/snapshot.hpp"
 #include "ragd/retrieval/text_analysis.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -90,15 +85,13 @@ std::int64_t steady_ms() {
 
 }  // namespace
 
-struct Retriever::PendingSearch {
+// A search waiting in the batch queue; the batch that takes it hands its hits back.
+struct Retriever::PendingSearch : Handoff<Result<std::vector<Hit>>> {
   PendingSearch(boost::asio::any_io_executor ex, std::string q, int k, SearchMode m)
-      : query(std::move(q)), top_k(k), mode(m), done(std::move(ex), 1) {}
+      : Handoff(std::move(ex)), query(std::move(q)), top_k(k), mode(m) {}
   std::string query;
   int top_k;
   SearchMode mode;
-  std::optional<Result<std::vector<Hit>>> result;
-  boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
-  std::atomic<bool> timed_out{false};  // the caller's timer cancelled `done` first
 };
 
 std::optional<SearchMode> parse_search_mode(std::string_view name) {
@@ -219,35 +212,19 @@ boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve(std::string que
     if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
     boost::asio::any_io_executor caller = co_await boost::asio::this_coro::executor;
     auto pending = std::make_shared<PendingSearch>(caller, std::move(query), top_k, mode);
-    // The timer cancels the channel, which ends the receive; the search itself runs on and
-    // its late result is dropped.
-    std::optional<boost::asio::steady_timer> timer;
-    if (bounded) {
-      timer.emplace(caller, timeout);
-      timer->async_wait([pending](boost::system::error_code ec) {
-        if (ec) return;
-        pending->timed_out = true;
-        pending->done.cancel();
-      });
-    }
     enqueue_search(pending);
-    auto [ec] = co_await pending->done.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
-    if (timer) timer->cancel();
-    // A receive that succeeded got the result first, even if the timer fired meanwhile.
-    if (ec && pending->timed_out) {
-      co_return make_error(Errc::deadline_exceeded, "retrieval did not finish in time");
-    }
-    // The send happens after `result` is set, and the receive after the send.
-    if (ec || !pending->result) co_return make_error(Errc::cancelled, "cancelled while the search ran");
-    if (!*pending->result) co_return pending->result->error();
+    // On the deadline the wait ends; the search itself runs on and its late result is dropped.
+    const Waited waited = co_await PendingSearch::wait(pending, timeout);
+    if (waited == Waited::timed_out) co_return make_error(Errc::deadline_exceeded, "retrieval did not finish in time");
+    if (waited == Waited::cancelled) co_return make_error(Errc::cancelled, "cancelled while the search ran");
+    if (!pending->value()) co_return pending->value().error();
     SearchResult out;
     out.mode_used = mode;
-    out.hits = std::move(**pending->result);
+    out.hits = std::move(*pending->value());
     co_return out;
   }
   auto work = [this, query = std::move(query), top_k, mode] { return retrieve_sync(query, top_k, mode); };
-  if (!bounded) co_return co_await run_on(pool_.get_executor(), std::move(work));
-  co_return co_await with_timeout(run_on(pool_.get_executor(), std::move(work)), timeout, "retrieval");
+  co_return co_await run_on(pool_.get_executor(), std::move(work), timeout, "retrieval");
 }
 
 #pragma GCC diagnostic pop
@@ -260,7 +237,7 @@ boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve_external(std::s
   if (mode == SearchMode::hybrid) {
     // Half the leg's time at most, so that the BM25 answer still fits in the rest.
     const std::chrono::milliseconds budget(std::max(1, config_.timeout_ms / 2));
-    vec = co_await embed_query_within(query, budget);
+    vec = co_await with_timeout(external_embedder_->embed_query(query), budget, "the embedding service");
   } else {
     vec = co_await external_embedder_->embed_query(query);
   }
@@ -286,18 +263,6 @@ boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve_external(std::s
   if (!hits) co_return hits.error();
   out.hits = std::move(*hits);
   co_return out;
-}
-
-boost::asio::awaitable<Result<std::vector<float>>> Retriever::embed_query_within(std::string query,
-                                                                                 std::chrono::milliseconds budget) {
-  using namespace boost::asio::experimental::awaitable_operators;
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, budget);
-  auto embedded = external_embedder_->embed_query(std::move(query));
-  auto expired = timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-  auto first = co_await (std::move(embedded) || std::move(expired));
-  if (first.index() == 0) co_return std::move(std::get<0>(first));
-  co_return make_error(Errc::deadline_exceeded,
-                       "the embedding service did not answer within " + std::to_string(budget.count()) + " ms");
 }
 
 void Retriever::note_degraded(const Error& cause) const {
@@ -353,18 +318,20 @@ void Retriever::run_search_batches() {
       batch.assign(std::make_move_iterator(batch_queue_.begin()), std::make_move_iterator(batch_queue_.begin() + n));
       batch_queue_.erase(batch_queue_.begin(), batch_queue_.begin() + n);
     }
+    std::vector<std::optional<Result<std::vector<Hit>>>> results(batch.size());
     try {
-      search_batch_now(batch);
+      search_batch_now(batch, results);
     } catch (const std::exception& e) {
-      for (auto& s : batch) {
-        if (!s->result) s->result.emplace(make_error(Errc::internal, e.what()));
+      for (auto& r : results) {
+        if (!r) r.emplace(make_error(Errc::internal, e.what()));
       }
     }
-    for (auto& s : batch) s->done.try_send(boost::system::error_code{});
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->set(std::move(*results[i]));
   }
 }
 
-void Retriever::search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& batch) const {
+void Retriever::search_batch_now(const std::vector<std::shared_ptr<PendingSearch>>& batch,
+                                 std::vector<std::optional<Result<std::vector<Hit>>>>& results) const {
   // Each query is analysed once, for its embedding and for the lexical search.
   std::vector<AnalyzedText> terms(batch.size());
   std::vector<float> idf;
@@ -387,7 +354,7 @@ void Retriever::search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& ba
   if (!searched.empty()) {
     auto found = index_.search_batch(queries.data(), searched.size(), depth);
     if (!found) {
-      for (auto& s : batch) s->result.emplace(found.error());
+      for (auto& r : results) r.emplace(found.error());
       return;
     }
     for (std::size_t j = 0; j < searched.size(); ++j) dense[searched[j]] = std::move((*found)[j]);
@@ -398,7 +365,7 @@ void Retriever::search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& ba
     const int fetch = s.top_k + std::min(s.top_k, 8);
     const auto own = static_cast<std::size_t>(s.mode == SearchMode::hybrid ? std::max(fetch, config_.candidates) : fetch);
     if (dense[i].size() > own) dense[i].resize(own);
-    batch[i]->result.emplace(hits_locked(terms[i], vecs[i], s.top_k, s.mode, &dense[i]));
+    results[i].emplace(hits_locked(terms[i], vecs[i], s.top_k, s.mode, &dense[i]));
   }
 }
 

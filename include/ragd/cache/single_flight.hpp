@@ -8,6 +8,7 @@
 #pragma once
 
 #include "ragd/core/error.hpp"
+#include "ragd/core/completion_token.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -65,8 +66,8 @@ class SingleFlight {
       asio::co_spawn(ex_, compute(key, flight, std::move(make)), asio::detached);
     }
     asio::steady_timer timer(ex, deadline);
-    co_await (ch->async_receive(asio::as_tuple(asio::use_awaitable)) ||
-              timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    co_await (ch->async_receive(kNoThrow) ||
+              timer.async_wait(kNoThrow));
     std::lock_guard lock(mutex_);
     if (flight->result) co_return Joined{*flight->result, leader};
     auto& ws = flight->waiters;

@@ -87,7 +87,6 @@ class Replicator {
   boost::asio::awaitable<Result<RemoveResult>> remove(std::string doc_id);
 
   ReplicationStatus status() const;
-  const std::string& stream_key() const;
 
  private:
   struct Impl;

@@ -215,7 +215,7 @@ class Retriever {
   SearchMode default_mode() const { return mode_; }
 
   // The pool's executor, for callers that want to run their own blocking work beside
-  // retrieval (see run_on in offload.hpp).
+  // retrieval (see run_on in core/await.hpp).
   boost::asio::thread_pool::executor_type pool_executor() { return pool_.get_executor(); }
 
  private:
@@ -241,16 +241,14 @@ class Retriever {
   bool batches(SearchMode mode) const;
   void enqueue_search(std::shared_ptr<PendingSearch> search);
   void run_search_batches();
-  void search_batch_now(std::vector<std::shared_ptr<PendingSearch>>& batch) const;
+  void search_batch_now(const std::vector<std::shared_ptr<PendingSearch>>& batch,
+                        std::vector<std::optional<Result<std::vector<Hit>>>>& results) const;
   // search_sync() after embedding: `query` holds the query's terms (the analyser's), `vec`
   // its vector (empty in lexical mode).
   Result<std::vector<Hit>> search_with_vector(const AnalyzedText& query, const std::vector<float>& vec, int top_k,
                                               SearchMode mode) const;
   // retrieve() with the external embedder.
   boost::asio::awaitable<Result<SearchResult>> retrieve_external(std::string query, int top_k, SearchMode mode);
-  // The external embedder's vector for `query`, or deadline_exceeded after `budget`.
-  boost::asio::awaitable<Result<std::vector<float>>> embed_query_within(std::string query,
-                                                                        std::chrono::milliseconds budget);
   // A hybrid search goes on without its dense list: counts it and warns (rate-limited).
   void note_degraded(const Error& cause) const;
 

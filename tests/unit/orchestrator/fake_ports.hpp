@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ragd/orchestrator/ports.hpp"
+#include "ragd/core/completion_token.hpp"
 #include "ragd/profile/profile_store.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -30,7 +31,7 @@ struct Gate {
     auto t = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
                                                   asio::steady_timer::time_point::max());
     parked.push_back(t);
-    co_await t->async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await t->async_wait(kNoThrow);
   }
   void release() {
     open = true;

@@ -1,7 +1,6 @@
 #include "ragd/retrieval/retriever.hpp"
 
 #include "ragd/retrieval/chunker.hpp"
-#include "ragd/retrieval/offload.hpp"
 #include "test_support.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -283,20 +282,6 @@ TEST(Retriever, CoroutineApiRunsOnThePoolAndResumesOnTheCaller) {
   EXPECT_EQ(outcome, "volcano");
   EXPECT_EQ(r.document_count(), 9u);
   EXPECT_EQ(r.version(), 2u);
-}
-
-TEST(Retriever, RunOnDoesTheWorkOnThePoolThread) {
-  Retriever r(small_config());
-  auto pool = r.pool_executor();
-  const auto io_thread = std::this_thread::get_id();
-  auto ids = test::run_coro<std::pair<std::thread::id, std::thread::id>>(
-      [&](asio::io_context&) -> asio::awaitable<std::pair<std::thread::id, std::thread::id>> {
-        auto work = [] { return std::this_thread::get_id(); };
-        auto worker = co_await run_on(pool, std::move(work));
-        co_return std::pair{worker, std::this_thread::get_id()};
-      });
-  EXPECT_NE(ids.first, io_thread) << "the work ran on the I/O thread";
-  EXPECT_EQ(ids.second, io_thread) << "the coroutine did not come back to its executor";
 }
 
 TEST(Retriever, ASearchThePoolCannotStartInTimeIsADeadlineAndLeavesNoTrace) {
