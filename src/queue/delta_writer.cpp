@@ -1,22 +1,17 @@
 #include "queue/delta_writer.hpp"
 
+#include "ragd/core/completion_token.hpp"
 #include "ragd/core/ids.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <spdlog/spdlog.h>
 
 namespace ragd::queue::detail {
 
 namespace asio = boost::asio;
-
-namespace {
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-}
 
 DeltaWriter::DeltaWriter(asio::strand<asio::any_io_executor> strand, redis::Client& redis, std::string reply_stream,
                          std::string job_id, std::int64_t stream_ttl_ms)

@@ -12,12 +12,16 @@
 // read it yet never will, and one that has finds nothing to do or answers a reply nobody
 // reads. Both are harmless, so the XDEL needs no coordination with the workers.
 //
-// Waiters live in the frame of the coroutine awaiting them (on this client's strand) and are
-// found by job id; the reply reader and the enqueue step wake them by cancelling the timer
-// they sleep on, whose expiry is the job's deadline.
+// A submit waits for its reply through a Rendezvous keyed by job id, on its own executor;
+// the reply reader (on this client's strand) delivers replies and streamed pieces by id.
+// The XADD's reply and the job's reply travel on different connections, so either may be
+// processed first: the entry id the XADD returns (whose time gives the queue_enqueue stage)
+// is shared through an Enqueue record, which a submit answered first waits for briefly.
 #include "ragd/queue/job_queue.hpp"
 
-#include "ragd/core/await_on.hpp"
+#include "ragd/core/await.hpp"
+#include "ragd/core/completion_token.hpp"
+#include "ragd/core/rendezvous.hpp"
 #include "ragd/queue/streams.hpp"
 #include "ragd/queue/admission_limit.hpp"
 #include "ragd/core/ids.hpp"
@@ -28,8 +32,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -37,7 +41,7 @@
 #include <array>
 #include <limits>
 #include <atomic>
-#include <unordered_map>
+#include <mutex>
 
 namespace ragd::queue {
 
@@ -45,8 +49,10 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kDepthSampleMs = 50ms;
+// How long a submit whose reply came before its XADD's reply waits for the latter (which
+// Redis sent first, on another connection) to record the queue_enqueue stage.
+constexpr auto kEnqueueGrace = 200ms;
 constexpr auto kRetryPause = 100ms;
 
 // From the job's creation (the gateway's clock) to its entry's id (Redis's clock); -1 for an
@@ -58,21 +64,23 @@ double enqueue_delay_ms(const std::string& entry_id, std::int64_t enqueued_unix_
 }
 }  // namespace
 
-struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
-  struct Waiter {
-    std::optional<Result<JobReply>> result;
-    asio::steady_timer* timer = nullptr;
-    std::string entry_id;  // set once the XADD has returned
-    bool cancelled = false;
-    const DeltaHandler* on_delta = nullptr;  // streamed jobs only
+struct JobClient::Impl {
+  // Beside each wait, on the strand: the streamed job's handler and the run handed on.
+  struct Note {
+    const DeltaHandler* on_delta = nullptr;  // streamed jobs only; lives in the submit's frame
     std::string run_id;                      // the run whose pieces were handed on
     std::int64_t seq = 0;                    // the last piece handed on
+    bool ended = false;                      // answered already: nothing more is handed on
+  };
+  using Replies = Rendezvous<Result<JobReply>, Note>;
 
-    void finish(Result<JobReply> r) {
-      if (result) return;
-      result = std::move(r);
-      timer->cancel();
-    }
+  // What a submit and the XADD it started know of each other; either may finish first.
+  struct Enqueue {
+    explicit Enqueue(asio::any_io_executor waiter) : returned(std::move(waiter)) {}
+    Handoff<bool> returned;  // set once the XADD has returned (whatever it returned)
+    std::mutex mutex;
+    std::string entry_id;    // under `mutex`; empty until the XADD returned one
+    bool abandoned = false;  // under `mutex`; the submit gave up without a reply
   };
 
   Impl(asio::any_io_executor ex, redis::Client& redis, QueueConfig config, std::string gateway_id)
@@ -86,78 +94,92 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
         admission_(std::chrono::milliseconds(config_.max_wait_ms), 1, config_.max_depth,
                    std::min<std::int64_t>(config_.max_depth, 32)) {}
 
-  static asio::awaitable<Result<JobReply>> await_reply(std::shared_ptr<Impl> self, std::string id,
-                                                       std::string payload, std::size_t priority,
-                                                       std::chrono::milliseconds remaining,
-                                                       std::int64_t enqueued_unix_ms, DeltaHandler on_delta) {
+  // Runs on the submitting coroutine's executor. The waiter is entered before the job is
+  // written, so no reply is ever missed.
+  static asio::awaitable<Result<JobReply>> await_reply(std::shared_ptr<Impl> self, Job job, std::size_t priority,
+                                                       std::chrono::milliseconds remaining, DeltaHandler on_delta) {
+    auto ex = co_await asio::this_coro::executor;
+    auto ticket = self->replies_.enter(job.id, ex);
+    if (!ticket) co_return make_error(Errc::bad_request, "duplicate job id");
+    // After entering: stop() either sees this waiter or is seen here.
     if (self->stopped_) co_return make_error(Errc::cancelled, "job client stopped");
-    asio::steady_timer timer(self->strand_, remaining);
-    Waiter w;
-    w.timer = &timer;
-    if (on_delta) w.on_delta = &on_delta;
-    if (!self->waiters_.emplace(id, &w).second) {
-      co_return make_error(Errc::bad_request, "duplicate job id");
-    }
+    if (on_delta) self->replies_.annotate(job.id, [&on_delta](Note& n) { n.on_delta = &on_delta; });
     ++self->in_flight_;
     ++self->added_since_sample_[priority];
     // The XADD runs on its own: cancelling this wait (client gone) must not cancel a command
     // in flight, which would reset a pooled connection shared with other requests.
-    asio::co_spawn(self->strand_, enqueue(self, id, std::move(payload), priority), asio::detached);
-    boost::system::error_code ec;
-    if (!w.result && !w.cancelled) std::tie(ec) = co_await timer.async_wait(kNoThrow);
-    self->waiters_.erase(id);
+    auto enqueued = std::make_shared<Enqueue>(ex);
+    asio::co_spawn(self->strand_,
+                   enqueue(self, job.id, encode_job(job, self->config_.compact_jobs), priority, enqueued),
+                   asio::detached);
+    auto out = co_await self->replies_.wait(ticket, remaining);
     --self->in_flight_;
-    if (w.result) {
-      // The XADD's reply normally comes first (Redis sends it before any worker can read
-      // the job), but it travels on another connection: without it, nothing is known.
-      if (*w.result && !w.entry_id.empty()) (*w.result)->enqueue_ms = enqueue_delay_ms(w.entry_id, enqueued_unix_ms);
-      co_return std::move(*w.result);
+    if (out.value) {
+      if (*out.value) {
+        const std::string entry_id = co_await entry_id_of(enqueued, job.deadline_unix_ms);
+        if (!entry_id.empty()) (*out.value)->enqueue_ms = enqueue_delay_ms(entry_id, job.enqueued_unix_ms);
+      }
+      co_return std::move(*out.value);
     }
     // Given up: if the XADD has returned, its entry goes now; otherwise enqueue() removes it.
-    if (!w.entry_id.empty()) {
-      asio::co_spawn(self->strand_, forget(self, self->streams_[priority], std::move(w.entry_id)),
-                     asio::detached);
+    std::string entry_id;
+    {
+      std::lock_guard lock(enqueued->mutex);
+      enqueued->abandoned = true;
+      entry_id = enqueued->entry_id;
     }
-    if (!ec && !w.cancelled) {
+    if (!entry_id.empty()) {
+      asio::co_spawn(self->strand_, forget(self, self->streams_[priority], std::move(entry_id)), asio::detached);
+    }
+    if (out.waited == Waited::timed_out) {
       co_return make_error(Errc::deadline_exceeded, "no reply from a worker before the deadline");
     }
     // A streamed job's model call may be running: the workers are told to stop it.
-    if (on_delta) asio::co_spawn(self->strand_, notify_cancel(self, id), asio::detached);
+    if (on_delta) asio::co_spawn(self->strand_, notify_cancel(self, job.id), asio::detached);
     co_return make_error(Errc::cancelled, "request cancelled while waiting for the LLM");
   }
 
-  // The caller gave up (its client went away, an outer deadline): wake its wait.
-  void cancel_wait(const std::string& id) {
-    auto it = waiters_.find(id);
-    if (it == waiters_.end() || it->second->result) return;
-    it->second->cancelled = true;
-    it->second->timer->cancel();
+  // The entry id of an answered job: at once when its XADD returned first (the usual
+  // order), else after waiting at most kEnqueueGrace (and never past the deadline); empty
+  // when it did not come in time.
+  static asio::awaitable<std::string> entry_id_of(std::shared_ptr<Enqueue> enqueued, std::int64_t deadline_unix_ms) {
+    const auto left = std::chrono::milliseconds(deadline_unix_ms - unix_ms());
+    const auto grace = std::min<std::chrono::milliseconds>(kEnqueueGrace, left);
+    if (grace > std::chrono::milliseconds::zero()) {
+      co_await Handoff<bool>::wait(std::shared_ptr<Handoff<bool>>(enqueued, &enqueued->returned), grace);
+    }
+    std::lock_guard lock(enqueued->mutex);
+    co_return enqueued->entry_id;
   }
 
-  static asio::awaitable<void> enqueue(std::shared_ptr<Impl> self, std::string id,
-                                       std::string payload, std::size_t priority) {
-    if (self->stopped_) co_return;  // the waiter is already failed; the Client may be going away
-    auto r = co_await self->redis_.command(redis::make_command(
-        "XADD", self->streams_[priority], "*", detail::kJobField, payload));
-    auto it = self->waiters_.find(id);
-    if (r && !r->is_error()) {
-      auto entry_id = r->as_string().value_or("");
-      if (it != self->waiters_.end()) {
-        it->second->entry_id = std::move(entry_id);
-      } else if (!entry_id.empty()) {
-        co_await forget(self, self->streams_[priority], std::move(entry_id));
+  static asio::awaitable<void> enqueue(std::shared_ptr<Impl> self, std::string id, std::string payload,
+                                       std::size_t priority, std::shared_ptr<Enqueue> enqueued) {
+    std::string entry_id;
+    std::optional<Error> failed;
+    // Once stopped, the waiter is already failed, and the Client may be going away.
+    if (!self->stopped_) {
+      auto r = co_await self->redis_.command(
+          redis::make_command("XADD", self->streams_[priority], "*", detail::kJobField, payload));
+      if (r && !r->is_error()) {
+        entry_id = r->as_string().value_or("");
+      } else if (!r) {
+        // The cause (a Redis error, which may name hosts) is for the log, not for clients.
+        spdlog::warn("job queue XADD failed: {}", r.error().message);
+        failed = make_error(Errc::unavailable, "the job queue is unavailable; retry later");
+      } else {
+        spdlog::error("job queue XADD failed: {}", r->str);
+        failed = make_error(Errc::internal, "job queue rejected the job");
       }
-      co_return;
     }
-    if (it == self->waiters_.end()) co_return;
-    if (!r) {
-      // The cause (a Redis error, which may name hosts) is for the log, not for clients.
-      spdlog::warn("job queue XADD failed: {}", r.error().message);
-      it->second->finish(make_error(Errc::unavailable, "the job queue is unavailable; retry later"));
-    } else {
-      spdlog::error("job queue XADD failed: {}", r->str);
-      it->second->finish(make_error(Errc::internal, "job queue rejected the job"));
+    bool abandoned = false;
+    {
+      std::lock_guard lock(enqueued->mutex);
+      enqueued->entry_id = entry_id;
+      abandoned = enqueued->abandoned;
     }
+    enqueued->returned.set(true);
+    if (failed) self->replies_.deliver(id, std::move(*failed));
+    if (abandoned && !entry_id.empty()) co_await forget(self, self->streams_[priority], std::move(entry_id));
   }
 
   static asio::awaitable<void> read_replies(std::shared_ptr<Impl> self) {
@@ -225,17 +247,21 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
       spdlog::warn("dropping malformed job reply id={}: {}", e.id, reply.error().message);
       return;
     }
-    auto it = waiters_.find(reply->job_id);
-    if (it == waiters_.end()) return;  // the waiter gave up (deadline, cancel) or a duplicate
-    if (!it->second->run_id.empty() && reply->run_id != it->second->run_id) {
-      it->second->finish(restarted_error());
-      return;
+    // A reply of another run than the pieces handed on: their worker died mid-answer.
+    bool restarted = false;
+    const bool waited_for = replies_.annotate(reply->job_id, [&](Note& n) {
+      restarted = !n.run_id.empty() && reply->run_id != n.run_id;
+      n.ended = true;
+    });
+    if (!waited_for) return;  // the waiter gave up (deadline, cancel) or a duplicate
+    if (restarted) {
+      replies_.deliver(reply->job_id, restarted_error());
+    } else if (!reply->ok && reply->error_code == "deadline_exceeded") {
+      replies_.deliver(reply->job_id, make_error(Errc::deadline_exceeded, "the job's deadline passed in the queue"));
+    } else {
+      const std::string job_id = reply->job_id;
+      replies_.deliver(job_id, std::move(*reply));
     }
-    if (!reply->ok && reply->error_code == "deadline_exceeded") {
-      it->second->finish(make_error(Errc::deadline_exceeded, "the job's deadline passed in the queue"));
-      return;
-    }
-    it->second->finish(std::move(*reply));
   }
 
   static Error restarted_error() {
@@ -248,18 +274,22 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
   void dispatch_delta(StreamRecord&& e) {
     auto d = parse_delta(std::move(e));
     if (!d) return;
-    auto it = waiters_.find(d->job_id);
-    if (it == waiters_.end() || it->second->on_delta == nullptr || it->second->result) return;
-    Waiter& w = *it->second;
-    if (w.run_id.empty()) {
-      w.run_id = d->run_id;
-    } else if (w.run_id != d->run_id) {
-      w.finish(restarted_error());
-      return;
-    }
-    if (d->seq <= w.seq) return;  // a duplicate
-    w.seq = d->seq;
-    (*w.on_delta)(d->text);
+    // The handler runs under the rendezvous's lock, which keeps the submit's frame (that
+    // holds it) alive meanwhile.
+    bool restarted = false;
+    replies_.annotate(d->job_id, [&](Note& n) {
+      if (n.on_delta == nullptr || n.ended) return;
+      if (n.run_id.empty()) {
+        n.run_id = d->run_id;
+      } else if (n.run_id != d->run_id) {
+        restarted = n.ended = true;
+        return;
+      }
+      if (d->seq <= n.seq) return;  // a duplicate
+      n.seq = d->seq;
+      (*n.on_delta)(d->text);
+    });
+    if (restarted) replies_.deliver(d->job_id, restarted_error());
   }
 
   static asio::awaitable<void> sample_depth(std::shared_ptr<Impl> self) {
@@ -279,10 +309,7 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
   void stop() {
     stopped_ = true;
     reader_conn_->close();
-    asio::dispatch(strand_, [self = shared_from_this()] {
-      auto waiters = self->waiters_;
-      for (auto& [id, w] : waiters) w->finish(make_error(Errc::cancelled, "job client stopped"));
-    });
+    replies_.deliver_all(make_error(Errc::cancelled, "job client stopped"));
   }
 
   asio::strand<asio::any_io_executor> strand_;
@@ -292,7 +319,7 @@ struct JobClient::Impl : std::enable_shared_from_this<JobClient::Impl> {
   std::string reply_stream_;
   std::array<std::string, kPriorityCount> streams_;  // by priority, highest first
   std::unique_ptr<redis::Connection> reader_conn_;
-  std::unordered_map<std::string, Waiter*> waiters_;  // strand only
+  Replies replies_;
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<std::int64_t> in_flight_{0};
@@ -352,14 +379,11 @@ asio::awaitable<Result<JobReply>> JobClient::submit_impl(Job job, DeltaHandler o
     co_return make_error(Errc::overloaded, "the LLM queue is backed up (jobs wait longer than queue.max_wait_ms); retry later");
   }
   const auto remaining = std::chrono::milliseconds(job.deadline_unix_ms - now);
-  auto on_cancel = [self, id = job.id] { self->cancel_wait(id); };
-  auto op = Impl::await_reply(self, job.id, encode_job(job, self->config_.compact_jobs), p, remaining,
-                              job.enqueued_unix_ms, std::move(on_delta));
-  auto [ep, result] = co_await await_on(self->strand_, std::move(op), std::move(on_cancel));
+  auto result = co_await Impl::await_reply(self, std::move(job), p, remaining, std::move(on_delta));
   if (limited) {
-    if (!ep && result) {
+    if (result) {
       self->admission_.release(result->queue_wait_ms, result->llm_ms, AdmissionLimit::Clock::now());
-    } else if (!ep && result.error().code == Errc::deadline_exceeded) {
+    } else if (result.error().code == Errc::deadline_exceeded) {
       // Waited out its whole deadline in the queue (or the worker found it expired): the
       // strongest sign of a backlog there is.
       self->admission_.release(std::numeric_limits<double>::infinity(), 0, AdmissionLimit::Clock::now());
@@ -367,8 +391,7 @@ asio::awaitable<Result<JobReply>> JobClient::submit_impl(Job job, DeltaHandler o
       self->admission_.release_without_reply();
     }
   }
-  if (ep) co_return make_error(Errc::cancelled, "request cancelled while waiting for the LLM");
-  co_return std::move(result);
+  co_return result;
 }
 #pragma GCC diagnostic pop
 
@@ -409,7 +432,5 @@ bool JobClient::saturated(Priority priority) const {
 }
 
 std::int64_t JobClient::forgotten() const { return impl_->forgotten_.load(); }
-
-const std::string& JobClient::reply_stream() const { return impl_->reply_stream_; }
 
 }  // namespace ragd::queue

@@ -6,8 +6,6 @@
 // Thread-safety: a constant.
 #pragma once
 
-#include "ragd/core/completion_token.hpp"
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 

@@ -84,7 +84,6 @@ class JobClient {
   // Jobs deleted from the queue because their waiter gave up (cancelled, deadline) before a
   // worker acknowledged them.
   std::int64_t forgotten() const;
-  const std::string& reply_stream() const;
 
  private:
   boost::asio::awaitable<Result<JobReply>> submit_impl(Job job, DeltaHandler on_delta);

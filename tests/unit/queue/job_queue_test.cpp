@@ -1,4 +1,5 @@
 #include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/streams.hpp"
 #include "ragd/core/completion_token.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/redis/client.hpp"
@@ -328,6 +329,46 @@ TEST(JobQueue, CancelledSubmitReturnsCancelledAndLeavesClientUsable) {
     auto ping = co_await redis.command(redis::make_command("PING"));
     EXPECT_TRUE(ping);
     EXPECT_TRUE(co_await worker.stop_and_wait());
+  });
+}
+
+// The XADD's reply and the job's reply come on different connections, so the job's reply
+// may be read first. Here it is forced: the only pooled connection is held by a BLPOP, so
+// the XADD waits behind it, and the reply is in the reply stream before the reader starts.
+// The queue_enqueue stage (JobReply::enqueue_ms) is known all the same.
+TEST(JobQueue, EnqueueDelayIsKnownWhenTheReplyIsReadBeforeTheXaddReturns) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    RedisConfig one = redis_config(server);
+    one.pool_size = 1;
+    redis::Client redis(io.get_executor(), one);
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-order");
+    std::optional<Result<redis::Reply>> held;
+    asio::co_spawn(io, redis.command(redis::make_command("BLPOP", "test:gate", "4")),
+                   [&](std::exception_ptr, Result<redis::Reply> r) { held.emplace(std::move(r)); });
+    CO_ASSERT_TRUE(co_await eventually(
+        [&] { return server.cli({"INFO", "clients"}).find("blocked_clients:1") != std::string::npos; }, 5s));
+
+    Job job = job_asking("early");
+    job.id = "job-early-reply";
+    JobReply reply;
+    reply.job_id = job.id;
+    reply.ok = true;
+    reply.text = "answered";
+    server.cli({"XADD", reply_stream(queue_config(), "gw-order"), "*", "reply", encode_reply(reply)});
+    std::optional<Result<JobReply>> result;
+    asio::co_spawn(io, client.submit(job), [&](std::exception_ptr, Result<JobReply> r) { result.emplace(std::move(r)); });
+    CO_ASSERT_TRUE(co_await eventually([&] { return client.in_flight() == 1; }, 5s));
+    client.start();
+    // The reply has been read (the submit no longer awaits it) while the XADD is still held.
+    CO_ASSERT_TRUE(co_await eventually([&] { return client.in_flight() == 0; }, 5s));
+    EXPECT_EQ(server.cli({"XLEN", "ragd:jobs"}), "0");
+    server.cli({"LPUSH", "test:gate", "go"});
+    CO_ASSERT_TRUE(co_await eventually([&] { return result.has_value() && held.has_value(); }, 5s));
+    CO_ASSERT_TRUE(*result) << result->error().message;
+    EXPECT_EQ((*result)->text, "answered");
+    EXPECT_GE((*result)->enqueue_ms, 0);
+    client.stop();
   });
 }
 
