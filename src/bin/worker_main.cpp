@@ -9,7 +9,7 @@
 #include "ragd/log/log.hpp"
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/net/http_client.hpp"
-#include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/worker_runner.hpp"
 #include "ragd/redis/client.hpp"
 
 #include <boost/asio/co_spawn.hpp>

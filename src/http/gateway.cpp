@@ -18,7 +18,7 @@
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/orchestrator/wired_pipeline.hpp"
 #include "ragd/profile/profile_store.hpp"
-#include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/job_client.hpp"
 #include "ragd/redis/client.hpp"
 #include "ragd/replication/replicator.hpp"
 #include "ragd/retrieval/remote_embedder.hpp"

@@ -1,6 +1,6 @@
 #include "health_handler.hpp"
 
-#include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/job_client.hpp"
 #include "ragd/redis/client.hpp"
 #include "ragd/replication/replicator.hpp"
 #include "ragd/retrieval/retriever.hpp"

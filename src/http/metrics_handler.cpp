@@ -3,7 +3,7 @@
 #include "ragd/core/ids.hpp"
 #include "ragd/core/completion_token.hpp"
 #include "ragd/metrics/metrics.hpp"
-#include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/job_client.hpp"
 #include "ragd/retrieval/retriever.hpp"
 
 #include <boost/asio/as_tuple.hpp>

@@ -1,7 +1,7 @@
 #include "ragd/orchestrator/wired_pipeline.hpp"
 
 #include "ragd/profile/cached_profile_store.hpp"
-#include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/job_client.hpp"
 #include "ragd/retrieval/retriever.hpp"
 
 namespace ragd::orchestrator {

@@ -17,7 +17,7 @@
 // The XADD's reply and the job's reply travel on different connections, so either may be
 // processed first: the entry id the XADD returns (whose time gives the queue_enqueue stage)
 // is shared through an Enqueue record, which a submit answered first waits for briefly.
-#include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/job_client.hpp"
 
 #include "ragd/core/await.hpp"
 #include "ragd/core/completion_token.hpp"

@@ -19,7 +19,7 @@
 // The file is long because reading, taking over, renewing and answering share that strand's
 // state (slots, the jobs running here, the isolation flags); the Lua scripts of take-over
 // and renewal live in claims.cpp.
-#include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/worker_runner.hpp"
 #include "ragd/core/completion_token.hpp"
 #include "ragd/queue/heartbeat_watch.hpp"
 #include "ragd/queue/streams.hpp"

@@ -115,7 +115,7 @@ class VectorIndex {
   // snapshots record it (the index itself is always rebuilt from the stored vectors).
   std::string describe() const;
 
-  struct Impl;  // one kind of index (vector_index.cpp)
+  struct Impl;  // one kind of index (src/retrieval/vector_index_kinds.hpp)
 
  private:
   // One add or remove made while a rebuild runs, to replay onto the new index.

@@ -1,4 +1,5 @@
-#include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/job_client.hpp"
+#include "ragd/queue/worker_runner.hpp"
 #include "ragd/queue/streams.hpp"
 #include "ragd/core/completion_token.hpp"
 #include "ragd/core/ids.hpp"

@@ -1,7 +1,8 @@
 // Streamed jobs through a real redis-server: a worker's pieces reach the asker in order and
 // early, coalesced; a cancelled asker cancels the handler; a second run after pieces were
 // handed on is an error, never a spliced answer.
-#include "ragd/queue/job_queue.hpp"
+#include "ragd/queue/job_client.hpp"
+#include "ragd/queue/worker_runner.hpp"
 #include "ragd/queue/job_stream.hpp"
 #include "ragd/queue/streams.hpp"
 #include "ragd/core/completion_token.hpp"
