@@ -22,7 +22,7 @@ Handler Access::guard(TenantHandler handler) const {
         const std::string_view key = presented_api_key(req);
         if (!key.empty()) bucket = sha256_hex(key);
       }
-      auto decision = co_await limiter_.acquire(std::move(bucket));
+      auto decision = co_await limiter_.acquire(*tenant, std::move(bucket));
       if (!decision.allowed) {
         co_return Response::error(make_error(Errc::rate_limited, "rate limit exceeded for this API key; retry later"),
                                   std::max<std::int64_t>(1, (decision.retry_after_ms + 999) / 1000));

@@ -2,6 +2,7 @@
 
 #include "ragd/core/ascii.hpp"
 #include "ragd/core/ids.hpp"
+#include "ragd/redis/tenant_keys.hpp"
 
 namespace ragd::http {
 
@@ -21,7 +22,7 @@ ApiKeyAuth::ApiKeyAuth(const AuthConfig& config) {
 }
 
 Result<std::string> ApiKeyAuth::authenticate(const Request& req) const {
-  if (keys_.empty()) return std::string("default");
+  if (keys_.empty()) return std::string(redis::kDefaultTenant);
   const std::string_view key = presented_api_key(req);
   if (key.empty()) {
     return make_error(Errc::unauthorized,

@@ -155,7 +155,7 @@ struct Gateway::Impl {
                                                              config.retrieval.replication,
                                                              config.server.gateway_id, registry);
     }
-    profiles = std::make_unique<profile::ProfileStore>(*redis, config.profile);
+    profiles = std::make_unique<profile::ProfileStore>(*redis, config.profile, config.redis.key_prefix);
     jobs = std::make_unique<queue::JobClient>(io.get_executor(), *redis, config.queue, config.server.gateway_id);
     pipeline = std::make_unique<orchestrator::WiredPipeline>(
         orchestrator::WiredPipeline::Components{io.get_executor(), rules, *retriever, *profiles, *redis, *jobs, registry,

@@ -1,5 +1,7 @@
 #include "ragd/http/http_config.hpp"
 
+#include "ragd/redis/tenant_keys.hpp"
+
 namespace ragd {
 
 namespace {
@@ -17,7 +19,7 @@ void describe_key(ConfigFields& f, ApiKeyConfig& k) {
     if (k.rate_limit) describe(s, *k.rate_limit);
   });
   f.require(is_sha256_hex(k.sha256), "sha256", "must be 64 hex digits (SHA-256 of the key)");
-  f.require(!k.tenant.empty(), "tenant", "must not be empty");
+  f.require(redis::valid_tenant(k.tenant), "tenant", std::string(redis::kTenantRule));
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
-// Token buckets in Redis hashes `ragd:ratelimit:<key sha256>` {tokens, ts}. Redis's own
+// Token buckets in Redis hashes `<prefix>t:<tenant>:ratelimit:{<key sha256>}` {tokens, ts}. Redis's own
 // clock (TIME) is used, so replicas with skewed clocks agree; Redis 5+ replicates the
 // script's effects, not the script, so TIME inside it is safe.
 #include "ragd/http/rate_limiter.hpp"
 
 #include "ragd/core/ascii.hpp"
 #include "ragd/redis/client.hpp"
+#include "ragd/redis/tenant_keys.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -48,7 +49,7 @@ int burst_of(const RateLimitConfig& c) {
 }  // namespace
 
 RateLimiter::RateLimiter(redis::Client& redis, const AuthConfig& config, std::string key_prefix)
-    : redis_(redis), bucket_prefix_(std::move(key_prefix) + "ratelimit:"), default_(config.rate_limit) {
+    : redis_(redis), key_prefix_(std::move(key_prefix)), default_(config.rate_limit) {
   enabled_ = default_.requests_per_second > 0;
   for (const auto& k : config.api_keys) {
     if (!k.rate_limit) continue;
@@ -62,10 +63,11 @@ const RateLimitConfig& RateLimiter::limit_for(const std::string& key_sha256) con
   return it == per_key_.end() ? default_ : it->second;
 }
 
-asio::awaitable<RateDecision> RateLimiter::acquire(std::string key_sha256) const {
+asio::awaitable<RateDecision> RateLimiter::acquire(std::string tenant, std::string key_sha256) const {
   const RateLimitConfig& limit = limit_for(key_sha256);
   if (limit.requests_per_second <= 0) co_return RateDecision{};
-  const std::string bucket = bucket_prefix_ + (key_sha256.empty() ? "default" : key_sha256);
+  const std::string bucket =
+      redis::tenant_key(key_prefix_, tenant, "ratelimit", key_sha256.empty() ? std::string_view("all") : key_sha256);
   redis::Command cmd = redis::make_command("EVAL", kTokenBucketScript, 1, bucket,
                                            std::to_string(limit.requests_per_second), burst_of(limit));
   auto r = co_await redis_.command(std::move(cmd));

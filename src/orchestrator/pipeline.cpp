@@ -64,11 +64,11 @@ struct Pipeline::Impl {
 
   // ---- 2. context ---------------------------------------------------------------------
 
-  asio::awaitable<ProfileLeg> load_profile(std::string user_id, std::int64_t deadline) {
+  asio::awaitable<ProfileLeg> load_profile(std::string tenant, std::string user_id, std::int64_t deadline) {
     const double t0 = mono_ms();
     // A profile cached in this process needs no Redis round trip and so no timeout race.
-    if (auto hot = deps.profiles.cached(user_id)) co_return ProfileLeg{std::move(hot), mono_ms() - t0};
-    auto r = co_await with_timeout(deps.profiles.fetch(std::move(user_id)),
+    if (auto hot = deps.profiles.cached(tenant, user_id)) co_return ProfileLeg{std::move(hot), mono_ms() - t0};
+    auto r = co_await with_timeout(deps.profiles.fetch(std::move(tenant), std::move(user_id)),
                                    time_left(deadline, config.context_timeout_ms), "profile lookup");
     if (!r) {
       degraded.with({"profile"}).inc();
@@ -78,9 +78,9 @@ struct Pipeline::Impl {
     co_return ProfileLeg{std::move(*r), mono_ms() - t0};
   }
 
-  asio::awaitable<HistoryLeg> load_history(std::string session_id, std::int64_t deadline) {
+  asio::awaitable<HistoryLeg> load_history(std::string tenant, std::string session_id, std::int64_t deadline) {
     const double t0 = mono_ms();
-    auto r = co_await with_timeout(deps.sessions.load(std::move(session_id)),
+    auto r = co_await with_timeout(deps.sessions.load(std::move(tenant), std::move(session_id)),
                                    time_left(deadline, config.context_timeout_ms), "session history");
     if (!r) {
       degraded.with({"history"}).inc();
@@ -92,17 +92,18 @@ struct Pipeline::Impl {
   // Profile and session history, in parallel. A leg with nothing to fetch is skipped rather
   // than raced: a parallel group costs two coroutine spawns, which the cache-hit path can do
   // without.
-  asio::awaitable<Context> context(std::string user_id, std::string session_id, std::int64_t deadline) {
+  asio::awaitable<Context> context(std::string tenant, std::string user_id, std::string session_id,
+                                   std::int64_t deadline) {
     const bool need_profile = !user_id.empty();
     const bool need_history = !session_id.empty() && deps.sessions.enabled();
     Context ctx;
     if (need_profile && need_history) {
-      std::tie(ctx.profile, ctx.history) =
-          co_await (load_profile(std::move(user_id), deadline) && load_history(std::move(session_id), deadline));
+      std::tie(ctx.profile, ctx.history) = co_await (load_profile(tenant, std::move(user_id), deadline) &&
+                                                     load_history(tenant, std::move(session_id), deadline));
     } else if (need_profile) {
-      ctx.profile = co_await load_profile(std::move(user_id), deadline);
+      ctx.profile = co_await load_profile(std::move(tenant), std::move(user_id), deadline);
     } else if (need_history) {
-      ctx.history = co_await load_history(std::move(session_id), deadline);
+      ctx.history = co_await load_history(std::move(tenant), std::move(session_id), deadline);
     }
     co_return ctx;
   }
@@ -207,7 +208,7 @@ struct Pipeline::Impl {
     // 2. Context: profile and session history.
     Context ctx;
     if (!req.user_id.empty() || (!req.session_id.empty() && deps.sessions.enabled())) {
-      ctx = co_await context(req.user_id, req.session_id, req.deadline_unix_ms);
+      ctx = co_await context(req.tenant, req.user_id, req.session_id, req.deadline_unix_ms);
     }
     if (!req.user_id.empty()) stages.profile.observe(ctx.profile.ms);
     if (!req.session_id.empty()) stages.history.observe(ctx.history.ms);
@@ -226,7 +227,7 @@ struct Pipeline::Impl {
     out.timings.profile = ctx.profile.ms;
     out.timings.history = ctx.history.ms;
     if (!req.session_id.empty() && deps.sessions.enabled()) {
-      co_await deps.sessions.append(req.session_id, req.query, std::string(out.answer_text()));
+      co_await deps.sessions.append(req.tenant, req.session_id, req.query, std::string(out.answer_text()));
     }
     out.timings.total = mono_ms() - t_start;
     stages.total.observe(out.timings.total);

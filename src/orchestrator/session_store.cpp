@@ -46,21 +46,21 @@ SessionStore::SessionStore(redis::Client& redis, SessionStoreConfig config, metr
                    .with({"session", "l1_hit"})),
       misses_(m.counter("ragd_cache_lookups_total", "", {"cache", "result"}).with({"session", "miss"})) {}
 
-void SessionStore::remember(const std::string& session_id, const SessionSnapshot& s) {
+void SessionStore::remember(const std::string& list_key, const SessionSnapshot& s) {
   auto e = std::make_shared<cache::CacheEntry>();
   e->value = encode_session(s);
   e->created_unix_ms = unix_ms();
   e->fresh_until_ms = e->created_unix_ms + config_.ttl_ms;
   e->stale_until_ms = e->fresh_until_ms;
-  mirror_.put(session_id, std::move(e));
+  mirror_.put(list_key, std::move(e));
 }
 
-asio::awaitable<Result<std::vector<Turn>>> SessionStore::load(std::string session_id) {
-  const std::string list_key = key(config_.key_prefix, session_id);
+asio::awaitable<Result<std::vector<Turn>>> SessionStore::load(std::string tenant, std::string session_id) {
+  const std::string list_key = key(config_.key_prefix, tenant, session_id);
   const std::string count_key = list_key + ":n";
   std::optional<SessionSnapshot> mirrored_turns;
   if (mirrored()) {
-    if (auto e = mirror_.get(session_id, unix_ms())) mirrored_turns = decode_session(e->value);
+    if (auto e = mirror_.get(list_key, unix_ms())) mirrored_turns = decode_session(e->value);
   }
   if (mirrored_turns) {
     // Commands are built before co_await: GCC 12 miscompiles braced lists inside it.
@@ -89,34 +89,35 @@ asio::awaitable<Result<std::vector<Turn>>> SessionStore::load(std::string sessio
       }
     }
   }
-  if (mirrored()) remember(session_id, snapshot);
+  if (mirrored()) remember(list_key, snapshot);
   co_return std::move(snapshot.turns);
 }
 
-asio::awaitable<void> SessionStore::append(std::string session_id, std::string question, std::string answer) {
+asio::awaitable<void> SessionStore::append(std::string tenant, std::string session_id, std::string question,
+                                           std::string answer) {
   std::string entry = json{{"q", question}, {"a", answer}}.dump(-1, ' ', false, json::error_handler_t::replace);
-  const std::string list_key = key(config_.key_prefix, session_id);
+  const std::string list_key = key(config_.key_prefix, tenant, session_id);
   const int keep = std::max(1, config_.turns);
   std::optional<SessionSnapshot> mirrored_turns;
   if (mirrored()) {
-    if (auto e = mirror_.get(session_id, unix_ms())) mirrored_turns = decode_session(e->value);
+    if (auto e = mirror_.get(list_key, unix_ms())) mirrored_turns = decode_session(e->value);
   }
   redis::Command cmd = redis::make_command("EVAL", kAppendTurnScript, 2, list_key, list_key + ":n", std::move(entry),
                                            keep, config_.ttl_ms);
   auto r = co_await redis_.command(std::move(cmd));
   if (!r || r->is_error()) {
     spdlog::warn("session history not saved: {}", r ? r->str : r.error().message);
-    mirror_.erase(session_id);
+    mirror_.erase(list_key);
     co_return;
   }
   if (!mirrored()) co_return;
   const std::int64_t count = count_of(*r);
   if (mirrored_turns && mirrored_turns->version == count - 1) {
     // Nobody appended since this gateway read the turns: the mirror follows without a read.
-    remember(session_id, {count, append_and_trim(std::move(mirrored_turns->turns),
+    remember(list_key, {count, append_and_trim(std::move(mirrored_turns->turns),
                                                  {std::move(question), std::move(answer)}, keep)});
   } else {
-    mirror_.erase(session_id);
+    mirror_.erase(list_key);
   }
 }
 

@@ -16,17 +16,25 @@ CachedProfileStore::CachedProfileStore(ProfileSource& source, int ttl_ms, metric
   cache::export_l1_gauges(m, "profiles", l1_);
 }
 
-std::shared_ptr<const Profile> CachedProfileStore::cached(const std::string& user_id) {
+std::string CachedProfileStore::entry_key(std::string_view tenant, std::string_view user_id) {
+  std::string key = std::to_string(tenant.size());
+  key += ':';
+  key.append(tenant).append(user_id);
+  return key;
+}
+
+std::shared_ptr<const Profile> CachedProfileStore::cached(std::string_view tenant, std::string_view user_id) {
   if (ttl_ms_ <= 0) return nullptr;
-  auto e = l1_.get(user_id, unix_ms());
+  auto e = l1_.get(entry_key(tenant, user_id), unix_ms());
   if (!e) return nullptr;
   hits_.inc();
   return e->profile;
 }
 
-boost::asio::awaitable<Result<std::shared_ptr<const Profile>>> CachedProfileStore::fetch(std::string user_id) {
+boost::asio::awaitable<Result<std::shared_ptr<const Profile>>> CachedProfileStore::fetch(std::string tenant,
+                                                                                          std::string user_id) {
   misses_.inc();
-  auto r = co_await source_.get(user_id);
+  auto r = co_await source_.get(tenant, user_id);
   if (!r) co_return r.error();
   auto profile = std::make_shared<const Profile>(std::move(*r));
   if (ttl_ms_ > 0) {
@@ -34,7 +42,7 @@ boost::asio::awaitable<Result<std::shared_ptr<const Profile>>> CachedProfileStor
     e->profile = profile;
     e->fresh_until_ms = e->stale_until_ms = unix_ms() + ttl_ms_;
     for (const auto& [k, v] : *profile) e->size += k.size() + v.size() + 64;
-    l1_.put(user_id, std::move(e));
+    l1_.put(entry_key(tenant, user_id), std::move(e));
   }
   co_return profile;
 }

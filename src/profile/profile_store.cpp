@@ -6,13 +6,13 @@
 
 namespace ragd::profile {
 
-ProfileStore::ProfileStore(redis::Client& redis, ProfileConfig config)
-    : redis_(redis), config_(std::move(config)) {}
+ProfileStore::ProfileStore(redis::Client& redis, ProfileConfig config, std::string key_prefix)
+    : redis_(redis), config_(std::move(config)), key_prefix_(std::move(key_prefix)) {}
 
-boost::asio::awaitable<Result<Profile>> ProfileStore::get(std::string user_id) {
+boost::asio::awaitable<Result<Profile>> ProfileStore::get(std::string tenant, std::string user_id) {
   Profile out;
   if (user_id.empty() || config_.prompt_fields.empty()) co_return out;
-  redis::Command cmd{"HMGET", key(user_id)};
+  redis::Command cmd{"HMGET", key(key_prefix_, tenant, user_id)};
   for (const auto& f : config_.prompt_fields) cmd.push_back(f);
   auto reply = co_await redis_.command(std::move(cmd), std::chrono::milliseconds(config_.timeout_ms));
   if (!reply) co_return reply.error();

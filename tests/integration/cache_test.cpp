@@ -172,9 +172,9 @@ TEST(AnswerCache, TenantsAndCohortsNeverShareAnswers) {
   EXPECT_EQ(body_of(stack.post("/query", q, as("key-b")))["cache"], "hit");
   EXPECT_EQ(llm.chat_calls(), 2);
 
-  stack.redis().cli({"HSET", "profile:{u1}", "expertise", "beginner"});
-  stack.redis().cli({"HSET", "profile:{u2}", "expertise", "expert"});
-  stack.redis().cli({"HSET", "profile:{u3}", "expertise", "beginner", "favourite_colour", "green"});
+  stack.redis().cli({"HSET", "ragd:t:a:profile:{u1}", "expertise", "beginner"});
+  stack.redis().cli({"HSET", "ragd:t:a:profile:{u2}", "expertise", "expert"});
+  stack.redis().cli({"HSET", "ragd:t:a:profile:{u3}", "expertise", "beginner", "favourite_colour", "green"});
   json q1 = {{"query", "What do bees make?"}, {"user_id", "u1"}};
   json q2 = {{"query", "What do bees make?"}, {"user_id", "u2"}};
   json q3 = {{"query", "What do bees make?"}, {"user_id", "u3"}};
@@ -212,8 +212,8 @@ TEST(AnswerCache, AFollowUpInASessionIsNotServedTheSameWordsAskedWithoutIt) {
   ASSERT_EQ(stack.post("/query", {{"query", "How do I bake sourdough?"}, {"session_id", "s1"}}).status, 200);
   auto follow = body_of(stack.post("/query", {{"query", "How long does it take?"}, {"session_id", "s1"}}));
   EXPECT_EQ(follow["cache"], "miss");
-  EXPECT_EQ(stack.redis().cli({"LLEN", "ragd:session:{s1}"}), "2");
-  EXPECT_EQ(stack.redis().cli({"GET", "ragd:session:{s1}:n"}), "2");
+  EXPECT_EQ(stack.redis().cli({"LLEN", "ragd:t:default:session:{s1}"}), "2");
+  EXPECT_EQ(stack.redis().cli({"GET", "ragd:t:default:session:{s1}:n"}), "2");
 }
 
 TEST(AnswerCache, L1StaysWithinItsByteBound) {
@@ -290,6 +290,6 @@ TEST(AnswerCache, SessionHistoryIsMirroredInL1UntilAnotherReplicaAppends) {
   ASSERT_EQ(fourth.status, 200) << fourth.body;
   EXPECT_EQ(counter("miss"), 2) << "A served its mirror although B had appended";
   EXPECT_EQ(counter("l1_hit"), 1);
-  EXPECT_EQ(stack.redis().cli({"GET", "ragd:session:{mirror}:n"}), "4");
-  EXPECT_EQ(stack.redis().cli({"LLEN", "ragd:session:{mirror}"}), "4");
+  EXPECT_EQ(stack.redis().cli({"GET", "ragd:t:default:session:{mirror}:n"}), "4");
+  EXPECT_EQ(stack.redis().cli({"LLEN", "ragd:t:default:session:{mirror}"}), "4");
 }

@@ -1,4 +1,5 @@
-// Per-API-key request rate limits: a token bucket per key, kept in Redis and updated by one
+// Per-API-key request rate limits: a token bucket per key, kept in Redis under the key's
+// tenant and updated by one
 // Lua script (atomic), so every gateway replica draws from the same bucket. A key's bucket
 // refills at requests_per_second up to `burst` tokens; a request takes one token or is
 // refused with the time until the next one.
@@ -33,22 +34,22 @@ struct RateDecision {
 
 class RateLimiter {
  public:
-  // Buckets live at <key_prefix>ratelimit:<key hash> ("default" when auth is off).
+  // Buckets live at <key_prefix>t:<tenant>:ratelimit:{<key hash>} ({all} when auth is off).
   RateLimiter(redis::Client& redis, const AuthConfig& config, std::string key_prefix = "ragd:");
 
   // True when any limit is configured (the default or a key's own).
   bool enabled() const { return enabled_; }
 
-  // Takes a token from the bucket of the key whose SHA-256 (lower-case hex) is `key_sha256`
-  // ("" when auth is off: one shared bucket).
-  boost::asio::awaitable<RateDecision> acquire(std::string key_sha256) const;
+  // Takes a token from the bucket of the tenant's key whose SHA-256 (lower-case hex) is
+  // `key_sha256` ("" when auth is off: one shared bucket).
+  boost::asio::awaitable<RateDecision> acquire(std::string tenant, std::string key_sha256) const;
 
   // The limit that applies to a key (its own, else the default).
   const RateLimitConfig& limit_for(const std::string& key_sha256) const;
 
  private:
   redis::Client& redis_;
-  std::string bucket_prefix_;
+  std::string key_prefix_;
   RateLimitConfig default_;
   std::unordered_map<std::string, RateLimitConfig> per_key_;
   bool enabled_ = false;

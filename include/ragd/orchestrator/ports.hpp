@@ -40,16 +40,18 @@ class LlmJobs {
   virtual bool saturated(queue::Priority priority) const = 0;
 };
 
-// A session's recent turns. Both calls are optional legs: the pipeline races load() against
-// the context deadline and goes on without history when it fails; append() logs its own
-// failures.
+// A session's recent turns. A session belongs to a tenant: the same session id in two
+// tenants names two sessions. Both calls are optional legs: the pipeline races load()
+// against the context deadline and goes on without history when it fails; append() logs its
+// own failures.
 class SessionHistory {
  public:
   virtual ~SessionHistory() = default;
   // False: sessions are off (no turns are read or kept).
   virtual bool enabled() const = 0;
-  virtual boost::asio::awaitable<Result<std::vector<Turn>>> load(std::string session_id) = 0;
-  virtual boost::asio::awaitable<void> append(std::string session_id, std::string question, std::string answer) = 0;
+  virtual boost::asio::awaitable<Result<std::vector<Turn>>> load(std::string tenant, std::string session_id) = 0;
+  virtual boost::asio::awaitable<void> append(std::string tenant, std::string session_id, std::string question,
+                                              std::string answer) = 0;
 };
 
 }  // namespace ragd::orchestrator

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ragd/core/ids.hpp"
+#include "ragd/redis/tenant_keys.hpp"
 #include "ragd/retrieval/document.hpp"
 
 #include <algorithm>
@@ -24,7 +25,7 @@ struct QueryRequest {
   std::string session_id;
   int top_k = 0;  // 0 = the configured default
   std::string mode;  // retrieval mode: dense, lexical, hybrid; "" = the configured default
-  std::string tenant;
+  std::string tenant{redis::kDefaultTenant};  // whose sessions, profiles and answers
   std::string request_id;
   std::int64_t deadline_unix_ms = 0;
 };

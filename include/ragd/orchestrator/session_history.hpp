@@ -1,7 +1,7 @@
 // Session history in the gateway's memory: an L1 mirror of the Redis list of turns.
 //
-// The list `<prefix>session:{id}` holds the last N turns; beside it `<prefix>session:{id}:n`
-// counts appends (one Lua script appends, trims, bumps the count and renews both TTLs, so
+// The list `<prefix>t:<tenant>:session:{id}` holds the last N turns; beside it the same key
+// with `:n` counts appends (one Lua script appends, trims, bumps the count and renews both TTLs, so
 // they move together). A gateway keeps the turns it last read or wrote with the count they
 // belong to. Reading a session then costs a GET of the count instead of an LRANGE of N turns
 // and their parsing; when another replica has appended since, the counts differ and the

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace ragd::metrics {
 class Registry;
@@ -29,10 +30,10 @@ class CachedProfileStore {
   // ttl_ms <= 0: nothing is cached, every fetch() asks the source.
   CachedProfileStore(ProfileSource& source, int ttl_ms, metrics::Registry& metrics);
 
-  // The profile cached for `user_id`, or null (no I/O).
-  std::shared_ptr<const Profile> cached(const std::string& user_id);
+  // The profile cached for the tenant's `user_id`, or null (no I/O).
+  std::shared_ptr<const Profile> cached(std::string_view tenant, std::string_view user_id);
   // The profile from the source, cached for the TTL when it came.
-  boost::asio::awaitable<Result<std::shared_ptr<const Profile>>> fetch(std::string user_id);
+  boost::asio::awaitable<Result<std::shared_ptr<const Profile>>> fetch(std::string tenant, std::string user_id);
 
   const cache::LruStats& l1() const { return l1_; }
 
@@ -44,6 +45,9 @@ class CachedProfileStore {
     std::size_t size = 0;  // bytes of the fields' names and values
     std::size_t bytes() const noexcept { return size; }
   };
+
+  // The cache's key of a tenant's user: unambiguous for any two strings.
+  static std::string entry_key(std::string_view tenant, std::string_view user_id);
 
   ProfileSource& source_;
   int ttl_ms_;

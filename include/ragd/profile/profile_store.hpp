@@ -1,15 +1,18 @@
-// User profiles: the Redis hash `profile:{user_id}`, reduced to the fields the prompt uses
-// (ProfileConfig::prompt_fields). The profile leg is optional: callers treat an error as
+// User profiles: the Redis hash `<key_prefix>t:<tenant>:profile:{user_id}`, reduced to the
+// fields the prompt uses (ProfileConfig::prompt_fields). A user id names a user within a
+// tenant: the same id in two tenants is two users. The profile leg is optional: callers treat an error as
 // "no profile" and go on. Thread-safety: get() may be called from any thread.
 #pragma once
 
 #include "ragd/profile/profile_config.hpp"
 #include "ragd/core/error.hpp"
+#include "ragd/redis/tenant_keys.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace ragd::redis {
 class Client;
@@ -24,20 +27,23 @@ class ProfileSource {
  public:
   virtual ~ProfileSource() = default;
   // An empty user id or a missing profile gives an empty profile, not an error.
-  virtual boost::asio::awaitable<Result<Profile>> get(std::string user_id) = 0;
+  virtual boost::asio::awaitable<Result<Profile>> get(std::string tenant, std::string user_id) = 0;
 };
 
 class ProfileStore final : public ProfileSource {
  public:
-  ProfileStore(redis::Client& redis, ProfileConfig config);
+  ProfileStore(redis::Client& redis, ProfileConfig config, std::string key_prefix);
 
-  boost::asio::awaitable<Result<Profile>> get(std::string user_id) override;
+  boost::asio::awaitable<Result<Profile>> get(std::string tenant, std::string user_id) override;
 
-  static std::string key(const std::string& user_id) { return "profile:{" + user_id + "}"; }
+  static std::string key(std::string_view key_prefix, std::string_view tenant, std::string_view user_id) {
+    return redis::tenant_key(key_prefix, tenant, "profile", user_id);
+  }
 
  private:
   redis::Client& redis_;
   ProfileConfig config_;
+  std::string key_prefix_;
 };
 
 }  // namespace ragd::profile

@@ -58,6 +58,13 @@ TEST(GatewayConfig, ValidatesApiKeyHashes) {
   EXPECT_EQ(good->auth.api_keys.at(0).tenant, "t");
 }
 
+TEST(GatewayConfig, RejectsTenantNamesThatCouldReachIntoAnotherTenantsKeys) {
+  auto bad = parse_gateway_config(
+      R"({"auth": {"api_keys": [{"sha256": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "tenant": "a:b"}]}})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("auth.api_keys[0].tenant"), std::string::npos) << bad.error().message;
+}
+
 TEST(GatewayConfig, ValidateRejectsOutOfRangeValues) {
   auto c = parse_gateway_config(R"({"query": {"default_top_k": 99, "max_top_k": 10}})");
   ASSERT_TRUE(c);

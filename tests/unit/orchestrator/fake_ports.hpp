@@ -82,28 +82,33 @@ struct FakeJobs final : LlmJobs {
   bool saturated(queue::Priority) const override { return full; }
 };
 
+// Sessions and profiles by (tenant, id).
+using TenantId = std::pair<std::string, std::string>;
+
 struct FakeSessions final : SessionHistory {
-  std::map<std::string, std::vector<Turn>> turns;
+  std::map<TenantId, std::vector<Turn>> turns;
   bool fail_loads = false;
+  std::vector<Turn>& of(const std::string& tenant, const std::string& session_id) { return turns[{tenant, session_id}]; }
   bool enabled() const override { return true; }
-  asio::awaitable<Result<std::vector<Turn>>> load(std::string session_id) override {
+  asio::awaitable<Result<std::vector<Turn>>> load(std::string tenant, std::string session_id) override {
     if (fail_loads) co_return make_error(Errc::unavailable, "sessions are down");
-    co_return turns[session_id];
+    co_return turns[{tenant, session_id}];
   }
-  asio::awaitable<void> append(std::string session_id, std::string question, std::string answer) override {
-    turns[session_id].push_back({std::move(question), std::move(answer)});
+  asio::awaitable<void> append(std::string tenant, std::string session_id, std::string question,
+                               std::string answer) override {
+    turns[{tenant, session_id}].push_back({std::move(question), std::move(answer)});
     co_return;
   }
 };
 
 struct FakeProfiles final : profile::ProfileSource {
-  std::map<std::string, profile::Profile> profiles;
+  std::map<TenantId, profile::Profile> profiles;
   int calls = 0;
   bool fail = false;
-  asio::awaitable<Result<profile::Profile>> get(std::string user_id) override {
+  asio::awaitable<Result<profile::Profile>> get(std::string tenant, std::string user_id) override {
     ++calls;
     if (fail) co_return make_error(Errc::unavailable, "profiles are down");
-    co_return profiles[user_id];
+    co_return profiles[{tenant, user_id}];
   }
 };
 

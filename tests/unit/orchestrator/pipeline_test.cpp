@@ -54,6 +54,15 @@ struct Rig {
     return q;
   }
 
+  // A query of `tenant`'s user in one of its sessions.
+  static QueryRequest request(std::string query, std::string tenant, std::string user_id, std::string session_id) {
+    QueryRequest q = request(std::move(query));
+    q.tenant = std::move(tenant);
+    q.user_id = std::move(user_id);
+    q.session_id = std::move(session_id);
+    return q;
+  }
+
   Result<QueryResult> ask(QueryRequest q) {
     auto fut = asio::co_spawn(io, pipeline->run(std::move(q)), asio::use_future);
     io.run();
@@ -196,10 +205,7 @@ TEST(Pipeline, FailedProfileAndHistoryLegsDegradeInsteadOfFailing) {
   Rig rig;
   rig.profile_source.fail = true;
   rig.sessions.fail_loads = true;
-  auto q = Rig::request("q");
-  q.user_id = "u1";
-  q.session_id = "s1";
-  auto r = rig.ask(q);
+  auto r = rig.ask(Rig::request("q", "t", "u1", "s1"));
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_FALSE(r->profile_used);
   EXPECT_EQ(rig.jobs.jobs.size(), 1u);
@@ -210,7 +216,7 @@ TEST(Pipeline, FailedProfileAndHistoryLegsDegradeInsteadOfFailing) {
 
 TEST(Pipeline, UsesTheProfileAndHistoryAndAppendsCachedAnswersToTheSession) {
   Rig rig;
-  rig.profile_source.profiles["u1"] = {{"expertise", "beginner"}};
+  rig.profile_source.profiles[{"t", "u1"}] = {{"expertise", "beginner"}};
   auto q = Rig::request("q");
   q.user_id = "u1";
   ASSERT_TRUE(rig.ask(q));
@@ -224,9 +230,9 @@ TEST(Pipeline, UsesTheProfileAndHistoryAndAppendsCachedAnswersToTheSession) {
   EXPECT_EQ(hit->cache, "hit");
   EXPECT_TRUE(hit->profile_used);
   EXPECT_EQ(rig.profile_source.calls, 1);  // the second came from the profile cache
-  ASSERT_EQ(rig.sessions.turns["s1"].size(), 1u);
-  EXPECT_EQ(rig.sessions.turns["s1"][0].question, "q");
-  EXPECT_EQ(rig.sessions.turns["s1"][0].answer, "answer 1 to: q");
+  ASSERT_EQ(rig.sessions.of("t", "s1").size(), 1u);
+  EXPECT_EQ(rig.sessions.of("t", "s1")[0].question, "q");
+  EXPECT_EQ(rig.sessions.of("t", "s1")[0].answer, "answer 1 to: q");
 
   // A follow-up in that session carries the turn into the prompt and the key.
   auto follow = rig.ask(q);
@@ -235,6 +241,24 @@ TEST(Pipeline, UsesTheProfileAndHistoryAndAppendsCachedAnswersToTheSession) {
   ASSERT_EQ(rig.jobs.jobs.size(), 2u);
   ASSERT_EQ(rig.jobs.jobs[1].messages.size(), 4u);
   EXPECT_EQ(rig.jobs.jobs[1].messages[2].content, "answer 1 to: q");
+}
+
+// A session id and a user id name different sessions and users in different tenants: one
+// tenant's turns and profile never reach another's prompt, even from the in-process caches.
+TEST(Pipeline, TenantsSharingASessionIdAndAUserIdSeeOnlyTheirOwnTurnsAndProfile) {
+  Rig rig;
+  rig.profile_source.profiles[{"a", "u1"}] = {{"expertise", "beginner"}};
+  ASSERT_TRUE(rig.ask(Rig::request("first question", "a", "u1", "s1")));
+  ASSERT_EQ(rig.sessions.of("a", "s1").size(), 1u);
+
+  auto b = rig.ask(Rig::request("second question", "b", "u1", "s1"));
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_FALSE(b->profile_used);
+  ASSERT_EQ(rig.jobs.jobs.size(), 2u);
+  EXPECT_EQ(rig.jobs.jobs[1].messages.size(), 2u);  // system and question: none of a's turns
+  EXPECT_EQ(rig.jobs.jobs[1].messages[0].content.find("beginner"), std::string::npos);
+  EXPECT_EQ(rig.sessions.of("a", "s1").size(), 1u);
+  EXPECT_EQ(rig.sessions.of("b", "s1").size(), 1u);
 }
 
 TEST(Pipeline, ShedsAMissWhenTheQueueIsSaturatedButStillServesHits) {
