@@ -55,6 +55,7 @@ std::string answer_key(const AnswerKeyParts& p) {
   field(buf, "m", p.model);
   field(buf, "k", std::to_string(p.top_k));
   field(buf, "r", p.retrieval_mode);
+  if (!p.generation.empty()) field(buf, "g", p.generation);
   return sha256_hex(buf);
 }
 

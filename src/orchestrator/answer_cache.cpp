@@ -49,6 +49,8 @@ std::string AnswerCache::key(const Computation& c, std::uint64_t index_version, 
   parts.model = std::string(model);
   parts.top_k = c.top_k;
   parts.retrieval_mode = std::string(retrieval::to_string(c.mode));
+  if (c.max_tokens > 0) parts.generation += "max_tokens=" + std::to_string(c.max_tokens) + ";";
+  if (c.temperature >= 0) parts.generation += "temperature=" + std::to_string(c.temperature) + ";";
   return cache::answer_key(parts);
 }
 
@@ -96,7 +98,14 @@ asio::awaitable<AnswerCache::Found> AnswerCache::lookup(std::string key) {
 asio::awaitable<Result<QueryResult>> AnswerCache::compute_and_store(Computation c, std::string key) {
   const std::int64_t soft_ttl_ms = c.soft_ttl_ms;  // compute_ takes c
   const std::int64_t hard_ttl_ms = c.hard_ttl_ms;
+  const std::shared_ptr<AnswerSink> sink = c.sink;
   auto r = co_await compute_(std::move(c));
+  if (sink) {
+    // Requests joining from now on find the flight's result, not its stream.
+    std::lock_guard lock(live_mutex_);
+    auto it = live_.find(key);
+    if (it != live_.end() && static_cast<AnswerSink*>(it->second.get()) == sink.get()) live_.erase(it);
+  }
   // An answer from degraded retrieval serves this request but is not kept: the next ask
   // tries the full retrieval again.
   if (r && r->retrieval_degraded.empty()) {
@@ -119,9 +128,29 @@ asio::awaitable<Result<QueryResult>> AnswerCache::compute_and_store(Computation 
 asio::awaitable<AnswerCache::Computed> AnswerCache::compute(std::string key, Computation c) {
   const auto deadline = std::chrono::steady_clock::now() +
                         milliseconds(std::max<std::int64_t>(0, c.deadline_unix_ms - unix_ms()));
+  // A streamed request's computation publishes to a LiveAnswer, which the streamed requests
+  // joining the same flight subscribe to: they receive the same stream. Joining happens
+  // under the flights' lock, so a request subscribes to its own flight's answer or, when
+  // that one has just ended, to none (and then has the whole answer with the result).
+  std::shared_ptr<AnswerSink> own = std::move(c.sink);
+  std::shared_ptr<LiveAnswer> live = own ? std::make_shared<LiveAnswer>() : nullptr;
+  std::shared_ptr<LiveAnswer> subscribed;
+  c.sink = live;
   // Named first: GCC 12 destroys a lambda built inside a co_await expression twice.
   cache::SingleFlight<QueryResult>::Make make = [this, c = std::move(c), key]() { return compute_and_store(c, key); };
-  auto joined = co_await flights_.run(std::move(key), std::move(make), deadline);
+  std::function<void(bool)> on_join;
+  if (own) {
+    on_join = [this, &key, &live, &own, &subscribed](bool leader) {
+      std::lock_guard lock(live_mutex_);
+      if (leader) live_[key] = live;
+      auto it = live_.find(key);
+      if (it == live_.end()) return;
+      subscribed = it->second;
+      subscribed->subscribe(own);
+    };
+  }
+  auto joined = co_await flights_.run(key, std::move(make), deadline, std::move(on_join));
+  if (subscribed) subscribed->unsubscribe(own);
   if (!joined.leader) coalesced_.inc();
   co_return Computed{std::move(joined.result), !joined.leader};
 }
@@ -132,6 +161,7 @@ void AnswerCache::refresh(const std::string& key, Computation c) {
     if (!refreshing_.insert(key).second) return;
   }
   c.priority = queue::Priority::refresh;
+  c.sink = nullptr;  // a background refresh streams to nobody
   asio::co_spawn(executor_, run_refresh(key, std::move(c)), asio::detached);
 }
 

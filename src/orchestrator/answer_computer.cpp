@@ -34,6 +34,7 @@ boost::asio::awaitable<Result<QueryResult>> AnswerComputer::run(Computation c) {
   if (!found) co_return found.error();
   out.sources = std::move(found->hits);
   if (found->degraded) out.retrieval_degraded = found->degraded_reason.empty() ? "unknown" : found->degraded_reason;
+  if (c.sink) c.sink->sources(out.sources);
   for (const auto& h : out.sources) c.prompt.passages.push_back({h.doc_id, h.chunk_id, h.title, h.text, h.score});
 
   queue::Job job;
@@ -43,12 +44,21 @@ boost::asio::awaitable<Result<QueryResult>> AnswerComputer::run(Computation c) {
   job.tenant = c.tenant;
   job.request_id = c.request_id;
   job.model = model_;
+  if (c.max_tokens > 0) job.max_tokens = c.max_tokens;
+  if (c.temperature >= 0) job.temperature = c.temperature;
   job.question = c.query;
   job.messages = build_prompt(c.prompt);
   job.passages = std::move(c.prompt.passages);
   job.enqueued_unix_ms = unix_ms();
   double t_queue = mono_ms();
-  auto reply = co_await jobs_.submit(std::move(job));
+  Result<queue::JobReply> reply = make_error(Errc::internal, "no reply");
+  if (c.sink) {
+    // Named first: GCC 12 destroys a lambda built inside a co_await expression twice.
+    LlmJobs::DeltaHandler on_delta = [sink = c.sink](std::string_view d) { sink->delta(d); };
+    reply = co_await jobs_.submit_stream(std::move(job), std::move(on_delta));
+  } else {
+    reply = co_await jobs_.submit(std::move(job));
+  }
   double waited = mono_ms() - t_queue;
   if (!reply) co_return reply.error();
   if (!reply->ok) {

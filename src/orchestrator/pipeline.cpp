@@ -12,6 +12,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <tuple>
 #include <utility>
 
@@ -36,6 +37,24 @@ using HistoryLeg = Leg<std::vector<Turn>>;
 struct Context {
   ProfileLeg profile;
   HistoryLeg history;
+};
+
+// A streamed request's sink, timing the first piece of the answer handed on.
+class TimedSink final : public AnswerSink {
+ public:
+  TimedSink(std::shared_ptr<AnswerSink> inner, double t_start) : inner_(std::move(inner)), t_start_(t_start) {}
+  void sources(const std::vector<retrieval::Hit>& hits) override { inner_->sources(hits); }
+  void delta(std::string_view text) override {
+    if (first_ms_ < 0 && !text.empty()) first_ms_ = mono_ms() - t_start_;
+    inner_->delta(text);
+  }
+  // Read once the pipeline's computation has returned: no piece comes after it.
+  double first_ms() const { return first_ms_.load(); }
+
+ private:
+  std::shared_ptr<AnswerSink> inner_;
+  double t_start_;
+  std::atomic<double> first_ms_{-1};
 };
 
 }  // namespace
@@ -120,7 +139,12 @@ struct Pipeline::Impl {
     c.prompt.question = req.query;
     if (ctx.profile.value) c.prompt.profile = *ctx.profile.value;
     c.prompt.instructions = decision.instructions;
+    c.prompt.instructions.insert(c.prompt.instructions.end(), req.instructions.begin(), req.instructions.end());
     c.prompt.history = ctx.history.value;
+    c.prompt.history.insert(c.prompt.history.end(), req.turns.begin(), req.turns.end());
+    c.max_tokens = req.max_tokens;
+    c.temperature = req.temperature;
+    c.sink = req.sink;
     c.soft_ttl_ms = decision.cache_soft_ttl_ms > 0 ? decision.cache_soft_ttl_ms : config.answers.soft_ttl_ms;
     c.hard_ttl_ms = decision.cache_hard_ttl_ms > 0 ? decision.cache_hard_ttl_ms : config.answers.hard_ttl_ms;
     return c;
@@ -180,6 +204,11 @@ struct Pipeline::Impl {
 
   asio::awaitable<Result<QueryResult>> run(QueryRequest req) {
     const double t_start = mono_ms();
+    std::shared_ptr<TimedSink> timed;
+    if (req.sink) {
+      timed = std::make_shared<TimedSink>(std::move(req.sink), t_start);
+      req.sink = timed;
+    }
 
     // 1. Plan: the rules look at the query first.
     rules::RuleDecision decision;
@@ -201,6 +230,10 @@ struct Pipeline::Impl {
       out.rules_matched = decision.matched_rule_ids;
       out.timings.rules = rules_ms;
       out.timings.total = mono_ms() - t_start;
+      if (timed) {
+        out.timings.first_token = out.timings.total;
+        stages.first_token.observe(out.timings.first_token);
+      }
       outcomes.with({"rule"}).inc();
       co_return out;
     }
@@ -231,6 +264,10 @@ struct Pipeline::Impl {
     }
     out.timings.total = mono_ms() - t_start;
     stages.total.observe(out.timings.total);
+    if (timed) {
+      out.timings.first_token = timed->first_ms() >= 0 ? timed->first_ms() : out.timings.total;
+      stages.first_token.observe(out.timings.first_token);
+    }
     if (!served) {
       out.timings.overhead = std::max(0.0, out.timings.total - out.timings.llm);
       stages.overhead.observe(out.timings.overhead);

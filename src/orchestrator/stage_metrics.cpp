@@ -18,6 +18,7 @@ StageMetrics::StageMetrics(metrics::Registry& r)
       queue_wait(stages(r).with({"queue_wait"})), queue_pickup(stages(r).with({"queue_pickup"})),
       queue_enqueue(stages(r).with({"queue_enqueue"})), llm(stages(r).with({"llm"})),
       cache_store(stages(r).with({"cache_store"})), overhead(stages(r).with({"overhead"})),
+      first_token(stages(r).with({"first_token"})),
       total(stages(r).with({"total"})) {}
 
 }  // namespace ragd::orchestrator

@@ -29,6 +29,9 @@ class JobClientPort final : public LlmJobs {
   boost::asio::awaitable<Result<queue::JobReply>> submit(queue::Job job) override {
     return jobs_.submit(std::move(job));
   }
+  boost::asio::awaitable<Result<queue::JobReply>> submit_stream(queue::Job job, DeltaHandler on_delta) override {
+    return jobs_.submit_stream(std::move(job), std::move(on_delta));
+  }
   bool saturated(queue::Priority priority) const override { return jobs_.saturated(priority); }
 
  private:

@@ -31,6 +31,9 @@ struct AnswerKeyParts {
   std::string model;
   int top_k = 0;
   std::string retrieval_mode;
+  // Generation parameters a request set (max_tokens, temperature), as text; empty when it
+  // set none, and then not part of the digest, so keys of such answers are unchanged.
+  std::string generation;
 };
 
 // 64 hex characters.

@@ -44,8 +44,12 @@ class SingleFlight {
 
   explicit SingleFlight(boost::asio::any_io_executor ex) : ex_(std::move(ex)) {}
 
+  // `on_join`, when given, runs under the flights' lock as the caller joins (its argument
+  // says whether it leads), before the computation can finish: what the caller attaches to
+  // its flight there is attached before any later caller joins or the flight ends.
   boost::asio::awaitable<Joined> run(std::string key, Make make,
-                                     std::chrono::steady_clock::time_point deadline) {
+                                     std::chrono::steady_clock::time_point deadline,
+                                     std::function<void(bool leader)> on_join = {}) {
     namespace asio = boost::asio;
     using namespace asio::experimental::awaitable_operators;
     auto ex = co_await asio::this_coro::executor;
@@ -61,6 +65,7 @@ class SingleFlight {
       }
       flight = slot;
       flight->waiters.push_back(ch);
+      if (on_join) on_join(leader);
     }
     if (leader) {
       asio::co_spawn(ex_, compute(key, flight, std::move(make)), asio::detached);

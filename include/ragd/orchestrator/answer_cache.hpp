@@ -6,7 +6,8 @@
 //     copy in L2 takes it instead; a failed refresh keeps the stale entry serving until its
 //     hard expiry, stale-if-error);
 //   compute(): a miss joins or leads the one computation of its key (single flight); the
-//     leader stores the answer, unless retrieval was degraded.
+//     leader stores the answer, unless retrieval was degraded. A streamed computation's
+//     sources and pieces reach every streamed request that joined it (LiveAnswer).
 // Entries keep the answer as the injected renderer wrote it (the gateway's JSON), beside the
 // answer's text: a hit is served and its turn appended to a session without parsing JSON.
 // Its metrics: ragd_answer_cache_total{result}, ragd_answer_cache_refreshes_total{outcome},
@@ -31,6 +32,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace ragd::metrics {
 template <class M>
@@ -111,6 +113,8 @@ class AnswerCache {
   cache::SingleFlight<QueryResult> flights_;
   std::mutex refreshing_mutex_;
   std::set<std::string> refreshing_;
+  std::mutex live_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<LiveAnswer>> live_;  // streamed flights by key
   metrics::Family<metrics::Counter>& results_;
   metrics::Family<metrics::Counter>& refreshes_;
   metrics::Counter& coalesced_;

@@ -14,6 +14,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,11 @@ class LlmJobs {
  public:
   virtual ~LlmJobs() = default;
   virtual boost::asio::awaitable<Result<queue::JobReply>> submit(queue::Job job) = 0;
+  // A streamed job: `on_delta` gets the answer's pieces as the worker writes them (a prefix
+  // of the reply's text), then the reply comes as from submit(). A run that stops after some
+  // pieces were handed on (its worker died) is an upstream_error, never a spliced answer.
+  using DeltaHandler = std::function<void(std::string_view text)>;
+  virtual boost::asio::awaitable<Result<queue::JobReply>> submit_stream(queue::Job job, DeltaHandler on_delta) = 0;
   // True when a job of this priority would be shed now.
   virtual bool saturated(queue::Priority priority) const = 0;
 };

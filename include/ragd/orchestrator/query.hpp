@@ -3,6 +3,8 @@
 #pragma once
 
 #include "ragd/core/ids.hpp"
+#include "ragd/orchestrator/answer_sink.hpp"
+#include "ragd/orchestrator/prompt.hpp"
 #include "ragd/redis/tenant_keys.hpp"
 #include "ragd/retrieval/document.hpp"
 
@@ -28,6 +30,15 @@ struct QueryRequest {
   std::string tenant{redis::kDefaultTenant};  // whose sessions, profiles and answers
   std::string request_id;
   std::int64_t deadline_unix_ms = 0;
+  // The client's own conversation (OpenAI `messages`): earlier turns, after the session's,
+  // and its system messages, after the rules' instructions. Both are part of the answer's key.
+  std::vector<Turn> turns;
+  std::vector<std::string> instructions;
+  int max_tokens = 0;       // 0 = the job's default
+  double temperature = -1;  // < 0 = the job's default
+  bool stream = false;      // the client asked for the answer as it is written
+  // Set: the answer's sources and pieces are handed to it as they come (see answer_sink.hpp).
+  std::shared_ptr<AnswerSink> sink;
 };
 
 struct Timings {
@@ -38,6 +49,9 @@ struct Timings {
   // What ragd added to a computed answer on top of the model's own time (total - llm):
   // gateway, retrieval, cache, queue and worker. 0 for answers served from the cache or a rule.
   double overhead = 0;
+  // Streamed requests: from the query's start until the first piece of the answer was
+  // handed on (for an answer given whole, from the cache or a rule: until it was ready).
+  double first_token = 0;
 };
 
 // An answer's fields (answer, model, sources, usage) as the JSON object the gateway's

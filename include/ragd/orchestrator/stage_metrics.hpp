@@ -12,7 +12,7 @@ namespace ragd::orchestrator {
 
 struct StageMetrics {
   metrics::Histogram &rules, &profile, &history, &cache_lookup, &retrieve, &queue_wait, &queue_pickup,
-      &queue_enqueue, &llm, &cache_store, &overhead, &total;
+      &queue_enqueue, &llm, &cache_store, &overhead, &first_token, &total;
 
   explicit StageMetrics(metrics::Registry& registry);
 };

@@ -66,6 +66,11 @@ struct FakeJobs final : LlmJobs {
   bool full = false;
   std::string error_code;  // set: replies fail with it
   asio::awaitable<Result<queue::JobReply>> submit(queue::Job job) override {
+    return submit_stream(std::move(job), {});
+  }
+  // Streamed: the reply's text is handed on word by word (each with its leading space)
+  // before the reply.
+  asio::awaitable<Result<queue::JobReply>> submit_stream(queue::Job job, DeltaHandler on_delta) override {
     jobs.push_back(job);
     const int n = static_cast<int>(jobs.size());
     co_await gate.pass();
@@ -77,6 +82,15 @@ struct FakeJobs final : LlmJobs {
     r.llm_ms = 2;
     r.text = "answer " + std::to_string(n) + " to: " + job.question;
     r.model = "fake-model";
+    if (on_delta && r.ok) {
+      std::size_t from = 0;
+      while (from < r.text.size()) {
+        std::size_t to = r.text.find(' ', from + 1);
+        if (to == std::string::npos) to = r.text.size();
+        on_delta(std::string_view(r.text).substr(from, to - from));
+        from = to;
+      }
+    }
     co_return r;
   }
   bool saturated(queue::Priority) const override { return full; }

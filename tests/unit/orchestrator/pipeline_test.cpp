@@ -273,3 +273,120 @@ TEST(Pipeline, ShedsAMissWhenTheQueueIsSaturatedButStillServesHits) {
   ASSERT_TRUE(hit);
   EXPECT_EQ(hit->cache, "hit");
 }
+
+namespace {
+
+// A streamed request's sink: what reached it, in order.
+struct RecordingSink final : AnswerSink {
+  std::vector<std::string> events;  // "sources:<n>" or "delta:<text>"
+  std::string text;
+  void sources(const std::vector<retrieval::Hit>& hits) override {
+    events.push_back("sources:" + std::to_string(hits.size()));
+  }
+  void delta(std::string_view d) override {
+    events.push_back("delta:" + std::string(d));
+    text += d;
+  }
+};
+
+QueryRequest streamed(std::string query, std::shared_ptr<RecordingSink> sink) {
+  auto q = Rig::request(std::move(query));
+  q.stream = true;
+  q.sink = std::move(sink);
+  return q;
+}
+
+}  // namespace
+
+TEST(Pipeline, AStreamedMissHandsOnTheSourcesBeforeThePiecesOfTheAnswer) {
+  Rig rig;
+  auto sink = std::make_shared<RecordingSink>();
+  auto r = rig.ask(streamed("What do bees make?", sink));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->cache, "miss");
+  ASSERT_GE(sink->events.size(), 3u);
+  EXPECT_EQ(sink->events.front(), "sources:1");
+  EXPECT_EQ(sink->text, "answer 1 to: What do bees make?");
+  EXPECT_EQ(sink->text, r->answer_text());
+  EXPECT_GT(r->timings.first_token, 0.0);
+  EXPECT_LE(r->timings.first_token, r->timings.total);
+  // A second ask is a hit: the pipeline hands nothing on (the whole answer is the result).
+  auto again = std::make_shared<RecordingSink>();
+  auto hit = rig.ask(streamed("What do bees make?", again));
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->cache, "hit");
+  EXPECT_TRUE(again->events.empty());
+  EXPECT_EQ(hit->timings.first_token, hit->timings.total);
+  EXPECT_EQ(rig.jobs.jobs.size(), 1u);
+}
+
+TEST(Pipeline, StreamedFollowersOfOneComputationReceiveTheSameStream) {
+  Rig rig;
+  rig.jobs.gate.open = false;
+  std::vector<std::shared_ptr<RecordingSink>> sinks;
+  std::vector<Result<QueryResult>> results;
+  for (int i = 0; i < 5; ++i) {
+    sinks.push_back(std::make_shared<RecordingSink>());
+    asio::co_spawn(
+        rig.io,
+        [&, s = sinks.back()]() -> asio::awaitable<void> { results.push_back(co_await rig.pipeline->run(streamed("q", s))); },
+        asio::detached);
+  }
+  asio::co_spawn(
+      rig.io,
+      [&]() -> asio::awaitable<void> {
+        CO_ASSERT_TRUE(co_await ragd::test::eventually([&] { return rig.jobs.jobs.size() == 1; },
+                                                       std::chrono::seconds(10)));
+        rig.jobs.gate.release();
+      },
+      asio::detached);
+  rig.io.run();
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(rig.jobs.jobs.size(), 1u);
+  for (std::size_t i = 0; i < sinks.size(); ++i) {
+    ASSERT_TRUE(results[i]) << results[i].error().message;
+    EXPECT_EQ(sinks[i]->events.front(), "sources:1") << i;
+    EXPECT_EQ(sinks[i]->text, "answer 1 to: q") << i;
+    EXPECT_EQ(sinks[i]->events, sinks[0]->events) << i;
+  }
+}
+
+TEST(Pipeline, AStreamedAnswerThatFailsIsNeitherCachedNorAppendedToTheSession) {
+  Rig rig;
+  rig.jobs.error_code = "upstream_error";
+  auto sink = std::make_shared<RecordingSink>();
+  auto q = streamed("q", sink);
+  q.session_id = "s1";
+  auto r = rig.ask(q);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::upstream_error);
+  EXPECT_TRUE(rig.sessions.of("t", "s1").empty());
+  rig.jobs.error_code.clear();
+  auto again = rig.ask(Rig::request("q"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->cache, "miss");
+}
+
+TEST(Pipeline, TheClientsTurnsAndGenerationLimitsReachTheJobAndTheKey) {
+  Rig rig;
+  auto q = Rig::request("and then?");
+  q.turns = {{"What do bees make?", "Honey."}};
+  q.instructions = {"Answer in one word."};
+  q.max_tokens = 7;
+  q.temperature = 0.5;
+  auto r = rig.ask(q);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(rig.jobs.jobs.size(), 1u);
+  const auto& job = rig.jobs.jobs[0];
+  EXPECT_EQ(job.max_tokens, 7);
+  EXPECT_DOUBLE_EQ(job.temperature, 0.5);
+  std::string prompt;
+  for (const auto& m : job.messages) prompt += m.content + "\n";
+  EXPECT_NE(prompt.find("Honey."), std::string::npos) << prompt;
+  EXPECT_NE(prompt.find("Answer in one word."), std::string::npos) << prompt;
+  // The same question without the conversation is another answer.
+  auto plain = rig.ask(Rig::request("and then?"));
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->cache, "miss");
+  EXPECT_EQ(rig.jobs.jobs.size(), 2u);
+}
