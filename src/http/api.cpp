@@ -96,7 +96,7 @@ Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const
   JsonValue& j = *parsed;
   for (const auto& [name, value] : j.as_object()) {
     if (name != "query" && name != "user_id" && name != "session_id" && name != "top_k" && name != "cache" &&
-        name != "mode") {
+        name != "mode" && name != "stream") {
       return bad("unknown field '" + name + "'");
     }
   }
@@ -129,6 +129,10 @@ Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const
     }
     q.mode = m->as_string();
   }
+  if (const JsonValue* st = j.find("stream"); st != nullptr && !st->is_null()) {
+    if (!st->is_bool()) return bad("'stream' must be true or false");
+    q.stream = st->as_bool();
+  }
   if (const JsonValue* c = j.find("cache"); c != nullptr && !c->is_null()) {
     if (!c->is_string()) return bad("'cache' must be \"use\", \"bypass\" or \"refresh\"");
     const std::string& mode = c->as_string();
@@ -149,9 +153,21 @@ std::string render_query_result(const orchestrator::QueryResult& r) {
   const std::string_view body = r.rendered ? r.rendered.body : std::string_view(rendered);
   std::string out;
   out.reserve(body.size() + 320);
-  auto ms = [](double v) { return std::round(v * 1000.0) / 1000.0; };
   JsonWriter w(out);
-  w.begin_object().member("request_id", r.request_id).member("cache", r.cache);
+  w.begin_object();
+  write_query_fields(w, r);
+  if (body.size() > 2) {
+    out += ',';
+    out.append(body.substr(1));  // the answer's fields and its closing '}'
+  } else {
+    out += '}';
+  }
+  return out;
+}
+
+void write_query_fields(JsonWriter& w, const orchestrator::QueryResult& r) {
+  auto ms = [](double v) { return std::round(v * 1000.0) / 1000.0; };
+  w.member("request_id", r.request_id).member("cache", r.cache);
   if (!r.retrieval_degraded.empty()) w.member("retrieval_degraded", r.retrieval_degraded);
   w.key("timings_ms")
       .begin_object()
@@ -164,21 +180,15 @@ std::string render_query_result(const orchestrator::QueryResult& r) {
       .member("llm", ms(r.timings.llm))
       .member("cache_lookup", ms(r.timings.cache_lookup))
       .member("cache_store", ms(r.timings.cache_store))
-      .member("overhead", ms(r.timings.overhead))
-      .end_object();
+      .member("overhead", ms(r.timings.overhead));
+  if (r.timings.first_token > 0) w.member("first_token", ms(r.timings.first_token));
+  w.end_object();
   if (r.cache_age_ms >= 0) w.member("cache_age_ms", static_cast<std::int64_t>(std::llround(r.cache_age_ms)));
   if (!r.rules_matched.empty()) {
     w.key("rules_matched").begin_array();
     for (const auto& id : r.rules_matched) w.value(id);
     w.end_array();
   }
-  if (body.size() > 2) {
-    out += ',';
-    out.append(body.substr(1));  // the answer's fields and its closing '}'
-  } else {
-    out += '}';
-  }
-  return out;
 }
 
 Result<std::vector<retrieval::Document>> parse_documents_body(std::string_view body,

@@ -34,6 +34,7 @@ void describe(ConfigFields& f, ServerConfig& c) {
   f.field("idle_timeout_ms", c.idle_timeout_ms);
   f.field("request_timeout_ms", c.request_timeout_ms, "RAGD_REQUEST_TIMEOUT_MS");
   f.field("max_inflight", c.max_inflight);
+  f.field("max_stream_buffer_bytes", c.max_stream_buffer_bytes);
   f.field("gateway_id", c.gateway_id);
   f.check(c.listen.find(':') != std::string::npos, "listen", "must be HOST:PORT, got '" + c.listen + "'");
   f.check(c.threads >= 0 && c.threads <= 256, "threads", "must be 0..256");
@@ -43,6 +44,8 @@ void describe(ConfigFields& f, ServerConfig& c) {
   f.check(c.read_timeout_ms > 0 && c.idle_timeout_ms > 0 && c.request_timeout_ms > 0, "",
           "timeouts must be positive");
   f.check(c.max_inflight > 0, "max_inflight", "must be positive");
+  f.check(c.max_stream_buffer_bytes >= 1024 && c.max_stream_buffer_bytes <= (1u << 30), "max_stream_buffer_bytes",
+          "must be 1024 to 1073741824");
 }
 
 void describe(ConfigFields& f, RateLimitConfig& c) {

@@ -5,11 +5,13 @@
 #pragma once
 
 #include "ragd/http/message.hpp"
+#include "ragd/http/response_stream.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace ragd::http {
@@ -18,9 +20,25 @@ namespace ragd::http {
 void append_response_head(std::string& out, const Response& r, bool keep_alive, unsigned version,
                           const std::string& request_id);
 
+// The head of a streamed 200 (no length: chunked for HTTP/1.1 when kept alive, else ended
+// by closing the connection).
+void append_stream_head(std::string& out, const std::string& content_type, bool keep_alive, unsigned version,
+                        const std::string& request_id);
+
 // Errors are left to the next read on the connection to find.
 boost::asio::awaitable<void> write_response(boost::beast::tcp_stream& stream, const Response& r, bool keep_alive,
                                             unsigned version, const std::string& request_id,
                                             std::chrono::milliseconds timeout);
+
+struct StreamSent {
+  bool head_sent = false;             // the 200 went out: nothing else may be written
+  bool complete = false;              // the whole body went out (or `response` stands instead)
+  std::optional<Response> response;   // the producer answered without a stream: not yet written
+};
+// Writes `body` as it comes until it ends, is cut (a slow reader), a write fails or times out
+// (`timeout` per write), or the connection's coroutine is cancelled (a hang-up).
+boost::asio::awaitable<StreamSent> write_stream(boost::beast::tcp_stream& stream, ResponseStream& body,
+                                                bool keep_alive, unsigned version, const std::string& request_id,
+                                                std::chrono::milliseconds timeout);
 
 }  // namespace ragd::http

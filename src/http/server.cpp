@@ -200,6 +200,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       const std::string request_id = req.request_id;
       Response res;
       bool client_gone = false;
+      bool streamed = false, stream_complete = false;
       if (!m.handler) {
         res = Dispatcher::unrouted(m, req);
       } else {
@@ -207,17 +208,36 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         inflight.fetch_add(1);
         watch->start(watch, stream.socket(), m.backstop);
         res = co_await Dispatcher::invoke(*m.handler, std::move(req), *watch);
+        if (res.stream) {
+          // The watch stays armed while the body streams: a hang-up cancels the producer.
+          auto body = std::move(res.stream);
+          auto sent = co_await write_stream(stream, *body, keep_alive, version, request_id, read_timeout());
+          if (!sent.complete) body->cancel();
+          if (sent.response) {
+            res = std::move(*sent.response);
+          } else {
+            res = Response::json(200, {});
+            streamed = sent.head_sent;
+            stream_complete = sent.complete;
+          }
+        }
         watch->stop(stream.socket());
         inflight.fetch_sub(1);
         if (watch->timed_out() || watch->hung_up()) {
           // The handler was cancelled: the session goes on with a fresh cancellation state.
           co_await asio::this_coro::reset_cancellation_state();
           client_gone = watch->hung_up();
-          res = Dispatcher::cancelled(*watch);
+          if (!streamed) res = Dispatcher::cancelled(*watch);
+          stream_complete = false;
         }
       }
       dispatcher.record(m.route, res, mono_ms() - t0, method, request_id, remote);
       if (client_gone) break;
+      if (streamed) {
+        // The response went out as it came; a stream cut short ends the connection.
+        if (!stream_complete || !keep_alive || version == 10 || stopping.load()) break;
+        continue;
+      }
       keep_alive = keep_alive && !stopping.load();
       co_await write_response(stream, res, keep_alive, version, request_id, read_timeout());
       if (!keep_alive) break;

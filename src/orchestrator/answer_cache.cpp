@@ -7,6 +7,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -15,6 +18,7 @@
 namespace ragd::orchestrator {
 
 namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
 using std::chrono::milliseconds;
 
 AnswerCache::AnswerCache(asio::any_io_executor executor, redis::Client* l2, AnswerCacheConfig config,
@@ -98,14 +102,7 @@ asio::awaitable<AnswerCache::Found> AnswerCache::lookup(std::string key) {
 asio::awaitable<Result<QueryResult>> AnswerCache::compute_and_store(Computation c, std::string key) {
   const std::int64_t soft_ttl_ms = c.soft_ttl_ms;  // compute_ takes c
   const std::int64_t hard_ttl_ms = c.hard_ttl_ms;
-  const std::shared_ptr<AnswerSink> sink = c.sink;
   auto r = co_await compute_(std::move(c));
-  if (sink) {
-    // Requests joining from now on find the flight's result, not its stream.
-    std::lock_guard lock(live_mutex_);
-    auto it = live_.find(key);
-    if (it != live_.end() && static_cast<AnswerSink*>(it->second.get()) == sink.get()) live_.erase(it);
-  }
   // An answer from degraded retrieval serves this request but is not kept: the next ask
   // tries the full retrieval again.
   if (r && r->retrieval_degraded.empty()) {
@@ -125,32 +122,60 @@ asio::awaitable<Result<QueryResult>> AnswerCache::compute_and_store(Computation 
   co_return r;
 }
 
+asio::awaitable<Result<QueryResult>> AnswerCache::compute_streamed(Computation c, std::string key,
+                                                                  std::shared_ptr<LiveAnswer> live) {
+  c.sink = live;
+  // On a strand of its own: the race below cancels one branch from the other's completion.
+  auto strand = asio::make_strand(executor_);
+  auto run = [](AnswerCache* self, Computation c, std::string key,
+                std::shared_ptr<LiveAnswer> live) -> asio::awaitable<Result<QueryResult>> {
+    auto r = co_await (self->compute_and_store(std::move(c), key) || live->abandoned());
+    if (r.index() == 0) co_return std::move(std::get<0>(r));
+    co_return make_error(Errc::cancelled, "every request waiting on this answer went away");
+  };
+  auto r = co_await asio::co_spawn(strand, run(this, std::move(c), key, live), asio::use_awaitable);
+  live->finish();
+  {
+    // Requests joining from now on find the flight's result, not its stream.
+    std::lock_guard lock(live_mutex_);
+    auto it = live_.find(key);
+    if (it != live_.end() && it->second == live) live_.erase(it);
+  }
+  co_return r;
+}
+
 asio::awaitable<AnswerCache::Computed> AnswerCache::compute(std::string key, Computation c) {
   const auto deadline = std::chrono::steady_clock::now() +
                         milliseconds(std::max<std::int64_t>(0, c.deadline_unix_ms - unix_ms()));
   // A streamed request's computation publishes to a LiveAnswer, which the streamed requests
   // joining the same flight subscribe to: they receive the same stream. Joining happens
   // under the flights' lock, so a request subscribes to its own flight's answer or, when
-  // that one has just ended, to none (and then has the whole answer with the result).
+  // that one has just ended, to none (and then has the whole answer with the result). Every
+  // request waiting on a streamed flight is counted: when all have gone, it is cancelled.
   std::shared_ptr<AnswerSink> own = std::move(c.sink);
-  std::shared_ptr<LiveAnswer> live = own ? std::make_shared<LiveAnswer>() : nullptr;
-  std::shared_ptr<LiveAnswer> subscribed;
-  c.sink = live;
+  std::shared_ptr<LiveAnswer> live = own ? std::make_shared<LiveAnswer>(executor_) : nullptr;
+  std::shared_ptr<LiveAnswer> joined_live;
   // Named first: GCC 12 destroys a lambda built inside a co_await expression twice.
-  cache::SingleFlight<QueryResult>::Make make = [this, c = std::move(c), key]() { return compute_and_store(c, key); };
-  std::function<void(bool)> on_join;
-  if (own) {
-    on_join = [this, &key, &live, &own, &subscribed](bool leader) {
-      std::lock_guard lock(live_mutex_);
-      if (leader) live_[key] = live;
-      auto it = live_.find(key);
-      if (it == live_.end()) return;
-      subscribed = it->second;
-      subscribed->subscribe(own);
-    };
+  cache::SingleFlight<QueryResult>::Make make;
+  if (live) {
+    make = [this, c = std::move(c), key, live]() { return compute_streamed(c, key, live); };
+  } else {
+    make = [this, c = std::move(c), key]() { return compute_and_store(c, key); };
   }
+  std::function<void(bool)> on_join = [this, &key, &live, &own, &joined_live](bool leader) {
+    std::lock_guard lock(live_mutex_);
+    if (leader && live) live_[key] = live;
+    auto it = live_.find(key);
+    if (it == live_.end()) return;
+    joined_live = it->second;
+    joined_live->hold();
+    if (own) joined_live->subscribe(own);
+  };
   auto joined = co_await flights_.run(key, std::move(make), deadline, std::move(on_join));
-  if (subscribed) subscribed->unsubscribe(own);
+  if (joined_live) {
+    if (own) joined_live->unsubscribe(own);
+    joined_live->release();
+  }
   if (!joined.leader) coalesced_.inc();
   co_return Computed{std::move(joined.result), !joined.leader};
 }

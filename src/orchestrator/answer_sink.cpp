@@ -1,5 +1,8 @@
 #include "ragd/orchestrator/answer_sink.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 
 namespace ragd::orchestrator {
@@ -28,6 +31,25 @@ void LiveAnswer::subscribe(std::shared_ptr<AnswerSink> sink) {
 void LiveAnswer::unsubscribe(const std::shared_ptr<AnswerSink>& sink) {
   std::lock_guard lock(mutex_);
   subscribers_.erase(std::remove(subscribers_.begin(), subscribers_.end(), sink), subscribers_.end());
+}
+
+void LiveAnswer::hold() {
+  std::lock_guard lock(mutex_);
+  ++waiters_;
+}
+
+void LiveAnswer::release() {
+  std::lock_guard lock(mutex_);
+  if (--waiters_ == 0 && !finished_) abandoned_.try_send(boost::system::error_code{});
+}
+
+void LiveAnswer::finish() {
+  std::lock_guard lock(mutex_);
+  finished_ = true;
+}
+
+boost::asio::awaitable<void> LiveAnswer::abandoned() {
+  co_await abandoned_.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
 }
 
 }  // namespace ragd::orchestrator

@@ -13,11 +13,19 @@
 #include <string_view>
 #include <vector>
 
+namespace ragd {
+class JsonWriter;
+}
+
 namespace ragd::http {
 
-// POST /query: {"query": str, "user_id"?: str, "session_id"?: str, "top_k"?: int}.
+// POST /query: {"query": str, "user_id"?: str, "session_id"?: str, "top_k"?: int,
+// "mode"?: str, "cache"?: str, "stream"?: bool}.
 Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const QueryConfig& limits);
 std::string render_query_result(const orchestrator::QueryResult& r);
+// The request's own fields of a result (request_id, cache, retrieval_degraded, timings_ms,
+// cache_age_ms, rules_matched), as members of an object `w` has open.
+void write_query_fields(JsonWriter& w, const orchestrator::QueryResult& r);
 
 // POST /v1/documents: {"documents": [{"id": str, "title"?: str, "text": str,
 // "metadata"?: {str: str | number | bool}}, ...]}.

@@ -22,6 +22,9 @@ struct ServerConfig {
   int idle_timeout_ms = 60000;            // keep-alive connection with no request
   int request_timeout_ms = 30000;         // deadline of one query, end to end
   int max_inflight = 4096;                // queries being processed; past it 503
+  // A streamed answer's bytes not yet taken by a slow client; past it the stream is cut and
+  // its job cancelled.
+  std::size_t max_stream_buffer_bytes = 1024 * 1024;
   std::string gateway_id;                 // empty = generated at start
 };
 

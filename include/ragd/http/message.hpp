@@ -5,12 +5,15 @@
 #include "ragd/core/error.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace ragd::http {
+
+class ResponseStream;
 
 struct Request {
   std::string method;   // GET, POST, ...
@@ -36,6 +39,10 @@ struct Response {
   // An internal error's own message, for the request's log line only: the client is told
   // "internal error" and the request id (Dispatcher::record).
   std::string cause;
+
+  // Set: the body is streamed (response_stream.hpp); `status`, `body` and `content_type`
+  // are unused.
+  std::shared_ptr<ResponseStream> stream;
 
   static Response json(int status, std::string body);
   // The one JSON error shape, status from the table. The errors a client may retry

@@ -103,6 +103,9 @@ class AnswerCache {
  private:
   boost::asio::awaitable<Result<QueryResult>> compute_and_store(Computation c, std::string key);
   boost::asio::awaitable<void> run_refresh(std::string key, Computation c);
+  // compute_and_store() publishing to `live`, cancelled when every waiter has left.
+  boost::asio::awaitable<Result<QueryResult>> compute_streamed(Computation c, std::string key,
+                                                               std::shared_ptr<LiveAnswer> live);
 
   boost::asio::any_io_executor executor_;
   AnswerCacheConfig config_;

@@ -7,13 +7,20 @@
 //
 // LiveAnswer is the sink of one shared computation (single flight): it keeps what has
 // been published so far and hands it on to every subscriber, so a request that joins late
-// first receives the sources and the text so far, then the rest as it comes.
+// first receives the sources and the text so far, then the rest as it comes. It also counts
+// the requests waiting on the computation (streamed or not): when the last one leaves before
+// the answer is complete (clients gone), abandoned() completes and the computation is
+// cancelled, so the model call stops and nothing is cached.
 //
 // Thread-safety: AnswerSink implementations are called from any thread, one call at a time
 // per sink (LiveAnswer serialises its subscribers' calls under its lock).
 #pragma once
 
 #include "ragd/retrieval/document.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 
 #include <memory>
 #include <mutex>
@@ -32,6 +39,8 @@ class AnswerSink {
 
 class LiveAnswer final : public AnswerSink {
  public:
+  explicit LiveAnswer(const boost::asio::any_io_executor& ex) : abandoned_(ex, 1) {}
+
   void sources(const std::vector<retrieval::Hit>& hits) override;
   void delta(std::string_view text) override;
 
@@ -39,8 +48,19 @@ class LiveAnswer final : public AnswerSink {
   void subscribe(std::shared_ptr<AnswerSink> sink);
   void unsubscribe(const std::shared_ptr<AnswerSink>& sink);
 
+  // A request waits on the computation / stops waiting.
+  void hold();
+  void release();
+  // The computation has its result: leaving waiters no longer abandon it.
+  void finish();
+  // Completes when the last waiter left before finish().
+  boost::asio::awaitable<void> abandoned();
+
  private:
+  boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> abandoned_;
   std::mutex mutex_;
+  int waiters_ = 0;
+  bool finished_ = false;
   bool have_sources_ = false;
   std::vector<retrieval::Hit> sources_;
   std::string text_;
