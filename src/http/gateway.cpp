@@ -1,11 +1,12 @@
 // The gateway's wiring: builds the components in dependency order, gives each handler its
 // slice of them, registers the routes, and runs the start-up and shutdown protocols. What
-// a route does lives in its handler (query_handler, documents_handler, health_handler,
-// metrics_handler; access for keys and rate limits).
+// a route does lives in its handler (query_handler, chat_handler, documents_handler,
+// health_handler, metrics_handler; access for keys and rate limits).
 #include "ragd/http/gateway.hpp"
 #include "ragd/core/completion_token.hpp"
 
 #include "access.hpp"
+#include "chat_handler.hpp"
 #include "documents_handler.hpp"
 #include "health_handler.hpp"
 #include "metrics_handler.hpp"
@@ -87,6 +88,7 @@ struct Gateway::Impl {
   // Handlers, by resource.
   std::unique_ptr<Access> access;
   std::unique_ptr<QueryHandler> queries;
+  std::unique_ptr<ChatHandler> chat;
   std::unique_ptr<DocumentsHandler> documents;
   std::unique_ptr<HealthHandler> health;
   std::unique_ptr<MetricsHandler> metrics_endpoint;
@@ -169,6 +171,10 @@ struct Gateway::Impl {
   void build_handlers() {
     access = std::make_unique<Access>(*auth, *limiter);
     queries = std::make_unique<QueryHandler>(pipeline->pipeline(), config.server, config.query);
+    // The chat API's one model: the configured model's name, or "ragd" when each worker
+    // uses its own.
+    chat = std::make_unique<ChatHandler>(*queries, config.query,
+                                         std::vector<std::string>{config.model.empty() ? "ragd" : config.model});
     documents = std::make_unique<DocumentsHandler>(*retriever, replicator.get(), config.retrieval);
     health = std::make_unique<HealthHandler>(HealthDeps{*redis, *retriever, *jobs, replicator.get(), stopped},
                                              config.queue, config.readiness);
@@ -184,6 +190,15 @@ struct Gateway::Impl {
                  return q->handle(std::move(req), std::move(tenant));
                }),
                std::chrono::milliseconds(config.server.request_timeout_ms + 250));
+    ChatHandler* chat_api = chat.get();
+    router.add("POST", "/v1/chat/completions",
+               access->guard([chat_api](Request req, std::string tenant) {
+                 return chat_api->complete(std::move(req), std::move(tenant));
+               }),
+               std::chrono::milliseconds(config.server.request_timeout_ms + 250));
+    router.add("GET", "/v1/models", access->guard([chat_api](Request req, std::string tenant) {
+                 return chat_api->models(std::move(req), std::move(tenant));
+               }));
     DocumentsHandler* d = documents.get();
     router.add("POST", "/v1/documents", access->guard([d](Request req, std::string tenant) {
                  return d->ingest(std::move(req), std::move(tenant));

@@ -109,7 +109,7 @@ class Stack {
   }
   HttpResult get(const std::string& path) { return http_request(port_, "GET", path); }
 
-  HttpResult ingest_dir(const std::string& dir, int port = 0) {
+  HttpResult ingest_dir(const std::string& dir, int port = 0, std::map<std::string, std::string> headers = {}) {
     nlohmann::json docs = nlohmann::json::array();
     for (auto& e : std::filesystem::directory_iterator(dir)) {
       std::ifstream in(e.path());
@@ -119,7 +119,7 @@ class Stack {
                       {"text", ss.str()}});
     }
     return http_request(port ? port : port_, "POST", "/v1/documents",
-                        nlohmann::json{{"documents", docs}}.dump());
+                        nlohmann::json{{"documents", docs}}.dump(), headers);
   }
 
   int port() const { return port_; }

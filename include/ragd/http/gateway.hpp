@@ -3,8 +3,8 @@
 // same documents as the other replicas), the rules, the job client, the pipeline, the routes
 // and the HTTP server. The main parses flags and config, then start() and run().
 //
-// Routes: POST /query, POST /v1/documents, GET and DELETE /v1/documents/{id}, GET /healthz,
-// GET /readyz, GET /metrics; what each does lives in its handler (src/http/*_handler.*).
+// Routes: POST /query, POST /v1/chat/completions, GET /v1/models, POST /v1/documents, GET
+// and DELETE /v1/documents/{id}, GET /healthz, GET /readyz, GET /metrics; what each does lives in its handler (src/http/*_handler.*).
 //
 // Shutdown protocol (stop(), or SIGTERM/SIGINT during run()): stop accepting, let
 // requests in flight finish within the grace period, then cancel what remains and stop
