@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -53,6 +54,7 @@ struct StepContext {
 struct Exchange {
   std::string error;   // empty on a 2xx answer: "http_503", "timeout", "connect", "io"
   std::string cache;   // the answer's cache field, when it has one
+  std::optional<Clock::time_point> first_token;  // streamed: the first `event: delta` arrived
 };
 
 std::uint64_t micros_between(Clock::time_point a, Clock::time_point b) {
@@ -70,8 +72,9 @@ void record(StepContext& ctx, std::size_t scenario, Clock::time_point intended, 
   RunShard& shard = ctx.shards[t_shard];
   const std::uint64_t us = micros_between(intended, done);
   if (ex.error.empty()) {
-    shard.total.record_ok(us, ex.cache);
-    if (scenario < shard.per_scenario.size()) shard.per_scenario[scenario].record_ok(us, ex.cache);
+    const std::uint64_t ttft = ex.first_token ? std::max<std::uint64_t>(1, micros_between(intended, *ex.first_token)) : 0;
+    shard.total.record_ok(us, ex.cache, ttft);
+    if (scenario < shard.per_scenario.size()) shard.per_scenario[scenario].record_ok(us, ex.cache, ttft);
     if (t < ctx.first_end) shard.first_window.record(us);
     if (t >= ctx.last_start) shard.last_window.record(us);
   } else {
@@ -99,23 +102,26 @@ asio::awaitable<Exchange> exchange(StepContext& ctx, beast::tcp_stream& stream, 
     buffer.clear();
   }
   auto [wec, wn] = co_await http::async_write(stream, req, kNoThrow);
-  http::response<http::string_body> res;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64u << 20);
   beast::error_code rec;
-  if (!wec) {
-    auto [ec, rn] = co_await http::async_read(stream, buffer, res, kNoThrow);
+  if (!wec && !ctx.target.stream) {
+    auto [ec, rn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
     rec = ec;
+  } else if (!wec) {
+    // Read as it comes, watching for the first piece of the answer.
+    auto [ec, rn] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+    rec = ec;
+    std::size_t searched = 0;
+    while (!rec && !parser.is_done()) {
+      auto [e, n] = co_await http::async_read_some(stream, buffer, parser, kNoThrow);
+      rec = e;
+      const std::string& body = parser.get().body();
+      if (!ex.first_token && body.find("event: delta", searched) != std::string::npos) ex.first_token = Clock::now();
+      searched = body.size() > 12 ? body.size() - 12 : 0;
+    }
   }
-  const beast::error_code ec = wec ? wec : rec;
-  if (ec) {
-    ex.error = ec == beast::error::timeout ? "timeout" : "io";
-    stream.close();
-    connected = false;
-    co_return ex;
-  }
-  if (!res.keep_alive()) {
-    stream.close();
-    connected = false;
-  }
+  auto& res = parser.get();
   const unsigned status = res.result_int();
   if (status < 200 || status >= 300) {
     ex.error = "http_" + std::to_string(status);
@@ -144,6 +150,15 @@ http::request<http::string_body> base_request(const StepContext& ctx) {
   return req;
 }
 
+// The request's body from the mix; with --stream, asking for the answer as events.
+void set_body(const StepContext& ctx, http::request<http::string_body>& req, std::string body) {
+  if (ctx.target.stream && body.size() > 1 && body.front() == '{') {
+    body.insert(1, body.size() > 2 && body[1] != '}' ? "\"stream\":true," : "\"stream\":true");
+  }
+  req.body() = std::move(body);
+  req.prepare_payload();
+}
+
 bool take_request_slot(StepContext& ctx) {
   if (ctx.plan.max_requests == 0) return true;
   return ctx.issued.fetch_add(1, std::memory_order_relaxed) < ctx.plan.max_requests;
@@ -169,8 +184,7 @@ asio::awaitable<void> closed_loop_connection(StepContext& ctx, std::size_t id) {
     if (ctx.target.mix) {
       auto q = ctx.target.mix->next(rng);
       scenario = q.scenario;
-      req.body() = std::move(q.body);
-      req.prepare_payload();
+      set_body(ctx, req, std::move(q.body));
     }
     Exchange ex = co_await exchange(ctx, stream, connected, buffer, req, start + ctx.target.timeout);
     record(ctx, scenario, start, Clock::now(), ex);
@@ -224,8 +238,7 @@ asio::awaitable<void> open_loop_connection(StepContext& ctx, std::size_t id) {
     if (ctx.target.mix) {
       auto q = ctx.target.mix->next(rng);
       scenario = q.scenario;
-      req.body() = std::move(q.body);
-      req.prepare_payload();
+      set_body(ctx, req, std::move(q.body));
     }
     const auto sent = Clock::now();
     Exchange ex = co_await exchange(ctx, stream, connected, buffer, req, sent + ctx.target.timeout);

@@ -28,6 +28,9 @@ struct LoadTarget {
   int threads = 1;
   std::uint64_t seed = 1;
   std::shared_ptr<const QueryMix> mix;  // required for POST
+  // Ask for streamed answers ("stream": true in each body) and time the first piece
+  // (`event: delta`) as well as the whole answer.
+  bool stream = false;
 };
 
 enum class Arrival { poisson, uniform };

@@ -51,6 +51,7 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"arrival", true, "open-loop arrivals: poisson or uniform (default poisson)", "KIND"},
     {"p99-bound-ms", true, "open loop: a rate passes while its P99 stays under this (default 100)", "MS"},
     {"duration", true, "soak: one run this long (30s, 10m, 1h), closed loop unless --rate", "DURATION"},
+    {"stream", false, "ask for streamed answers (\"stream\": true) and report the time to the first piece (TTFT P50, P99)"},
     {"max-requests", true, "stop a step after N requests (default: time only)", "N"},
     {"scenarios", true, "scenario mix file (see bench/scenarios/standard.json)", "FILE"},
     {"repeat-fraction", true, "share of requests re-asking a hot-set question (default 0.4)", "F"},
@@ -73,7 +74,8 @@ constexpr const char* kUsage =
     "  open loop                     --rate 1000 --duration 30s | --rates 500,1000,2000\n"
     "  soak (closed loop)            --duration 1h --connections 100 --sample-proc-names ragd,ragd-worker\n"
     "Latency percentiles are over successful (2xx) responses; QPS counts successful responses\n"
-    "per second; errors are broken down by HTTP status, timeouts and connection errors.\n\n";
+    "per second; errors are broken down by HTTP status, timeouts and connection errors. With\n"
+    "--stream, answers stream and TTFT columns give the time to the first piece.\n\n";
 
 struct BadFlag {
   std::string message;
@@ -150,6 +152,8 @@ Config build_config(const ragd::ParsedFlags& f) {
   std::transform(c.target.method.begin(), c.target.method.end(), c.target.method.begin(), ::toupper);
   if (c.target.method != "POST" && c.target.method != "GET") throw BadFlag{"--method must be POST or GET"};
   c.target.api_key = f.get("api-key").value_or("");
+  c.target.stream = f.has("stream");
+  if (c.target.stream && c.target.method != "POST") throw BadFlag{"--stream needs POST"};
   c.target.timeout = milliseconds(int_flag(f, "timeout-ms", 30000, 1, 3'600'000));
   c.target.threads = static_cast<int>(int_flag(f, "threads", 1, 1, 64));
   const auto clock_seed = static_cast<long long>(std::chrono::system_clock::now().time_since_epoch().count() & 0xFFFFFFFFFFFF);

@@ -29,6 +29,13 @@ bool any_stages(const std::vector<StepResult>& steps) {
   return false;
 }
 
+bool any_first_token(const std::vector<StepResult>& steps) {
+  for (const auto& s : steps) {
+    if (s.total.first_token) return true;
+  }
+  return false;
+}
+
 bool any_open(const std::vector<StepResult>& steps) {
   for (const auto& s : steps) {
     if (s.mode == "open") return true;
@@ -42,7 +49,12 @@ std::string format_table(const std::vector<StepResult>& steps, TableStyle style)
   const bool open = any_open(steps);
   const bool eff = any_efficiency(steps);
   const bool stages = any_stages(steps);
+  const bool ttft = any_first_token(steps);
   std::vector<std::string> head = {open ? "rate" : "concurrency", "QPS", "P50 ms", "P90", "P99", "P99.9", "errors %", "hit %"};
+  if (ttft) {
+    head.push_back("TTFT P50");
+    head.push_back("TTFT P99");
+  }
   if (eff) head.push_back("eff");
   if (stages) {
     head.push_back("ovh P50");
@@ -61,6 +73,10 @@ std::string format_table(const std::vector<StepResult>& steps, TableStyle style)
         fmt("%.2f", t.latency.p999_ms),
         fmt("%.2f", t.error_pct),
         t.hit_pct ? fmt("%.1f", *t.hit_pct) : "-"};
+    if (ttft) {
+      r.push_back(t.first_token ? fmt("%.2f", t.first_token->p50_ms) : "-");
+      r.push_back(t.first_token ? fmt("%.2f", t.first_token->p99_ms) : "-");
+    }
     if (eff) r.push_back(s.efficiency ? fmt("%.2f", *s.efficiency) : "-");
     if (stages) {
       r.push_back(s.ragd_stages ? fmt("%.2f", s.ragd_stages->overhead_p50_ms) : "-");
@@ -161,6 +177,12 @@ nlohmann::json to_json(const StatsSummary& s) {
   if (!s.name.empty()) j["name"] = s.name;
   j["hit_pct"] = s.hit_pct ? nlohmann::json(*s.hit_pct) : nlohmann::json();
   j["miss_fraction"] = s.miss_fraction ? nlohmann::json(*s.miss_fraction) : nlohmann::json();
+  if (s.first_token) {
+    j["first_token"] = {{"p50_ms", s.first_token->p50_ms},
+                        {"p90_ms", s.first_token->p90_ms},
+                        {"p99_ms", s.first_token->p99_ms},
+                        {"max_ms", s.first_token->max_ms}};
+  }
   return j;
 }
 

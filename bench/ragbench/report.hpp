@@ -1,5 +1,6 @@
 // Rendering of results: the terminal table (`concurrency | QPS | P50 ms | P90 | P99 |
-// P99.9 | errors % | hit %`, plus `eff` when efficiency is known and `ovh P50 | ovh P99`, ragd's
+// P99.9 | errors % | hit %`, plus `TTFT P50 | TTFT P99` for streamed answers (the time to
+// the first piece), `eff` when efficiency is known and `ovh P50 | ovh P99`, ragd's
 // overhead per computed answer, when its /metrics were read), its Markdown twin, the
 // per-step breakdown lines, JSON for machines and the SVG panels for steps.
 //

@@ -2,8 +2,9 @@
 
 namespace ragd::bench {
 
-void Stats::record_ok(std::uint64_t micros, std::string_view cache_value) {
+void Stats::record_ok(std::uint64_t micros, std::string_view cache_value, std::uint64_t first_token_micros) {
   latency.record(micros);
+  if (first_token_micros > 0) first_token.record(first_token_micros);
   ++ok;
   if (!cache_value.empty()) {
     // Heterogeneous lookup would need std::less<>; the values are a handful of short words
@@ -19,6 +20,7 @@ void Stats::record_error(const std::string& kind) {
 
 void Stats::merge(const Stats& other) {
   latency.merge(other.latency);
+  first_token.merge(other.first_token);
   ok += other.ok;
   errors += other.errors;
   for (const auto& [k, v] : other.errors_by_kind) errors_by_kind[k] += v;
@@ -54,6 +56,7 @@ StatsSummary summarize(const Stats& s, double seconds, std::string name) {
   out.errors = s.errors;
   out.qps = seconds > 0 ? static_cast<double>(s.ok) / seconds : 0;
   out.latency = summarize_latency(s.latency);
+  if (s.first_token.count() > 0) out.first_token = summarize_latency(s.first_token);
   const auto all = s.ok + s.errors;
   out.error_pct = all ? 100.0 * static_cast<double>(s.errors) / static_cast<double>(all) : 0;
   out.errors_by_kind = s.errors_by_kind;

@@ -21,12 +21,16 @@ namespace ragd::bench {
 
 struct Stats {
   LatencyHistogram latency;  // successful (2xx) responses only
+  // Streamed answers (--stream): from the request's send to the first piece of the answer
+  // (the first `event: delta`); empty otherwise.
+  LatencyHistogram first_token;
   std::uint64_t ok = 0;
   std::uint64_t errors = 0;
   std::map<std::string, std::uint64_t> errors_by_kind;  // "http_503", "timeout", "connect", "io"
   std::map<std::string, std::uint64_t> cache;            // the /query `cache` field: hit, miss...
 
-  void record_ok(std::uint64_t micros, std::string_view cache_value);
+  // `first_token_micros`: 0 when the answer did not stream.
+  void record_ok(std::uint64_t micros, std::string_view cache_value, std::uint64_t first_token_micros = 0);
   void record_error(const std::string& kind);
   void merge(const Stats& other);
 };
@@ -64,6 +68,7 @@ struct StatsSummary {
   std::uint64_t errors = 0;
   double qps = 0;  // successful responses per second of the measured window
   LatencySummary latency;
+  std::optional<LatencySummary> first_token;  // streamed answers: time to the first piece
   double error_pct = 0;
   std::optional<double> hit_pct;        // hit + stale over responses carrying a cache field
   std::optional<double> miss_fraction;  // miss over responses carrying a cache field

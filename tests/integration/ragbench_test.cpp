@@ -76,3 +76,32 @@ TEST(Ragbench, ReportsRagdsOverheadPerComputedAnswerFromItsMetrics) {
   EXPECT_EQ(quiet.find("ovh P50"), std::string::npos) << quiet;
   EXPECT_TRUE(read_json(json_path)["steps"][0]["ragd_stages"].is_null());
 }
+
+TEST(Ragbench, StreamModeReportsTheTimeToTheFirstPiece) {
+  // The model starts answering after 30 ms and then writes a word every 5 ms.
+  FakeLlm llm({"--first-token-ms", "30", "--inter-token-ms", "5", "--answer-words", "30"});
+  StackOptions opts;
+  opts.worker_env = {{"RAGD_LLM_BASE_URL", llm.base_url()}};
+  Stack stack(opts);
+  ASSERT_EQ(stack.ingest_dir(source_path("tests/data/corpus")).status, 200);
+  ASSERT_TRUE(stack.wait_ready());
+
+  const std::string json_path = stack.dir() + "/bench.json";
+  const std::string cmd = bin_path("ragbench") + " --url http://127.0.0.1:" + std::to_string(stack.port()) +
+                          " --scenarios " + source_path("bench/scenarios/standard.json") +
+                          " --steps 4 --step-seconds 20 --warmup-seconds 0 --max-requests 24 --repeat-fraction 0" +
+                          " --stream --json " + json_path;
+  std::string out;
+  ASSERT_EQ(run(cmd, out), 0) << out;
+  EXPECT_NE(out.find("TTFT P50 | TTFT P99"), std::string::npos) << out;
+  auto j = read_json(json_path);
+  ASSERT_TRUE(j.is_object()) << out;
+  const auto& total = j["steps"][0]["total"];
+  ASSERT_EQ(total["ok"], 24) << out;
+  EXPECT_EQ(total["cache"]["miss"], 24) << total.dump(2);
+  const double ttft = total["first_token"]["p50_ms"].get<double>();
+  // At least the model's own first-token delay, and well before the whole answer (30 words
+  // 5 ms apart after it).
+  EXPECT_GE(ttft, 30.0) << total.dump(2);
+  EXPECT_LT(ttft, total["p50_ms"].get<double>() - 100.0) << total.dump(2);
+}

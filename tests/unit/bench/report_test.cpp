@@ -89,6 +89,25 @@ TEST(FormatTable, OpenLoopRowsShowTheRateAndWhetherP99Held) {
   EXPECT_NE(out[1].find("no"), std::string::npos);
 }
 
+TEST(FormatTable, StreamedStepsShowTheTimeToTheFirstPiece) {
+  Stats s;
+  for (int i = 0; i < 99; ++i) s.record_ok(60000, "miss", 12000);
+  s.record_ok(90000, "miss", 48000);
+  StepResult r;
+  r.mode = "closed";
+  r.concurrency = 10;
+  r.seconds = 10;
+  r.total = summarize(s, 10);
+  ASSERT_TRUE(r.total.first_token.has_value());
+  EXPECT_NEAR(r.total.first_token->p50_ms, 12.0, 0.5);
+  auto out = lines(format_table({r}));
+  EXPECT_NE(out[0].find("TTFT P50 | TTFT P99"), std::string::npos) << out[0];
+  EXPECT_NE(out[1].find("12."), std::string::npos) << out[1];
+  EXPECT_NEAR(to_json(r)["total"]["first_token"]["p50_ms"].get<double>(), 12.0, 0.5);
+  // Steps that did not stream have no such columns.
+  EXPECT_EQ(lines(format_table({measured_step(10, 1, 1, 0)}))[0].find("TTFT"), std::string::npos);
+}
+
 TEST(FindJsonStringField, FindsTheCacheFieldWithoutParsing) {
   EXPECT_EQ(*find_json_string_field(R"({"answer":"x","cache":"hit","model":"m"})", "cache"), "hit");
   EXPECT_EQ(*find_json_string_field(R"({"cache" : "stale"})", "cache"), "stale");
