@@ -15,6 +15,8 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <optional>
+
 
 using namespace ragd;
 using namespace ragd::orchestrator;
@@ -389,4 +391,52 @@ TEST(Pipeline, TheClientsTurnsAndGenerationLimitsReachTheJobAndTheKey) {
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->cache, "miss");
   EXPECT_EQ(rig.jobs.jobs.size(), 2u);
+}
+
+TEST(LiveAnswer, ALateSubscriberGetsWhatWasPublishedThenTheRest) {
+  asio::io_context io;
+  LiveAnswer live(io.get_executor());
+  auto early = std::make_shared<RecordingSink>();
+  live.subscribe(early);
+  live.sources({{"bees.md", "bees.md#0", "Bees", "Bees make honey.", 0.5}});
+  live.delta("Bees ");
+  live.delta("make ");
+  auto late = std::make_shared<RecordingSink>();
+  live.subscribe(late);
+  live.delta("honey.");
+  live.unsubscribe(early);
+  live.delta(" Gone.");
+  EXPECT_EQ(early->text, "Bees make honey.");
+  EXPECT_EQ(late->events, (std::vector<std::string>{"sources:1", "delta:Bees make ", "delta:honey.", "delta: Gone."}));
+}
+
+TEST(LiveAnswer, IsAbandonedWhenTheLastWaiterLeavesBeforeItFinishes) {
+  // Declared before the io_context, so that a wait still pending at the end is destroyed with
+  // the io_context, before the answer it waits on.
+  std::optional<LiveAnswer> unfinished, finished;
+  asio::io_context io;
+  auto watch = [&](LiveAnswer& live, bool& abandoned) {
+    asio::co_spawn(io, [](LiveAnswer& l, bool& a) -> asio::awaitable<void> {
+      co_await l.abandoned();
+      a = true;
+    }(live, abandoned), asio::detached);
+  };
+  bool abandoned_unfinished = false, abandoned_finished = false;
+  unfinished.emplace(io.get_executor());
+  finished.emplace(io.get_executor());
+  watch(*unfinished, abandoned_unfinished);
+  watch(*finished, abandoned_finished);
+  for (LiveAnswer* live : {&*unfinished, &*finished}) {
+    live->hold();
+    live->hold();
+    live->release();
+  }
+  io.poll();
+  EXPECT_FALSE(abandoned_unfinished);  // one waiter is left
+  finished->finish();
+  unfinished->release();
+  finished->release();
+  io.poll();
+  EXPECT_TRUE(abandoned_unfinished);
+  EXPECT_FALSE(abandoned_finished);
 }
