@@ -3,6 +3,7 @@
 #include "ragd/core/json_reader.hpp"
 #include "ragd/core/json_writer.hpp"
 #include "ragd/http/answer_body.hpp"
+#include "ragd/retrieval/document_validation.hpp"
 #include "ragd/retrieval/retriever.hpp"
 
 #include <nlohmann/json.hpp>
@@ -73,11 +74,8 @@ Result<std::string> parse_metadata(const json& m, const std::string& at) {
       return bad("'" + at + "." + it.key() + "' must be a string, number or boolean");
     }
   }
-  std::string text = m.empty() ? std::string() : m.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() > retrieval::kMaxMetadataBytes) {
-    return bad("'" + at + "' is longer than " + std::to_string(retrieval::kMaxMetadataBytes) + " bytes as JSON");
-  }
-  return text;
+  // Its size as JSON is checked with the rest of the document (retrieval::validate_documents).
+  return m.empty() ? std::string() : m.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -199,10 +197,9 @@ Result<std::vector<retrieval::Document>> parse_documents_body(std::string_view b
   auto it = j->find("documents");
   if (it == j->end()) return bad("'documents' is required");
   if (!it->is_array()) return bad("'documents' must be an array");
-  if (it->empty()) return bad("'documents' must not be empty");
-  if (it->size() > limits.max_documents_per_request) {
-    return bad("at most " + std::to_string(limits.max_documents_per_request) +
-               " documents per request");
+  // Bounded before the documents are copied out (the rest: retrieval::validate_documents).
+  if (auto ok = retrieval::validate_document_count(it->size(), limits.max_documents_per_request); !ok) {
+    return ok.error();
   }
   std::vector<retrieval::Document> docs;
   docs.reserve(it->size());

@@ -1,7 +1,7 @@
 #include "documents_handler.hpp"
 
 #include "ragd/http/api.hpp"
-#include "ragd/replication/replicator.hpp"
+#include "ragd/retrieval/document_writer.hpp"
 #include "ragd/retrieval/retriever.hpp"
 
 #include <nlohmann/json.hpp>
@@ -23,13 +23,7 @@ asio::awaitable<Response> DocumentsHandler::ingest(Request req, std::string) {
   }
   auto docs = parse_documents_body(req.body, config_);
   if (!docs) co_return Response::error(docs.error());
-  // Replicated: published to the ingest stream, answered once applied here.
-  Result<retrieval::IngestStats> stats = make_error(Errc::internal, "not ingested");
-  if (replicator_) {
-    stats = co_await replicator_->ingest(std::move(*docs));
-  } else {
-    stats = co_await retriever_.ingest(std::move(*docs));
-  }
+  auto stats = co_await writer_.ingest(std::move(*docs));
   if (!stats) co_return Response::error(stats.error());
   json j = {{"documents", stats->documents}, {"chunks", stats->chunks}, {"index_version", stats->index_version}};
   co_return Response::json(200, j.dump());
@@ -44,17 +38,10 @@ asio::awaitable<Response> DocumentsHandler::get(Request req, std::string) {
 
 asio::awaitable<Response> DocumentsHandler::remove(Request req, std::string) {
   const std::string& id = req.path_params.at(0);
-  if (replicator_) {
-    auto replicated = co_await replicator_->remove(id);
-    if (!replicated) co_return Response::error(replicated.error());
-    if (!replicated->removed) co_return Response::error(no_document(id));
-    json j = {{"deleted", id}, {"index_version", replicated->index_version}};
-    co_return Response::json(200, j.dump());
-  }
-  auto removed = co_await retriever_.remove(id);
+  auto removed = co_await writer_.remove(id);
   if (!removed) co_return Response::error(removed.error());
-  if (!*removed) co_return Response::error(no_document(id));
-  json j = {{"deleted", id}, {"index_version", retriever_.version()}};
+  if (!removed->removed) co_return Response::error(no_document(id));
+  json j = {{"deleted", id}, {"index_version", removed->index_version}};
   co_return Response::json(200, j.dump());
 }
 

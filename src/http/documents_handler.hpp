@@ -1,5 +1,7 @@
-// /v1/documents: POST (ingest: validated, then published to the ingest stream and answered
-// once applied here, or applied here alone when standalone), GET and DELETE by id.
+// /v1/documents: POST (ingest) and DELETE by id go through the one write interface,
+// retrieval::DocumentWriter (the replicator, which publishes to the ingest stream and
+// answers once the change is applied here, or the local writer when standalone); GET by id
+// reads the local store.
 // Thread-safety: the handlers run concurrently on any thread.
 #pragma once
 
@@ -11,28 +13,25 @@
 #include <string>
 
 namespace ragd::retrieval {
+class DocumentWriter;
 class Retriever;
-}
-namespace ragd::replication {
-class Replicator;
-}
+}  // namespace ragd::retrieval
 
 namespace ragd::http {
 
 class DocumentsHandler {
  public:
-  // `replicator` is null in standalone mode.
-  DocumentsHandler(retrieval::Retriever& retriever, replication::Replicator* replicator,
-                   const RetrievalConfig& config)
-      : retriever_(retriever), replicator_(replicator), config_(config) {}
+  // `writer`: the replicator, or the retriever's local writer when standalone.
+  DocumentsHandler(retrieval::DocumentWriter& writer, retrieval::Retriever& retriever, const RetrievalConfig& config)
+      : writer_(writer), retriever_(retriever), config_(config) {}
 
   boost::asio::awaitable<Response> ingest(Request req, std::string tenant);
   boost::asio::awaitable<Response> get(Request req, std::string tenant);
   boost::asio::awaitable<Response> remove(Request req, std::string tenant);
 
  private:
+  retrieval::DocumentWriter& writer_;
   retrieval::Retriever& retriever_;
-  replication::Replicator* replicator_;
   const RetrievalConfig& config_;
 };
 

@@ -153,7 +153,7 @@ struct Gateway::Impl {
     // Never fails start-up: a missing or corrupt snapshot starts empty and says so in the log.
     (void)retriever->load_snapshot();
     if (config.retrieval.replication.enabled) {
-      replicator = std::make_unique<replication::Replicator>(io.get_executor(), *redis, *retriever,
+      replicator = std::make_unique<replication::Replicator>(io.get_executor(), *redis, retriever->local_writer(),
                                                              config.retrieval.replication,
                                                              config.server.gateway_id, registry);
     }
@@ -175,7 +175,9 @@ struct Gateway::Impl {
     // uses its own.
     chat = std::make_unique<ChatHandler>(*queries, config.query,
                                          std::vector<std::string>{config.model.empty() ? "ragd" : config.model});
-    documents = std::make_unique<DocumentsHandler>(*retriever, replicator.get(), config.retrieval);
+    retrieval::DocumentWriter& writer =
+        replicator ? static_cast<retrieval::DocumentWriter&>(*replicator) : retriever->local_writer();
+    documents = std::make_unique<DocumentsHandler>(writer, *retriever, config.retrieval);
     health = std::make_unique<HealthHandler>(HealthDeps{*redis, *retriever, *jobs, replicator.get(), stopped},
                                              config.queue, config.readiness);
     metrics_endpoint = std::make_unique<MetricsHandler>(

@@ -6,6 +6,7 @@
 #include "ragd/queue/streams.hpp"
 #include "ragd/redis/client.hpp"
 #include "ragd/replication/ingest_entry.hpp"
+#include "ragd/retrieval/document_validation.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -74,11 +75,11 @@ struct Applied {
 std::string ingest_stream_key(const std::string& key_prefix) { return key_prefix + "ingest"; }
 
 struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
-  Impl(asio::any_io_executor ex, redis::Client& redis, retrieval::Retriever& retriever, ReplicationConfig config,
+  Impl(asio::any_io_executor ex, redis::Client& redis, retrieval::LocalWriter& store, ReplicationConfig config,
        std::string origin, metrics::Registry& registry)
       : strand_(asio::make_strand(ex)),
         redis_(redis),
-        retriever_(retriever),
+        store_(store),
         config_(config),
         origin_(std::move(origin)),
         key_(ingest_stream_key(redis.config().key_prefix)),
@@ -134,13 +135,13 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
   // ---- following -----------------------------------------------------------------------
 
   static asio::awaitable<void> follow(std::shared_ptr<Impl> self) {
-    const auto start = self->retriever_.replication_position();
+    const auto start = self->store_.position();
     self->last_id_ = start.stream_id.empty() ? "0-0" : start.stream_id;
     self->applied_seq_ = start.sequence;
-    if (start.stream_id.empty() && self->retriever_.document_count() > 0) {
+    if (start.stream_id.empty() && self->store_.document_count() > 0) {
       spdlog::warn("replication: the index holds {} documents but no ingest stream position (it was built "
                    "without replication); applying {} from its start over them",
-                   self->retriever_.document_count(), self->key_);
+                   self->store_.document_count(), self->key_);
     }
     self->update_status([&](ReplicationStatus& s) {
       s.applied_id = start.stream_id;
@@ -248,7 +249,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
       diverge(*seq);
       co_return;
     }
-    const retrieval::ReplicationPosition at{record.id, *seq};
+    const retrieval::ChangePosition at{record.id, *seq};
     const std::string* payload = record.field(kEntryField);
     auto entry = payload ? decode_entry(*payload) : Result<IngestEntry>(make_error(Errc::bad_request, "no entry field"));
     Result<Applied> outcome = make_error(Errc::internal, "not applied");
@@ -264,7 +265,6 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
       if (stopped_) co_return;  // the owner may be gone: touch nothing
       if (outcome) {
         applied_.inc();
-        retriever_.schedule_snapshot();
       } else {
         // Every replica with the same config refuses the same entry the same way, so
         // skipping it keeps them together; the error says what went wrong.
@@ -285,23 +285,19 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
     if (!token.empty()) applied_by_token_.deliver(token, std::move(outcome));
   }
 
-  asio::awaitable<Result<Applied>> apply_entry(IngestEntry entry, retrieval::ReplicationPosition at) {
-    auto* retriever = &retriever_;
-    if (entry.op == IngestEntry::Op::remove) {
-      auto work = [retriever, id = entry.doc_id, at]() -> Result<Applied> {
-        auto removed = retriever->remove_sync(id, at);
-        if (!removed) return removed.error();
-        Applied a;
-        a.removed = *removed;
-        a.index_version = retriever->version();
-        return a;
-      };
-      co_return co_await run_on(retriever_.pool_executor(), std::move(work));
-    }
-    // Embeds on the pool, or awaits an external embedder, then indexes on the pool.
-    auto stats = co_await retriever_.ingest(std::move(entry.documents), at);
-    if (!stats) co_return stats.error();
+  // Through the local writer, which runs the work on the retrieval pool (or awaits a remote
+  // embedder), moves the corpus's change position with the change and schedules a snapshot.
+  asio::awaitable<Result<Applied>> apply_entry(IngestEntry entry, retrieval::ChangePosition at) {
     Applied a;
+    if (entry.op == IngestEntry::Op::remove) {
+      auto removed = co_await store_.apply_remove(std::move(entry.doc_id), std::move(at));
+      if (!removed) co_return removed.error();
+      a.removed = removed->removed;
+      a.index_version = removed->index_version;
+      co_return a;
+    }
+    auto stats = co_await store_.apply(std::move(entry.documents), std::move(at));
+    if (!stats) co_return stats.error();
     a.stats = *stats;
     a.index_version = stats->index_version;
     co_return a;
@@ -355,7 +351,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
 
   asio::strand<asio::any_io_executor> strand_;
   redis::Client& redis_;
-  retrieval::Retriever& retriever_;
+  retrieval::LocalWriter& store_;
   ReplicationConfig config_;
   std::string origin_;
   std::string key_;
@@ -385,9 +381,9 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
   ReplicationStatus status_;
 };
 
-Replicator::Replicator(asio::any_io_executor ex, redis::Client& redis, retrieval::Retriever& retriever,
+Replicator::Replicator(asio::any_io_executor ex, redis::Client& redis, retrieval::LocalWriter& store,
                        ReplicationConfig config, std::string origin, metrics::Registry& metrics)
-    : impl_(std::make_shared<Impl>(std::move(ex), redis, retriever, config, std::move(origin), metrics)) {}
+    : impl_(std::make_shared<Impl>(std::move(ex), redis, store, config, std::move(origin), metrics)) {}
 
 Replicator::~Replicator() { stop(); }
 
@@ -429,15 +425,10 @@ asio::awaitable<Result<Applied>> Replicator::Impl::publish_entry(std::shared_ptr
 }
 
 asio::awaitable<Result<retrieval::IngestStats>> Replicator::ingest(std::vector<retrieval::Document> docs) {
-  const auto& limits = impl_->retriever_.config();
-  if (docs.empty()) co_return make_error(Errc::bad_request, "documents is empty");
-  if (docs.size() > limits.max_documents_per_request) {
-    co_return make_error(Errc::bad_request, "documents holds " + std::to_string(docs.size()) +
-                                                " documents; at most " +
-                                                std::to_string(limits.max_documents_per_request) +
-                                                " are accepted per request");
+  const auto& limits = impl_->store_.config();
+  if (auto ok = retrieval::validate_documents(docs, limits, limits.max_documents_per_request); !ok) {
+    co_return ok.error();
   }
-  if (auto ok = retrieval::validate_documents(docs, limits.max_document_chars); !ok) co_return ok.error();
   IngestEntry entry;
   entry.op = IngestEntry::Op::upsert;
   entry.documents = std::move(docs);
@@ -446,17 +437,14 @@ asio::awaitable<Result<retrieval::IngestStats>> Replicator::ingest(std::vector<r
   co_return applied->stats;
 }
 
-asio::awaitable<Result<RemoveResult>> Replicator::remove(std::string doc_id) {
-  if (doc_id.empty() || doc_id.size() > retrieval::kMaxDocumentIdChars) {
-    co_return make_error(Errc::bad_request, "document id must be 1.." +
-                                                std::to_string(retrieval::kMaxDocumentIdChars) + " characters");
-  }
+asio::awaitable<Result<retrieval::RemoveResult>> Replicator::remove(std::string doc_id) {
+  if (auto ok = retrieval::validate_document_id(doc_id); !ok) co_return ok.error();
   IngestEntry entry;
   entry.op = IngestEntry::Op::remove;
   entry.doc_id = std::move(doc_id);
   auto applied = co_await Impl::publish_entry(impl_, std::move(entry));
   if (!applied) co_return applied.error();
-  co_return RemoveResult{applied->removed, applied->index_version};
+  co_return retrieval::RemoveResult{applied->removed, applied->index_version};
 }
 
 ReplicationStatus Replicator::status() const { return impl_->status_snapshot(); }

@@ -128,3 +128,24 @@ TEST(DocumentsApiPaths, AnIdWithASlashIsReachedThroughItsEscapedPath) {
   expect_error(stack.get("/v1/documents/docs%2"), 400, "bad_request", "percent-escape");
   expect_error(http_request(stack.port(), "DELETE", "/v1/documents/a%00b"), 400, "bad_request", "control characters");
 }
+
+TEST(DocumentsApiErrors, IdsThatAreBlankOrHoldControlCharactersAreA400AndNothingIsIndexed) {
+  StackOptions opts;
+  opts.start_worker = false;
+  Stack stack(opts);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"   ", "documents[1].id is only whitespace"},
+      {std::string("nul\0id", 6), "documents[1].id contains a control character (0x00)"},
+      {"esc\x1b[2J", "documents[1].id contains a control character (0x1b)"},
+      {"two\nlines", "documents[1].id contains a control character (0x0a)"},
+      {"del\x7f", "documents[1].id contains a control character (0x7f)"},
+  };
+  for (const auto& [id, message] : cases) {
+    json body = {{"documents", {{{"id", "ok"}, {"text", "fine"}}, {{"id", id}, {"text", "some text"}}}}};
+    expect_error(stack.post("/v1/documents", body), 400, "bad_request", message);
+  }
+  EXPECT_EQ(stack.get("/v1/documents/ok").status, 404) << "a refused batch indexed its valid document";
+  // A slash is allowed in an id (ragctl ingest DIR names documents by their path).
+  json nested = {{"documents", {{{"id", "sub/file.md"}, {"text", "A document from a folder."}}}}};
+  EXPECT_EQ(stack.post("/v1/documents", nested).status, 200);
+}

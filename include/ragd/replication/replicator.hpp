@@ -1,7 +1,8 @@
 // Replicator: keeps the documents of every gateway replica the same through one Redis
 // stream, `<redis.key_prefix>ingest` (entries: ingest_entry.hpp).
 //
-// Publishing: ingest() and remove() validate first (Errc::bad_request, nothing published),
+// Publishing (the replicated retrieval::DocumentWriter): ingest() and remove() validate
+// first (document_validation.hpp; Errc::bad_request, nothing published),
 // append one entry with a Lua script that also assigns its sequence number and caps the
 // stream (MAXLEN ~ max_entries), then wait until this replica's own follower has applied
 // that entry, so a client reads its writes on the replica it wrote to. Nothing is applied
@@ -10,8 +11,9 @@
 //
 // Following: one coroutine per replica reads the stream with XREAD BLOCK (on a connection
 // of its own) from the last applied id, for everyone reads everything (no consumer group),
-// and applies the entries in order on the retriever's pool. The applied id and sequence
-// are stored in the Retriever with each change, and so in its snapshot: a restart resumes
+// and applies the entries in order through the local writer (retrieval::LocalWriter). The
+// applied id and sequence are the corpus's change position, moved with each change and
+// saved in its snapshot: a restart resumes
 // after them; a replica with no snapshot reads the stream from the start. Sequence numbers
 // run without gaps, so a follower sees when entries it never applied were trimmed away (or
 // the stream was reset): it then stops applying, keeps its last consistent state, logs an
@@ -21,13 +23,15 @@
 // but stop().
 //
 // Thread-safety: every member function may be called from any thread; the state lives on
-// one strand. Destroy the Replicator before the Retriever and the Redis client.
+// one strand. Destroy the Replicator before the local writer (the Retriever) and the Redis
+// client.
 #pragma once
 
 #include "ragd/retrieval/retrieval_config.hpp"
 #include "ragd/core/error.hpp"
 #include "ragd/retrieval/document.hpp"
-#include "ragd/retrieval/retriever.hpp"
+#include "ragd/retrieval/document_writer.hpp"
+#include "ragd/retrieval/local_writer.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -62,17 +66,12 @@ struct ReplicationStatus {
   double lag_seconds = 0;             // between the stream's last entry and the applied one
 };
 
-struct RemoveResult {
-  bool removed = false;  // the document was indexed here when the delete was applied
-  std::uint64_t index_version = 0;
-};
-
-class Replicator {
+class Replicator final : public retrieval::DocumentWriter {
  public:
   // `origin` names this replica in the entries it publishes (its gateway id).
-  Replicator(boost::asio::any_io_executor ex, redis::Client& redis, retrieval::Retriever& retriever,
+  Replicator(boost::asio::any_io_executor ex, redis::Client& redis, retrieval::LocalWriter& store,
              ReplicationConfig config, std::string origin, metrics::Registry& metrics);
-  ~Replicator();
+  ~Replicator() override;
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
 
@@ -83,8 +82,8 @@ class Replicator {
   // Errors: bad_request (nothing published); unavailable (Redis unreachable or refusing,
   // or this replica diverged); deadline_exceeded when the entry was published but not applied
   // here within apply_timeout_ms (it will be; repeating the call is safe); cancelled.
-  boost::asio::awaitable<Result<retrieval::IngestStats>> ingest(std::vector<retrieval::Document> docs);
-  boost::asio::awaitable<Result<RemoveResult>> remove(std::string doc_id);
+  boost::asio::awaitable<Result<retrieval::IngestStats>> ingest(std::vector<retrieval::Document> docs) override;
+  boost::asio::awaitable<Result<retrieval::RemoveResult>> remove(std::string doc_id) override;
 
   ReplicationStatus status() const;
 

@@ -49,7 +49,7 @@ struct Replica {
       : redis(io.get_executor(), redis_config(server)), retriever(retrieval_config(std::move(snapshot_path))) {
     (void)retriever.load_snapshot();
     config.apply_timeout_ms = 5000;
-    replicator = std::make_unique<Replicator>(io.get_executor(), redis, retriever, config, std::move(name), registry);
+    replicator = std::make_unique<Replicator>(io.get_executor(), redis, retriever.local_writer(), config, std::move(name), registry);
     replicator->start();
   }
   ~Replica() {
@@ -85,54 +85,6 @@ asio::awaitable<bool> converged(const Replica& a, const Replica& b) {
            a.retriever.document_count() == b.retriever.document_count();
   };
   co_return co_await eventually(std::move(same), 10s);
-}
-
-TEST(IngestEntry, RoundTripsUpsertsAndDeletes) {
-  IngestEntry up;
-  up.documents = {{"a", "Title", "text with \"quotes\"\nand lines", R"({"lang":"en"})"}, {"b", "", "second"}};
-  up.token = "t1";
-  up.origin = "gw-a";
-  auto back = decode_entry(encode_entry(up));
-  ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(back->op, IngestEntry::Op::upsert);
-  ASSERT_EQ(back->documents.size(), 2u);
-  EXPECT_EQ(back->documents[0].text, up.documents[0].text);
-  EXPECT_EQ(back->documents[0].title, "Title");
-  EXPECT_EQ(back->documents[0].metadata, R"({"lang":"en"})");
-  EXPECT_EQ(back->documents[1].metadata, "");
-  EXPECT_EQ(back->token, "t1");
-  EXPECT_EQ(back->origin, "gw-a");
-
-  IngestEntry del;
-  del.op = IngestEntry::Op::remove;
-  del.doc_id = "a";
-  auto gone = decode_entry(encode_entry(del));
-  ASSERT_TRUE(gone);
-  EXPECT_EQ(gone->op, IngestEntry::Op::remove);
-  EXPECT_EQ(gone->doc_id, "a");
-
-  EXPECT_FALSE(decode_entry("not json"));
-  EXPECT_FALSE(decode_entry(R"({"op":"rename"})"));
-  EXPECT_FALSE(decode_entry(R"({"op":"upsert","documents":[{"id":"x"}]})"));
-  EXPECT_FALSE(decode_entry(R"({"op":"delete"})"));
-}
-
-TEST(Snapshot, KeepsTheReplicationPosition) {
-  retrieval::SnapshotData data;
-  data.dim = 4;
-  data.index_version = 7;
-  data.replication_stream_id = "1700000000000-3";
-  data.replication_sequence = 7;
-  auto back = retrieval::decode_snapshot(retrieval::encode_snapshot(data));
-  ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(back->replication_stream_id, "1700000000000-3");
-  EXPECT_EQ(back->replication_sequence, 7u);
-
-  data.replication_stream_id.clear();
-  auto plain = retrieval::decode_snapshot(retrieval::encode_snapshot(data));
-  ASSERT_TRUE(plain);
-  EXPECT_TRUE(plain->replication_stream_id.empty());
-  EXPECT_EQ(plain->replication_sequence, 0u);
 }
 
 TEST(Replicator, EveryReplicaAppliesWhatAnyOnePublishes) {
@@ -242,7 +194,7 @@ TEST(Replicator, ARestartedReplicaResumesFromItsSnapshotPosition) {
     CO_ASSERT_TRUE(co_await a.replicator->remove("apple"));
 
     Replica b(io, server, "gw-b", snap);
-    EXPECT_EQ(b.retriever.replication_position().sequence, 1u);
+    EXPECT_EQ(b.retriever.change_position().sequence, 1u);
     CO_ASSERT_TRUE(co_await converged(a, b));
     EXPECT_TRUE(b.has("banana"));
     EXPECT_FALSE(b.has("apple"));

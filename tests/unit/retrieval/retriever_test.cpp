@@ -223,6 +223,20 @@ TEST(Retriever, RemoveDropsTheDocumentAndBumpsTheVersion) {
   EXPECT_EQ(r.version(), v + 1) << "a remove that changed nothing must not bump the version";
 }
 
+TEST(Retriever, DocumentIdsThatAreBlankOrHoldControlCharactersIndexNothing) {
+  Retriever r(small_config());
+  for (std::string id : {std::string(" "), std::string("\t\n"), std::string("a\0b", 3), std::string("\x1b[31mred"),
+                         std::string("line\r\n"), std::string("del\x7f")}) {
+    auto stats = r.ingest_sync({{id, "", "Some text about volcanoes."}});
+    ASSERT_FALSE(stats) << "accepted an id of " << id.size() << " bytes";
+    EXPECT_EQ(stats.error().code, Errc::bad_request);
+    EXPECT_EQ(stats.error().message.rfind("documents[0].id ", 0), 0u) << stats.error().message;
+  }
+  EXPECT_EQ(r.document_count(), 0u);
+  ASSERT_TRUE(r.ingest_sync({{"docs/operations.md", "", "Some text about volcanoes."}}));
+  EXPECT_EQ(r.document_count(), 1u);
+}
+
 TEST(Retriever, InvalidDocumentsIndexNothingAndNameTheField) {
   Retriever r(small_config());
   auto expect_rejected = [&](std::vector<Document> docs, const std::string& needle) {
