@@ -1,19 +1,16 @@
 #include "ragd/retrieval/remote_embedder.hpp"
-#include "ragd/core/completion_token.hpp"
+#include "ragd/core/await.hpp"
 
 #include "ragd/core/ids.hpp"
 #include "ragd/retrieval/embedding_cache.hpp"
 #include "ragd/net/http_client.hpp"
 #include "ragd/net/retry.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -106,13 +103,12 @@ Result<std::vector<float>> parse_embeddings_response(std::string_view body, std:
 }
 
 struct RemoteEmbedder::Impl : std::enable_shared_from_this<RemoteEmbedder::Impl> {
-  // One caller's texts; completed once, through `done`, on the caller's executor.
-  struct Waiter {
-    Waiter(asio::any_io_executor ex, std::size_t n, std::size_t dim) : done(std::move(ex), 1), out(n * dim), remaining(n) {}
-    asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
+  // One caller's texts, filled in on the strand and handed to the caller, on its own
+  // executor, once complete (or failed).
+  struct Waiter : Handoff<Result<std::vector<float>>> {
+    Waiter(asio::any_io_executor ex, std::size_t n, std::size_t dim) : Handoff(std::move(ex)), out(n * dim), remaining(n) {}
     std::vector<float> out;
     std::size_t remaining;
-    std::optional<Error> error;
     bool finished = false;             // on the strand
     std::atomic<bool> abandoned{false};  // the caller left (cancelled): skip its queued texts
   };
@@ -154,8 +150,11 @@ struct RemoteEmbedder::Impl : std::enable_shared_from_this<RemoteEmbedder::Impl>
   void complete(Waiter& w, std::optional<Error> error) {
     if (w.finished) return;
     w.finished = true;
-    w.error = std::move(error);
-    w.done.try_send(boost::system::error_code{});
+    if (error) {
+      w.set(std::move(*error));
+    } else {
+      w.set(std::move(w.out));
+    }
   }
 
   void enqueue(std::vector<std::string> texts, std::shared_ptr<Waiter> w, bool urgent) {
@@ -223,13 +222,11 @@ struct RemoteEmbedder::Impl : std::enable_shared_from_this<RemoteEmbedder::Impl>
     asio::post(strand, [self = shared_from_this(), w, texts = std::move(texts), urgent]() mutable {
       self->enqueue(std::move(texts), std::move(w), urgent);
     });
-    auto [ec] = co_await w->done.async_receive(kNoThrow);
-    if (ec) {
+    if (co_await Waiter::wait(w) != Waited::done) {
       w->abandoned.store(true);
       co_return make_error(Errc::cancelled, "embedding cancelled");
     }
-    if (w->error) co_return *w->error;
-    co_return std::move(w->out);
+    co_return std::move(w->value());
   }
 
   asio::strand<asio::any_io_executor> strand;
