@@ -8,6 +8,7 @@
 // The offline commands embed with the built-in embedder or, like ragd, with a remote
 // OpenAI-compatible one (--embed-url or RAGD_EMBED_BASE_URL), so that a snapshot built here
 // loads into a server with the same embedder as is, and eval measures that embedder.
+#include "ragctl_keys.hpp"
 #include "ragctl_queue.hpp"
 #include "ragd/core/cli.hpp"
 #include "ragd/http/gateway_config.hpp"
@@ -58,8 +59,13 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"embed-model", true, "its model (env RAGD_EMBED_MODEL; default text-embedding-3-small)", "NAME"},
     {"embed-dim", true, "its vector size (env RAGD_EMBED_DIM; default 1536)", "N"},
     {"embed-api-key", true, "its key (env RAGD_EMBED_API_KEY, or the variable retrieval.embedder.api_key_env names)", "KEY"},
-    {"redis", true, "queue: Redis URL (env RAGD_REDIS_URL; default redis://127.0.0.1:6379)", "URL"},
-    {"key-prefix", true, "queue: the deployment's redis.key_prefix (default ragd:)", "PREFIX"},
+    {"redis", true, "queue, keys: Redis URL (env RAGD_REDIS_URL; default redis://127.0.0.1:6379)", "URL"},
+    {"key-prefix", true, "queue, keys: the deployment's redis.key_prefix (default ragd:)", "PREFIX"},
+    {"tenant", true, "keys create: the key's tenant; keys list: only this tenant's keys", "NAME"},
+    {"name", true, "keys create: what the key is for (1-64 characters)", "NAME"},
+    {"scopes", true, "keys create: comma-separated query,documents:read,documents:write,admin", "LIST"},
+    {"expires", true, "keys create: lifetime, e.g. 30d, 12h, 90m (default: never)", "DURATION"},
+    {"rate", true, "keys create: the key's own rate limit, e.g. 50/s, 600/m (default: auth.rate_limit)", "RATE"},
     {"limit", true, "queue dead-letters list: how many (default 20)", "N"},
     {"all", false, "queue dead-letters replay|drop: every dead letter"},
     {"deadline-ms", true, "queue dead-letters replay: the replayed job's deadline from now (default 60000)", "MS"},
@@ -85,7 +91,11 @@ constexpr const char* kUsage =
     "                   hybrid nDCG@10 first: how the retrieval defaults were chosen\n"
     "  queue stats      depth, pending per consumer and oldest age per priority, dead\n"
     "                   letters and worker heartbeats (--redis URL, --json)\n"
-    "  queue dead-letters list|replay ENTRY_ID|drop ENTRY_ID  (--all for every one)\n\n"
+    "  queue dead-letters list|replay ENTRY_ID|drop ENTRY_ID  (--all for every one)\n"
+    "  keys create --tenant T --scopes LIST --name N [--expires 30d] [--rate 50/s]\n"
+    "                   make an API key in Redis and print it (shown this once)\n"
+    "  keys list [--tenant T]   the keys in Redis: id, tenant, name, scopes, status\n"
+    "  keys revoke ID   refuse this key on every gateway within auth.key_cache_ms\n\n"
     "Embedder (eval, ingest --snapshot): the built-in one, or with --embed-url an\n"
     "OpenAI-compatible /v1/embeddings service, as ragd's retrieval.embedder. Flags win over\n"
     "RAGD_EMBED_BASE_URL, RAGD_EMBED_MODEL, RAGD_EMBED_DIM and RAGD_EMBED_API_KEY, which win\n"
@@ -583,5 +593,6 @@ int main(int argc, char** argv) {
   if (cmd == "eval") return cmd_eval(*flags);
   if (cmd == "tune") return cmd_tune(*flags);
   if (cmd == "queue") return ragctl::cmd_queue(*flags);
+  if (cmd == "keys") return ragctl::cmd_keys(*flags);
   return fail("unknown command '" + cmd + "' (see --help)");
 }

@@ -3,6 +3,8 @@
 // the workers use. A command-line tool: it runs one coroutine to completion and exits.
 #include "ragctl_queue.hpp"
 
+#include "ragctl_redis.hpp"
+
 #include "ragd/core/ids.hpp"
 #include "ragd/queue/job.hpp"
 #include "ragd/queue/streams.hpp"
@@ -211,50 +213,19 @@ int cmd_queue(const ragd::ParsedFlags& flags) {
     std::cerr << "ragctl: queue needs stats or dead-letters (see --help)\n";
     return 2;
   }
-  ragd::RedisConfig redis_config;
-  const char* env = std::getenv("RAGD_REDIS_URL");
-  redis_config.url = flags.get("redis").value_or(env ? env : redis_config.url);
+  const ragd::RedisConfig redis_config = redis_config_from(flags);
   ragd::QueueConfig queue_config;
-  if (auto prefix = flags.get("key-prefix")) {
-    queue_config.key_prefix = *prefix;
-    queue_config.jobs_stream = *prefix + "jobs";
+  if (flags.get("key-prefix")) {
+    queue_config.key_prefix = redis_config.key_prefix;
+    queue_config.jobs_stream = redis_config.key_prefix + "jobs";
   }
-  asio::io_context io;
-  ragd::redis::Client redis(io.get_executor(), redis_config);
-  Ctx ctx{redis, queue_config, flags.has("json")};
-  auto run = [&]() -> asio::awaitable<int> {
-    auto ping = co_await redis.command(ragd::redis::make_command("PING"));
-    if (!ping) {
-      std::cerr << "ragctl: cannot reach redis at " << redis_config.url << ": " << ping.error().message << "\n";
-      co_return 1;
-    }
+  return run_with_redis(redis_config, "queue command", [&](ragd::redis::Client& redis) -> asio::awaitable<int> {
+    Ctx ctx{redis, queue_config, flags.has("json")};
     if (args[1] == "stats") co_return co_await stats(ctx);
     if (args[1] == "dead-letters") co_return co_await dead_letters(ctx, args, flags);
     std::cerr << "ragctl: unknown queue command '" << args[1] << "' (see --help)\n";
     co_return 2;
-  };
-  int code = 1;
-  bool finished = false;
-  asio::co_spawn(io, run(), [&](std::exception_ptr e, int result) {
-    finished = true;
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        std::cerr << "ragctl: " << ex.what() << "\n";
-      }
-    } else {
-      code = result;
-    }
-    redis.close();
-    io.stop();  // the client's connections keep the context busy otherwise
   });
-  io.run_for(std::chrono::seconds(60));
-  if (!finished) {
-    std::cerr << "ragctl: queue command timed out\n";
-    return 1;
-  }
-  return code;
 }
 
 }  // namespace ragctl

@@ -24,6 +24,7 @@ HttpErrorInfo http_error_info(Errc code) noexcept {
   switch (code) {
     case Errc::bad_request: return {400, "invalid_request_error", "bad_request"};
     case Errc::unauthorized: return {401, "authentication_error", "unauthorized"};
+    case Errc::forbidden: return {403, "permission_error", "forbidden"};
     case Errc::not_found: return {404, "invalid_request_error", "not_found"};
     case Errc::method_not_allowed: return {405, "invalid_request_error", "method_not_allowed"};
     // 408 and 431 keep the code they have always had (docs/api.md).

@@ -1,34 +1,54 @@
 #include "access.hpp"
 
 #include "ragd/core/ids.hpp"
+#include "ragd/log/log.hpp"
 
 namespace ragd::http {
 
 namespace asio = boost::asio;
 
-Handler Access::guard(TenantHandler handler) const {
-  return [this, handler = std::move(handler)](Request req) -> asio::awaitable<Response> {
-    auto tenant = auth_.authenticate(req);
-    if (!tenant) {
-      Response r = Response::error(tenant.error());
-      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+// Called from guard()'s coroutine, which owns `req` across the co_await.
+asio::awaitable<Result<Principal>> Access::authenticate(const Request& req) const {
+  if (!auth_.enabled()) co_return ApiKeyAuth::anonymous();
+  const std::string_view key = presented_api_key(req);
+  if (key.empty()) {
+    co_return make_error(Errc::unauthorized,
+                         "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'");
+  }
+  std::string digest = sha256_hex(key);
+  if (auto known = auth_.resolve_now(digest)) co_return std::move(*known);
+  co_return co_await auth_.resolve(std::move(digest));
+}
+
+Handler Access::guard(auth::Scope scope, PrincipalHandler handler) const {
+  return [this, scope, handler = std::move(handler)](Request req) -> asio::awaitable<Response> {
+    auto principal = co_await authenticate(req);
+    if (!principal) {
+      Response r = Response::error(principal.error());
+      if (principal.error().code == Errc::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer");
       co_return r;
     }
-    if (limiter_.enabled()) {
-      // The bucket of the key's SHA-256 ("" without keys: one shared bucket). Built outside
-      // co_await: GCC 12 and conditional expressions.
-      std::string bucket;
-      if (auth_.enabled()) {
-        const std::string_view key = presented_api_key(req);
-        if (!key.empty()) bucket = sha256_hex(key);
-      }
-      auto decision = co_await limiter_.acquire(*tenant, std::move(bucket));
+    std::string log_fields = "tenant=" + principal->tenant + " key_id=" + log::field(principal->key_id);
+    if (!auth::has_scope(principal->scopes, scope)) {
+      Response r = Response::error(make_error(
+          Errc::forbidden, "this API key lacks the scope '" + std::string(auth::scope_name(scope)) + "' this route needs"));
+      r.log_fields = std::move(log_fields);
+      co_return r;
+    }
+    const RateLimitConfig& limit = limiter_.limit_for(principal->rate_limit);
+    if (limit.requests_per_second > 0) {
+      std::string bucket = principal->bucket.empty() ? std::string("all") : principal->bucket;
+      auto decision = co_await limiter_.acquire(principal->tenant, std::move(bucket), limit);
       if (!decision.allowed) {
-        co_return Response::error(make_error(Errc::rate_limited, "rate limit exceeded for this API key; retry later"),
-                                  std::max<std::int64_t>(1, (decision.retry_after_ms + 999) / 1000));
+        Response r = Response::error(make_error(Errc::rate_limited, "rate limit exceeded for this API key; retry later"),
+                                     std::max<std::int64_t>(1, (decision.retry_after_ms + 999) / 1000));
+        r.log_fields = std::move(log_fields);
+        co_return r;
       }
     }
-    co_return co_await handler(std::move(req), std::move(*tenant));
+    Response r = co_await handler(std::move(req), std::move(*principal));
+    r.log_fields = std::move(log_fields);
+    co_return r;
   };
 }
 

@@ -87,15 +87,18 @@ void Dispatcher::record(const std::string& route, Response& res, double ms, cons
   const auto status_text = std::to_string(res.status);
   requests_.with({route, status_text}).inc();
   latency_.with({route}).observe(ms);
+  const std::string_view who = res.log_fields;
+  const std::string_view sep = who.empty() ? "" : " ";
   if (!res.cause.empty()) {
-    spdlog::error("req_id={} method={} route={} status={} ms={:.2f} remote={} cause={}", request_id, method,
-                  log::field(route), status_text, ms, remote, log::field(res.cause));
+    spdlog::error("req_id={} method={} route={} status={} ms={:.2f} remote={}{}{} cause={}", request_id, method,
+                  log::field(route), status_text, ms, remote, sep, who, log::field(res.cause));
     res.body = error_body(make_error(Errc::internal, "internal error; see the server log for request " + request_id));
     return;
   }
   const bool probe = route == "/healthz" || route == "/readyz" || route == "/metrics";
-  spdlog::log(probe ? spdlog::level::debug : spdlog::level::info, "req_id={} method={} route={} status={} ms={:.2f} remote={}",
-              request_id, method, log::field(route), status_text, ms, remote);
+  spdlog::log(probe ? spdlog::level::debug : spdlog::level::info,
+              "req_id={} method={} route={} status={} ms={:.2f} remote={}{}{}", request_id, method, log::field(route),
+              status_text, ms, remote, sep, who);
 }
 
 }  // namespace ragd::http

@@ -1,16 +1,18 @@
 // The gateway's wiring: builds the components in dependency order, gives each handler its
 // slice of them, registers the routes, and runs the start-up and shutdown protocols. What
 // a route does lives in its handler (query_handler, chat_handler, documents_handler,
-// health_handler, metrics_handler; access for keys and rate limits).
+// health_handler, metrics_handler, keys_handler; access for keys, scopes and rate limits).
 #include "ragd/http/gateway.hpp"
 #include "ragd/core/completion_token.hpp"
 
 #include "access.hpp"
 #include "chat_handler.hpp"
+#include "keys_handler.hpp"
 #include "documents_handler.hpp"
 #include "health_handler.hpp"
 #include "metrics_handler.hpp"
 #include "query_handler.hpp"
+#include "ragd/auth/key_store.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/http/answer_body.hpp"
 #include "ragd/http/auth.hpp"
@@ -83,10 +85,12 @@ struct Gateway::Impl {
   std::unique_ptr<queue::JobClient> jobs;
   std::shared_ptr<rules::ReloadableRules> rules;  // null: no rules file
   std::unique_ptr<orchestrator::WiredPipeline> pipeline;
+  std::unique_ptr<auth::KeyStore> keys;
   std::unique_ptr<ApiKeyAuth> auth;
   std::unique_ptr<RateLimiter> limiter;
   // Handlers, by resource.
   std::unique_ptr<Access> access;
+  std::unique_ptr<KeysHandler> keys_api;
   std::unique_ptr<QueryHandler> queries;
   std::unique_ptr<ChatHandler> chat;
   std::unique_ptr<DocumentsHandler> documents;
@@ -163,13 +167,15 @@ struct Gateway::Impl {
         orchestrator::WiredPipeline::Components{io.get_executor(), rules, *retriever, *profiles, *redis, *jobs, registry,
                                                 &render_answer_body},
         pipeline_config(config));
-    auth = std::make_unique<ApiKeyAuth>(config.auth);
+    keys = std::make_unique<auth::KeyStore>(*redis, config.redis.key_prefix);
+    auth = std::make_unique<ApiKeyAuth>(config.auth, keys.get());
     limiter = std::make_unique<RateLimiter>(*redis, config.auth, config.redis.key_prefix);
     return {};
   }
 
   void build_handlers() {
     access = std::make_unique<Access>(*auth, *limiter);
+    keys_api = std::make_unique<KeysHandler>(*keys);
     queries = std::make_unique<QueryHandler>(pipeline->pipeline(), config.server, config.query);
     // The chat API's one model: the configured model's name, or "ragd" when each worker
     // uses its own.
@@ -187,29 +193,42 @@ struct Gateway::Impl {
 
   void add_routes() {
     // The query's backstop: its deadline plus a margin for the pipeline to answer 504 itself.
+    using auth::Scope;
     router.add("POST", "/query",
-               access->guard([q = queries.get()](Request req, std::string tenant) {
-                 return q->handle(std::move(req), std::move(tenant));
-               }),
+               access->guard(Scope::query,
+                             [q = queries.get()](Request req, Principal p) {
+                               return q->handle(std::move(req), std::move(p.tenant));
+                             }),
                std::chrono::milliseconds(config.server.request_timeout_ms + 250));
     ChatHandler* chat_api = chat.get();
     router.add("POST", "/v1/chat/completions",
-               access->guard([chat_api](Request req, std::string tenant) {
-                 return chat_api->complete(std::move(req), std::move(tenant));
-               }),
+               access->guard(Scope::query,
+                             [chat_api](Request req, Principal p) {
+                               return chat_api->complete(std::move(req), std::move(p.tenant));
+                             }),
                std::chrono::milliseconds(config.server.request_timeout_ms + 250));
-    router.add("GET", "/v1/models", access->guard([chat_api](Request req, std::string tenant) {
-                 return chat_api->models(std::move(req), std::move(tenant));
+    router.add("GET", "/v1/models", access->guard(Scope::query, [chat_api](Request req, Principal p) {
+                 return chat_api->models(std::move(req), std::move(p.tenant));
                }));
     DocumentsHandler* d = documents.get();
-    router.add("POST", "/v1/documents", access->guard([d](Request req, std::string tenant) {
-                 return d->ingest(std::move(req), std::move(tenant));
+    router.add("POST", "/v1/documents", access->guard(Scope::documents_write, [d](Request req, Principal p) {
+                 return d->ingest(std::move(req), std::move(p.tenant));
                }));
-    router.add("DELETE", "/v1/documents/{id}", access->guard([d](Request req, std::string tenant) {
-                 return d->remove(std::move(req), std::move(tenant));
+    router.add("DELETE", "/v1/documents/{id}", access->guard(Scope::documents_write, [d](Request req, Principal p) {
+                 return d->remove(std::move(req), std::move(p.tenant));
                }));
-    router.add("GET", "/v1/documents/{id}", access->guard([d](Request req, std::string tenant) {
-                 return d->get(std::move(req), std::move(tenant));
+    router.add("GET", "/v1/documents/{id}", access->guard(Scope::documents_read, [d](Request req, Principal p) {
+                 return d->get(std::move(req), std::move(p.tenant));
+               }));
+    KeysHandler* k = keys_api.get();
+    router.add("POST", "/v1/admin/keys", access->guard(Scope::admin, [k](Request req, Principal p) {
+                 return k->create(std::move(req), std::move(p));
+               }));
+    router.add("GET", "/v1/admin/keys", access->guard(Scope::admin, [k](Request req, Principal p) {
+                 return k->list(std::move(req), std::move(p));
+               }));
+    router.add("DELETE", "/v1/admin/keys/{id}", access->guard(Scope::admin, [k](Request req, Principal p) {
+                 return k->revoke(std::move(req), std::move(p));
                }));
     router.add("GET", "/healthz", &HealthHandler::live);
     router.add("GET", "/readyz", [h = health.get()](Request req) { return h->ready(std::move(req)); });

@@ -1,5 +1,6 @@
 #include "ragd/http/http_config.hpp"
 
+#include "ragd/auth/api_key.hpp"
 #include "ragd/redis/tenant_keys.hpp"
 
 namespace ragd {
@@ -14,12 +15,17 @@ void describe_key(ConfigFields& f, ApiKeyConfig& k) {
   f.field("sha256", k.sha256);
   f.field("tenant", k.tenant);
   f.field("name", k.name);
+  f.field("scopes", k.scopes);
   f.section("rate_limit", [&](ConfigFields& s) {
     if (s.pass() == ConfigFields::Pass::read && !k.rate_limit) k.rate_limit.emplace();
     if (k.rate_limit) describe(s, *k.rate_limit);
   });
   f.require(is_sha256_hex(k.sha256), "sha256", "must be 64 hex digits (SHA-256 of the key)");
   f.require(redis::valid_tenant(k.tenant), "tenant", std::string(redis::kTenantRule));
+  std::string scopes;
+  for (const auto& s : k.scopes) scopes += (scopes.empty() ? "" : ",") + s;
+  auto parsed = auth::parse_scopes(scopes);
+  f.require(parsed.has_value(), "scopes", parsed ? std::string() : parsed.error().message);
 }
 
 }  // namespace
@@ -58,6 +64,9 @@ void describe(ConfigFields& f, RateLimitConfig& c) {
 
 void describe(ConfigFields& f, AuthConfig& c) {
   f.list_of("api_keys", c.api_keys, describe_key);
+  f.field("required", c.required, "RAGD_AUTH_REQUIRED");
+  f.field("key_cache_ms", c.key_cache_ms);
+  f.check(c.key_cache_ms >= 0 && c.key_cache_ms <= 60000, "key_cache_ms", "must be 0..60000");
   f.section("rate_limit", [&](ConfigFields& s) { describe(s, c.rate_limit); });
 }
 

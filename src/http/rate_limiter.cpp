@@ -1,9 +1,8 @@
-// Token buckets in Redis hashes `<prefix>t:<tenant>:ratelimit:{<key sha256>}` {tokens, ts}. Redis's own
+// Token buckets in Redis hashes `<prefix>t:<tenant>:ratelimit:{<bucket>}` {tokens, ts}. Redis's own
 // clock (TIME) is used, so replicas with skewed clocks agree; Redis 5+ replicates the
 // script's effects, not the script, so TIME inside it is safe.
 #include "ragd/http/rate_limiter.hpp"
 
-#include "ragd/core/ascii.hpp"
 #include "ragd/redis/client.hpp"
 #include "ragd/redis/tenant_keys.hpp"
 
@@ -49,25 +48,12 @@ int burst_of(const RateLimitConfig& c) {
 }  // namespace
 
 RateLimiter::RateLimiter(redis::Client& redis, const AuthConfig& config, std::string key_prefix)
-    : redis_(redis), key_prefix_(std::move(key_prefix)), default_(config.rate_limit) {
-  enabled_ = default_.requests_per_second > 0;
-  for (const auto& k : config.api_keys) {
-    if (!k.rate_limit) continue;
-    per_key_.emplace(ascii_lowercase(k.sha256), *k.rate_limit);
-    if (k.rate_limit->requests_per_second > 0) enabled_ = true;
-  }
-}
+    : redis_(redis), key_prefix_(std::move(key_prefix)), default_(config.rate_limit) {}
 
-const RateLimitConfig& RateLimiter::limit_for(const std::string& key_sha256) const {
-  auto it = per_key_.find(key_sha256);
-  return it == per_key_.end() ? default_ : it->second;
-}
-
-asio::awaitable<RateDecision> RateLimiter::acquire(std::string tenant, std::string key_sha256) const {
-  const RateLimitConfig& limit = limit_for(key_sha256);
+asio::awaitable<RateDecision> RateLimiter::acquire(std::string tenant, std::string bucket_id,
+                                                   RateLimitConfig limit) const {
   if (limit.requests_per_second <= 0) co_return RateDecision{};
-  const std::string bucket =
-      redis::tenant_key(key_prefix_, tenant, "ratelimit", key_sha256.empty() ? std::string_view("all") : key_sha256);
+  const std::string bucket = redis::tenant_key(key_prefix_, tenant, "ratelimit", bucket_id);
   redis::Command cmd = redis::make_command("EVAL", kTokenBucketScript, 1, bucket,
                                            std::to_string(limit.requests_per_second), burst_of(limit));
   auto r = co_await redis_.command(std::move(cmd));

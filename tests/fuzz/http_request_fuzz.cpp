@@ -32,10 +32,13 @@ struct Gateway {
   ragd::RetrievalConfig retrieval;
   ragd::AuthConfig auth_config = [] {
     ragd::AuthConfig a;
-    a.api_keys.push_back({ragd::sha256_hex("fuzz-key"), "fuzz", "k1", {}});
+    ragd::ApiKeyConfig k;
+    k.sha256 = ragd::sha256_hex("fuzz-key");
+    k.tenant = "fuzz";
+    a.api_keys.push_back(k);
     return a;
   }();
-  ragd::http::ApiKeyAuth auth{auth_config};
+  ragd::http::ApiKeyAuth auth{auth_config, nullptr};
   ragd::http::Router router;
 
   Gateway() {
@@ -107,7 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   req.body = std::move(msg.body());
 
-  (void)gw.auth.authenticate(req);
+  (void)gw.auth.resolve_now(ragd::sha256_hex(ragd::http::presented_api_key(req)));
   auto m = gw.router.match(req.method, req.path);
   if (!m.handler) {
     if (m.status != 404 && m.status != 405) __builtin_trap();

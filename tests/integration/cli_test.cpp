@@ -2,9 +2,6 @@
 // a bad flag or a bad config file.
 #include "stack.hpp"
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -12,22 +9,7 @@ using namespace ragd::test;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string output;
-};
-
-Run run(const std::string& cmd) {
-  Run r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+CommandResult run(const std::string& cmd) { return run_command(cmd); }
 
 std::size_t lines(const std::string& s) {
   std::size_t n = 0;

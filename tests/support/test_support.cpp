@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -200,6 +201,18 @@ HttpResult http_request(int port, const std::string& method, const std::string& 
     out.body = e.what();
   }
   return out;
+}
+
+CommandResult run_command(const std::string& cmd, bool stdout_only) {
+  CommandResult r;
+  FILE* p = popen((cmd + (stdout_only ? " 2>/dev/null" : " 2>&1")).c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
 }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

@@ -94,6 +94,14 @@ HttpResult http_request(int port, const std::string& method, const std::string& 
                         const std::map<std::string, std::string>& headers = {},
                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// A shell command's exit code (-1 when it did not exit) and its stdout, with its stderr
+// too unless `stdout_only`.
+struct CommandResult {
+  int code = -1;
+  std::string output;
+};
+CommandResult run_command(const std::string& cmd, bool stdout_only = false);
+
 // Polls `pred` every 20 ms until it returns true or `timeout` passes.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 

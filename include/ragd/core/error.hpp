@@ -15,6 +15,7 @@ namespace ragd {
 enum class Errc {
   bad_request,             // malformed JSON, wrong types, out-of-range values
   unauthorized,            // missing or wrong API key
+  forbidden,               // the API key lacks the scope a route needs (403)
   not_found,               // unknown route or resource
   method_not_allowed,
   request_timeout,         // the request did not arrive within the read timeout (408)

@@ -38,12 +38,20 @@ struct ApiKeyConfig {
   std::string sha256;  // hex SHA-256 of the key; the key itself is never stored
   std::string tenant;
   std::string name;
+  // query, documents:read, documents:write, admin; all four when not given.
+  std::vector<std::string> scopes = {"query", "documents:read", "documents:write", "admin"};
   std::optional<RateLimitConfig> rate_limit;  // overrides auth.rate_limit for this key
 };
 
 struct AuthConfig {
-  std::vector<ApiKeyConfig> api_keys;  // empty = auth off, one shared tenant
-  RateLimitConfig rate_limit;          // per API key, shared by all replicas through Redis
+  // Auth is on when this lists a key or `required` is set; then keys kept in Redis (created
+  // with `ragctl keys create` or the admin API) are accepted too. Off: one shared tenant.
+  std::vector<ApiKeyConfig> api_keys;
+  bool required = false;
+  // How long a gateway trusts what it read of a Redis-kept key (or of its absence): the
+  // bound on how late a revocation, expiry or new key is seen. 0 = read Redis every request.
+  int key_cache_ms = 500;
+  RateLimitConfig rate_limit;  // per API key, shared by all replicas through Redis
 };
 
 // What /readyz requires besides Redis (and, with replication, a caught-up index).
@@ -63,6 +71,7 @@ struct QueryConfig {
 
 // Env: RAGD_LISTEN, RAGD_THREADS, RAGD_REQUEST_TIMEOUT_MS.
 void describe(ConfigFields& f, ServerConfig& c);
+// Env: RAGD_AUTH_REQUIRED.
 void describe(ConfigFields& f, AuthConfig& c);
 void describe(ConfigFields& f, RateLimitConfig& c);
 void describe(ConfigFields& f, QueryConfig& c);

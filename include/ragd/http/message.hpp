@@ -39,6 +39,8 @@ struct Response {
   // An internal error's own message, for the request's log line only: the client is told
   // "internal error" and the request id (Dispatcher::record).
   std::string cause;
+  // Who asked (`tenant=… key_id=…`), for the request's log line only.
+  std::string log_fields;
 
   // Set: the body is streamed (response_stream.hpp); `status`, `body` and `content_type`
   // are unused.

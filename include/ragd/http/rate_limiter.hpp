@@ -19,7 +19,7 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
+#include <optional>
 
 namespace ragd::redis {
 class Client;
@@ -34,25 +34,22 @@ struct RateDecision {
 
 class RateLimiter {
  public:
-  // Buckets live at <key_prefix>t:<tenant>:ratelimit:{<key hash>} ({all} when auth is off).
+  // Buckets live at <key_prefix>t:<tenant>:ratelimit:{<bucket>}: a config key's SHA-256, a
+  // Redis-kept key's id, `all` when auth is off.
   RateLimiter(redis::Client& redis, const AuthConfig& config, std::string key_prefix = "ragd:");
 
-  // True when any limit is configured (the default or a key's own).
-  bool enabled() const { return enabled_; }
+  // The limit that applies: the key's own, else auth.rate_limit. 0 rps = none.
+  const RateLimitConfig& limit_for(const std::optional<RateLimitConfig>& own) const {
+    return own ? *own : default_;
+  }
 
-  // Takes a token from the bucket of the tenant's key whose SHA-256 (lower-case hex) is
-  // `key_sha256` ("" when auth is off: one shared bucket).
-  boost::asio::awaitable<RateDecision> acquire(std::string tenant, std::string key_sha256) const;
-
-  // The limit that applies to a key (its own, else the default).
-  const RateLimitConfig& limit_for(const std::string& key_sha256) const;
+  // Takes a token from the tenant's bucket under `limit` (which must be > 0 rps).
+  boost::asio::awaitable<RateDecision> acquire(std::string tenant, std::string bucket, RateLimitConfig limit) const;
 
  private:
   redis::Client& redis_;
   std::string key_prefix_;
   RateLimitConfig default_;
-  std::unordered_map<std::string, RateLimitConfig> per_key_;
-  bool enabled_ = false;
 };
 
 }  // namespace ragd::http

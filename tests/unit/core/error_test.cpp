@@ -9,6 +9,8 @@ using namespace ragd;
 TEST(ErrorTable, MapsEveryErrorToItsStatus) {
   EXPECT_EQ(http_error_info(Errc::bad_request).status, 400);
   EXPECT_EQ(http_error_info(Errc::unauthorized).status, 401);
+  EXPECT_EQ(http_error_info(Errc::forbidden).status, 403);
+  EXPECT_EQ(http_error_info(Errc::forbidden).code, "forbidden");
   EXPECT_EQ(http_error_info(Errc::request_timeout).status, 408);
   EXPECT_EQ(http_error_info(Errc::payload_too_large).status, 413);
   EXPECT_EQ(http_error_info(Errc::headers_too_large).status, 431);
