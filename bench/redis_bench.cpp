@@ -7,6 +7,7 @@
 // which should be a scratch one). With --pause-us, one GET at a time with that pause
 // between them instead: the round trip when both processes had gone to sleep, which on a
 // virtual machine can cost several times the command (percentiles of the wall time).
+#include "process_clock.hpp"
 #include "ragd/core/cli.hpp"
 #include "ragd/redis/client.hpp"
 
@@ -31,21 +32,8 @@ namespace {
 namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
 
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-// Runs `op` to completion on `io` without waiting for the client's idle work.
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> op) {
-  auto fut = asio::co_spawn(io, std::move(op), asio::use_future);
-  io.restart();
-  while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io.run_one();
-  return fut.get();
-}
+using bench::cpu_seconds;
+using bench::run;
 
 asio::awaitable<bool> get_loop(ragd::redis::Client& redis, int n) {
   for (int i = 0; i < n; ++i) {
