@@ -22,10 +22,18 @@ asio::awaitable<Result<Principal>> Access::authenticate(const Request& req) cons
 
 Handler Access::guard(auth::Scope scope, PrincipalHandler handler) const {
   return [this, scope, handler = std::move(handler)](Request req) -> asio::awaitable<Response> {
+    if (const std::int64_t wait = failures_.wait_ms(req.remote, unix_ms()); wait > 0) {
+      co_return Response::error(
+          make_error(Errc::rate_limited, "too many failed authentications from this address; retry later"),
+          (wait + 999) / 1000);
+    }
     auto principal = co_await authenticate(req);
     if (!principal) {
       Response r = Response::error(principal.error());
-      if (principal.error().code == Errc::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      if (principal.error().code == Errc::unauthorized) {
+        failures_.record_failure(req.remote, unix_ms());
+        r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      }
       co_return r;
     }
     std::string log_fields = "tenant=" + principal->tenant + " key_id=" + log::field(principal->key_id);

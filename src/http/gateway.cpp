@@ -88,6 +88,7 @@ struct Gateway::Impl {
   std::unique_ptr<auth::KeyStore> keys;
   std::unique_ptr<ApiKeyAuth> auth;
   std::unique_ptr<RateLimiter> limiter;
+  std::unique_ptr<FailedAuthLimiter> failed_auths;
   // Handlers, by resource.
   std::unique_ptr<Access> access;
   std::unique_ptr<KeysHandler> keys_api;
@@ -170,11 +171,12 @@ struct Gateway::Impl {
     keys = std::make_unique<auth::KeyStore>(*redis, config.redis.key_prefix);
     auth = std::make_unique<ApiKeyAuth>(config.auth, keys.get());
     limiter = std::make_unique<RateLimiter>(*redis, config.auth, config.redis.key_prefix);
+    failed_auths = std::make_unique<FailedAuthLimiter>(config.auth.failed_auth_limit);
     return {};
   }
 
   void build_handlers() {
-    access = std::make_unique<Access>(*auth, *limiter);
+    access = std::make_unique<Access>(*auth, *limiter, *failed_auths);
     keys_api = std::make_unique<KeysHandler>(*keys);
     queries = std::make_unique<QueryHandler>(pipeline->pipeline(), config.server, config.query);
     // The chat API's one model: the configured model's name, or "ragd" when each worker

@@ -68,6 +68,7 @@ void describe(ConfigFields& f, AuthConfig& c) {
   f.field("key_cache_ms", c.key_cache_ms);
   f.check(c.key_cache_ms >= 0 && c.key_cache_ms <= 60000, "key_cache_ms", "must be 0..60000");
   f.section("rate_limit", [&](ConfigFields& s) { describe(s, c.rate_limit); });
+  f.section("failed_auth_limit", [&](ConfigFields& s) { describe(s, c.failed_auth_limit); });
 }
 
 void describe(ConfigFields& f, QueryConfig& c) {

@@ -169,3 +169,17 @@ TEST(ApiKeys, RagctlCreatesListsAndRevokesKeysInRedisWhichHoldsOnlyDigests) {
   EXPECT_EQ(run(ragctl + " keys revoke key_0000000000000000").code, 1);
   EXPECT_EQ(run(ragctl + " keys create --tenant b --scopes everything --name x").code, 2);
 }
+
+// Before, a client could try keys as fast as it liked: every wrong one was a plain 401.
+TEST(ApiKeys, AnAddressWhoseAuthenticationsKeepFailingGets429BeforeItsKeyIsChecked) {
+  StackOptions opts = with_admin();
+  opts.gateway_config["auth"]["failed_auth_limit"] = {{"requests_per_second", 0.05}, {"burst", 3}};
+  Stack stack(opts);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call(stack.port(), "GET", "/v1/documents/x", "guess-" + std::to_string(i)).status, 401);
+  auto limited = call(stack.port(), "GET", "/v1/documents/x", "guess-3");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(error_code(limited), "rate_limited");
+  EXPECT_GE(std::stoi(limited.headers["retry-after"].empty() ? "0" : limited.headers["retry-after"]), 1);
+  // While the address is refused, even the right key is not looked at.
+  EXPECT_EQ(call(stack.port(), "GET", "/v1/documents/x", "root-key").status, 429);
+}

@@ -52,6 +52,9 @@ struct AuthConfig {
   // bound on how late a revocation, expiry or new key is seen. 0 = read Redis every request.
   int key_cache_ms = 500;
   RateLimitConfig rate_limit;  // per API key, shared by all replicas through Redis
+  // Failed authentications per client address, per gateway; past it 429 before any key is
+  // checked (failed_auth_limiter.hpp). 0 rps = no limit.
+  RateLimitConfig failed_auth_limit{2, 20};
 };
 
 // What /readyz requires besides Redis (and, with replication, a caught-up index).
