@@ -86,7 +86,7 @@ constexpr const char* kUsage =
     "  eval --data DIR  run a BEIR set through the retrieval path locally (no server) and\n"
     "                   print nDCG@10, Recall@100 and ms/query per search mode, with the\n"
     "                   analyser, BM25 and fusion settings used (--split train|test)\n"
-    "  tune --data DIR  try a grid of stop words, BM25 k1/b and fusion settings on a split\n"
+    "  tune --data DIR  try a grid of stop words, BM25 k1/b/document weight and fusion on a split\n"
     "                   (default train; built-in embedder) and print it as Markdown, best\n"
     "                   hybrid nDCG@10 first: how the retrieval defaults were chosen\n"
     "  queue stats      depth, pending per consumer and oldest age per priority, dead\n"
@@ -506,12 +506,13 @@ int cmd_tune(const ragd::ParsedFlags& flags) {
               "candidates %d.\n\n",
               split.c_str(), data.queries.size(), data.corpus.size(), tool.config.analyzer.language.c_str(),
               tool.config.embedding_dim, tool.config.candidates);
-  std::printf("| stop words | k1 | b | fusion | dense weight | rrf k | hybrid nDCG@10 | hybrid R@100 | "
-              "lexical nDCG@10 | lexical R@100 | dense nDCG@10 | dense R@100 |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| stop words | k1 | b | document weight | fusion | dense weight | rrf k | hybrid nDCG@10 | "
+              "hybrid R@100 | lexical nDCG@10 | lexical R@100 | dense nDCG@10 | dense R@100 |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const rr::TuningPoint& p : *points) {
-    std::printf("| %s | %.2f | %.2f | %s | %.2f | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
-                p.stop_words ? "on" : "off", p.k1, p.b, std::string(rr::to_string(p.method)).c_str(), p.dense_weight,
+    std::printf("| %s | %.2f | %.2f | %.2f | %s | %.2f | %s | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
+                p.stop_words ? "on" : "off", p.k1, p.b, p.document_weight, std::string(rr::to_string(p.method)).c_str(),
+                p.dense_weight,
                 p.method == rr::FusionMethod::rrf ? std::to_string(static_cast<int>(p.rrf_k)).c_str() : "-",
                 p.hybrid.ndcg_at_10, p.hybrid.recall_at_100, p.lexical.ndcg_at_10, p.lexical.recall_at_100,
                 p.dense.ndcg_at_10, p.dense.recall_at_100);
@@ -553,9 +554,9 @@ int cmd_eval(const ragd::ParsedFlags& flags) {
                retriever.vector_index().describe().c_str(), config.chunker.target_chars);
   auto results = rr::evaluate(retriever, data, modes);
   if (!results) return fail(results.error().message, 1);
-  std::printf("split %s; analyzer %s; bm25 k1=%.2f b=%.2f; fusion %s dense_weight=%.2f", split.c_str(),
-              rr::TextAnalyzer(config.analyzer).identity().c_str(), config.bm25_k1, config.bm25_b,
-              config.fusion.c_str(), config.dense_weight);
+  std::printf("split %s; analyzer %s; bm25 k1=%.2f b=%.2f document_weight=%.2f; fusion %s dense_weight=%.2f",
+              split.c_str(), rr::TextAnalyzer(config.analyzer).identity().c_str(), config.bm25_k1, config.bm25_b,
+              config.bm25_document_weight, config.fusion.c_str(), config.dense_weight);
   if (config.fusion == "rrf") std::printf(" rrf_k=%.0f", config.rrf_k);
   std::printf("; candidates %d\n\n", config.candidates);
   std::printf("%-8s | %-8s | %-10s | %-7s | %s\n", "mode", "nDCG@10", "Recall@100", "queries", "ms/query");

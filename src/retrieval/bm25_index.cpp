@@ -22,11 +22,21 @@ struct Term {
   std::uint32_t df = 0;           // live chunks holding the term
 };
 
+constexpr std::uint32_t kNoDocument = UINT32_MAX;
+
 struct Slot {
   std::int64_t id = 0;
   std::uint32_t length = 0;
+  std::uint32_t document = kNoDocument;  // index into Impl::documents
   bool live = false;
   std::vector<std::uint32_t> terms;  // distinct term numbers, to update df on removal
+};
+
+// A document's live chunks, for its statistics (see "Documents" in the header).
+struct DocumentStats {
+  std::string name;
+  std::uint64_t length = 0;  // summed length of its live chunks
+  std::uint32_t chunks = 0;  // live chunks; 0 = a free entry
 };
 
 // idf(t) of the header, for a term in df of n live chunks.
@@ -42,6 +52,12 @@ struct Accumulator {
   std::vector<float> scores;
   std::vector<std::uint32_t> touched;
   AnalyzedText query;
+  // Document scoring: one term's tf per document, the documents it touched, and the
+  // documents' scores over the whole query.
+  std::vector<float> document_tf;
+  std::vector<std::uint32_t> term_documents;
+  std::vector<float> document_scores;
+  std::vector<std::uint32_t> touched_documents;
 };
 
 Accumulator& accumulator() {
@@ -60,6 +76,44 @@ struct Bm25Index::Impl {
   std::uint64_t live_length = 0;
   std::size_t postings = 0;
   std::size_t dead_postings = 0;
+  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> document_numbers;
+  std::vector<DocumentStats> documents;
+  std::vector<std::uint32_t> free_documents;
+  std::size_t live_documents = 0;
+  std::uint64_t live_document_length = 0;
+
+  std::uint32_t add_to_document(std::string_view name, std::uint32_t length) {
+    std::uint32_t d;
+    if (auto it = document_numbers.find(name); it != document_numbers.end()) {
+      d = it->second;
+    } else {
+      if (free_documents.empty()) {
+        d = static_cast<std::uint32_t>(documents.size());
+        documents.emplace_back();
+      } else {
+        d = free_documents.back();
+        free_documents.pop_back();
+      }
+      documents[d].name = std::string(name);
+      document_numbers.emplace(documents[d].name, d);
+      ++live_documents;
+    }
+    documents[d].length += length;
+    ++documents[d].chunks;
+    live_document_length += length;
+    return d;
+  }
+
+  void remove_from_document(std::uint32_t d, std::uint32_t length) {
+    DocumentStats& doc = documents[d];
+    doc.length -= length;
+    live_document_length -= length;
+    if (--doc.chunks > 0) return;
+    document_numbers.erase(doc.name);
+    doc.name.clear();
+    free_documents.push_back(d);
+    --live_documents;
+  }
 
   // idf(t) of the header for `term`; df = 0 for a term no live chunk holds. Needs live > 0.
   double idf(std::string_view term) const {
@@ -77,6 +131,8 @@ struct Bm25Index::Impl {
     slot.live = false;
     live_length -= slot.length;
     --live;
+    if (slot.document != kNoDocument) remove_from_document(slot.document, slot.length);
+    slot.document = kNoDocument;
     slot_of.erase(slot.id);
   }
 
@@ -113,12 +169,14 @@ Bm25Index::Bm25Index(Bm25Params params, const AnalyzerConfig& analyzer)
 
 Bm25Index::~Bm25Index() = default;
 
-Bm25Index::PreparedText Bm25Index::prepare(std::int64_t id, std::string_view text) const {
+Bm25Index::PreparedText Bm25Index::prepare(std::int64_t id, std::string_view text,
+                                           std::string_view document) const {
   thread_local AnalyzedText analyzed;
   analyzer_.analyze(text, analyzed);
   PreparedText p;
   p.id = id;
   p.length = static_cast<std::uint32_t>(analyzed.size());
+  p.document = std::string(document);
   std::vector<std::string_view> words;
   words.reserve(analyzed.size());
   for (std::size_t i = 0; i < analyzed.size(); ++i) words.push_back(analyzed.term(i));
@@ -148,6 +206,7 @@ void Bm25Index::add(std::vector<PreparedText> texts) {
     slot.id = p.id;
     slot.length = p.length;
     slot.live = true;
+    if (!p.document.empty()) slot.document = m.add_to_document(p.document, p.length);
     slot.terms.reserve(p.terms.size());
     for (auto& [word, tf] : p.terms) {
       auto it = m.term_numbers.find(word);
@@ -223,6 +282,16 @@ std::vector<ScoredId> Bm25Index::search_terms(const AnalyzedText& query, int k) 
   const auto k1 = static_cast<float>(params_.k1);
   const auto b = static_cast<float>(params_.b);
   const float inv_avgdl = static_cast<float>(1.0 / avgdl);
+  // Documents (see the header): their tf per term is summed from the postings below.
+  const bool by_document = params_.document_weight > 0.0 && m.live_documents > 0;
+  const double documents = static_cast<double>(m.live_documents);
+  const float inv_document_avgdl =
+      by_document ? static_cast<float>(documents / std::max(1.0, static_cast<double>(m.live_document_length))) : 0.0f;
+  if (by_document && acc.document_tf.size() < m.documents.size()) {
+    acc.document_tf.resize(m.documents.size(), 0.0f);
+    acc.document_scores.resize(m.documents.size(), 0.0f);
+  }
+  acc.touched_documents.clear();
   for (const auto& [term, qtf] : qterms) {
     const Term& t = m.terms[term];
     const double df = t.df;
@@ -236,7 +305,32 @@ std::vector<ScoredId> Bm25Index::search_terms(const AnalyzedText& query, int k) 
       float& score = acc.scores[p.slot];
       if (score == 0.0f) acc.touched.push_back(p.slot);
       score += weight * tf / (tf + norm);
+      if (by_document && slot.document != kNoDocument) {
+        float& document_tf = acc.document_tf[slot.document];
+        if (document_tf == 0.0f) acc.term_documents.push_back(slot.document);
+        document_tf += tf;
+      }
     }
+    if (!by_document) continue;
+    const auto document_idf = static_cast<float>(idf_of(documents, static_cast<double>(acc.term_documents.size())));
+    const float document_term_weight = document_idf * qtf * (k1 + 1.0f);
+    for (auto d : acc.term_documents) {
+      const float tf = acc.document_tf[d];
+      acc.document_tf[d] = 0.0f;
+      const float norm = k1 * (1.0f - b + b * static_cast<float>(m.documents[d].length) * inv_document_avgdl);
+      float& score = acc.document_scores[d];
+      if (score == 0.0f) acc.touched_documents.push_back(d);
+      score += document_term_weight * tf / (tf + norm);
+    }
+    acc.term_documents.clear();
+  }
+  if (by_document) {
+    const auto w = static_cast<float>(params_.document_weight);
+    for (auto s : acc.touched) {
+      const std::uint32_t d = m.slots[s].document;
+      if (d != kNoDocument) acc.scores[s] += w * acc.document_scores[d];
+    }
+    for (auto d : acc.touched_documents) acc.document_scores[d] = 0.0f;
   }
 
   // `better` as the heap's "less" puts the weakest kept result at the root.
@@ -286,6 +380,11 @@ bool Bm25Index::contains(std::int64_t id) const {
 std::size_t Bm25Index::size() const {
   std::shared_lock lock(mutex_);
   return impl_->live;
+}
+
+std::size_t Bm25Index::document_count() const {
+  std::shared_lock lock(mutex_);
+  return impl_->live_documents;
 }
 
 }  // namespace ragd::retrieval

@@ -64,7 +64,9 @@ std::string_view to_string(SearchMode mode) {
 }
 
 Corpus::Corpus(const RetrievalConfig& config, int dim)
-    : config_(config), index_(dim, config.index), lexical_(Bm25Params{config.bm25_k1, config.bm25_b}, config.analyzer) {}
+    : config_(config),
+      index_(dim, config.index),
+      lexical_(Bm25Params{config.bm25_k1, config.bm25_b, config.bm25_document_weight}, config.analyzer) {}
 
 std::int64_t Corpus::allocate_keys(std::size_t n) {
   return next_chunk_key_.fetch_add(static_cast<std::int64_t>(n), std::memory_order_relaxed);
@@ -279,7 +281,7 @@ Result<void> Corpus::restore(SnapshotData data) {
   std::int64_t max_key = 0;
   for (const Chunk& c : data.chunks) {
     keys.push_back(c.id);
-    prepared.push_back(lexical_.prepare(c.id, indexed_text(c)));
+    prepared.push_back(lexical_.prepare(c.id, indexed_text(c), c.doc_id));
     max_key = std::max(max_key, c.id);
   }
   std::unique_lock lock(mutex_);

@@ -25,7 +25,7 @@ Result<LocalWriter::Cut> LocalWriter::cut(std::vector<Document> docs, std::size_
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     chunks[i].id = first_key + static_cast<std::int64_t>(i);
     std::string text = indexed_text(chunks[i]);
-    out.prepared.lexical.push_back(corpus_.prepare_lexical(chunks[i].id, text));
+    out.prepared.lexical.push_back(corpus_.prepare_lexical(chunks[i].id, text, chunks[i].doc_id));
     out.texts.push_back(std::move(text));
   }
   out.prepared.documents = std::move(docs);

@@ -98,6 +98,7 @@ void describe(ConfigFields& f, RetrievalConfig& c) {
   f.field("candidates", c.candidates);
   f.field("bm25_k1", c.bm25_k1);
   f.field("bm25_b", c.bm25_b);
+  f.field("bm25_document_weight", c.bm25_document_weight);
   f.field("snapshot_path", c.snapshot_path, "RAGD_SNAPSHOT_PATH");
   f.field("snapshot_interval_ms", c.snapshot_interval_ms);
   f.field("batch_searches", c.batch_searches);
@@ -112,6 +113,8 @@ void describe(ConfigFields& f, RetrievalConfig& c) {
   f.check(c.candidates >= 1 && c.candidates <= 10000, "candidates", "must be 1..10000");
   f.check(c.bm25_k1 >= 0.0 && c.bm25_k1 <= 10.0, "bm25_k1", "must be 0..10");
   f.check(c.bm25_b >= 0.0 && c.bm25_b <= 1.0, "bm25_b", "must be 0..1");
+  f.check(c.bm25_document_weight >= 0.0 && c.bm25_document_weight <= 100.0, "bm25_document_weight",
+          "must be 0..100");
   f.check(c.snapshot_interval_ms >= 0, "snapshot_interval_ms", "must not be negative");
 }
 

@@ -77,6 +77,17 @@ class ChunkNumbers {
   std::unordered_map<std::string, std::int64_t> numbers_;
 };
 
+// The grid's BM25 settings, k1 outermost.
+std::vector<Bm25Params> bm25_settings(const TuningGrid& grid) {
+  std::vector<Bm25Params> out;
+  for (const double k1 : grid.k1) {
+    for (const double b : grid.b) {
+      for (const double w : grid.document_weights) out.push_back(Bm25Params{k1, b, w});
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<TuningPoint>> tune(const RetrievalConfig& base, const BeirDataset& data, const TuningGrid& grid,
@@ -114,7 +125,7 @@ Result<std::vector<TuningPoint>> tune(const RetrievalConfig& base, const BeirDat
     std::vector<Bm25Index::PreparedText> prepared;
     for (const Document& d : data.corpus) {
       for (const Chunk& c : chunk_document(d, config.chunker)) {
-        prepared.push_back(analysis.prepare(numbers.number(c.doc_id, c.chunk_id, legs), indexed_text(c)));
+        prepared.push_back(analysis.prepare(numbers.number(c.doc_id, c.chunk_id, legs), indexed_text(c), c.doc_id));
       }
     }
     std::vector<AnalyzedText> query_terms(queries.size());
@@ -124,45 +135,45 @@ Result<std::vector<TuningPoint>> tune(const RetrievalConfig& base, const BeirDat
     for (const QueryLegs& q : legs.queries) add_scores(leg_point.dense, score_ranking(documents_of(q.dense, legs), *q.judged));
     average(leg_point.dense, legs.queries.size());
 
-    for (const double k1 : grid.k1) {
-      for (const double b : grid.b) {
-        Bm25Index lexical(Bm25Params{k1, b}, config.analyzer);
-        lexical.add(prepared);
-        leg_point.k1 = k1;
-        leg_point.b = b;
-        leg_point.lexical = LegScores{};
-        for (std::size_t i = 0; i < queries.size(); ++i) {
-          legs.queries[i].lexical = lexical.search_terms(query_terms[i], list_depth);
-          add_scores(leg_point.lexical, score_ranking(documents_of(legs.queries[i].lexical, legs), *queries[i].second));
-        }
-        average(leg_point.lexical, legs.queries.size());
-        for (const FusionMethod method : grid.methods) {
-          const std::vector<double> ks = method == FusionMethod::rrf ? grid.rrf_k : std::vector<double>{0.0};
-          for (const double k : ks) {
-            for (const double w : grid.dense_weights) {
-              TuningPoint p = leg_point;
-              p.method = method;
-              p.dense_weight = w;
-              p.rrf_k = k;
-              const FusionParams params{method, k, {w, 1.0}};
-              std::vector<std::vector<ScoredId>> lists(2);
-              for (const QueryLegs& q : legs.queries) {
-                lists[0] = q.dense;
-                lists[1] = q.lexical;
-                const auto fused = fuse(lists, params, static_cast<std::size_t>(fetch));
-                add_scores(p.hybrid, score_ranking(documents_of(fused, legs), *q.judged));
-              }
-              average(p.hybrid, legs.queries.size());
-              points.push_back(p);
+    for (const Bm25Params& bm25 : bm25_settings(grid)) {
+      Bm25Index lexical(bm25, config.analyzer);
+      lexical.add(prepared);
+      leg_point.k1 = bm25.k1;
+      leg_point.b = bm25.b;
+      leg_point.document_weight = bm25.document_weight;
+      leg_point.lexical = LegScores{};
+      for (std::size_t i = 0; i < queries.size(); ++i) {
+        legs.queries[i].lexical = lexical.search_terms(query_terms[i], list_depth);
+        add_scores(leg_point.lexical, score_ranking(documents_of(legs.queries[i].lexical, legs), *queries[i].second));
+      }
+      average(leg_point.lexical, legs.queries.size());
+      for (const FusionMethod method : grid.methods) {
+        const std::vector<double> ks = method == FusionMethod::rrf ? grid.rrf_k : std::vector<double>{0.0};
+        for (const double k : ks) {
+          for (const double w : grid.dense_weights) {
+            TuningPoint p = leg_point;
+            p.method = method;
+            p.dense_weight = w;
+            p.rrf_k = k;
+            const FusionParams params{method, k, {w, 1.0}};
+            std::vector<std::vector<ScoredId>> lists(2);
+            for (const QueryLegs& q : legs.queries) {
+              lists[0] = q.dense;
+              lists[1] = q.lexical;
+              const auto fused = fuse(lists, params, static_cast<std::size_t>(fetch));
+              add_scores(p.hybrid, score_ranking(documents_of(fused, legs), *q.judged));
             }
+            average(p.hybrid, legs.queries.size());
+            points.push_back(p);
           }
         }
-        if (progress) {
-          char line[160];
-          std::snprintf(line, sizeof line, "stop_words=%s k1=%.2f b=%.2f: dense %.4f lexical %.4f",
-                        stop_words ? "on" : "off", k1, b, leg_point.dense.ndcg_at_10, leg_point.lexical.ndcg_at_10);
-          progress(line);
-        }
+      }
+      if (progress) {
+        char line[160];
+        std::snprintf(line, sizeof line, "stop_words=%s k1=%.2f b=%.2f document_weight=%.2f: dense %.4f lexical %.4f",
+                      stop_words ? "on" : "off", bm25.k1, bm25.b, bm25.document_weight, leg_point.dense.ndcg_at_10,
+                      leg_point.lexical.ndcg_at_10);
+        progress(line);
       }
     }
   }

@@ -6,7 +6,20 @@
 // with N the live chunks, df those holding t and |d| a chunk's length in terms. A term
 // repeated in the query counts once per occurrence, as in a Lucene bag-of-words query.
 // k1 and b are settings (retrieval.bm25_k1, retrieval.bm25_b); the defaults were chosen on
-// SciFact's train queries (bench/results/2026-12-07-scifact-train-grid.md).
+// SciFact's train queries (bench/results/2026-12-07-scifact-document-bm25.md).
+//
+// Documents: each chunk may name the document it belongs to (PreparedText::document).
+// With a document weight w > 0 (retrieval.bm25_document_weight) a chunk's score becomes
+//   score(q, chunk) + w * score(q, its document)
+// where the document is scored by the same formula as the concatenation of its live
+// chunks: tf summed over them, |d| their summed length, N the live documents, df the
+// documents holding t, avgdl the mean document length. A passage of a document that
+// matches the query as a whole ranks above an equally good passage of one that does not
+// (passage retrieval with document evidence, Callan, SIGIR 1994); the results are still
+// chunks, and only chunks holding a query term are returned. Document statistics are made
+// during the search from the postings (no per-document index), so w = 0 costs nothing and
+// w > 0 one more step per posting and per matching document. A chunk without a document
+// gets no document score and counts in no document statistic.
 //
 // Posting lists are plain vectors in insertion order. Removing a chunk only marks it dead
 // (its postings are skipped when scoring); when dead postings reach a quarter of all
@@ -34,6 +47,7 @@ namespace ragd::retrieval {
 struct Bm25Params {  // the defaults of RetrievalConfig
   double k1 = 1.2;
   double b = 0.5;
+  double document_weight = 0.0;  // w above; 0 = chunks scored alone
 };
 
 class Bm25Index {
@@ -43,6 +57,7 @@ class Bm25Index {
     std::int64_t id = 0;
     std::uint32_t length = 0;  // terms in the text
     std::vector<std::pair<std::string, std::uint32_t>> terms;  // distinct term, count
+    std::string document;      // the document the chunk belongs to; "" = none
   };
 
   explicit Bm25Index(Bm25Params params = {}, const AnalyzerConfig& analyzer = {});
@@ -50,8 +65,8 @@ class Bm25Index {
   Bm25Index(const Bm25Index&) = delete;
   Bm25Index& operator=(const Bm25Index&) = delete;
 
-  // Tokenises `text` for add(); no lock.
-  PreparedText prepare(std::int64_t id, std::string_view text) const;
+  // Tokenises `text` for add(); no lock. `document`: see "Documents" above.
+  PreparedText prepare(std::int64_t id, std::string_view text, std::string_view document = {}) const;
 
   // Indexes the texts; an id that is present is replaced (upsert). A text without terms
   // is still counted as a chunk (it can never match). Ids in one call must be distinct.
@@ -76,6 +91,7 @@ class Bm25Index {
 
   bool contains(std::int64_t id) const;
   std::size_t size() const;  // live chunks
+  std::size_t document_count() const;  // documents with a live chunk
   const Bm25Params& params() const { return params_; }
   const TextAnalyzer& analyzer() const { return analyzer_; }
 

@@ -110,9 +110,10 @@ class Corpus {
   // The analyser of both indexes (retrieval.analyzer): queries go through it before
   // search(), chunk texts through prepare_lexical() before add().
   const TextAnalyzer& analyzer() const { return lexical_.analyzer(); }
-  // A chunk's text (indexed_text()) tokenised for the lexical index; needs no lock.
-  Bm25Index::PreparedText prepare_lexical(std::int64_t key, std::string_view text) const {
-    return lexical_.prepare(key, text);
+  // A chunk's text (indexed_text()) tokenised for the lexical index, under its document's
+  // id (the document's BM25 score, retrieval.bm25_document_weight); needs no lock.
+  Bm25Index::PreparedText prepare_lexical(std::int64_t key, std::string_view text, std::string_view doc_id) const {
+    return lexical_.prepare(key, text, doc_id);
   }
 
   std::optional<StoredDocument> document(const std::string& doc_id) const;

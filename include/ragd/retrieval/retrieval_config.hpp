@@ -83,14 +83,15 @@ struct RetrievalConfig {
   std::size_t max_document_chars = 2 * 1024 * 1024;
   std::string mode = "hybrid";         // dense, lexical or hybrid (both lists, fused)
   AnalyzerConfig analyzer;
-  std::string fusion = "rrf";          // rrf (by rank) or convex (min-max normalised scores)
+  std::string fusion = "convex";       // rrf (by rank) or convex (min-max normalised scores)
   double rrf_k = 60.0;                 // reciprocal rank fusion constant
-  double dense_weight = 0.1;           // weight of the dense list in the fusion (lexical: 1)
+  double dense_weight = 0.5;           // weight of the dense list in the fusion (lexical: 1)
   int candidates = 100;                // per-list depth before fusion in hybrid mode
   double bm25_k1 = 1.2;                // BM25 term-frequency saturation
   double bm25_b = 0.5;                 // BM25 length normalisation
-  // fusion, rrf_k, dense_weight, bm25_k1 and bm25_b: chosen on SciFact's train queries
-  // (`ragctl tune`, bench/results/2026-12-07-scifact-train-grid.md).
+  double bm25_document_weight = 1.0;   // weight of a chunk's document's BM25 score (bm25_index.hpp)
+  // fusion, rrf_k, dense_weight, bm25_k1, bm25_b and bm25_document_weight: chosen on
+  // SciFact's train queries (`ragctl tune`, bench/results/2026-12-07-scifact-document-bm25.md).
   std::string snapshot_path;           // "" = no persistence
   int snapshot_interval_ms = 2000;     // batch window between a change and its snapshot
   bool batch_searches = true;          // concurrent flat/ivf searches share one FAISS call

@@ -1,8 +1,8 @@
 // Choosing retrieval settings on a BEIR split: a grid over the analyser's stop words, BM25's
-// k1 and b, and the hybrid fusion (method, dense weight, rrf k). For each analyser the
+// k1, b and document weight, and the hybrid fusion (method, dense weight, rrf k). For each analyser the
 // corpus is indexed once by a Retriever and every query searched once in the dense leg
-// (which k1 and b do not change); for each (k1, b) a BM25 index of the same chunks is
-// built from tokens made once, and searched once per query; the fusion settings are then
+// (which k1 and b do not change); for each (k1, b, document weight) a BM25
+// index of the same chunks is built from tokens made once, and searched once per query; the fusion settings are then
 // tried on the two lists without searching again, so a grid of hundreds of points costs
 // little more than two indexings. `ragctl tune` prints the grid;
 // defaults are chosen on SciFact's train split and reported on its test split (see
@@ -32,6 +32,7 @@ struct TuningGrid {
   std::vector<bool> stop_words = {true, false};
   std::vector<double> k1 = {0.6, 0.9, 1.2, 1.5};
   std::vector<double> b = {0.3, 0.5, 0.7, 0.9};
+  std::vector<double> document_weights = {0.0, 0.5, 1.0, 2.0};
   std::vector<FusionMethod> methods = {FusionMethod::rrf, FusionMethod::convex};
   std::vector<double> dense_weights = {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0};
   std::vector<double> rrf_k = {10.0, 30.0, 60.0, 100.0};  // rrf only
@@ -46,6 +47,7 @@ struct TuningPoint {
   bool stop_words = true;
   double k1 = 0.0;
   double b = 0.0;
+  double document_weight = 0.0;
   FusionMethod method = FusionMethod::rrf;
   double dense_weight = 0.0;
   double rrf_k = 0.0;  // 0 for convex

@@ -138,3 +138,119 @@ TEST(Bm25Index, IdfOfTermsGivesIdfForEachPosition) {
   EXPECT_GT(idf[query.size() - 1], 0.0f);
   EXPECT_LT(idf[0], static_cast<float>(index.idf("kiwi")));  // banana is in two chunks, kiwi in none
 }
+
+namespace {
+
+// Adds chunk `id` of `document` ("" = none).
+void add_chunk(Bm25Index& index, std::int64_t id, std::string_view text, std::string_view document) {
+  std::vector<Bm25Index::PreparedText> one;
+  one.push_back(index.prepare(id, text, document));
+  index.add(std::move(one));
+}
+
+double bm25(double n, double df, double tf, double length, double avgdl, double k1, double b) {
+  const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+  return idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgdl));
+}
+
+}  // namespace
+
+// A chunk scores its own BM25 plus w times its document's, the document being its chunks
+// taken together: tf summed, length summed, N, df and avgdl counted in documents.
+TEST(Bm25Index, DocumentWeightAddsTheScoreOfTheChunksDocument) {
+  const double k1 = 1.2, b = 0.75, w = 0.5;
+  Bm25Index index(Bm25Params{k1, b, w});
+  add_chunk(index, 1, "apple banana apple", "a");  // length 3
+  add_chunk(index, 2, "apple cherry", "a");        // length 2: document a is 5 long, apple tf 3
+  add_chunk(index, 3, "cherry date fig", "b");     // length 3
+  add_chunk(index, 4, "banana kiwi", "c");         // length 2
+  EXPECT_EQ(index.document_count(), 3u);
+  const auto hits = index.search("apple", 10);
+  ASSERT_EQ(ids_of(hits), (std::vector<std::int64_t>{1, 2}));
+  // Chunks: N 4, df 2, avgdl 10/4. Documents: N 3, df 1, avgdl 10/3, a: tf 3, length 5.
+  const double document_a = bm25(3, 1, 3, 5, 10.0 / 3.0, k1, b);
+  EXPECT_NEAR(hits[0].second, bm25(4, 2, 2, 3, 2.5, k1, b) + w * document_a, 1e-4);
+  EXPECT_NEAR(hits[1].second, bm25(4, 2, 1, 2, 2.5, k1, b) + w * document_a, 1e-4);
+}
+
+// The evidence of the whole document lifts a passage above an equally matching passage of
+// a document that matches the query less: scored alone the two passages tie.
+TEST(Bm25Index, DocumentWeightRanksThePassageOfTheBetterDocumentFirst) {
+  Bm25Index alone(Bm25Params{1.2, 0.5, 0.0});
+  Bm25Index with_documents(Bm25Params{1.2, 0.5, 1.0});
+  for (Bm25Index* index : {&alone, &with_documents}) {
+    add_chunk(*index, 1, "vitamin intake in adults", "noise");
+    add_chunk(*index, 2, "traffic noise in cities", "noise");
+    add_chunk(*index, 3, "vitamin intake in adults", "diet");
+    add_chunk(*index, 4, "bone fracture risk in adults", "diet");
+  }
+  const auto tied = alone.search("vitamin intake fracture", 3);
+  ASSERT_EQ(ids_of(tied), (std::vector<std::int64_t>{1, 3, 4}));
+  EXPECT_FLOAT_EQ(tied[0].second, tied[1].second);  // the smaller id wins the tie
+  const auto ranked = with_documents.search("vitamin intake fracture", 3);
+  // Chunk 4 rises too: its document holds all three terms.
+  ASSERT_EQ(ids_of(ranked), (std::vector<std::int64_t>{3, 4, 1}));
+  EXPECT_GT(ranked[0].second, ranked[2].second);
+}
+
+// Weight 0 scores chunks alone, documents or not; a chunk without a document gets no
+// document score at any weight.
+TEST(Bm25Index, WeightZeroAndChunksWithoutADocumentScoreTheChunkAlone) {
+  Bm25Index plain(Bm25Params{1.2, 0.5});
+  Bm25Index zero(Bm25Params{1.2, 0.5, 0.0});
+  Bm25Index weighted(Bm25Params{1.2, 0.5, 2.0});
+  for (Bm25Index* index : {&plain, &zero, &weighted}) {
+    add_chunk(*index, 1, "solar panels on roofs", index == &plain ? "" : "energy");
+    add_chunk(*index, 2, "solar wind and storms", "");
+    add_chunk(*index, 3, "wind turbines at sea", index == &plain ? "" : "energy");
+  }
+  const auto expected = plain.search("solar wind", 10);
+  const auto got = zero.search("solar wind", 10);
+  ASSERT_EQ(ids_of(got), ids_of(expected));
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_FLOAT_EQ(got[i].second, expected[i].second);
+  // Chunk 2 has no document: its score is its own; chunk 1's is raised by "energy".
+  const auto raised = weighted.search("solar wind", 10);
+  auto score_of = [](const std::vector<ScoredId>& hits, std::int64_t id) {
+    for (const auto& [i, s] : hits) {
+      if (i == id) return s;
+    }
+    return -1.0f;
+  };
+  EXPECT_FLOAT_EQ(score_of(raised, 2), score_of(expected, 2));
+  EXPECT_GT(score_of(raised, 1), score_of(expected, 1) + 0.1f);
+  EXPECT_EQ(weighted.document_count(), 1u);
+}
+
+// Removing and replacing chunks keeps the document statistics those of the live chunks:
+// after the churn, scores equal those of an index built from the survivors alone, through
+// compaction too.
+TEST(Bm25Index, DocumentStatisticsFollowRemovalsReplacementsAndCompaction) {
+  const Bm25Params params{0.9, 0.6, 1.5};
+  Bm25Index churned(params);
+  for (int i = 0; i < 300; ++i) {
+    add_chunk(churned, i, "shared topic " + std::string(i % 3 == 0 ? "kept" : "gone") + " part" + std::to_string(i),
+              "doc" + std::to_string(i / 3));
+  }
+  std::vector<std::int64_t> removed;
+  for (int i = 0; i < 300; ++i) {
+    if (i % 3 != 0) removed.push_back(i);
+  }
+  EXPECT_EQ(churned.remove(removed), 200u);  // crosses the compaction threshold
+  add_chunk(churned, 0, "shared topic replaced text", "doc0");  // replaces chunk 0
+  add_chunk(churned, 3, "shared topic moved", "moved");         // chunk 3 leaves doc1, now empty
+
+  Bm25Index fresh(params);
+  add_chunk(fresh, 0, "shared topic replaced text", "doc0");
+  add_chunk(fresh, 3, "shared topic moved", "moved");
+  for (int i = 6; i < 300; i += 3) {
+    add_chunk(fresh, i, "shared topic kept part" + std::to_string(i), "doc" + std::to_string(i / 3));
+  }
+  EXPECT_EQ(churned.document_count(), fresh.document_count());
+  EXPECT_EQ(churned.document_count(), 100u);
+  for (const char* query : {"shared topic", "kept part42", "replaced", "moved topic"}) {
+    const auto expected = fresh.search(query, 1000);
+    const auto got = churned.search(query, 1000);
+    ASSERT_EQ(ids_of(got), ids_of(expected)) << query;
+    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i].second, expected[i].second, 1e-4) << query;
+  }
+}

@@ -32,7 +32,7 @@ PreparedDocuments prepare(Corpus& corpus, std::vector<Document> docs) {
   for (std::size_t i = 0; i < p.chunks.size(); ++i) {
     p.chunks[i].id = first + static_cast<std::int64_t>(i);
     const std::string text = indexed_text(p.chunks[i]);
-    p.lexical.push_back(corpus.prepare_lexical(p.chunks[i].id, text));
+    p.lexical.push_back(corpus.prepare_lexical(p.chunks[i].id, text, p.chunks[i].doc_id));
     embedder.embed_into(text, p.vectors.data() + i * kDim);
   }
   p.documents = std::move(docs);

@@ -137,5 +137,18 @@ TEST(IndexConfig, IsReadFromTheRetrievalSectionAndChecked) {
   EXPECT_NE(typo.error().message.find("retrieval.index.kind"), std::string::npos);
 }
 
+TEST(RetrievalConfig, Bm25DocumentWeightIsReadAndChecked) {
+  auto c = parse_file(R"({"retrieval": {"bm25_document_weight": 0.75}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_DOUBLE_EQ(c->retrieval.bm25_document_weight, 0.75);
+  EXPECT_TRUE(validate(*c));
+  c->retrieval.bm25_document_weight = -0.5;
+  auto bad = validate(*c);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("retrieval.bm25_document_weight"), std::string::npos);
+  c->retrieval.bm25_document_weight = 101.0;
+  EXPECT_FALSE(validate(*c));
+}
+
 }  // namespace
 }  // namespace ragd

@@ -42,21 +42,24 @@ TEST(Tuning, EachPointScoresWhatAHybridSearchWithItsSettingsScores) {
   grid.stop_words = {true, false};
   grid.k1 = {0.9};
   grid.b = {0.4, 0.8};
+  grid.document_weights = {0.0, 1.0};
   grid.methods = {FusionMethod::rrf, FusionMethod::convex};
   grid.dense_weights = {0.0, 0.5};
   grid.rrf_k = {10.0, 60.0};
   std::vector<std::string> progress;
   auto points = tune(base, data, grid, [&](const std::string& line) { progress.push_back(line); });
   ASSERT_TRUE(points) << points.error().message;
-  // 2 stop-word settings x 2 b, each with (2 rrf k + 1 convex) x 2 weights.
-  ASSERT_EQ(points->size(), 2u * 2u * 3u * 2u);
-  EXPECT_EQ(progress.size(), 4u);
+  // 2 stop-word settings x 2 b x 2 document weights, each with (2 rrf k + 1 convex) x 2
+  // weights.
+  ASSERT_EQ(points->size(), 2u * 2u * 2u * 3u * 2u);
+  EXPECT_EQ(progress.size(), 8u);
 
   for (const TuningPoint& p : *points) {
     RetrievalConfig config = base;
     config.analyzer.stop_words = p.stop_words;
     config.bm25_k1 = p.k1;
     config.bm25_b = p.b;
+    config.bm25_document_weight = p.document_weight;
     config.fusion = std::string(to_string(p.method));
     config.dense_weight = p.dense_weight;
     if (p.method == FusionMethod::rrf) config.rrf_k = p.rrf_k;
