@@ -6,6 +6,7 @@
 #pragma once
 
 #include "ragd/http/gateway_config.hpp"
+#include "ragd/http/auth.hpp"
 #include "ragd/http/message.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -25,9 +26,10 @@ class DocumentsHandler {
   DocumentsHandler(retrieval::DocumentWriter& writer, retrieval::Retriever& retriever, const RetrievalConfig& config)
       : writer_(writer), retriever_(retriever), config_(config) {}
 
-  boost::asio::awaitable<Response> ingest(Request req, std::string tenant);
+  // A change writes one audit line naming the caller's tenant and key id.
+  boost::asio::awaitable<Response> ingest(Request req, Principal caller);
   boost::asio::awaitable<Response> get(Request req, std::string tenant);
-  boost::asio::awaitable<Response> remove(Request req, std::string tenant);
+  boost::asio::awaitable<Response> remove(Request req, Principal caller);
 
  private:
   retrieval::DocumentWriter& writer_;

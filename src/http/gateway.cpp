@@ -214,10 +214,10 @@ struct Gateway::Impl {
                }));
     DocumentsHandler* d = documents.get();
     router.add("POST", "/v1/documents", access->guard(Scope::documents_write, [d](Request req, Principal p) {
-                 return d->ingest(std::move(req), std::move(p.tenant));
+                 return d->ingest(std::move(req), std::move(p));
                }));
     router.add("DELETE", "/v1/documents/{id}", access->guard(Scope::documents_write, [d](Request req, Principal p) {
-                 return d->remove(std::move(req), std::move(p.tenant));
+                 return d->remove(std::move(req), std::move(p));
                }));
     router.add("GET", "/v1/documents/{id}", access->guard(Scope::documents_read, [d](Request req, Principal p) {
                  return d->get(std::move(req), std::move(p.tenant));

@@ -1,7 +1,8 @@
 // API keys managed at runtime, with real processes: a config-file admin key creates keys
 // through /v1/admin/keys (and ragctl creates them straight in Redis); every gateway
 // replica accepts a new key, refuses a revoked one within a second, refuses expired keys
-// (401) and keys without the route's scope (403 naming it); only digests reach Redis.
+// (401) and keys without the route's scope (403 naming it); only digests reach Redis, and
+// neither keys nor digests reach the log, which has one audit line per change.
 #include "stack.hpp"
 
 #include "ragd/core/ids.hpp"
@@ -100,6 +101,18 @@ TEST(ApiKeys, AMissingScopeIs403NamingItAndConfigKeysStillWork) {
   EXPECT_EQ(call(stack.port(), "POST", "/v1/documents", "root-key", {{"documents", {{{"id", "d"}, {"text", "t"}}}}}).status,
             200);
   EXPECT_EQ(call(stack.port(), "GET", "/v1/documents/x", "wrong-key").status, 401);
+  // One audit line per change, naming tenant and key id; request lines carry both; the
+  // key and its digest appear nowhere in the log.
+  const std::string created_line = "audit: api key created key=" + body_of(created).value("id", "?") + " tenant=a";
+  const std::string ingested_line = "audit: documents ingested tenant=ops key_id=config:bootstrap documents=1 ids=d";
+  EXPECT_TRUE(wait_until([&] {
+    const std::string log = stack.gateway().log();
+    return log.find(created_line) != std::string::npos && log.find(ingested_line) != std::string::npos;
+  }, std::chrono::seconds(5))) << stack.gateway().log();
+  const std::string log = stack.gateway().log();
+  EXPECT_NE(log.find("tenant=a key_id=" + body_of(created).value("id", "?")), std::string::npos);
+  EXPECT_EQ(log.find(key), std::string::npos);
+  EXPECT_EQ(log.find(ragd::sha256_hex(key)), std::string::npos);
   // Bad requests to the admin API name what to fix.
   auto bad_scope = call(stack.port(), "POST", "/v1/admin/keys", "root-key",
                         {{"tenant", "a"}, {"name", "n"}, {"scopes", "query,delete"}});
