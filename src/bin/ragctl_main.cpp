@@ -12,16 +12,13 @@
 #include "ragctl_queue.hpp"
 #include "ragd/core/cli.hpp"
 #include "ragd/http/gateway_config.hpp"
+#include "ragd/net/blocking_http.hpp"
 #include "ragd/retrieval/evaluation.hpp"
 #include "ragd/retrieval/remote_embedder.hpp"
 #include "ragd/retrieval/retriever.hpp"
 #include "ragd/retrieval/tuning.hpp"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
@@ -34,8 +31,6 @@
 #include <sstream>
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -127,31 +122,20 @@ struct HttpReply {
   std::string body;
 };
 
-ragd::Result<HttpReply> call(const Target& t, bhttp::verb method, const std::string& path,
+ragd::Result<HttpReply> call(const Target& t, const std::string& method, const std::string& path,
                              const std::string& body, const std::string& api_key) {
-  try {
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(120));
-    stream.connect(resolver.resolve(t.host, t.port));
-    bhttp::request<bhttp::string_body> req{method, path, 11};
-    req.set(bhttp::field::host, t.host);
-    req.set(bhttp::field::user_agent, "ragctl/" RAGD_VERSION);
-    if (!api_key.empty()) req.set(bhttp::field::authorization, "Bearer " + api_key);
-    if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    bhttp::write(stream, req);
-    beast::flat_buffer buf;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(256 * 1024 * 1024);
-    bhttp::read(stream, buf, parser);
-    return HttpReply{static_cast<int>(parser.get().result_int()), parser.get().body()};
-  } catch (const std::exception& e) {
-    return ragd::make_error(ragd::Errc::unavailable,
-                            "cannot reach ragd at " + t.host + ":" + t.port + ": " + e.what());
-  }
+  ragd::net::BlockingRequest req;
+  req.host = t.host;
+  req.port = t.port;
+  req.method = method;
+  req.target = path;
+  req.body = body;
+  req.timeout = std::chrono::seconds(120);
+  req.headers = {{"User-Agent", "ragctl/" RAGD_VERSION}};
+  if (!api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + api_key);
+  auto r = ragd::net::blocking_request(req);
+  if (!r) return ragd::make_error(ragd::Errc::unavailable, "cannot reach ragd: " + r.error().message);
+  return HttpReply{r->status, std::move(r->body)};
 }
 
 std::string error_message(const HttpReply& r) {
@@ -386,7 +370,7 @@ int cmd_ingest(const Target& t, const ragd::ParsedFlags& flags, const std::strin
   for (std::size_t i = 0; i < docs->size(); i += batch) {
     json body = {{"documents", json::array()}};
     for (std::size_t j = i; j < std::min(docs->size(), i + batch); ++j) body["documents"].push_back((*docs)[j]);
-    auto r = call(t, bhttp::verb::post, "/v1/documents", body.dump(), key);
+    auto r = call(t, "POST", "/v1/documents", body.dump(), key);
     if (!r) return fail(r.error().message, 1);
     if (r->status != 200) return fail("ingest failed: " + error_message(*r), 1);
     auto j = json::parse(r->body, nullptr, false);
@@ -419,7 +403,7 @@ int cmd_query(const Target& t, const ragd::ParsedFlags& flags, const std::string
   if (auto u = flags.get("user")) body["user_id"] = *u;
   if (auto s = flags.get("session")) body["session_id"] = *s;
   if (auto k = flags.get("top-k")) body["top_k"] = std::atoi(k->c_str());
-  auto r = call(t, bhttp::verb::post, "/query", body.dump(), key);
+  auto r = call(t, "POST", "/query", body.dump(), key);
   if (!r) return fail(r.error().message, 1);
   if (r->status != 200) return fail(error_message(*r), 1);
   if (flags.has("json")) {
@@ -441,7 +425,7 @@ int cmd_query(const Target& t, const ragd::ParsedFlags& flags, const std::string
 }
 
 int cmd_health(const Target& t, const std::string& key) {
-  auto r = call(t, bhttp::verb::get, "/readyz", "", key);
+  auto r = call(t, "GET", "/readyz", "", key);
   if (!r) return fail(r.error().message, 1);
   std::cout << r->body << "\n";
   return r->status == 200 ? 0 : 1;

@@ -1,8 +1,10 @@
 // A whole ragd deployment on loopback for integration tests: a real redis-server, the
-// ragd gateway and ragd-worker processes (and optionally the fake LLM), each on a free
-// port, stopped when the Stack is destroyed, even when a test fails.
+// ragd gateway and ragd-worker processes (the fake LLM is fake_llm.hpp's), each listening
+// on a port it chose and reported, stopped when the Stack is destroyed, even when a test
+// fails, and checked to exit cleanly.
 #pragma once
 
+#include "fake_llm.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -31,9 +33,8 @@ struct StackOptions {
 class Stack {
  public:
   explicit Stack(StackOptions opts = {}) : opts_(std::move(opts)), redis_(opts_.redis_args) {
-    port_ = free_port();
     nlohmann::json cfg = {
-        {"server", {{"listen", "127.0.0.1:" + std::to_string(port_)}, {"threads", 2}}},
+        {"server", {{"listen", "127.0.0.1:0"}, {"threads", 2}}},
         {"redis", {{"url", redis_.url()}}},
         {"queue", {{"heartbeat_interval_ms", 200}, {"worker_stale_ms", 1500}}},
         {"log", {{"level", "info"}}},
@@ -43,6 +44,7 @@ class Stack {
     std::ofstream(config_path_) << cfg.dump(2);
     gateway_.emplace(std::vector<std::string>{bin_path("ragd"), "--config", config_path_}, opts_.gateway_env,
                      dir_.path() + "/ragd.log");
+    port_ = gateway_->listening_port();
     bool up = wait_until([&] { return http_request(port_, "GET", "/healthz").status == 200; },
                          std::chrono::seconds(20));
     if (!up) throw std::runtime_error("ragd did not start:\n" + gateway_->log());
@@ -59,15 +61,16 @@ class Stack {
   // Another gateway replica on the same Redis, with the same config but its own port.
   // Returns its port.
   int add_gateway(const nlohmann::json& overrides = nlohmann::json::object()) {
-    int port = free_port();
     auto cfg = nlohmann::json::parse(read_all(config_path_), nullptr, true, true);
-    cfg["server"]["listen"] = "127.0.0.1:" + std::to_string(port);
+    cfg["server"]["listen"] = "127.0.0.1:0";
     cfg.merge_patch(overrides);
-    std::string path = dir_.path() + "/ragd-" + std::to_string(port) + ".json";
+    const std::string name = "ragd-" + std::to_string(replicas_.size() + 1);
+    std::string path = dir_.path() + "/" + name + ".json";
     std::ofstream(path) << cfg.dump(2);
     replicas_.push_back(std::make_unique<Process>(
         std::vector<std::string>{bin_path("ragd"), "--config", path}, std::map<std::string, std::string>{},
-        dir_.path() + "/ragd-" + std::to_string(port) + ".log"));
+        dir_.path() + "/" + name + ".log"));
+    const int port = replicas_.back()->listening_port();
     bool up = wait_until([&] { return http_request(port, "GET", "/healthz").status == 200; },
                          std::chrono::seconds(20));
     if (!up) throw std::runtime_error("replica did not start:\n" + replicas_.back()->log());
@@ -89,6 +92,12 @@ class Stack {
     env.emplace("RAGD_LOG_LEVEL", "info");
     workers_.push_back(std::make_unique<Process>(
         argv, env, dir_.path() + "/worker" + std::to_string(workers_.size()) + ".log"));
+    // Started once it logs its consumer name, which it does after installing its signal
+    // handlers: a SIGTERM from then on is a clean shutdown, not death by the signal.
+    Process& w = *workers_.back();
+    bool up = wait_until([&] { return !w.alive() || w.log().find(" consumer=") != std::string::npos; },
+                         std::chrono::seconds(20));
+    if (!up || !w.alive()) throw std::runtime_error("ragd-worker did not start:\n" + w.log());
   }
 
   std::size_t worker_count() const { return workers_.size(); }
@@ -136,34 +145,6 @@ class Stack {
   std::optional<Process> gateway_;
   std::vector<std::unique_ptr<Process>> workers_;
   std::vector<std::unique_ptr<Process>> replicas_;
-};
-
-// The fake OpenAI-compatible server on a free port.
-class FakeLlm {
- public:
-  explicit FakeLlm(std::vector<std::string> args = {}) : port_(free_port()) {
-    std::vector<std::string> argv = {bin_path("fake-llm"), "--listen",
-                                     "127.0.0.1:" + std::to_string(port_)};
-    for (auto& a : args) argv.push_back(a);
-    proc_.emplace(argv, std::map<std::string, std::string>{}, dir_.path() + "/fake-llm.log");
-    bool up = wait_until([&] { return http_request(port_, "GET", "/healthz").status == 200; },
-                         std::chrono::seconds(10));
-    if (!up) throw std::runtime_error("fake-llm did not start: " + proc_->log());
-  }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  void stop() { proc_->stop(); }
-  int chat_calls() {
-    auto s = stats();
-    return s.is_object() ? s.value("chat_calls", -1) : -1;
-  }
-  nlohmann::json stats() {
-    return nlohmann::json::parse(http_request(port_, "GET", "/stats").body, nullptr, false);
-  }
-
- private:
-  TempDir dir_;
-  int port_;
-  std::optional<Process> proc_;
 };
 
 }  // namespace ragd::test

@@ -2,7 +2,7 @@
 // processes and fake-llm streaming. The worker calls the model with stream=true and the
 // pieces arrive before the reply; a client that goes away aborts the model's stream (fake-llm
 // counts it); a worker killed mid-answer leaves an error, never a spliced answer.
-#include "fake_llm_process.hpp"
+#include "fake_llm.hpp"
 #include "test_support.hpp"
 
 #include "ragd/core/ids.hpp"
@@ -69,11 +69,7 @@ queue::Job job_asking(std::string question, std::chrono::milliseconds within = 3
 // The client side, on its own io_context run by the test's thread in small steps.
 struct Asker {
   explicit Asker(const test::RedisServer& server)
-      : redis(io.get_executor(), [&] {
-          RedisConfig c;
-          c.url = server.url();
-          return c;
-        }()),
+      : redis(io.get_executor(), test::redis_config(server)),
         client(io.get_executor(), redis, queue_config(), "gw-" + random_id().substr(0, 8)) {
     client.start();
   }

@@ -1,8 +1,11 @@
 #include "test_support.hpp"
 
+#include "fake_llm.hpp"
+#include "ragd/net/blocking_http.hpp"
+
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -14,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -21,8 +25,6 @@
 namespace ragd::test {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 int free_port() {
@@ -50,7 +52,12 @@ TempDir::~TempDir() {
 
 Process::Process(std::vector<std::string> argv, std::map<std::string, std::string> env,
                  std::string log_file)
-    : log_file_(std::move(log_file)) {
+    : name_(std::filesystem::path(argv.at(0)).filename().string()), log_file_(std::move(log_file)) {
+  std::error_code size_ec;
+  if (!log_file_.empty()) {
+    auto size = std::filesystem::file_size(log_file_, size_ec);
+    if (!size_ec) log_start_ = static_cast<std::size_t>(size);
+  }
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -73,7 +80,22 @@ Process::Process(std::vector<std::string> argv, std::map<std::string, std::strin
   }
 }
 
-Process::~Process() { stop(); }
+Process::~Process() {
+  stop();
+  check_exit();
+}
+
+void Process::check_exit() {
+  if (checked_ || !check_exit_ || pid_ <= 0) return;
+  checked_ = true;
+  if (status_ == 0) return;
+  std::string tail = log();
+  if (tail.size() > 8000) tail = "..." + tail.substr(tail.size() - 8000);
+  ADD_FAILURE() << name_ << " (pid " << pid_ << ") did not exit cleanly: "
+                << (status_ ? "status " + std::to_string(*status_) : std::string("still running"))
+                << (status_ && *status_ > 128 ? " (signal " + std::to_string(*status_ - 128) + ")" : "")
+                << "\n---- " << name_ << " log (end) ----\n" << tail;
+}
 
 bool Process::alive() {
   if (status_) return false;
@@ -87,10 +109,17 @@ bool Process::alive() {
 }
 
 void Process::signal(int sig) {
+  if (sig == SIGKILL) check_exit_ = false;
   if (alive()) ::kill(pid_, sig);
 }
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  auto status = wait_for_exit(timeout);
+  if (status) checked_ = true;  // the test has the status and judges it
+  return status;
+}
+
+std::optional<int> Process::wait_for_exit(std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (alive()) {
     if (std::chrono::steady_clock::now() >= until) return std::nullopt;
@@ -99,13 +128,14 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   return status_;
 }
 
-void Process::stop() {
-  if (pid_ <= 0 || !alive()) return;
+std::optional<int> Process::stop() {
+  if (pid_ <= 0 || !alive()) return status_;
   ::kill(pid_, SIGTERM);
-  if (!wait(std::chrono::seconds(5))) {
+  if (!wait_for_exit(kStopGrace)) {
     ::kill(pid_, SIGKILL);
-    wait(std::chrono::seconds(5));
+    wait_for_exit(std::chrono::seconds(5));
   }
+  return status_;
 }
 
 std::string Process::log() const {
@@ -114,6 +144,22 @@ std::string Process::log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+int Process::listening_port(std::chrono::milliseconds timeout) {
+  static const std::regex kListening(R"(listening on \[?[0-9a-fA-F.:]*\]?:([0-9]+))");
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::string text = log();
+    if (text.size() >= log_start_) text.erase(0, log_start_);
+    std::smatch m;
+    if (std::regex_search(text, m, kListening)) return std::stoi(m[1].str());
+    if (!alive()) throw std::runtime_error(name_ + " exited before listening:\n" + text);
+    if (std::chrono::steady_clock::now() >= until) {
+      throw std::runtime_error(name_ + " did not report a listening port:\n" + text);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 RedisServer::RedisServer(std::vector<std::string> extra_args)
@@ -130,8 +176,23 @@ void RedisServer::start() {
   for (auto& a : extra_args_) argv.push_back(a);
   // Later arguments win in redis-server, so extra_args can turn AOF on.
   proc_.emplace(argv, std::map<std::string, std::string>{}, dir_.path() + "/redis.log");
-  bool up = wait_until([&] { return cli({"PING"}) == "PONG"; }, std::chrono::seconds(10));
-  if (!up) throw std::runtime_error("redis-server did not start: " + proc_->log());
+  bool up = wait_until([&] { return !proc_->alive() || cli({"PING"}) == "PONG"; }, std::chrono::seconds(10));
+  if (up && proc_->alive()) {
+    started_ = true;
+    return;
+  }
+  const std::string log = proc_->log();
+  // Another process took the port between free_port() and the bind: try another (a
+  // restart keeps its port, which nobody else had reason to take).
+  if (!started_ && !proc_->alive() && log.find("Address already in use") != std::string::npos &&
+      ++start_attempts_ < 5) {
+    proc_->expect_unclean_exit();
+    proc_.reset();
+    port_ = free_port();
+    start();
+    return;
+  }
+  throw std::runtime_error("redis-server did not start: " + log);
 }
 
 void RedisServer::stop() {
@@ -163,43 +224,22 @@ std::string RedisServer::cli(const std::vector<std::string>& args) const {
 HttpResult http_request(int port, const std::string& method, const std::string& target,
                         const std::string& body, const std::map<std::string, std::string>& headers,
                         std::chrono::milliseconds timeout) {
+  net::BlockingRequest req;
+  req.port = std::to_string(port);
+  req.method = method;
+  req.target = target;
+  req.body = body;
+  req.headers.assign(headers.begin(), headers.end());
+  req.timeout = timeout;
   HttpResult out;
-  try {
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    stream.expires_after(timeout);
-    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    bool has_ct = false;
-    for (const auto& [k, v] : headers) {
-      req.set(k, v);
-      std::string lk = k;
-      std::transform(lk.begin(), lk.end(), lk.begin(), ::tolower);
-      has_ct = has_ct || lk == "content-type";
-    }
-    if (!body.empty() && !has_ct) req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    http::read(stream, buf, parser);
-    auto& res = parser.get();
-    out.status = res.result_int();
-    out.body = res.body();
-    for (const auto& f : res) {
-      std::string name(f.name_string());
-      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-      out.headers[name] = std::string(f.value());
-    }
-    beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  } catch (const std::exception& e) {
-    out.status = 0;
-    out.body = e.what();
+  auto r = net::blocking_request(req);
+  if (!r) {
+    out.body = r.error().message;
+    return out;
   }
+  out.status = r->status;
+  out.body = std::move(r->body);
+  for (auto& [name, value] : r->headers) out.headers[name] = std::move(value);
   return out;
 }
 
@@ -215,6 +255,17 @@ CommandResult run_command(const std::string& cmd, bool stdout_only) {
   return r;
 }
 
+RedisConfig redis_config(const std::string& url, int pool_size) {
+  RedisConfig c;
+  c.url = url;
+  c.pool_size = pool_size;
+  c.connect_timeout_ms = 2000;
+  c.command_timeout_ms = 5000;
+  return c;
+}
+
+RedisConfig redis_config(const RedisServer& server) { return redis_config(server.url()); }
+
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
@@ -222,6 +273,23 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return pred();
+}
+
+FakeLlm::FakeLlm(std::vector<std::string> args) {
+  std::vector<std::string> argv = {bin_path("fake-llm"), "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  proc_.emplace(argv, std::map<std::string, std::string>{}, dir_.path() + "/fake-llm.log");
+  port_ = proc_->listening_port();
+  bool up = wait_until(
+      [&] { return http_request(port_, "GET", "/healthz", {}, {}, std::chrono::seconds(1)).status == 200; },
+      std::chrono::seconds(10));
+  if (!up) throw std::runtime_error("fake-llm did not start: " + proc_->log());
+}
+
+nlohmann::json FakeLlm::stats() const {
+  auto r = http_request(port_, "GET", "/stats", {}, {}, std::chrono::seconds(5));
+  if (r.status != 200) throw std::runtime_error("fake-llm GET /stats: " + std::to_string(r.status) + " " + r.body);
+  return nlohmann::json::parse(r.body);
 }
 
 }  // namespace ragd::test

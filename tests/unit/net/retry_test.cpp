@@ -1,17 +1,13 @@
+// The retry policy's pure parts: Retry-After, backoff and upstream messages. Retries
+// against a real server are tests/integration/net_retry_test.cpp.
 #include "ragd/net/retry.hpp"
-
-#include "fake_llm_process.hpp"
-
-#include <boost/asio/io_context.hpp>
 
 #include <gtest/gtest.h>
 
 namespace ragd::net {
 namespace {
 
-namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using test::FakeLlm;
 
 TEST(ParseRetryAfter, ReadsDelaySecondsOnly) {
   EXPECT_EQ(parse_retry_after("1"), std::optional<std::chrono::milliseconds>(1000ms));
@@ -38,70 +34,6 @@ TEST(UpstreamMessage, ReadsTheShapesServersUseAndCutsLongText) {
   Error e = http_status_error("embedding service", 503, R"({"error":{"message":"busy"}})");
   EXPECT_EQ(e.code, Errc::upstream_error);
   EXPECT_EQ(e.message, "embedding service returned HTTP 503: busy");
-}
-
-RetryPolicy fast_policy(int attempts, std::chrono::milliseconds attempt_timeout = 5s) {
-  RetryPolicy p;
-  p.service = "test service";
-  p.max_attempts = attempts;
-  p.attempt_timeout = attempt_timeout;
-  p.backoff_base = 5ms;
-  p.backoff_cap = 20ms;
-  return p;
-}
-
-std::optional<Result<HttpResponse>> send(HttpRequest req, RetryPolicy policy,
-                                         std::optional<std::chrono::milliseconds> budget = std::nullopt) {
-  return test::run_bounded<Result<HttpResponse>>(
-      [req, policy, budget](asio::io_context& io) -> asio::awaitable<Result<HttpResponse>> {
-        HttpClient http(io.get_executor());
-        std::optional<std::chrono::steady_clock::time_point> deadline;
-        if (budget) deadline = std::chrono::steady_clock::now() + *budget;
-        co_return co_await send_with_retries(http, req, policy, deadline);
-      });
-}
-
-HttpRequest embeddings_request(const FakeLlm& fake, std::string body) {
-  HttpRequest req;
-  req.url = fake.url("/v1/embeddings");
-  req.headers = {{"Content-Type", "application/json"}};
-  req.body = std::move(body);
-  return req;
-}
-
-TEST(SendWithRetries, RepeatsServerErrorsAndReturnsTheFirstSuccess) {
-  FakeLlm fake({"--fail-first", "2"});
-  auto r = send(embeddings_request(fake, R"({"input":["a"]})"), fast_policy(3));
-  ASSERT_TRUE(r && r->has_value()) << (r ? (*r).error().message : "timed out");
-  EXPECT_EQ((*r)->status, 200);
-  EXPECT_EQ(fake.stat("embedding_calls"), 3);
-}
-
-TEST(SendWithRetries, ReturnsTheLastRetriedResponseWhenAttemptsRunOut) {
-  FakeLlm fake({"--fail-first", "5"});
-  auto r = send(embeddings_request(fake, R"({"input":["a"]})"), fast_policy(2));
-  ASSERT_TRUE(r && r->has_value());
-  EXPECT_EQ((*r)->status, 500);
-  EXPECT_EQ(fake.stat("embedding_calls"), 2);
-}
-
-TEST(SendWithRetries, DoesNotRepeatARequestTheServerRejects) {
-  FakeLlm fake;
-  auto r = send(embeddings_request(fake, R"({"input":[]})"), fast_policy(3));
-  ASSERT_TRUE(r && r->has_value());
-  EXPECT_EQ((*r)->status, 400);
-  EXPECT_EQ(fake.stat("embedding_calls"), 1);
-}
-
-TEST(SendWithRetries, HangingServerEndsAtTheDeadlineNamingTheService) {
-  FakeLlm fake({"--hang-rate", "1"});
-  auto r = send(embeddings_request(fake, R"({"input":["a"]})"), fast_policy(5, 200ms), 500ms);
-  ASSERT_TRUE(r.has_value());
-  ASSERT_FALSE(r->has_value());
-  EXPECT_EQ(r->error().code, Errc::deadline_exceeded);
-  EXPECT_NE(r->error().message.find("test service did not answer before the deadline"), std::string::npos)
-      << r->error().message;
-  EXPECT_LE(fake.stat("embedding_calls"), 3);
 }
 
 }  // namespace

@@ -29,15 +29,8 @@ using namespace std::chrono_literals;
 using test::RedisServer;
 using test::run_coro;
 using test::eventually;
+using test::redis_config;
 using test::sleep_for;
-
-RedisConfig redis_config(const RedisServer& server) {
-  RedisConfig c;
-  c.url = server.url();
-  c.pool_size = 2;
-  c.command_timeout_ms = 5000;
-  return c;
-}
 
 QueueConfig queue_config() {
   QueueConfig q;

@@ -23,15 +23,8 @@ using namespace std::chrono_literals;
 using retrieval::Document;
 using test::eventually;
 using test::RedisServer;
+using test::redis_config;
 using test::run_coro;
-
-RedisConfig redis_config(const RedisServer& server) {
-  RedisConfig c;
-  c.url = server.url();
-  c.command_timeout_ms = 2000;
-  c.connect_timeout_ms = 500;
-  return c;
-}
 
 RetrievalConfig retrieval_config(std::string snapshot_path = {}) {
   RetrievalConfig c;

@@ -1,6 +1,6 @@
 #include "ragd/retrieval/embedding_cache.hpp"
 
-#include "fake_llm_process.hpp"
+#include "fake_llm.hpp"
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/redis/client.hpp"
 #include "ragd/retrieval/remote_embedder.hpp"
@@ -48,15 +48,14 @@ TEST(CachedEmbedder, ARepeatedQuerySkipsTheEmbedderThroughL1) {
   metrics::Registry registry;
   EmbeddingCacheConfig cache_cfg;
   auto cfg = remote_config(fake);
-  auto ok = test::run_bounded<bool>([&](asio::io_context& io) -> asio::awaitable<bool> {
+  auto ok = test::run_coro<bool>([&](asio::io_context& io) -> asio::awaitable<bool> {
     auto remote = std::make_shared<RemoteEmbedder>(io.get_executor(), cfg, "");
     CachedEmbedder cached(remote, cache_cfg, nullptr, registry);
     auto first = co_await cached.embed_query("What is ragd?");
     auto second = co_await cached.embed_query("  What is\n ragd? ");
     co_return first && second && *first == *second && first->size() == 16u;
   });
-  ASSERT_TRUE(ok.has_value());
-  EXPECT_TRUE(*ok);
+  EXPECT_TRUE(ok);
   EXPECT_EQ(fake.stat("embedding_calls"), 1);
   EXPECT_EQ(lookups(registry, "miss"), 1u);
   EXPECT_EQ(lookups(registry, "l1_hit"), 1u);
@@ -67,10 +66,9 @@ TEST(CachedEmbedder, ReplicasShareVectorsThroughRedis) {
   test::RedisServer redis_server;
   metrics::Registry registry_a, registry_b;
   EmbeddingCacheConfig cache_cfg;
-  RedisConfig redis_cfg;
-  redis_cfg.url = redis_server.url();
+  RedisConfig redis_cfg = test::redis_config(redis_server);
   auto cfg = remote_config(fake);
-  auto ok = test::run_bounded<bool>([&](asio::io_context& io) -> asio::awaitable<bool> {
+  auto ok = test::run_coro<bool>([&](asio::io_context& io) -> asio::awaitable<bool> {
     redis::Client redis(io.get_executor(), redis_cfg);
     auto remote = std::make_shared<RemoteEmbedder>(io.get_executor(), cfg, "");
     // Two gateways: separate L1 tiers, one Redis.
@@ -80,8 +78,7 @@ TEST(CachedEmbedder, ReplicasShareVectorsThroughRedis) {
     auto second = co_await b.embed_query("Which tides are highest?");
     co_return first && second && *first == *second;
   });
-  ASSERT_TRUE(ok.has_value());
-  EXPECT_TRUE(*ok);
+  EXPECT_TRUE(ok);
   EXPECT_EQ(fake.stat("embedding_calls"), 1);
   EXPECT_EQ(lookups(registry_a, "miss"), 1u);
   EXPECT_EQ(lookups(registry_b, "l2_hit"), 1u);
@@ -99,12 +96,11 @@ TEST(CachedEmbedder, AnotherModelDoesNotSeeTheVectorsOfTheFirst) {
   test::RedisServer redis_server;
   metrics::Registry registry;
   EmbeddingCacheConfig cache_cfg;
-  RedisConfig redis_cfg;
-  redis_cfg.url = redis_server.url();
+  RedisConfig redis_cfg = test::redis_config(redis_server);
   auto cfg_a = remote_config(fake);
   auto cfg_b = cfg_a;
   cfg_b.model = "other-embed";
-  auto ok = test::run_bounded<bool>([&](asio::io_context& io) -> asio::awaitable<bool> {
+  auto ok = test::run_coro<bool>([&](asio::io_context& io) -> asio::awaitable<bool> {
     redis::Client redis(io.get_executor(), redis_cfg);
     CachedEmbedder a(std::make_shared<RemoteEmbedder>(io.get_executor(), cfg_a, ""), cache_cfg, &redis, registry);
     CachedEmbedder b(std::make_shared<RemoteEmbedder>(io.get_executor(), cfg_b, ""), cache_cfg, &redis, registry);
@@ -112,8 +108,7 @@ TEST(CachedEmbedder, AnotherModelDoesNotSeeTheVectorsOfTheFirst) {
     auto second = co_await b.embed_query("same words");
     co_return first.has_value() && second.has_value();
   });
-  ASSERT_TRUE(ok.has_value());
-  EXPECT_TRUE(*ok);
+  EXPECT_TRUE(ok);
   EXPECT_EQ(fake.stat("embedding_calls"), 2);
 }
 
@@ -121,19 +116,17 @@ TEST(CachedEmbedder, RedisDownIsAMissNotAnError) {
   FakeLlm fake({"--dim", "16"});
   metrics::Registry registry;
   EmbeddingCacheConfig cache_cfg;
-  RedisConfig redis_cfg;
-  redis_cfg.url = "redis://127.0.0.1:" + std::to_string(test::free_port());
+  RedisConfig redis_cfg = test::redis_config("redis://127.0.0.1:" + std::to_string(test::free_port()));
   redis_cfg.connect_timeout_ms = 200;
   auto cfg = remote_config(fake);
-  auto ok = test::run_bounded<bool>([&](asio::io_context& io) -> asio::awaitable<bool> {
+  auto ok = test::run_coro<bool>([&](asio::io_context& io) -> asio::awaitable<bool> {
     redis::Client redis(io.get_executor(), redis_cfg);
     CachedEmbedder cached(std::make_shared<RemoteEmbedder>(io.get_executor(), cfg, ""), cache_cfg, &redis,
                           registry);
     auto v = co_await cached.embed_query("anything");
     co_return v.has_value();
   });
-  ASSERT_TRUE(ok.has_value());
-  EXPECT_TRUE(*ok);
+  EXPECT_TRUE(ok);
   EXPECT_GE(registry.counter("ragd_cache_l2_errors_total", "", {"cache"}).with({"embedding"}).value(), 1u);
 }
 

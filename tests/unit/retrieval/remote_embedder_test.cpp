@@ -1,6 +1,6 @@
 #include "ragd/retrieval/remote_embedder.hpp"
 
-#include "fake_llm_process.hpp"
+#include "fake_llm.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
@@ -31,8 +31,8 @@ EmbedderConfig config_for(const FakeLlm& fake, int dim, int batch = 64) {
 
 RemoteEmbedderOptions fast_backoff() { return RemoteEmbedderOptions{5ms, 20ms}; }
 
-std::optional<Result<std::vector<float>>> embed(EmbedderConfig cfg, std::vector<std::string> texts) {
-  return test::run_bounded<Result<std::vector<float>>>(
+Result<std::vector<float>> embed(EmbedderConfig cfg, std::vector<std::string> texts) {
+  return test::run_coro<Result<std::vector<float>>>(
       [cfg, texts](asio::io_context& io) -> asio::awaitable<Result<std::vector<float>>> {
         RemoteEmbedder e(io.get_executor(), cfg, "", fast_backoff());
         co_return co_await e.embed_documents(texts);
@@ -82,12 +82,11 @@ TEST(RemoteEmbedder, SplitsTextsIntoBatchesAndReturnsUnitVectorsInOrder) {
   std::vector<std::string> texts;
   for (int i = 0; i < 10; ++i) texts.push_back("text number " + std::to_string(i % 5));
   auto r = embed(config_for(fake, 32, 4), texts);
-  ASSERT_TRUE(r.has_value());
-  ASSERT_TRUE(r->has_value()) << r->error().message;
-  ASSERT_EQ((*r)->size(), 10u * 32u);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  ASSERT_EQ(r->size(), 10u * 32u);
   EXPECT_EQ(fake.stat("embedding_calls"), 3);  // 4 + 4 + 2
   EXPECT_EQ(fake.stat("embedding_inputs"), 10);
-  const float* v = (*r)->data();
+  const float* v = r->data();
   for (int i = 0; i < 10; ++i) EXPECT_NEAR(norm(v + i * 32, 32), 1.0, 1e-5);
   // Rows i and i + 5 hold the same text, so the same vector; other rows differ.
   EXPECT_TRUE(std::equal(v, v + 32, v + 5 * 32));
@@ -98,7 +97,7 @@ TEST(RemoteEmbedder, GathersTheTextsOfConcurrentCallersIntoOneBatch) {
   FakeLlm fake({"--dim", "16", "--latency-ms", "200"});
   EmbedderConfig cfg = config_for(fake, 16);
   cfg.max_inflight = 1;
-  auto r = test::run_bounded<bool>([cfg](asio::io_context& io) -> asio::awaitable<bool> {
+  auto r = test::run_coro<bool>([cfg](asio::io_context& io) -> asio::awaitable<bool> {
     using namespace asio::experimental::awaitable_operators;
     RemoteEmbedder e(io.get_executor(), cfg, "", fast_backoff());
     auto one = [&e](std::string a) -> asio::awaitable<bool> {
@@ -109,8 +108,7 @@ TEST(RemoteEmbedder, GathersTheTextsOfConcurrentCallersIntoOneBatch) {
     auto [a, b, c, d] = co_await (one("a") && one("b") && one("c") && one("d"));
     co_return a && b && c && d;
   });
-  ASSERT_TRUE(r.has_value());
-  EXPECT_TRUE(*r);
+  EXPECT_TRUE(r);
   // The first caller's texts leave at once; the other three wait for that request and
   // then share one.
   EXPECT_EQ(fake.stat("embedding_calls"), 2);
@@ -120,7 +118,7 @@ TEST(RemoteEmbedder, GathersTheTextsOfConcurrentCallersIntoOneBatch) {
 TEST(RemoteEmbedder, RetriesServerErrors) {
   FakeLlm fake({"--dim", "8", "--fail-first", "2"});
   auto r = embed(config_for(fake, 8), {"hello"});
-  ASSERT_TRUE(r && r->has_value()) << (r ? r->error().message : "timed out");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(fake.stat("embedding_calls"), 3);
   EXPECT_EQ(fake.stat("status_500_injected"), 2);
 }
@@ -128,7 +126,7 @@ TEST(RemoteEmbedder, RetriesServerErrors) {
 TEST(RemoteEmbedder, WaitsOutA429AndSucceeds) {
   FakeLlm fake({"--dim", "8", "--fail-first", "1", "--fail-first-status", "429"});
   auto r = embed(config_for(fake, 8), {"hello"});
-  ASSERT_TRUE(r && r->has_value()) << (r ? r->error().message : "timed out");
+  ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(fake.stat("status_429_injected"), 1);
   EXPECT_EQ(fake.stat("embedding_calls"), 2);
 }
@@ -138,10 +136,9 @@ TEST(RemoteEmbedder, GivesUpWithTheUpstreamErrorWhenAttemptsRunOut) {
   EmbedderConfig cfg = config_for(fake, 8);
   cfg.max_attempts = 2;
   auto r = embed(cfg, {"hello"});
-  ASSERT_TRUE(r.has_value());
-  ASSERT_FALSE(r->has_value());
-  EXPECT_EQ(r->error().code, Errc::upstream_error);
-  EXPECT_NE(r->error().message.find("embedding service returned HTTP 500"), std::string::npos) << r->error().message;
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::upstream_error);
+  EXPECT_NE(r.error().message.find("embedding service returned HTTP 500"), std::string::npos) << r.error().message;
   EXPECT_EQ(fake.stat("embedding_calls"), 2);
 }
 
@@ -151,19 +148,17 @@ TEST(RemoteEmbedder, HangingServerEndsInDeadlineExceeded) {
   cfg.timeout_ms = 200;
   cfg.max_attempts = 2;
   auto r = embed(cfg, {"hello"});
-  ASSERT_TRUE(r.has_value());
-  ASSERT_FALSE(r->has_value());
-  EXPECT_EQ(r->error().code, Errc::deadline_exceeded) << r->error().message;
-  EXPECT_NE(r->error().message.find("embedding service"), std::string::npos) << r->error().message;
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::deadline_exceeded) << r.error().message;
+  EXPECT_NE(r.error().message.find("embedding service"), std::string::npos) << r.error().message;
 }
 
 TEST(RemoteEmbedder, WrongDimensionFailsNamingExpectedAndGot) {
   FakeLlm fake({"--dim", "384"});
   auto r = embed(config_for(fake, 256), {"hello"});
-  ASSERT_TRUE(r.has_value());
-  ASSERT_FALSE(r->has_value());
-  EXPECT_EQ(r->error().code, Errc::upstream_error);
-  EXPECT_NE(r->error().message.find("dim 384, expected 256"), std::string::npos) << r->error().message;
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, Errc::upstream_error);
+  EXPECT_NE(r.error().message.find("dim 384, expected 256"), std::string::npos) << r.error().message;
 }
 
 TEST(RemoteEmbedder, BlockingFormWorksWithoutARunningEventLoop) {

@@ -5,7 +5,7 @@
 #include "ragd/retrieval/remote_embedder.hpp"
 #include "ragd/retrieval/retriever.hpp"
 
-#include "fake_llm_process.hpp"
+#include "fake_llm.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -41,7 +41,7 @@ std::vector<Document> documents() {
 TEST(RetrieverWithRemoteEmbedder, IngestsAndSearchesThroughTheService) {
   FakeLlm fake({"--dim", "32"});
   const RetrievalConfig cfg = config_with(fake);
-  auto hits = test::run_bounded<Result<std::vector<Hit>>>(
+  auto hits = test::run_coro<Result<std::vector<Hit>>>(
       [cfg](asio::io_context& io) -> asio::awaitable<Result<std::vector<Hit>>> {
         auto embedder = std::make_shared<RemoteEmbedder>(io.get_executor(), cfg.embedder, "");
         Retriever r(cfg, embedder);
@@ -49,10 +49,9 @@ TEST(RetrieverWithRemoteEmbedder, IngestsAndSearchesThroughTheService) {
         if (!stats) co_return stats.error();
         co_return co_await r.search("what causes tides", 1);
       });
-  ASSERT_TRUE(hits.has_value());
-  ASSERT_TRUE(hits->has_value()) << hits->error().message;
-  ASSERT_EQ((*hits)->size(), 1u);
-  EXPECT_EQ((**hits)[0].doc_id, "tides");
+  ASSERT_TRUE(hits.has_value()) << hits.error().message;
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].doc_id, "tides");
   EXPECT_EQ(fake.stat("embedding_calls"), 2);  // one batch for both chunks, one query
   EXPECT_EQ(fake.stat("embedding_inputs"), 3);
 }
@@ -60,16 +59,15 @@ TEST(RetrieverWithRemoteEmbedder, IngestsAndSearchesThroughTheService) {
 TEST(RetrieverWithRemoteEmbedder, AnEmbedderFailureFailsTheIngestAndIndexesNothing) {
   FakeLlm fake({"--dim", "16"});  // the config says 32
   const RetrievalConfig cfg = config_with(fake);
-  auto result = test::run_bounded<Result<std::size_t>>(
+  auto result = test::run_coro<Result<std::size_t>>(
       [cfg](asio::io_context& io) -> asio::awaitable<Result<std::size_t>> {
         Retriever r(cfg, std::make_shared<RemoteEmbedder>(io.get_executor(), cfg.embedder, ""));
         auto stats = co_await r.ingest(documents());
         if (!stats) co_return stats.error();
         co_return r.chunk_count();
       });
-  ASSERT_TRUE(result.has_value());
-  ASSERT_FALSE(result->has_value());
-  EXPECT_NE(result->error().message.find("dim 16, expected 32"), std::string::npos) << result->error().message;
+  ASSERT_FALSE(result.has_value());
+  EXPECT_NE(result.error().message.find("dim 16, expected 32"), std::string::npos) << result.error().message;
 }
 
 TEST(RetrieverWithRemoteEmbedder, SnapshotFromAnotherEmbedderIsReembeddedOnceThenKept) {
@@ -138,8 +136,8 @@ struct Searched {
 };
 
 // One hybrid and one dense search through the coroutine API, with the embedder at `cfg`.
-std::optional<Searched> search_both(const RetrievalConfig& cfg) {
-  return test::run_bounded<Searched>([cfg](asio::io_context& io) -> asio::awaitable<Searched> {
+Searched search_both(const RetrievalConfig& cfg) {
+  return test::run_coro<Searched>([cfg](asio::io_context& io) -> asio::awaitable<Searched> {
     metrics::Registry registry;
     Retriever r(cfg, std::make_shared<RemoteEmbedder>(io.get_executor(), cfg.embedder, ""), &registry);
     Searched out;
@@ -175,9 +173,8 @@ TEST(RetrieverWithRemoteEmbedder, HybridSearchFallsBackToBm25WhenTheServiceFails
   const std::string snapshot = snapshot_with_documents(working, dir);
   FakeLlm failing({"--dim", "32", "--error-rate", "1"});  // every call answered 500
   auto s = search_both(failing_config(failing.base_url(), snapshot));
-  ASSERT_TRUE(s.has_value()) << "the searches did not finish";
-  expect_degraded_to_bm25(*s);
-  EXPECT_EQ(s->dense.error().code, Errc::upstream_error);
+  expect_degraded_to_bm25(s);
+  EXPECT_EQ(s.dense.error().code, Errc::upstream_error);
   EXPECT_GE(failing.stat("errors_injected"), 2);  // both searches asked the service
 }
 
@@ -187,8 +184,7 @@ TEST(RetrieverWithRemoteEmbedder, HybridSearchFallsBackToBm25WhenTheServiceIsNot
   const std::string snapshot = snapshot_with_documents(working, dir);
   const std::string closed = "http://127.0.0.1:" + std::to_string(test::free_port());
   auto s = search_both(failing_config(closed, snapshot));
-  ASSERT_TRUE(s.has_value()) << "the searches did not finish";
-  expect_degraded_to_bm25(*s);
+  expect_degraded_to_bm25(s);
 }
 
 // A service that never answers would hold a hybrid search for its whole retry budget
@@ -201,18 +197,17 @@ TEST(RetrieverWithRemoteEmbedder, AHangingServiceDegradesHybridSearchWithinTheRe
   FakeLlm hanging({"--dim", "32", "--hang-rate", "1"});
   RetrievalConfig cfg = failing_config(hanging.base_url(), snapshot);
   cfg.timeout_ms = 400;
-  auto found = test::run_bounded<Result<SearchResult>>(
+  auto found = test::run_coro<Result<SearchResult>>(
       [cfg](asio::io_context& io) -> asio::awaitable<Result<SearchResult>> {
         Retriever r(cfg, std::make_shared<RemoteEmbedder>(io.get_executor(), cfg.embedder, ""));
         if (auto loaded = r.load_snapshot(); !loaded) co_return loaded.error();
         co_return co_await r.retrieve("what causes tides", 2, SearchMode::hybrid);
       },
       std::chrono::seconds(4));
-  ASSERT_TRUE(found.has_value()) << "the hybrid search waited for the hanging service";
-  ASSERT_TRUE(found->has_value()) << found->error().message;
-  EXPECT_TRUE((*found)->degraded);
-  ASSERT_FALSE((*found)->hits.empty());
-  EXPECT_EQ((*found)->hits[0].doc_id, "tides");
+  ASSERT_TRUE(found.has_value()) << found.error().message;
+  EXPECT_TRUE(found->degraded);
+  ASSERT_FALSE(found->hits.empty());
+  EXPECT_EQ(found->hits[0].doc_id, "tides");
 }
 
 // The blocking form (ragctl eval, tools) degrades the same way, and evaluation refuses to
@@ -255,18 +250,17 @@ TEST(RetrieverWithRemoteEmbedder, TheBlockingFormDegradesTooAndSaysSo) {
 TEST(RetrieverWithRemoteEmbedder, AWorkingServiceGivesHybridResultsNotDegraded) {
   FakeLlm fake({"--dim", "32"});
   const RetrievalConfig cfg = config_with(fake);
-  auto found = test::run_bounded<Result<SearchResult>>(
+  auto found = test::run_coro<Result<SearchResult>>(
       [cfg](asio::io_context& io) -> asio::awaitable<Result<SearchResult>> {
         Retriever r(cfg, std::make_shared<RemoteEmbedder>(io.get_executor(), cfg.embedder, ""));
         auto stats = co_await r.ingest(documents());
         if (!stats) co_return stats.error();
         co_return co_await r.retrieve("what causes tides", 1, SearchMode::hybrid);
       });
-  ASSERT_TRUE(found.has_value());
-  ASSERT_TRUE(found->has_value()) << found->error().message;
-  EXPECT_FALSE((*found)->degraded);
-  EXPECT_EQ((*found)->mode_used, SearchMode::hybrid);
-  EXPECT_EQ((*found)->degraded_reason, "");
+  ASSERT_TRUE(found.has_value()) << found.error().message;
+  EXPECT_FALSE(found->degraded);
+  EXPECT_EQ(found->mode_used, SearchMode::hybrid);
+  EXPECT_EQ(found->degraded_reason, "");
 }
 
 }  // namespace
