@@ -16,7 +16,6 @@ namespace {
 namespace asio = boost::asio;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-using test::FakeLlm;
 
 queue::Job chat_job(std::string question, std::chrono::milliseconds deadline = 20s) {
   queue::Job job;
