@@ -45,10 +45,6 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"version", false, "show the version and exit"},
 };
 
-// After SIGTERM the jobs in flight get this long to finish; the rest stay pending in Redis
-// and other workers take them over (reclaim), so nothing is lost either way.
-constexpr auto kShutdownGrace = std::chrono::seconds(30);
-
 int fail(const std::string& message) {
   std::cerr << "ragd-worker: " << message << "\n";
   return 2;
@@ -203,11 +199,11 @@ int main(int argc, char** argv) {
   asio::steady_timer grace(io);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    spdlog::info("received signal {}; finishing {} jobs in flight (grace {} s)", sig, runner.in_flight(),
-                 kShutdownGrace.count());
+    spdlog::info("received signal {}; finishing {} jobs in flight (grace {} ms)", sig, runner.in_flight(),
+                 config.shutdown_grace_ms);
     draining = true;
     runner.stop();
-    grace.expires_after(kShutdownGrace);
+    grace.expires_after(std::chrono::milliseconds(config.shutdown_grace_ms));
     grace.async_wait([&](const boost::system::error_code& gec) {
       if (gec) return;
       spdlog::warn("grace period over; {} jobs left pending for other workers", runner.in_flight());

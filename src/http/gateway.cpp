@@ -46,8 +46,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr auto kShutdownGrace = std::chrono::seconds(10);
-
 // The pipeline's section of the gateway's configuration (model, query, retrieval, profile,
 // cache, redis.key_prefix and server.request_timeout_ms).
 orchestrator::PipelineConfig pipeline_config(const GatewayConfig& c) {
@@ -239,15 +237,15 @@ struct Gateway::Impl {
 
   void begin_shutdown() {
     if (stopped.exchange(true)) return;
-    spdlog::info("shutting down: no new connections; waiting up to {} s for {} requests in flight",
-                 kShutdownGrace.count(), server ? server->requests_in_flight() : 0);
+    spdlog::info("shutting down: no new connections; waiting up to {} ms for {} requests in flight",
+                 config.server.shutdown_grace_ms, server ? server->requests_in_flight() : 0);
     if (server) server->stop();
     asio::co_spawn(io, finish_shutdown(), asio::detached);
   }
 
   asio::awaitable<void> finish_shutdown() {
     asio::steady_timer timer(io);
-    auto until = std::chrono::steady_clock::now() + kShutdownGrace;
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.server.shutdown_grace_ms);
     while (server && server->requests_in_flight() > 0 && std::chrono::steady_clock::now() < until) {
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(kNoThrow);

@@ -41,6 +41,7 @@ void describe(ConfigFields& f, ServerConfig& c) {
   f.field("request_timeout_ms", c.request_timeout_ms, "RAGD_REQUEST_TIMEOUT_MS");
   f.field("max_inflight", c.max_inflight);
   f.field("max_stream_buffer_bytes", c.max_stream_buffer_bytes);
+  f.field("shutdown_grace_ms", c.shutdown_grace_ms);
   f.field("gateway_id", c.gateway_id);
   f.check(c.listen.find(':') != std::string::npos, "listen", "must be HOST:PORT, got '" + c.listen + "'");
   f.check(c.threads >= 0 && c.threads <= 256, "threads", "must be 0..256");
@@ -52,6 +53,7 @@ void describe(ConfigFields& f, ServerConfig& c) {
   f.check(c.max_inflight > 0, "max_inflight", "must be positive");
   f.check(c.max_stream_buffer_bytes >= 1024 && c.max_stream_buffer_bytes <= (1u << 30), "max_stream_buffer_bytes",
           "must be 1024 to 1073741824");
+  f.check(c.shutdown_grace_ms >= 0, "shutdown_grace_ms", "must not be negative");
 }
 
 void describe(ConfigFields& f, RateLimitConfig& c) {

@@ -12,7 +12,9 @@ void describe(ConfigFields& f, WorkerConfig& c) {
   f.field("concurrency", c.concurrency, "RAGD_WORKER_CONCURRENCY");
   f.field("consumer_name", c.consumer_name);
   f.field("metrics_listen", c.metrics_listen, "RAGD_WORKER_METRICS_LISTEN");
+  f.field("shutdown_grace_ms", c.shutdown_grace_ms);
   f.check(c.concurrency >= 1 && c.concurrency <= 4096, "concurrency", "must be 1..4096");
+  f.check(c.shutdown_grace_ms >= 0, "shutdown_grace_ms", "must not be negative");
 }
 
 void before_read(WorkerConfig& c) { follow_key_prefix(c.queue, c.redis.key_prefix, /*after_read=*/false); }

@@ -62,10 +62,30 @@ TEST(Embeddings, AServiceOfAnotherDimensionFailsTheIngestWithAClearError) {
   opts.start_worker = false;
   Stack stack(opts);
   auto ingest = stack.ingest_dir(corpus_dir());
-  EXPECT_GE(ingest.status, 500) << ingest.body;
+  EXPECT_EQ(ingest.status, 502) << ingest.body;  // the service's answer is wrong: upstream_error
   auto j = body_of(ingest);
   ASSERT_TRUE(j.is_object()) << ingest.body;
   EXPECT_NE(j["error"]["message"].get<std::string>().find("expected 384"), std::string::npos) << ingest.body;
+}
+
+TEST(Embeddings, AnIngestWhoseServiceHangsEndsIn504AtTheEmbedderDeadline) {
+  FakeLlm fake({"--hang-rate", "1"});
+  StackOptions opts = remote_embedder_stack(fake);
+  opts.start_worker = false;
+  opts.gateway_config["retrieval"] = {{"embedder", {{"timeout_ms", 500}, {"max_attempts", 1}}}};
+  Stack stack(opts);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ingest = stack.ingest_dir(corpus_dir());
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(ingest.status, 504) << ingest.body;
+  auto j = body_of(ingest);
+  ASSERT_TRUE(j.is_object()) << ingest.body;
+  EXPECT_EQ(j["error"]["code"], "deadline_exceeded") << ingest.body;
+  // Its budget is timeout_ms x max_attempts (0.5 s); far from the 30 s a client would wait.
+  EXPECT_LT(took, std::chrono::seconds(5));
+  // Nothing of it was stored, and the gateway still serves.
+  EXPECT_EQ(stack.get("/v1/documents/tides.md").status, 404);
+  EXPECT_EQ(stack.get("/healthz").status, 200);
 }
 
 TEST(Embeddings, HybridQueriesFallBackToBm25WhenTheServiceGoesAwayAndAreNotCached) {
@@ -88,7 +108,7 @@ TEST(Embeddings, HybridQueriesFallBackToBm25WhenTheServiceGoesAwayAndAreNotCache
     EXPECT_EQ(j["sources"][0]["doc_id"], "sourdough.md") << "BM25 alone still finds it";
   }
   auto dense = stack.post("/query", json{{"query", "sourdough loaf"}, {"mode", "dense"}});
-  EXPECT_GE(dense.status, 500) << dense.body;
+  EXPECT_EQ(dense.status, 503) << dense.body;  // nothing listens: unavailable
   auto metrics = stack.get("/metrics");
   EXPECT_NE(metrics.body.find(R"(ragd_retrieval_degraded_total{reason="embedder"} 2)"), std::string::npos)
       << metrics.body.substr(0, 4000);

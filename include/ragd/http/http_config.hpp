@@ -25,6 +25,7 @@ struct ServerConfig {
   // A streamed answer's bytes not yet taken by a slow client; past it the stream is cut and
   // its job cancelled.
   std::size_t max_stream_buffer_bytes = 1024 * 1024;
+  int shutdown_grace_ms = 10000;          // on SIGTERM: requests in flight may finish this long
   std::string gateway_id;                 // empty = generated at start
 };
 

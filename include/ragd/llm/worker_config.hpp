@@ -19,6 +19,7 @@ struct WorkerConfig {
   LogConfig log;
   int concurrency = 32;       // jobs in flight in one worker process
   std::string consumer_name;  // empty = hostname-pid
+  int shutdown_grace_ms = 30000;  // on SIGTERM: jobs in flight may finish this long
   // HOST:PORT of the worker's /metrics, /healthz and /readyz; empty = not served.
   std::string metrics_listen;
 };
