@@ -1,7 +1,7 @@
 // The RESP reader (hiredis's parser building ragd::redis::Reply trees) on arbitrary bytes
 // from the server side of the connection, fed whole and fed in two pieces: both must read
 // the same replies, and a protocol error must be reported, not crash.
-#include "protocol_impl.hpp"
+#include "redis/protocol_impl.hpp"
 
 #include <cstdint>
 #include <string>
