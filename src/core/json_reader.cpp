@@ -300,10 +300,22 @@ class Parser {
     }
     double d = 0;
     auto [p, ec] = std::from_chars(first, last, d);
+    if (ec == std::errc::result_out_of_range && p == last && exponent_negative(first, last)) {
+      // Underflow (5e-352): below the smallest double, the value is zero, as strtod and
+      // other JSON readers have it; only overflow is out of range.
+      out = JsonValue(*first == '-' ? -0.0 : 0.0);
+      return true;
+    }
     if (ec == std::errc::result_out_of_range) return fail("number out of range");
     if (ec != std::errc() || p != last) return fail("bad number");
     out = JsonValue(d);
     return true;
+  }
+
+  static bool exponent_negative(const char* first, const char* last) {
+    const std::string_view n(first, static_cast<std::size_t>(last - first));
+    const auto e = n.find_first_of("eE");
+    return e != std::string_view::npos && e + 1 < n.size() && n[e + 1] == '-';
   }
 
   std::string_view s_;

@@ -3,6 +3,8 @@
 #include "ragd/core/json_writer.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include <random>
@@ -34,6 +36,14 @@ TEST(JsonReader, ReadsEveryKindOfValue) {
   EXPECT_TRUE(v.find("o")->is_object());
   EXPECT_EQ(v.find("missing"), nullptr);
   EXPECT_EQ(v.find("s")->find("x"), nullptr);  // not an object
+}
+
+TEST(JsonReader, ANumberBelowTheSmallestDoubleIsZeroNotAnError) {
+  // Found by fuzz_json_reader: nlohmann (and strtod) read 5e-352 as 0; only overflow
+  // (1e999, in RejectsWhatIsNotJson) is out of range.
+  EXPECT_EQ(parse_ok("5e-352").as_double(), 0.0);
+  EXPECT_EQ(parse_ok("-5e-352").as_double(), 0.0);
+  EXPECT_TRUE(std::signbit(parse_ok("-5e-352").as_double()));
 }
 
 TEST(JsonReader, DecodesEscapesAndSurrogatePairs) {
