@@ -6,6 +6,7 @@
 #include "ragctl_redis.hpp"
 
 #include "ragd/core/ids.hpp"
+#include "ragd/core/trace.hpp"
 #include "ragd/queue/job.hpp"
 #include "ragd/queue/streams.hpp"
 #include "ragd/redis/client.hpp"
@@ -110,6 +111,7 @@ json record_json(const ragd::queue::StreamRecord& r) {
         j["job_id"] = job->id;
         j["question"] = job->question;
         j["request_id"] = job->request_id;
+        if (auto trace = ragd::parse_traceparent(job->traceparent)) j["trace_id"] = trace->trace_id;
       }
     } else {
       j[k] = v;

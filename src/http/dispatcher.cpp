@@ -43,6 +43,7 @@ Request Dispatcher::make_request(RequestParser::value_type& msg, const std::stri
   req.remote = remote;
   auto client_id = req.header("x-request-id");
   req.request_id = sane_request_id(client_id) ? std::string(client_id) : random_id();
+  req.trace = continue_trace(req.header("traceparent"));
   return req;
 }
 
@@ -59,17 +60,20 @@ Response Dispatcher::unrouted(const Router::Match& m, const Request& req) {
 
 asio::awaitable<Response> Dispatcher::invoke(const Handler& handler, Request req, const HangupWatch& watch) {
   std::string request_id = req.request_id;
+  const std::string trace_id = req.trace.trace_id;
   try {
     co_return co_await handler(std::move(req));
   } catch (const boost::system::system_error& e) {
     // The watch cancelled the handler (the client hung up, or the backstop fired): an
     // expected end, already counted and logged where it was decided.
+    const log::TraceScope traced(trace_id);
     if (e.code() == asio::error::operation_aborted && (watch.hung_up() || watch.timed_out())) {
       spdlog::debug("req_id={} handler cancelled: {}", request_id, e.what());
     } else {
       spdlog::error("req_id={} unhandled exception: {}", request_id, e.what());
     }
   } catch (const std::exception& e) {
+    const log::TraceScope traced(trace_id);
     spdlog::error("req_id={} unhandled exception: {}", request_id, e.what());
   }
   co_return Response::error(make_error(Errc::internal, "unhandled exception"));
@@ -83,7 +87,8 @@ Response Dispatcher::cancelled(const HangupWatch& watch) {
 void Dispatcher::count_refused(int status) { requests_.with({"unmatched", std::to_string(status)}).inc(); }
 
 void Dispatcher::record(const std::string& route, Response& res, double ms, const std::string& method,
-                        const std::string& request_id, const std::string& remote) {
+                        const std::string& request_id, const std::string& remote, const std::string& trace_id) {
+  const log::TraceScope traced(trace_id);
   const auto status_text = std::to_string(res.status);
   requests_.with({route, status_text}).inc();
   latency_.with({route}).observe(ms);

@@ -20,7 +20,8 @@ class Dispatcher {
  public:
   Dispatcher(const Router& router, metrics::Registry& metrics);
 
-  // Header names lower-cased; the request id the client's own when it is sane, else new.
+  // Header names lower-cased; the request id the client's own when it is sane, else new;
+  // the trace continues a valid traceparent header, else a new one starts.
   static Request make_request(RequestParser::value_type& message, const std::string& remote);
   Router::Match route(const Request& req) const { return router_.match(req.method, req.path); }
   // The answer for a request no handler serves.
@@ -34,8 +35,9 @@ class Dispatcher {
   void count_refused(int status);
   // One answered request: its count by route and status, its latency, its log line. An
   // internal error's cause goes to the log line, and the client is told the request id.
+  // The log line carries the request's trace id.
   void record(const std::string& route, Response& res, double ms, const std::string& method,
-              const std::string& request_id, const std::string& remote);
+              const std::string& request_id, const std::string& remote, const std::string& trace_id);
 
  private:
   const Router& router_;

@@ -28,6 +28,7 @@ asio::awaitable<Response> QueryHandler::handle(Request req, std::string tenant) 
   auto q = std::move(*parsed);
   q.tenant = std::move(tenant);
   q.request_id = req.request_id;
+  q.traceparent = req.trace.traceparent();
   // Named first: GCC 12 destroys temporaries built inside a co_await expression twice.
   std::unique_ptr<AnswerEventFormat> format = std::make_unique<QueryEvents>(req.request_id);
   std::function<Response(const orchestrator::QueryResult&)> render = [](const orchestrator::QueryResult& r) {

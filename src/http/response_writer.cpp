@@ -15,10 +15,13 @@ namespace ragd::http {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 
+const TraceContext kNoTrace;
+
 namespace {
 
 // The status line and the fields before the body's length.
-void append_head_fields(std::string& out, const Response& r, unsigned version, const std::string& request_id) {
+void append_head_fields(std::string& out, const Response& r, unsigned version, const std::string& request_id,
+                        const TraceContext& trace) {
   const auto status = static_cast<unsigned>(r.status);
   const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
   out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
@@ -30,6 +33,12 @@ void append_head_fields(std::string& out, const Response& r, unsigned version, c
   if (!request_id.empty()) {
     out += "\r\nX-Request-Id: ";
     out += request_id;
+  }
+  if (!trace.empty()) {
+    out += "\r\nTraceparent: ";
+    out += trace.traceparent();
+    out += "\r\nX-Trace-Id: ";
+    out += trace.trace_id;
   }
   for (const auto& [k, v] : r.headers) {
     out += "\r\n";
@@ -60,20 +69,20 @@ void append_chunk(std::string& out, std::string_view bytes) {
 }  // namespace
 
 void append_response_head(std::string& out, const Response& r, bool keep_alive, unsigned version,
-                          const std::string& request_id) {
-  append_head_fields(out, r, version, request_id);
+                          const std::string& request_id, const TraceContext& trace) {
+  append_head_fields(out, r, version, request_id, trace);
   out += "\r\nContent-Length: ";
   out += std::to_string(r.body.size());
   append_connection(out, keep_alive, version);
 }
 
 void append_stream_head(std::string& out, const std::string& content_type, bool keep_alive, unsigned version,
-                        const std::string& request_id) {
+                        const std::string& request_id, const TraceContext& trace) {
   Response r;
   r.content_type = content_type;
   // Proxies must neither cache nor buffer events.
   r.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
-  append_head_fields(out, r, version, request_id);
+  append_head_fields(out, r, version, request_id, trace);
   const bool chunked = keep_alive && version != 10;
   if (chunked) out += "\r\nTransfer-Encoding: chunked";
   append_connection(out, chunked, version);
@@ -81,10 +90,10 @@ void append_stream_head(std::string& out, const std::string& content_type, bool 
 
 asio::awaitable<void> write_response(boost::beast::tcp_stream& stream, const Response& r, bool keep_alive,
                                      unsigned version, const std::string& request_id,
-                                     std::chrono::milliseconds timeout) {
+                                     std::chrono::milliseconds timeout, const TraceContext& trace) {
   std::string head;
-  head.reserve(192 + r.content_type.size() + request_id.size());
-  append_response_head(head, r, keep_alive, version, request_id);
+  head.reserve(288 + r.content_type.size() + request_id.size());
+  append_response_head(head, r, keep_alive, version, request_id, trace);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
   stream.expires_after(timeout);
   co_await asio::async_write(stream, buffers, kNoThrow);
@@ -93,7 +102,7 @@ asio::awaitable<void> write_response(boost::beast::tcp_stream& stream, const Res
 
 asio::awaitable<StreamSent> write_stream(boost::beast::tcp_stream& stream, ResponseStream& body, bool keep_alive,
                                          unsigned version, const std::string& request_id,
-                                         std::chrono::milliseconds timeout) {
+                                         std::chrono::milliseconds timeout, const TraceContext& trace) {
   StreamSent out;
   const bool chunked = keep_alive && version != 10;
   std::string frame;
@@ -120,7 +129,7 @@ asio::awaitable<StreamSent> write_stream(boost::beast::tcp_stream& stream, Respo
       if (!out.head_sent) {
         boost::system::error_code ignored;
         stream.socket().set_option(asio::socket_base::send_buffer_size(static_cast<int>(body.max_buffered())), ignored);
-        append_stream_head(frame, body.content_type(), keep_alive, version, request_id);
+        append_stream_head(frame, body.content_type(), keep_alive, version, request_id, trace);
         out.head_sent = true;
       }
       if (!n.bytes.empty()) {

@@ -16,19 +16,25 @@
 
 namespace ragd::http {
 
-// The status line and header fields, ending with the blank line.
+// The status line and header fields, ending with the blank line. A non-empty trace adds
+// Traceparent (this gateway's span) and X-Trace-Id.
 void append_response_head(std::string& out, const Response& r, bool keep_alive, unsigned version,
-                          const std::string& request_id);
+                          const std::string& request_id, const TraceContext& trace);
 
 // The head of a streamed 200 (no length: chunked for HTTP/1.1 when kept alive, else ended
 // by closing the connection).
 void append_stream_head(std::string& out, const std::string& content_type, bool keep_alive, unsigned version,
-                        const std::string& request_id);
+                        const std::string& request_id, const TraceContext& trace);
 
-// Errors are left to the next read on the connection to find.
+// Errors are left to the next read on the connection to find. `trace` is referenced
+// until the write completes (a named object: GCC 12 destroys a class-type temporary
+// argument of a coroutine twice).
 boost::asio::awaitable<void> write_response(boost::beast::tcp_stream& stream, const Response& r, bool keep_alive,
                                             unsigned version, const std::string& request_id,
-                                            std::chrono::milliseconds timeout);
+                                            std::chrono::milliseconds timeout, const TraceContext& trace);
+
+// The trace of responses written before a request was parsed.
+extern const TraceContext kNoTrace;
 
 struct StreamSent {
   bool head_sent = false;             // the 200 went out: nothing else may be written
@@ -39,6 +45,6 @@ struct StreamSent {
 // (`timeout` per write), or the connection's coroutine is cancelled (a hang-up).
 boost::asio::awaitable<StreamSent> write_stream(boost::beast::tcp_stream& stream, ResponseStream& body,
                                                 bool keep_alive, unsigned version, const std::string& request_id,
-                                                std::chrono::milliseconds timeout);
+                                                std::chrono::milliseconds timeout, const TraceContext& trace);
 
 }  // namespace ragd::http

@@ -121,7 +121,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   static asio::awaitable<void> reject(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     co_await write_response(stream, Response::error(make_error(Errc::overloaded, "too many open connections; retry later")),
-                            false, 11, {}, std::chrono::seconds(2));
+                            false, 11, {}, std::chrono::seconds(2), kNoTrace);
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   }
@@ -186,7 +186,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (reader.rejected()) {
         Response r = Response::error(*reader.rejected());
         dispatcher.count_refused(r.status);
-        co_await write_response(stream, r, false, 11, {}, read_timeout());
+        co_await write_response(stream, r, false, 11, {}, read_timeout(), kNoTrace);
         break;
       }
 
@@ -198,6 +198,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       // Kept for the log line: the request itself moves into the handler.
       const std::string method = req.method;
       const std::string request_id = req.request_id;
+      const TraceContext trace = req.trace;
       Response res;
       bool client_gone = false;
       bool streamed = false, stream_complete = false;
@@ -211,7 +212,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         if (res.stream) {
           // The watch stays armed while the body streams: a hang-up cancels the producer.
           auto body = std::move(res.stream);
-          auto sent = co_await write_stream(stream, *body, keep_alive, version, request_id, read_timeout());
+          auto sent = co_await write_stream(stream, *body, keep_alive, version, request_id, read_timeout(), trace);
           if (!sent.complete) body->cancel();
           if (sent.response) {
             res = std::move(*sent.response);
@@ -231,7 +232,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           stream_complete = false;
         }
       }
-      dispatcher.record(m.route, res, mono_ms() - t0, method, request_id, remote);
+      dispatcher.record(m.route, res, mono_ms() - t0, method, request_id, remote, trace.trace_id);
       if (client_gone) break;
       if (streamed) {
         // The response went out as it came; a stream cut short ends the connection.
@@ -239,7 +240,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       keep_alive = keep_alive && !stopping.load();
-      co_await write_response(stream, res, keep_alive, version, request_id, read_timeout());
+      co_await write_response(stream, res, keep_alive, version, request_id, read_timeout(), trace);
       if (!keep_alive) break;
     }
     beast::error_code ec;

@@ -43,6 +43,7 @@ boost::asio::awaitable<Result<QueryResult>> AnswerComputer::run(Computation c) {
   job.priority = c.priority;
   job.tenant = c.tenant;
   job.request_id = c.request_id;
+  job.traceparent = c.traceparent;
   job.model = model_;
   if (c.max_tokens > 0) job.max_tokens = c.max_tokens;
   if (c.temperature >= 0) job.temperature = c.temperature;

@@ -135,6 +135,7 @@ struct Pipeline::Impl {
     if (auto m = retrieval::parse_search_mode(req.mode)) c.mode = *m;
     c.tenant = req.tenant;
     c.request_id = req.request_id;
+    c.traceparent = req.traceparent;
     c.deadline_unix_ms = req.deadline_unix_ms;
     c.prompt.question = req.query;
     if (ctx.profile.value) c.prompt.profile = *ctx.profile.value;

@@ -159,8 +159,9 @@ std::string encode_job(const Job& job, bool compact) {
       .member("deadline_unix_ms", static_cast<std::int64_t>(job.deadline_unix_ms))
       .member("priority", priority_name(job.priority))
       .member("tenant", job.tenant)
-      .member("request_id", job.request_id)
-      .member("model", job.model)
+      .member("request_id", job.request_id);
+  if (!job.traceparent.empty()) w.member("traceparent", job.traceparent);
+  w.member("model", job.model)
       .member("max_tokens", static_cast<std::int64_t>(job.max_tokens))
       .member("temperature", static_cast<double>(job.temperature));
   w.key("messages").begin_array();
@@ -213,6 +214,7 @@ Result<Job> decode_job(const std::string& payload, JobDecoding decoding) {
   }
   r.get("tenant", job.tenant);
   r.get("request_id", job.request_id);
+  r.get("traceparent", job.traceparent);
   r.get("model", job.model);
   r.get("max_tokens", job.max_tokens);
   r.get("temperature", job.temperature);

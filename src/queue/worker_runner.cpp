@@ -24,6 +24,8 @@
 #include "ragd/queue/heartbeat_watch.hpp"
 #include "ragd/queue/streams.hpp"
 #include "ragd/core/ids.hpp"
+#include "ragd/core/trace.hpp"
+#include "ragd/log/log.hpp"
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/redis/client.hpp"
 #include "queue/claims.hpp"
@@ -498,6 +500,13 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     if (m && job && job->enqueued_unix_ms > 0) {
       m->pickup_ms.observe(static_cast<double>(std::max<std::int64_t>(0, picked_ms - job->enqueued_unix_ms)));
     }
+    // The request's trace id, for this job's log lines (a malformed traceparent tags none).
+    std::string trace_id;
+    std::string request_id;
+    if (job) {
+      if (auto trace = parse_traceparent(job->traceparent)) trace_id = std::move(trace->trace_id);
+      request_id = job->request_id;
+    }
     bool answered = true;
     bool acknowledged = false;
     if (!job) {
@@ -521,7 +530,10 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       const std::string reason = "delivered " + std::to_string(deliveries) + " times; max_attempts is " +
                                  std::to_string(self->config_.max_attempts) +
                                  " (the job crashed or stalled the workers that ran it)";
-      spdlog::error("worker {} dead-lettering job={} entry={}: {}", self->consumer_, job->id, entry.id, reason);
+      {
+        const log::TraceScope traced(trace_id);
+        spdlog::error("worker {} dead-lettering job={} entry={}: {}", self->consumer_, job->id, entry.id, reason);
+      }
       answered = co_await self->dead_letter(stream, entry, *payload, reason, deliveries);
       if (answered && m) {
         outcome = &m->dead_lettered;
@@ -558,6 +570,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
             reply = co_await self->handler_(std::move(work));
           }
         } catch (const std::exception& e) {
+          const log::TraceScope traced(trace_id);
           spdlog::error("worker {} handler threw for job={}: {}", self->consumer_, job->id, e.what());
           reply = JobReply{};
           reply.error_code = "internal";
@@ -590,6 +603,11 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       }
       answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms, stream, entry.id);
       acknowledged = answered;
+      const std::string outcome_name = reply.ok ? "answered" : reply.error_code;
+      const log::TraceScope traced(trace_id);
+      spdlog::info("worker {} job={} req_id={} outcome={} attempt={} queue_ms={:.1f} llm_ms={:.1f} replied={}",
+                   self->consumer_, job->id, log::field(request_id), log::field(outcome_name), job->attempt,
+                   reply.queue_wait_ms, reply.llm_ms, answered);
     }
     // At-least-once: without a written reply the job stays pending, to be retried.
     if (answered && !acknowledged) co_await self->acknowledge(stream, entry.id);

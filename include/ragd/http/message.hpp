@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ragd/core/error.hpp"
+#include "ragd/core/trace.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -24,6 +25,9 @@ struct Request {
   std::string body;
   std::string remote;   // peer address
   std::string request_id;
+  // This gateway's span of the request's trace: continues the client's traceparent when it
+  // is valid, a new trace otherwise. Answered as traceparent and X-Trace-Id, carried in jobs.
+  TraceContext trace;
   std::vector<std::string> path_params;  // values of {placeholders}, in order
 
   // The first header with this (lower-case) name, or empty.

@@ -29,6 +29,7 @@ struct Computation {
   retrieval::SearchMode mode = retrieval::SearchMode::hybrid;
   std::string tenant;
   std::string request_id;
+  std::string traceparent;
   std::int64_t deadline_unix_ms = 0;
   queue::Priority priority = queue::Priority::interactive;
   PromptInput prompt;  // profile, instructions and history filled in; passages added by run()

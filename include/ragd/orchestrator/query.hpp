@@ -29,6 +29,7 @@ struct QueryRequest {
   std::string mode;  // retrieval mode: dense, lexical, hybrid; "" = the configured default
   std::string tenant{redis::kDefaultTenant};  // whose sessions, profiles and answers
   std::string request_id;
+  std::string traceparent;  // the gateway's span of the request's trace; the job carries it
   std::int64_t deadline_unix_ms = 0;
   // The client's own conversation (OpenAI `messages`): earlier turns, after the session's,
   // and its system messages, after the rules' instructions. Both are part of the answer's key.

@@ -33,6 +33,9 @@ struct Job {
   Priority priority = Priority::interactive;
   std::string tenant;
   std::string request_id;
+  // W3C traceparent of the gateway's span (core/trace.hpp); the worker logs its trace id.
+  // Optional on the wire: jobs from gateways without it decode with it empty.
+  std::string traceparent;
   std::string model;
   int max_tokens = 512;
   double temperature = 0.2;

@@ -304,3 +304,34 @@ TEST(JobReplyCodec, MalformedRepliesNameTheBadField) {
 
 }  // namespace
 }  // namespace ragd::queue
+
+namespace ragd::queue {
+namespace {
+
+TEST(JobCodec, CarriesTheTraceparent) {
+  Job job = sample_job();
+  job.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  auto back = decode_job(encode_job(job));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->traceparent, job.traceparent);
+  auto forwarded = decode_job(encode_job(job), JobDecoding::forwarding);
+  ASSERT_TRUE(forwarded) << forwarded.error().message;
+  EXPECT_EQ(forwarded->traceparent, job.traceparent);
+}
+
+TEST(JobCodec, JobsWithoutATraceparentStillDecode) {
+  // A job as gateways wrote it before the field existed.
+  const std::string old = R"({"id":"j1","reply_to":"ragd:replies:gw","deadline_unix_ms":1900000000000,)"
+                          R"("priority":"interactive","tenant":"","request_id":"r1","model":"m",)"
+                          R"("max_tokens":64,"temperature":0.2,"messages":[{"role":"user","content":"hi"}],)"
+                          R"("question":"hi","passages":[],"enqueued_unix_ms":1,"attempt":0})";
+  auto job = decode_job(old);
+  ASSERT_TRUE(job) << job.error().message;
+  EXPECT_EQ(job->traceparent, "");
+  EXPECT_EQ(job->request_id, "r1");
+  // And a job without one writes no field.
+  EXPECT_EQ(encode_job(*job).find("traceparent"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ragd::queue
