@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   if (flags->has("help")) {
     std::cout << "Usage: ragd [flags]\n\nThe ragd gateway: HTTP API, retrieval and query orchestration.\n"
                  "Flags win over environment variables, which win over the config file.\n\n"
-              << ragd::flags_help(kFlags);
+              << ragd::flags_help(kFlags) << "\n"
+              << ragd::env_help(ragd::gateway_env_variables());
     return 0;
   }
   if (flags->has("version")) {

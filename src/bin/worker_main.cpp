@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
   if (flags->has("help")) {
     std::cout << "Usage: ragd-worker [flags]\n\nAnswers LLM jobs from the ragd queue.\n"
                  "Flags win over environment variables, which win over the config file.\n\n"
-              << ragd::flags_help(kFlags);
+              << ragd::flags_help(kFlags) << "\n"
+              << ragd::env_help(ragd::worker_env_variables());
     return 0;
   }
   if (flags->has("version")) {

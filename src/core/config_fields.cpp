@@ -244,6 +244,41 @@ class Validator final : public ConfigFields {
   std::string error_;
 };
 
+// Lists the environment variables the fields name, with each one's key path.
+class EnvLister final : public ConfigFields {
+ public:
+  Pass pass() const override { return Pass::env; }
+
+  void field(std::string_view key, std::string&, const char* env) override { add(key, env); }
+  void field(std::string_view key, bool&, const char* env) override { add(key, env); }
+  void field(std::string_view key, double&, const char* env) override { add(key, env); }
+  void field(std::string_view key, int&, const char* env) override { add(key, env); }
+  void field(std::string_view key, std::int64_t&, const char* env) override { add(key, env); }
+  void field(std::string_view key, std::size_t&, const char* env) override { add(key, env); }
+  void field(std::string_view, std::vector<std::string>&) override {}
+  void section(std::string_view key, const std::function<void(ConfigFields&)>& describe) override {
+    const std::string outer = path_;
+    path_ = join(path_, key);
+    describe(*this);
+    path_ = outer;
+  }
+  // Elements of a list name no variables (their keys are indexed, not fixed).
+  void list(std::string_view, const std::function<void(std::size_t)>&, const std::function<std::size_t()>&,
+            const std::function<void(ConfigFields&, std::size_t)>&) override {}
+  void check(bool, std::string_view, std::string_view) override {}
+  void require(bool, std::string_view, std::string_view) override {}
+
+  std::vector<ConfigEnvVariable> take() { return std::move(vars_); }
+
+ private:
+  void add(std::string_view key, const char* env) {
+    if (env) vars_.push_back({env, join(path_, key)});
+  }
+
+  std::string path_;
+  std::vector<ConfigEnvVariable> vars_;
+};
+
 }  // namespace
 
 Result<void> read_config(const std::string& text, const DescribeConfig& describe) {
@@ -267,6 +302,24 @@ Result<void> apply_config_env(const DescribeConfig& describe) {
   describe(env);
   if (!env.error().empty()) return make_error(Errc::bad_request, env.error());
   return {};
+}
+
+std::vector<ConfigEnvVariable> config_env_variables(const DescribeConfig& describe) {
+  EnvLister lister;
+  describe(lister);
+  return lister.take();
+}
+
+std::string env_help(const std::vector<ConfigEnvVariable>& vars) {
+  std::string out = "Environment variables (each overrides the config file's key):\n";
+  for (const auto& v : vars) {
+    out += "  ";
+    out += v.name;
+    out.append(v.name.size() < 32 ? 32 - v.name.size() : 1, ' ');
+    out += v.key;
+    out += '\n';
+  }
+  return out;
 }
 
 Result<void> validate_config(const DescribeConfig& describe) {

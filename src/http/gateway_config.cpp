@@ -26,5 +26,6 @@ Result<GatewayConfig> parse_gateway_config(const std::string& text) { return par
 Result<GatewayConfig> load_gateway_config(const std::string& path) { return load_config_file<GatewayConfig>(path); }
 Result<void> validate(const GatewayConfig& c) { return validate_config_file(c); }
 Result<void> apply_gateway_env(GatewayConfig& c) { return apply_config_file_env(c); }
+std::vector<ConfigEnvVariable> gateway_env_variables() { return config_file_env_variables<GatewayConfig>(); }
 
 }  // namespace ragd

@@ -24,5 +24,6 @@ Result<WorkerConfig> parse_worker_config(const std::string& text) { return parse
 Result<WorkerConfig> load_worker_config(const std::string& path) { return load_config_file<WorkerConfig>(path); }
 Result<void> validate(const WorkerConfig& c) { return validate_config_file(c); }
 Result<void> apply_worker_env(WorkerConfig& c) { return apply_config_file_env(c); }
+std::vector<ConfigEnvVariable> worker_env_variables() { return config_file_env_variables<WorkerConfig>(); }
 
 }  // namespace ragd

@@ -75,6 +75,16 @@ Result<void> apply_config_env(const DescribeConfig& describe);
 // Check every constraint; the first failure is the error.
 Result<void> validate_config(const DescribeConfig& describe);
 
+// The environment variables the fields name, in declaration order, each with the key path
+// it overrides: for --help, and for checking deployment manifests against the binaries.
+struct ConfigEnvVariable {
+  std::string name;
+  std::string key;
+};
+std::vector<ConfigEnvVariable> config_env_variables(const DescribeConfig& describe);
+// "Environment variables ...:" and one aligned line per variable.
+std::string env_help(const std::vector<ConfigEnvVariable>& vars);
+
 Result<std::string> read_file(const std::string& path);
 
 // True when `s` is empty or starts with http:// or https:// (the form of every base URL).

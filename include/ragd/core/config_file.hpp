@@ -7,6 +7,7 @@
 #include "ragd/core/config_fields.hpp"
 
 #include <string>
+#include <vector>
 
 namespace ragd {
 
@@ -36,6 +37,13 @@ Result<void> validate_config_file(C c) {
 template <class C>
 Result<void> apply_config_file_env(C& c) {
   return apply_config_env([&](ConfigFields& f) { describe(f, c); });
+}
+
+template <class C>
+std::vector<ConfigEnvVariable> config_file_env_variables() {
+  C c;
+  before_read(c);
+  return config_env_variables([&](ConfigFields& f) { describe(f, c); });
 }
 
 }  // namespace ragd

@@ -42,5 +42,8 @@ Result<GatewayConfig> load_gateway_config(const std::string& path);
 Result<void> validate(const GatewayConfig& c);
 // RAGD_* environment variables (documented in config/ragd.json and the README).
 Result<void> apply_gateway_env(GatewayConfig& c);
+// The variables apply_gateway_env() reads, each with the key it overrides (for --help and
+// for checking deployment manifests).
+std::vector<ConfigEnvVariable> gateway_env_variables();
 
 }  // namespace ragd

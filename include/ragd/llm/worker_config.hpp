@@ -34,5 +34,7 @@ Result<WorkerConfig> load_worker_config(const std::string& path);
 Result<void> validate(const WorkerConfig& c);
 // RAGD_* environment variables (documented in config/worker.json and the README).
 Result<void> apply_worker_env(WorkerConfig& c);
+// The variables apply_worker_env() reads, each with the key it overrides.
+std::vector<ConfigEnvVariable> worker_env_variables();
 
 }  // namespace ragd

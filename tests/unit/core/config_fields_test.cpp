@@ -129,5 +129,19 @@ TEST(ConfigFields, EnvironmentVariablesOverrideTheFieldsThatNameThem) {
   EXPECT_NE(bad_bool.error().message.find("RAGD_TEST_ON"), std::string::npos);
 }
 
+TEST(ConfigFields, ListsTheEnvironmentVariablesWithTheKeysTheyOverride) {
+  Sample c;
+  const auto vars = config_env_variables(of(c));
+  ASSERT_EQ(vars.size(), 3u);
+  EXPECT_EQ(vars[0].name, "RAGD_TEST_URL");
+  EXPECT_EQ(vars[0].key, "net.url");
+  EXPECT_EQ(vars[1].name, "RAGD_TEST_THREADS");
+  EXPECT_EQ(vars[1].key, "net.threads");
+  EXPECT_EQ(vars[2].name, "RAGD_TEST_ON");
+  EXPECT_EQ(vars[2].key, "on");
+  const std::string help = env_help(vars);
+  EXPECT_NE(help.find("  RAGD_TEST_THREADS               net.threads\n"), std::string::npos) << help;
+}
+
 }  // namespace
 }  // namespace ragd
