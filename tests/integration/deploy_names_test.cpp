@@ -131,3 +131,64 @@ TEST(DeployFiles, EveryVariableTheDeploymentSetsIsOneTheProgramsRead) {
     EXPECT_NE(read_by_programs.find(name + " "), std::string::npos) << name << " is set but no program reads it";
   }
 }
+
+namespace {
+
+// Metric family names in an exposition: histogram series (_bucket, _sum, _count) count as
+// their family.
+std::set<std::string> families(const std::string& exposition) {
+  std::set<std::string> out;
+  for (const auto& name : matches(exposition, R"(# TYPE (ragd_[a-z0-9_]+) )", 1)) out.insert(name);
+  return out;
+}
+
+std::string family_of(const std::string& name) {
+  for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+    const std::string s(suffix);
+    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
+      return name.substr(0, name.size() - s.size());
+    }
+  }
+  return name;
+}
+
+}  // namespace
+
+TEST(DeployFiles, EveryMetricTheDashboardAndAlertsUseIsExported) {
+  DeployFiles files;
+  FakeLlm llm;
+  StackOptions opts;
+  opts.worker_args = {"--llm-base-url", llm.base_url(), "--metrics-listen", "127.0.0.1:0"};
+  opts.gateway_config = {{"retrieval", {{"replication", {{"enabled", true}}}}}};
+  Stack stack(opts);
+  ASSERT_TRUE(stack.wait_ready());
+  int worker_port = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto log = stack.worker(0).log();
+        const auto at = log.find("metrics_port=");
+        worker_port = at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 13);
+        return worker_port > 0;
+      },
+      std::chrono::seconds(10)));
+  ASSERT_EQ(stack.post("/query", {{"query", "what do bees make?"}}).status, 200);
+
+  const auto gateway = stack.get("/metrics");
+  const auto worker = http_request(worker_port, "GET", "/metrics");
+  ASSERT_EQ(gateway.status, 200);
+  ASSERT_EQ(worker.status, 200);
+  auto exported = families(gateway.body);
+  for (const auto& f : families(worker.body)) exported.insert(f);
+  ASSERT_TRUE(exported.count("ragd_worker_jobs_total")) << worker.body;
+
+  const auto used_by_dashboard = matches(files.dashboard, R"(ragd_[a-z0-9_]+)");
+  const auto used_by_alerts = matches(files.alerts, R"(ragd_[a-z0-9_]+)");
+  ASSERT_FALSE(used_by_dashboard.empty());
+  ASSERT_FALSE(used_by_alerts.empty());
+  for (const auto& name : used_by_dashboard) {
+    EXPECT_TRUE(exported.count(family_of(name))) << "the dashboard uses " << name << ", which nothing exports";
+  }
+  for (const auto& name : used_by_alerts) {
+    EXPECT_TRUE(exported.count(family_of(name))) << "an alert uses " << name << ", which nothing exports";
+  }
+}
