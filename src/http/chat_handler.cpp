@@ -47,6 +47,7 @@ asio::awaitable<Response> ChatHandler::complete(Request req, std::string tenant)
   auto q = std::move(parsed->query);
   q.tenant = std::move(tenant);
   q.request_id = req.request_id;
+  q.traceparent = req.trace.traceparent();
   // Named first: GCC 12 destroys temporaries built inside a co_await expression twice.
   std::unique_ptr<AnswerEventFormat> format = std::make_unique<ChatChunks>(id, parsed->include_usage);
   std::function<Response(const orchestrator::QueryResult&)> render = [id](const orchestrator::QueryResult& r) {

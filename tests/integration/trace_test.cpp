@@ -102,3 +102,18 @@ TEST(Trace, AMalformedTraceparentIsReplacedAndNeverPassedOn) {
   EXPECT_EQ(a.headers["x-trace-id"].size(), 32u);
   EXPECT_NE(a.headers["x-trace-id"], b.headers["x-trace-id"]);
 }
+
+TEST(Trace, AChatCompletionCarriesTheClientsTraceToTheWorker) {
+  TempDir dir;
+  Stack stack(json_worker(dir));
+  ingest(stack);
+
+  auto r = stack.post("/v1/chat/completions",
+                      {{"model", "ragd"},
+                       {"messages", json::array({{{"role", "user"}, {"content", "How long do I bake the sourdough loaf?"}}})}},
+                      {{"traceparent", kClientParent}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["x-trace-id"], kTraceId);
+  ASSERT_TRUE(wait_until([&] { return !worker_line(stack, kTraceId).is_null(); }, std::chrono::seconds(5)))
+      << stack.worker(0).log();
+}
