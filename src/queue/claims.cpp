@@ -1,4 +1,5 @@
 #include "queue/claims.hpp"
+#include "ragd/queue/streams.hpp"
 
 #include <algorithm>
 #include <map>
@@ -111,6 +112,46 @@ redis::Command renew_command(const std::string& stream, const QueueConfig& confi
   redis::Command cmd = redis::make_command("EVAL", kRenewScript, 1, stream, config.group, me);
   cmd.insert(cmd.end(), entry_ids.begin(), entry_ids.end());
   return cmd;
+}
+
+std::vector<redis::Command> heartbeat_commands(const QueueConfig& config, const std::string& me, std::int64_t now_ms) {
+  const std::int64_t prune_after = std::max<std::int64_t>(60000, 10LL * config.worker_stale_ms);
+  std::vector<redis::Command> cmds;
+  cmds.push_back(redis::make_command("ZADD", workers_key(config), now_ms, me));
+  cmds.push_back(
+      redis::make_command("ZREMRANGEBYSCORE", workers_key(config), "-inf", "(" + std::to_string(now_ms - prune_after)));
+  return cmds;
+}
+
+std::vector<redis::Command> survey_commands(std::span<const std::string> streams, const QueueConfig& config,
+                                            std::chrono::milliseconds reclaim_idle) {
+  std::vector<redis::Command> cmds;
+  for (const auto& stream : streams) cmds.push_back(redis::make_command("XINFO", "CONSUMERS", stream, config.group));
+  cmds.push_back(redis::make_command("ZRANGE", workers_key(config), 0, -1, "WITHSCORES"));
+  if (reclaim_idle.count() > 0) {
+    for (const auto& stream : streams) {
+      cmds.push_back(
+          redis::make_command("XPENDING", stream, config.group, "IDLE", reclaim_idle.count(), "-", "+", 1));
+    }
+  }
+  return cmds;
+}
+
+std::optional<Survey> parse_survey(const std::vector<redis::Reply>& replies, std::size_t stream_count,
+                                   const std::string& me) {
+  if (replies.size() < stream_count + 1) return std::nullopt;
+  Survey out;
+  for (std::size_t i = 0; i < stream_count; ++i) {
+    if (replies[i].is_error()) return std::nullopt;
+    for (auto& c : parse_group_consumers(replies[i])) {
+      if (c.name != me) out.consumers.push_back(std::move(c.name));
+    }
+  }
+  out.heartbeats = parse_heartbeats(replies[stream_count]);
+  for (std::size_t i = stream_count + 1; i < replies.size(); ++i) {
+    if (replies[i].is_array() && !replies[i].elements.empty()) out.idle_jobs = true;
+  }
+  return out;
 }
 
 }  // namespace ragd::queue::detail

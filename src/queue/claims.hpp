@@ -21,6 +21,8 @@
 #include "queue/stream_impl.hpp"
 
 #include <chrono>
+#include <map>
+#include <span>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,5 +51,27 @@ std::optional<Claimed> parse_take_over(redis::Reply&& reply);
 // Renews this consumer's claim on those of `entry_ids` (on `stream`) it still holds.
 redis::Command renew_command(const std::string& stream, const QueueConfig& config, const std::string& me,
                              const std::vector<std::string>& entry_ids);
+
+// This worker's heartbeat at `now_ms` (the score of its name in <prefix>workers), with the
+// entries of workers that died without deregistering pruned after a while.
+std::vector<redis::Command> heartbeat_commands(const QueueConfig& config, const std::string& me, std::int64_t now_ms);
+
+// One look at the group for take-over (heartbeat_watch.hpp): each stream's consumers, the
+// heartbeats, and, when `reclaim_idle` is set, whether each stream holds a job idle past it.
+// The consumers are read before the heartbeats: a worker writes its first heartbeat before it
+// joins the group, so every consumer seen here has one to be seen.
+std::vector<redis::Command> survey_commands(std::span<const std::string> streams, const QueueConfig& config,
+                                            std::chrono::milliseconds reclaim_idle);
+
+struct Survey {
+  std::vector<std::string> consumers;            // of every stream, `me` left out
+  std::map<std::string, std::int64_t> heartbeats;
+  bool idle_jobs = false;                        // a job sat idle past reclaim_idle
+};
+
+// The replies of survey_commands (in order); nullopt when a stream has no group (NOGROUP:
+// the read loop re-creates the groups).
+std::optional<Survey> parse_survey(const std::vector<redis::Reply>& replies, std::size_t stream_count,
+                                   const std::string& me);
 
 }  // namespace ragd::queue::detail

@@ -16,9 +16,11 @@
 //
 // The read loop and bookkeeping run on this runner's strand; each job runs as its own
 // coroutine on the runner's executor, so handlers of different jobs may run in parallel.
-// The file is long because reading, taking over, renewing and answering share that strand's
-// state (slots, the jobs running here, the isolation flags); the Lua scripts of take-over
-// and renewal live in claims.cpp.
+// What is here is what shares that strand's state (slots, the jobs running here, the
+// isolation flags): reading, taking over, renewing, heartbeats and each job's course. The
+// Redis side of settling a job (reply, dead letter, acknowledgement) is job_answers.cpp;
+// streamed jobs and their cancel notices, stream_runs.cpp; the take-over and renewal scripts
+// and the heartbeat and survey commands, claims.cpp; the metric series, job_metrics.hpp.
 #include "ragd/queue/worker_runner.hpp"
 #include "ragd/core/completion_token.hpp"
 #include "ragd/queue/heartbeat_watch.hpp"
@@ -29,26 +31,23 @@
 #include "ragd/metrics/metrics.hpp"
 #include "ragd/redis/client.hpp"
 #include "queue/claims.hpp"
-#include "queue/delta_writer.hpp"
+#include "queue/job_answers.hpp"
+#include "queue/job_metrics.hpp"
+#include "queue/stream_runs.hpp"
 #include "queue/stream_impl.hpp"
-#include "ragd/queue/job_stream.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
 #include <array>
 #include <set>
-#include <unordered_map>
 #include <utility>
 
 namespace ragd::queue {
@@ -58,61 +57,8 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr auto kRetryPause = 200ms;
-constexpr auto kMinWriteRetry = 15s;
-constexpr int kDeadLetterMax = 100000;  // approximate cap of the dead-letter stream
-// KEYS[1] reply-done guard, KEYS[2] reply stream, KEYS[3] the job's stream; ARGV: guard ttl
-// ms, reply, stream ttl ms, consumer group, entry id. The job is acknowledged and deleted in
-// the same step as its reply: one round trip per job instead of two.
-// Returns 1 when the reply was written, 0 when the job had been answered already.
-constexpr const char* kReplyOnceScript =
-    "local written = 0 "
-    "if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then "
-    "redis.call('XADD', KEYS[2], '*', 'reply', ARGV[2]) "
-    "redis.call('PEXPIRE', KEYS[2], ARGV[3]) "
-    "written = 1 end "
-    "redis.call('XACK', KEYS[3], ARGV[4], ARGV[5]) "
-    "redis.call('XDEL', KEYS[3], ARGV[5]) "
-    "return written";
 using Clock = std::chrono::steady_clock;
 
-// The runner's series in a metrics registry; each child looked up once.
-struct JobMetrics {
-  explicit JobMetrics(metrics::Registry& r)
-      : jobs(r.counter("ragd_worker_jobs_total",
-                       "Jobs by outcome: answered (a reply was written), retried (left pending to run "
-                       "again), dead_lettered, expired (deadline passed before pickup), cancelled "
-                       "(deleted by its gateway)",
-                       {"outcome"})),
-        answered(jobs.with({"answered"})),
-        retried(jobs.with({"retried"})),
-        dead_lettered(jobs.with({"dead_lettered"})),
-        expired(jobs.with({"expired"})),
-        cancelled(jobs.with({"cancelled"})),
-        dead_reasons(r.counter("ragd_worker_dead_lettered_total",
-                               "Jobs moved to the dead-letter stream, by reason: max_attempts, upstream_error, "
-                               "internal",
-                               {"reason"})),
-        model_ms(r.histogram("ragd_worker_model_duration_ms", "Time in the model call of a job").with({})),
-        tokens(r.counter("ragd_worker_tokens_total", "Tokens the model reported, by kind (prompt, completion)",
-                         {"kind", "model"})),
-        in_flight(r.gauge("ragd_worker_jobs_in_flight", "Jobs running in this worker").with({})),
-        pickup_ms(r.histogram("ragd_worker_queue_pickup_ms",
-                              "Time from a job's creation to a worker taking it (the gateway's clock "
-                              "against the worker's)")
-                      .with({})) {}
-
-  metrics::Family<metrics::Counter>& jobs;
-  metrics::Counter& answered;
-  metrics::Counter& retried;
-  metrics::Counter& dead_lettered;
-  metrics::Counter& expired;
-  metrics::Counter& cancelled;
-  metrics::Family<metrics::Counter>& dead_reasons;
-  metrics::Histogram& model_ms;
-  metrics::Family<metrics::Counter>& tokens;
-  metrics::Gauge& in_flight;
-  metrics::Histogram& pickup_ms;
-};
 }  // namespace
 
 struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
@@ -124,7 +70,6 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         read_conn_(redis_.dedicated_connection()),
         config_(std::move(config)),
         streams_(priority_streams(config_)),
-        dead_stream_(dead_letter_stream(config_)),
         consumer_(consumer.empty() ? "worker-" + random_id().substr(0, 12) : std::move(consumer)),
         concurrency_(std::max(1, concurrency)),
         handler_(std::move(handler)),
@@ -132,7 +77,9 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         heartbeat_timer_(strand_),
         renew_timer_(strand_),
         reclaim_idle_(config_.reclaim_idle_ms),
-        watch_(std::chrono::milliseconds(config_.worker_stale_ms)) {
+        watch_(std::chrono::milliseconds(config_.worker_stale_ms)),
+        answers_(redis_, config_, consumer_),
+        stream_runs_(ex_, strand_, redis_, config_, consumer_) {
     pending_from_.fill("0");
   }
 
@@ -174,7 +121,6 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       asio::co_spawn(self->strand_, heartbeat(self), asio::detached);
       asio::co_spawn(self->strand_, renew_claims(self), asio::detached);
       if (self->stream_handler_) {
-        self->cancel_conn_ = self->redis_.dedicated_connection();
         ++self->background_running_;
         asio::co_spawn(self->strand_, read_cancels(self), asio::detached);
       }
@@ -300,7 +246,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       if (active_.contains({stream, e.id})) continue;  // already running here
       if (e.deleted) {  // pending, but the entry itself is gone (its gateway cancelled it)
         if (metrics_) metrics_->cancelled.inc();
-        co_await acknowledge(stream, e.id);
+        co_await answers_.acknowledge(stream, e.id);
         continue;
       }
       ++in_flight_;
@@ -330,40 +276,16 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     co_return out;
   }
 
-  // One look at the group: which consumers are dead (their
-  // heartbeat lapsed: see heartbeat_watch.hpp), and whether a job sat idle past
-  // reclaim_idle_ (its consumer neither runs nor renews it). Both become orphans_ for the
-  // read loop to take over.
+  // One look at the group: which consumers are dead (heartbeat_watch.hpp), and whether a job
+  // sat idle past reclaim_idle_ (its consumer neither runs nor renews it): orphans_ to take over.
   asio::awaitable<void> look_for_orphans() {
-    std::vector<redis::Command> cmds;
-    // The group's consumers are read before the heartbeats: a worker writes its first
-    // heartbeat before it joins the group, so every consumer seen here has one to be seen.
-    for (const auto& stream : streams_) {
-      cmds.push_back(redis::make_command("XINFO", "CONSUMERS", stream, config_.group));
-    }
-    cmds.push_back(redis::make_command("ZRANGE", workers_key(config_), 0, -1, "WITHSCORES"));
-    if (reclaim_idle_.count() > 0) {
-      for (const auto& stream : streams_) {
-        cmds.push_back(redis::make_command("XPENDING", stream, config_.group, "IDLE", reclaim_idle_.count(), "-",
-                                           "+", 1));
-      }
-    }
-    auto r = co_await redis_.pipeline(std::move(cmds));
+    auto r = co_await redis_.pipeline(detail::survey_commands(streams_, config_, reclaim_idle_));
     if (!r) co_return;
-    std::vector<std::string> consumers;
-    for (std::size_t i = 0; i < streams_.size(); ++i) {
-      if ((*r)[i].is_error()) co_return;  // NOGROUP: the read loop re-creates the groups
-      for (auto& c : parse_group_consumers((*r)[i])) {
-        if (c.name != consumer_) consumers.push_back(std::move(c.name));
-      }
-    }
-    const auto heartbeats = parse_heartbeats((*r)[streams_.size()]);
+    auto survey = detail::parse_survey(*r, streams_.size(), consumer_);
+    if (!survey) co_return;
     std::set<std::string> found;
-    for (auto& name : watch_.dead(consumers, heartbeats, Clock::now())) found.insert(std::move(name));
-    for (std::size_t i = streams_.size() + 1; i < r->size(); ++i) {
-      const auto& idle = (*r)[i];
-      if (idle.is_array() && !idle.elements.empty()) found.insert(std::string());
-    }
+    for (auto& name : watch_.dead(survey->consumers, survey->heartbeats, Clock::now())) found.insert(std::move(name));
+    if (survey->idle_jobs) found.insert(std::string());
     if (found.empty()) co_return;
     for (const auto& name : found) {
       if (!name.empty() && !orphans_.contains(name)) {
@@ -451,19 +373,9 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
   }
 
   asio::awaitable<bool> beat() {
-    // Entries of workers that died without deregistering are pruned after a while.
-    const std::int64_t prune_after = std::max<std::int64_t>(60000, 10LL * config_.worker_stale_ms);
-    const std::int64_t now = unix_ms();
-    std::vector<redis::Command> cmds = {
-        redis::make_command("ZADD", workers_key(config_), now, consumer_),
-        redis::make_command("ZREMRANGEBYSCORE", workers_key(config_), "-inf", "(" + std::to_string(now - prune_after))};
-    auto r = co_await redis_.pipeline(std::move(cmds));
-    if (!r) {
-      spdlog::debug("worker {} heartbeat failed: {}", consumer_, r.error().message);
-      co_return false;
-    }
-    const bool written = !r->front().is_error();
-    co_return written;
+    auto r = co_await redis_.pipeline(detail::heartbeat_commands(config_, consumer_, unix_ms()));
+    if (!r) spdlog::debug("worker {} heartbeat failed: {}", consumer_, r.error().message);
+    co_return r && !r->front().is_error();
   }
 
   asio::awaitable<bool> first_beat() {
@@ -495,7 +407,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     const std::string* payload = entry.field(detail::kJobField);
     auto job = payload ? decode_job(*payload, self->decoding_)
                        : Result<Job>(make_error(Errc::bad_request, "job: stream entry has no 'job' field"));
-    JobMetrics* m = self->metrics_.get();
+    detail::JobMetrics* m = self->metrics_.get();
     metrics::Counter* outcome = nullptr;  // set where the job's fate is decided
     if (m && job && job->enqueued_unix_ms > 0) {
       m->pickup_ms.observe(static_cast<double>(std::max<std::int64_t>(0, picked_ms - job->enqueued_unix_ms)));
@@ -512,19 +424,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     if (!job) {
       spdlog::warn("worker {} dropping malformed job entry={}: {}", self->consumer_, entry.id,
                    job.error().message);
-      // Answer if the caller can be identified, so it does not wait for its deadline.
-      if (payload) {
-        auto j = nlohmann::json::parse(*payload, nullptr, false);
-        if (j.is_object() && j.contains("id") && j["id"].is_string() && j.contains("reply_to") &&
-            j["reply_to"].is_string() && !j["reply_to"].get<std::string>().empty()) {
-          JobReply reply;
-          reply.job_id = j["id"].get<std::string>();
-          reply.error_code = "bad_request";
-          reply.error_message = job.error().message;
-          reply.worker = self->consumer_;
-          acknowledged = co_await self->write_reply(j["reply_to"].get<std::string>(), reply, 0, stream, entry.id);
-        }
-      }
+      if (payload) acknowledged = co_await self->answers_.refuse(*payload, job.error(), stream, entry.id);
     } else if (exhausted(deliveries, self->config_.max_attempts)) {
       // A job that took down (or stalled) every worker that ran it must not run again.
       const std::string reason = "delivered " + std::to_string(deliveries) + " times; max_attempts is " +
@@ -534,7 +434,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         const log::TraceScope traced(trace_id);
         spdlog::error("worker {} dead-lettering job={} entry={}: {}", self->consumer_, job->id, entry.id, reason);
       }
-      answered = co_await self->dead_letter(stream, entry, *payload, reason, deliveries);
+      answered = co_await self->answers_.dead_letter(stream, entry.id, *payload, reason, deliveries);
       if (answered && m) {
         outcome = &m->dead_lettered;
         m->dead_reasons.with({"max_attempts"}).inc();
@@ -546,7 +446,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         reply.error_code = "dead_lettered";
         reply.error_message = "the job failed on " + std::to_string(deliveries - 1) +
                               " attempts and was moved to the dead-letter queue";
-        answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms, stream, entry.id);
+        answered = co_await self->answers_.reply(job->reply_to, reply, job->deadline_unix_ms, stream, entry.id);
         acknowledged = answered;
       }
     } else {
@@ -565,7 +465,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
           job->id = work.id;
           job->reply_to = work.reply_to;
           if (work.stream && self->stream_handler_) {
-            reply = co_await run_streamed(self, std::move(work));
+            reply = co_await self->stream_runs_.run(self->stream_handler_, std::move(work));
           } else {
             reply = co_await self->handler_(std::move(work));
           }
@@ -577,14 +477,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
           reply.error_message = "the worker failed while processing the job";
         }
         if (reply.llm_ms == 0) reply.llm_ms = mono_ms() - started;
-        if (m) {
-          m->model_ms.observe(reply.llm_ms);
-          if (reply.ok) {
-            m->tokens.with({"prompt", reply.model}).inc(static_cast<std::uint64_t>(std::max(0, reply.prompt_tokens)));
-            m->tokens.with({"completion", reply.model})
-                .inc(static_cast<std::uint64_t>(std::max(0, reply.completion_tokens)));
-          }
-        }
+        if (m) m->observe_model_call(reply);
       }
       reply.job_id = job->id;
       reply.worker = self->consumer_;
@@ -594,14 +487,14 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       // The model failed for good (the generator has retried already): keep the job for
       // inspection and replay. The client gets the error either way.
       if (!reply.ok && (reply.error_code == "upstream_error" || reply.error_code == "internal")) {
-        const bool kept = co_await self->dead_letter(stream, entry, *payload,
+        const bool kept = co_await self->answers_.dead_letter(stream, entry.id, *payload,
                                                      reply.error_code + ": " + reply.error_message, deliveries);
         if (kept && m) {
           outcome = &m->dead_lettered;
           m->dead_reasons.with({reply.error_code}).inc();
         }
       }
-      answered = co_await self->write_reply(job->reply_to, reply, job->deadline_unix_ms, stream, entry.id);
+      answered = co_await self->answers_.reply(job->reply_to, reply, job->deadline_unix_ms, stream, entry.id);
       acknowledged = answered;
       const std::string outcome_name = reply.ok ? "answered" : reply.error_code;
       const log::TraceScope traced(trace_id);
@@ -610,7 +503,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
                    reply.queue_wait_ms, reply.llm_ms, answered);
     }
     // At-least-once: without a written reply the job stays pending, to be retried.
-    if (answered && !acknowledged) co_await self->acknowledge(stream, entry.id);
+    if (answered && !acknowledged) co_await self->answers_.acknowledge(stream, entry.id);
     if (m) (answered ? (outcome ? *outcome : m->answered) : m->retried).inc();
     ++self->processed_;
     asio::post(self->strand_, [self, key = std::make_pair(std::move(stream), std::move(entry.id))] {
@@ -622,154 +515,11 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     });
   }
 
-  // One streamed job running here: its handler runs on `strand`, where a cancel notice
-  // emits `cancel`.
-  struct StreamRun {
-    explicit StreamRun(asio::any_io_executor ex) : strand(asio::make_strand(ex)) {}
-    asio::strand<asio::any_io_executor> strand;
-    asio::cancellation_signal cancel;
-  };
-
-  // Runs a streamed job: its pieces go to the reply stream as delta entries (DeltaWriter),
-  // all of them written before this returns, so they precede the reply.
-  static asio::awaitable<JobReply> run_streamed(std::shared_ptr<Impl> self, Job job) {
-    auto run = std::make_shared<StreamRun>(self->ex_);
-    auto writer = std::make_shared<detail::DeltaWriter>(run->strand, self->redis_, job.reply_to, job.id,
-                                                        self->config_.reply_ttl_ms);
-    const std::string id = job.id;
-    asio::post(self->strand_, [self, id, run] { self->runs_[id] = run; });
-    DeltaPublisher publish = [writer](std::string_view text) { writer->publish(text); };
-    auto op = self->stream_handler_(std::move(job), std::move(publish));
-    auto [ep, reply] = co_await asio::co_spawn(
-        run->strand, std::move(op), asio::bind_cancellation_slot(run->cancel.slot(), kNoThrow));
-    asio::post(self->strand_, [self, id] { self->runs_.erase(id); });
-    co_await writer->drain();
-    if (ep) {
-      try {
-        std::rethrow_exception(ep);
-      } catch (const boost::system::system_error& e) {
-        if (e.code() != asio::error::operation_aborted) throw;
-        reply = JobReply{};
-        reply.error_code = "cancelled";
-        reply.error_message = "the asker went away";
-      }
-    }
-    reply.run_id = writer->run_id();
-    co_return reply;
-  }
-
-  // Cancel notices (job_stream.hpp): a job of the notice running here has its handler
-  // cancelled. Read from the stream's end as it was at start.
+  // The cancel notices of streamed jobs, for as long as the runner runs.
   static asio::awaitable<void> read_cancels(std::shared_ptr<Impl> self) {
-    const std::string stream = cancel_stream(self->config_);
-    std::string last;
-    const auto timeout = std::chrono::milliseconds(detail::kBlockMs + self->redis_.config().command_timeout_ms);
-    while (!self->stopping_) {
-      if (last.empty()) {
-        auto r = co_await self->cancel_conn_->command(redis::make_command("XREVRANGE", stream, "+", "-", "COUNT", 1));
-        if (r && !r->is_error()) {
-          auto entries = detail::parse_entries(std::move(*r));
-          last = entries.empty() ? "0-0" : entries.front().id;
-        } else {
-          co_await detail::sleep_for(kRetryPause);
-        }
-        continue;
-      }
-      auto r = co_await self->cancel_conn_->command(
-          redis::make_command("XREAD", "COUNT", 256, "BLOCK", detail::kBlockMs, "STREAMS", stream, last), timeout);
-      if (self->stopping_) break;
-      if (!r || r->is_error()) {
-        co_await detail::sleep_for(kRetryPause);
-        continue;
-      }
-      for (auto& e : detail::parse_stream_read(std::move(*r))) {
-        last = e.id;
-        const std::string* job_id = e.field("job");
-        if (job_id == nullptr) continue;
-        auto it = self->runs_.find(*job_id);
-        if (it == self->runs_.end()) continue;
-        spdlog::info("worker {} cancelling job={}: its asker went away", self->consumer_, *job_id);
-        asio::post(it->second->strand, [run = it->second] { run->cancel.emit(asio::cancellation_type::terminal); });
-      }
-    }
+    co_await self->stream_runs_.read_cancels(self->stopping_);
     --self->background_running_;
     self->wake_.cancel();
-  }
-
-  // How long a Redis write for a job keeps being retried: until the job's deadline (its
-  // answer is useless after it), at least kMinWriteRetry so a short Redis restart is ridden out.
-  static Clock::time_point retry_until(std::int64_t deadline_unix_ms) {
-    auto left = std::chrono::milliseconds(std::max<std::int64_t>(0, deadline_unix_ms - unix_ms()));
-    return Clock::now() + std::max<std::chrono::milliseconds>(kMinWriteRetry, left);
-  }
-
-  static std::chrono::milliseconds next_pause(std::chrono::milliseconds p) {
-    return std::min<std::chrono::milliseconds>(p * 2, 1s);
-  }
-
-  // Writes the reply unless one was written already for this job id (a job run twice, by a
-  // slow worker and the one that reclaimed it, answers once), and acknowledges the job's
-  // entry (job_stream, entry_id) in the same script: a client that has its answer never
-  // finds its job still queued. True when a reply exists (and so the entry was acknowledged).
-  asio::awaitable<bool> write_reply(std::string stream, JobReply reply, std::int64_t deadline_unix_ms,
-                                    std::string job_stream, std::string entry_id) {
-    const std::string payload = encode_reply(reply);
-    const std::int64_t guard_ttl = std::max<std::int64_t>(
-        config_.reply_ttl_ms, deadline_unix_ms - unix_ms() + config_.reply_ttl_ms);
-    const auto until = retry_until(deadline_unix_ms);
-    auto pause = kRetryPause;
-    for (;;) {
-      redis::Command cmd = redis::make_command("EVAL", kReplyOnceScript, 3, reply_done_key(config_, reply.job_id),
-                                               stream, job_stream, guard_ttl, payload, config_.reply_ttl_ms,
-                                               config_.group, entry_id);
-      auto r = co_await redis_.command(std::move(cmd));
-      if (r && !r->is_error()) {
-        if (r->as_integer().value_or(1) == 0) {
-          spdlog::info("worker {} job={} was answered already; reply dropped", consumer_, reply.job_id);
-        }
-        co_return true;
-      }
-      spdlog::warn("worker {} cannot write reply for job={}: {}", consumer_, reply.job_id,
-                   r ? r->str : r.error().message);
-      if (r) co_return false;  // a Redis error reply will not go away by retrying
-      if (Clock::now() + pause >= until) co_return false;
-      co_await detail::sleep_for(pause);
-      pause = next_pause(pause);
-    }
-  }
-
-  asio::awaitable<bool> dead_letter(std::string stream, detail::StreamEntry entry, std::string payload,
-                                    std::string reason, std::int64_t deliveries) {
-    const auto until = retry_until(0);
-    auto pause = kRetryPause;
-    for (;;) {
-      auto r = co_await redis_.command(redis::make_command(
-          "XADD", dead_stream_, "MAXLEN", "~", kDeadLetterMax, "*", detail::kJobField, payload, "reason",
-          reason, "stream", stream, "entry_id", entry.id, "deliveries", deliveries, "consumer", consumer_,
-          "failed_unix_ms", unix_ms()));
-      if (r && !r->is_error()) co_return true;
-      spdlog::warn("worker {} cannot dead-letter entry={}: {}", consumer_, entry.id,
-                   r ? r->str : r.error().message);
-      if (r || Clock::now() + pause >= until) co_return false;
-      co_await detail::sleep_for(pause);
-      pause = next_pause(pause);
-    }
-  }
-
-  asio::awaitable<void> acknowledge(std::string stream, std::string entry_id) {
-    const auto until = retry_until(0);
-    auto pause = kRetryPause;
-    for (;;) {
-      std::vector<redis::Command> cmds = {
-          redis::make_command("XACK", stream, config_.group, entry_id),
-          redis::make_command("XDEL", stream, entry_id)};
-      auto r = co_await redis_.pipeline(std::move(cmds));
-      if (r) co_return;
-      if (Clock::now() + pause >= until) break;
-      co_await detail::sleep_for(pause);
-      pause = next_pause(pause);
-    }
-    spdlog::warn("worker {} could not acknowledge entry={}", consumer_, entry_id);
   }
 
   void stop() {
@@ -787,21 +537,20 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
   std::unique_ptr<redis::Connection> read_conn_;
   QueueConfig config_;
   std::array<std::string, kPriorityCount> streams_;  // highest priority first
-  std::string dead_stream_;
   std::string consumer_;
   std::int64_t concurrency_;
   JobHandler handler_;
   StreamJobHandler stream_handler_;
-  std::unique_ptr<redis::Connection> cancel_conn_;  // read_cancels' blocking reads
-  std::unordered_map<std::string, std::shared_ptr<StreamRun>> runs_;  // streamed jobs by id; strand only
   asio::steady_timer wake_;             // strand only
   asio::steady_timer heartbeat_timer_;  // strand only
   asio::steady_timer renew_timer_;      // strand only
   int background_running_ = 0;          // heartbeat and renewal coroutines; strand only
   std::chrono::milliseconds reclaim_idle_;
   JobDecoding decoding_ = JobDecoding::full;
-  std::unique_ptr<JobMetrics> metrics_;  // null: not counted
+  std::unique_ptr<detail::JobMetrics> metrics_;  // null: not counted
   HeartbeatWatch watch_;              // strand only
+  detail::JobAnswers answers_;        // after redis_, config_ and consumer_, which it refers to
+  detail::StreamRuns stream_runs_;    // likewise
   // Dead consumers whose jobs are to be taken over ("" = jobs idle past reclaim_idle_, any
   // consumer); strand only.
   std::set<std::string> orphans_;
@@ -836,7 +585,7 @@ void WorkerRunner::set_job_decoding(JobDecoding decoding) { impl_->decoding_ = d
 void WorkerRunner::set_stream_handler(StreamJobHandler handler) { impl_->stream_handler_ = std::move(handler); }
 
 void WorkerRunner::set_metrics(metrics::Registry& registry) {
-  impl_->metrics_ = std::make_unique<JobMetrics>(registry);
+  impl_->metrics_ = std::make_unique<detail::JobMetrics>(registry);
   registry.on_collect([weak = std::weak_ptr<Impl>(impl_)] {
     if (auto self = weak.lock(); self && self->metrics_) {
       self->metrics_->in_flight.set(static_cast<double>(self->in_flight_.load()));

@@ -1,30 +1,14 @@
 #include "ragd/queue/streams.hpp"
 
+#include "redis_replies.hpp"
 #include <gtest/gtest.h>
 
 namespace ragd::queue {
 namespace {
 
-redis::Reply str(std::string s) {
-  redis::Reply r;
-  r.kind = redis::Reply::Kind::string;
-  r.str = std::move(s);
-  return r;
-}
-
-redis::Reply integer(long long n) {
-  redis::Reply r;
-  r.kind = redis::Reply::Kind::integer;
-  r.integer = n;
-  return r;
-}
-
-redis::Reply array(std::vector<redis::Reply> elements) {
-  redis::Reply r;
-  r.kind = redis::Reply::Kind::array;
-  r.elements = std::move(elements);
-  return r;
-}
+constexpr auto str = test::reply_string;
+constexpr auto integer = test::reply_integer;
+constexpr auto array = test::reply_array;
 
 TEST(QueueStreams, EachPriorityHasItsStreamAndBound) {
   QueueConfig c;
