@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "llm_jobs.hpp"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -17,22 +18,10 @@ namespace asio = boost::asio;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-queue::Job chat_job(std::string question, std::chrono::milliseconds deadline = 20s) {
-  queue::Job job;
-  job.id = "job-1";
-  job.deadline_unix_ms = unix_ms() + deadline.count();
-  job.question = question;
-  job.messages = {{"system", "Answer from the context."}, {"user", std::move(question)}};
-  return job;
-}
+using test::chat_job;
 
 LlmConfig config_for(const std::string& base_url, int max_attempts = 3) {
-  LlmConfig cfg;
-  cfg.base_url = base_url;
-  cfg.model = "test-model";
-  cfg.max_attempts = max_attempts;
-  cfg.timeout_ms = 10000;
-  return cfg;
+  return test::llm_config_for(base_url, max_attempts);
 }
 
 TEST(ChatCompletionsUrl, AcceptsBaseUrlsWithOrWithoutV1) {

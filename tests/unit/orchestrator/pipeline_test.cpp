@@ -65,6 +65,18 @@ struct Rig {
     return q;
   }
 
+  // Opens the model's gate once `n` jobs were asked for (polled on the io_context).
+  void release_gate_at_jobs(std::size_t n) {
+    asio::co_spawn(
+        io,
+        [this, n]() -> asio::awaitable<void> {
+          CO_ASSERT_TRUE(co_await ragd::test::eventually([&] { return jobs.jobs.size() == n; },
+                                                         std::chrono::seconds(10)));
+          jobs.gate.release();
+        },
+        asio::detached);
+  }
+
   Result<QueryResult> ask(QueryRequest q) {
     auto fut = asio::co_spawn(io, pipeline->run(std::move(q)), asio::use_future);
     io.run();
@@ -159,14 +171,7 @@ TEST(Pipeline, ConcurrentIdenticalMissesShareOneComputation) {
         rig.io, [&]() -> asio::awaitable<void> { results.push_back(co_await rig.pipeline->run(Rig::request("q"))); },
         asio::detached);
   }
-  asio::co_spawn(
-      rig.io,
-      [&]() -> asio::awaitable<void> {
-        CO_ASSERT_TRUE(co_await ragd::test::eventually([&] { return rig.jobs.jobs.size() == 1; },
-                                                 std::chrono::seconds(10)));
-        rig.jobs.gate.release();
-      },
-      asio::detached);
+  rig.release_gate_at_jobs(1);
   rig.io.run();
   ASSERT_EQ(results.size(), 20u);
   int coalesced = 0;
@@ -334,14 +339,7 @@ TEST(Pipeline, StreamedFollowersOfOneComputationReceiveTheSameStream) {
         [&, s = sinks.back()]() -> asio::awaitable<void> { results.push_back(co_await rig.pipeline->run(streamed("q", s))); },
         asio::detached);
   }
-  asio::co_spawn(
-      rig.io,
-      [&]() -> asio::awaitable<void> {
-        CO_ASSERT_TRUE(co_await ragd::test::eventually([&] { return rig.jobs.jobs.size() == 1; },
-                                                       std::chrono::seconds(10)));
-        rig.jobs.gate.release();
-      },
-      asio::detached);
+  rig.release_gate_at_jobs(1);
   rig.io.run();
   ASSERT_EQ(results.size(), 5u);
   EXPECT_EQ(rig.jobs.jobs.size(), 1u);
