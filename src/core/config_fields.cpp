@@ -205,8 +205,21 @@ class EnvReader final : public ConfigFields {
   std::string error_;
 };
 
+// A walk that knows the dotted path of the section it is in.
+class PathWalk : public ConfigFields {
+ public:
+  void section(std::string_view key, const std::function<void(ConfigFields&)>& describe) override {
+    const std::string outer = path_;
+    path_ = join(path_, key);
+    describe(*this);
+    path_ = outer;
+  }
+ protected:
+  std::string path_;
+};
+
 // Checks every constraint, keeping the first failure.
-class Validator final : public ConfigFields {
+class Validator final : public PathWalk {
  public:
   Pass pass() const override { return Pass::validate; }
 
@@ -217,12 +230,6 @@ class Validator final : public ConfigFields {
   void field(std::string_view, std::int64_t&, const char*) override {}
   void field(std::string_view, std::size_t&, const char*) override {}
   void field(std::string_view, std::vector<std::string>&) override {}
-  void section(std::string_view key, const std::function<void(ConfigFields&)>& describe) override {
-    const std::string outer = path_;
-    path_ = join(path_, key);
-    describe(*this);
-    path_ = outer;
-  }
   void list(std::string_view key, const std::function<void(std::size_t)>&, const std::function<std::size_t()>& size,
             const std::function<void(ConfigFields&, std::size_t)>& describe) override {
     const std::string outer = path_;
@@ -240,12 +247,11 @@ class Validator final : public ConfigFields {
   const std::string& error() const { return error_; }
 
  private:
-  std::string path_;
   std::string error_;
 };
 
 // Lists the environment variables the fields name, with each one's key path.
-class EnvLister final : public ConfigFields {
+class EnvLister final : public PathWalk {
  public:
   Pass pass() const override { return Pass::env; }
 
@@ -256,12 +262,6 @@ class EnvLister final : public ConfigFields {
   void field(std::string_view key, std::int64_t&, const char* env) override { add(key, env); }
   void field(std::string_view key, std::size_t&, const char* env) override { add(key, env); }
   void field(std::string_view, std::vector<std::string>&) override {}
-  void section(std::string_view key, const std::function<void(ConfigFields&)>& describe) override {
-    const std::string outer = path_;
-    path_ = join(path_, key);
-    describe(*this);
-    path_ = outer;
-  }
   // Elements of a list name no variables (their keys are indexed, not fixed).
   void list(std::string_view, const std::function<void(std::size_t)>&, const std::function<std::size_t()>&,
             const std::function<void(ConfigFields&, std::size_t)>&) override {}
@@ -275,7 +275,6 @@ class EnvLister final : public ConfigFields {
     if (env) vars_.push_back({env, join(path_, key)});
   }
 
-  std::string path_;
   std::vector<ConfigEnvVariable> vars_;
 };
 
