@@ -1,10 +1,11 @@
 // POST /query with "stream": true over real HTTP on loopback: ragd, ragd-worker processes,
 // redis-server and fake-llm streaming. The events (sources before the model starts, the
 // answer's pieces, done), the cache (a hit streams at once, a miss is stored once complete),
-// single-flight followers, and the ends a stream can come to: the client hangs up (the job is
-// cancelled and the model call aborted), the client reads too slowly (the stream is cut), a
-// worker dies before the first piece (the job is retried) or after it (an error event; the
-// partial answer is neither cached nor kept in the session).
+// single-flight followers, HTTP/1.0 clients (no chunks: the body ends with the connection),
+// and the ends a stream can come to: the client hangs up (the job is cancelled and the model
+// call aborted), the client reads too slowly (the stream is cut), a worker dies before the
+// first piece (the job is retried) or after it (an error event; the partial answer is neither
+// cached nor kept in the session).
 #include "sse_client.hpp"
 #include "stack.hpp"
 
@@ -49,6 +50,12 @@ struct StreamStack {
     b["stream"] = true;
     return std::make_unique<SseClient>(stack->port(), "/query", b.dump(), std::map<std::string, std::string>{},
                                        receive_buffer);
+  }
+  // The same request as HTTP/1.0, which knows no chunked encoding.
+  std::unique_ptr<SseClient> ask_http10(const json& body, std::map<std::string, std::string> headers = {}) {
+    json b = body;
+    b["stream"] = true;
+    return std::make_unique<SseClient>(stack->port(), "/query", b.dump(), headers, 0, "HTTP/1.0");
   }
   std::string cached_answers() { return stack->redis().cli({"KEYS", "ragd:cache:answers:*"}); }
 };
@@ -118,6 +125,56 @@ TEST(QueryStream, SendsSourcesThenThePiecesOfTheAnswerThenDoneAndAHitStreamsAtOn
   EXPECT_EQ(json::parse(hit.list[2].data).at("cache"), "hit");
   EXPECT_TRUE(again->next_event(5s) == std::nullopt && again->ended());
   EXPECT_EQ(stat(llm, "stream_calls"), 1);
+}
+
+// The bytes a well-formed event stream of `events` consists of, and nothing else.
+std::string serialized(const std::vector<SseEvent>& events) {
+  std::string out;
+  for (const auto& e : events) out += "event: " + e.event + "\ndata: " + e.data + "\n\n";
+  return out;
+}
+
+// An HTTP/1.0 client cannot read chunked encoding and has no other way to find the end of a
+// body of unknown length than the connection's end: the events come as plain bytes, and the
+// server closes the connection after `done`, also when the client asked for keep-alive.
+void expect_close_delimited_stream(SseClient& c) {
+  ASSERT_TRUE(c.read_head());
+  EXPECT_EQ(c.status_line.substr(0, 12), "HTTP/1.0 200") << c.status_line;
+  EXPECT_EQ(c.headers["content-type"], "text/event-stream");
+  EXPECT_EQ(c.headers.count("transfer-encoding"), 0u) << c.headers["transfer-encoding"];
+  EXPECT_EQ(c.headers.count("content-length"), 0u) << c.headers["content-length"];
+  EXPECT_EQ(c.headers["connection"], "close");
+  auto ev = read_all(c);
+  ASSERT_GE(ev.list.size(), 4u);
+  EXPECT_EQ(ev.list.front().event, "sources");
+  EXPECT_FALSE(json::parse(ev.list.front().data).at("sources").empty());
+  for (std::size_t i = 1; i + 1 < ev.list.size(); ++i) EXPECT_EQ(ev.list[i].event, "delta") << i;
+  EXPECT_EQ(ev.list.back().event, "done") << ev.list.back().data;
+  EXPECT_GE(ev.deltas, 2);
+  EXPECT_TRUE(ev.text.starts_with("fake answer to:")) << ev.text;
+  EXPECT_EQ(json::parse(ev.list.back().data).at("cache"), "miss");
+  // The server ends the body by closing: the read after done finds the end of the connection
+  // (a server that kept it open would leave this read waiting out its limit).
+  EXPECT_TRUE(c.next_event(10s) == std::nullopt);
+  EXPECT_TRUE(c.ended());
+  // Nothing but the events crossed the wire: no chunk sizes, no terminating chunk.
+  EXPECT_EQ(c.transcript(), serialized(ev.list));
+}
+
+TEST(QueryStream, AnHttp10ClientGetsTheEventsUnchunkedAndTheServerClosesAtTheEnd) {
+  FakeLlm llm({"--answer-words", "40", "--first-token-ms", "50", "--inter-token-ms", "5"});
+  StreamStack s(llm);
+  ASSERT_TRUE(s->wait_ready());
+  auto c = s.ask_http10({{"query", "How do I scale workers?"}});
+  expect_close_delimited_stream(*c);
+}
+
+TEST(QueryStream, AnHttp10ClientAskingForKeepAliveStillGetsAStreamEndedByClosing) {
+  FakeLlm llm({"--answer-words", "40", "--first-token-ms", "50", "--inter-token-ms", "5"});
+  StreamStack s(llm);
+  ASSERT_TRUE(s->wait_ready());
+  auto c = s.ask_http10({{"query", "How do I scale workers?"}}, {{"Connection", "keep-alive"}});
+  expect_close_delimited_stream(*c);
 }
 
 TEST(QueryStream, ErrorsBeforeTheStreamStartsKeepTheirStatus) {

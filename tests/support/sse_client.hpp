@@ -1,6 +1,6 @@
 // A client of streamed HTTP responses for integration tests: one POST over a plain loopback
-// socket, the response head, then the body as it comes (chunked or close-delimited) split
-// into server-sent events. Blocking with a per-read timeout; the socket closes with the
+// socket (HTTP/1.1, or HTTP/1.0 when asked), the response head, then the body as it comes
+// (chunked or close-delimited) split into server-sent events. Blocking with a per-read timeout; the socket closes with the
 // object (or close(), which is how a test hangs up mid-stream).
 #pragma once
 
@@ -27,8 +27,10 @@ struct SseEvent {
 class SseClient {
  public:
   // `receive_buffer`: when positive, the socket's SO_RCVBUF (a slow reader's small window).
+  // `version`: the request line's protocol, "HTTP/1.1" or "HTTP/1.0".
   SseClient(int port, const std::string& path, const std::string& body,
-            const std::map<std::string, std::string>& headers = {}, int receive_buffer = 0) {
+            const std::map<std::string, std::string>& headers = {}, int receive_buffer = 0,
+            const std::string& version = "HTTP/1.1") {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd_ < 0) throw std::runtime_error("socket failed");
     if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
@@ -37,7 +39,7 @@ class SseClient {
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) throw std::runtime_error("connect failed");
-    std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+    std::string req = "POST " + path + " " + version + "\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
     for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
     req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
@@ -62,6 +64,7 @@ class SseClient {
     }
     std::string head = raw_.substr(0, end);
     raw_.erase(0, end + 4);
+    status_line = head.substr(0, head.find("\r\n"));
     status = std::stoi(head.substr(9, 3));
     std::size_t pos = head.find("\r\n");
     while (pos != std::string::npos) {
@@ -75,7 +78,8 @@ class SseClient {
       }
       pos = next;
     }
-    chunked_ = headers["transfer-encoding"] == "chunked";
+    auto te = headers.find("transfer-encoding");
+    chunked_ = te != headers.end() && te->second == "chunked";
     return true;
   }
 
@@ -113,7 +117,10 @@ class SseClient {
   bool ended() const { return body_ended_; }
   // The whole body seen so far that is not yet an event.
   const std::string& rest() const { return body_; }
+  // Every byte of the body decoded so far, events included (chunk framing removed).
+  const std::string& transcript() const { return transcript_; }
 
+  std::string status_line;  // e.g. "HTTP/1.0 200 OK"
   int status = 0;
   std::map<std::string, std::string> headers;
 
@@ -140,6 +147,7 @@ class SseClient {
   void decode() {
     if (!chunked_) {
       body_ += raw_;
+      transcript_ += raw_;
       raw_.clear();
       return;
     }
@@ -154,6 +162,7 @@ class SseClient {
         return;
       }
       body_.append(raw_, crlf + 2, size);
+      transcript_.append(raw_, crlf + 2, size);
       raw_.erase(0, crlf + 2 + size + 2);
     }
   }
@@ -161,6 +170,7 @@ class SseClient {
   int fd_ = -1;
   std::string raw_;   // bytes read, not yet decoded
   std::string body_;  // decoded body, not yet split into events
+  std::string transcript_;  // the whole decoded body
   bool chunked_ = false;
   bool closed_ = false;
   bool body_ended_ = false;
