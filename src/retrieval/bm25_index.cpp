@@ -58,6 +58,9 @@ struct Accumulator {
   std::vector<std::uint32_t> term_documents;
   std::vector<float> document_scores;
   std::vector<std::uint32_t> touched_documents;
+  // search_terms(..., among): 1 for the slots of the set's ids, 0 elsewhere.
+  std::vector<std::uint8_t> allowed;
+  std::vector<std::uint32_t> allowed_slots;
 };
 
 Accumulator& accumulator() {
@@ -252,9 +255,9 @@ std::vector<ScoredId> Bm25Index::search(std::string_view query, int k) const {
   return search_terms(acc.query, k);
 }
 
-std::vector<ScoredId> Bm25Index::search_terms(const AnalyzedText& query, int k) const {
+std::vector<ScoredId> Bm25Index::search_terms(const AnalyzedText& query, int k, const IdSet* among) const {
   std::vector<ScoredId> out;
-  if (k <= 0 || query.empty()) return out;
+  if (k <= 0 || query.empty() || (among != nullptr && among->empty())) return out;
   Accumulator& acc = accumulator();
 
   std::shared_lock lock(mutex_);
@@ -277,6 +280,18 @@ std::vector<ScoredId> Bm25Index::search_terms(const AnalyzedText& query, int k) 
 
   if (acc.scores.size() < m.slots.size()) acc.scores.resize(m.slots.size(), 0.0f);
   acc.touched.clear();
+  const std::uint8_t* allowed = nullptr;
+  if (among != nullptr) {
+    if (acc.allowed.size() < m.slots.size()) acc.allowed.resize(m.slots.size(), 0);
+    acc.allowed_slots.clear();
+    for (auto id : among->ids()) {
+      auto it = m.slot_of.find(id);
+      if (it == m.slot_of.end()) continue;
+      acc.allowed[it->second] = 1;
+      acc.allowed_slots.push_back(it->second);
+    }
+    allowed = acc.allowed.data();
+  }
   const double n = static_cast<double>(m.live);
   const double avgdl = std::max(1.0, static_cast<double>(m.live_length) / n);
   const auto k1 = static_cast<float>(params_.k1);
@@ -301,15 +316,18 @@ std::vector<ScoredId> Bm25Index::search_terms(const AnalyzedText& query, int k) 
       const Slot& slot = m.slots[p.slot];
       if (!slot.live) continue;
       const auto tf = static_cast<float>(p.tf);
-      const float norm = k1 * (1.0f - b + b * static_cast<float>(slot.length) * inv_avgdl);
-      float& score = acc.scores[p.slot];
-      if (score == 0.0f) acc.touched.push_back(p.slot);
-      score += weight * tf / (tf + norm);
+      // Documents' statistics count every chunk, so a chunk of the set scores as it would
+      // in an unrestricted search.
       if (by_document && slot.document != kNoDocument) {
         float& document_tf = acc.document_tf[slot.document];
         if (document_tf == 0.0f) acc.term_documents.push_back(slot.document);
         document_tf += tf;
       }
+      if (allowed != nullptr && allowed[p.slot] == 0) continue;
+      const float norm = k1 * (1.0f - b + b * static_cast<float>(slot.length) * inv_avgdl);
+      float& score = acc.scores[p.slot];
+      if (score == 0.0f) acc.touched.push_back(p.slot);
+      score += weight * tf / (tf + norm);
     }
     if (!by_document) continue;
     const auto document_idf = static_cast<float>(idf_of(documents, static_cast<double>(acc.term_documents.size())));
@@ -356,6 +374,7 @@ std::vector<ScoredId> Bm25Index::search_terms(const AnalyzedText& query, int k) 
   out.reserve(heap.size());
   for (auto s : heap) out.emplace_back(m.slots[s].id, acc.scores[s]);
   for (auto s : acc.touched) acc.scores[s] = 0.0f;
+  for (auto s : acc.allowed_slots) acc.allowed[s] = 0;
   return out;
 }
 

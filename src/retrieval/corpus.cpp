@@ -19,6 +19,8 @@ bool is_zero(const std::vector<float>& v) {
   return std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; });
 }
 
+bool filtered(const CorpusQuery& q) { return q.filter != nullptr && !q.filter->empty(); }
+
 // A few spare results make up for the duplicates dropped from the hits.
 int fetch_depth(int top_k) { return top_k + std::min(top_k, 8); }
 
@@ -115,7 +117,8 @@ Result<IngestStats> Corpus::add(PreparedDocuments batch, const ChangePosition* a
     chunks_.emplace(c.id, std::move(c));
   }
   for (Document& d : batch.documents) {
-    documents_[d.id] = DocumentInfo{std::move(d.title), std::move(d.metadata), std::move(d.text)};
+    MetadataFields fields = MetadataFields::parse(d.metadata);
+    documents_[d.id] = DocumentInfo{std::move(d.title), std::move(d.metadata), std::move(d.text), std::move(fields)};
   }
   const std::uint64_t v = advance_version(at);
   return IngestStats{batch.documents.size(), keys.size(), v};
@@ -138,33 +141,50 @@ Result<bool> Corpus::remove(const std::string& doc_id, const ChangePosition* at)
 }
 
 Result<std::vector<ScoredId>> Corpus::ranked_keys(const AnalyzedText& terms, const std::vector<float>& vector,
-                                                  int depth, SearchMode mode, std::vector<ScoredId>* searched) const {
+                                                  int depth, SearchMode mode, std::vector<ScoredId>* searched,
+                                                  const IdSet* among) const {
   std::vector<ScoredId> dense;
   if (searched) {
     dense = std::move(*searched);
   } else if (mode != SearchMode::lexical && !vector.empty() && !is_zero(vector)) {
     const int list_depth = mode == SearchMode::hybrid ? std::max(depth, config_.candidates) : depth;
-    auto found = index_.search(vector.data(), list_depth);
+    auto found = among ? index_.search_among(vector.data(), list_depth, *among) : index_.search(vector.data(), list_depth);
     if (!found) return found.error();
     dense = std::move(*found);
   }
   if (mode == SearchMode::dense) return dense;
-  if (mode == SearchMode::lexical) return lexical_.search_terms(terms, depth);
+  if (mode == SearchMode::lexical) return lexical_.search_terms(terms, depth, among);
   std::vector<std::vector<ScoredId>> lists;
   lists.push_back(std::move(dense));
-  lists.push_back(lexical_.search_terms(terms, std::max(depth, config_.candidates)));
+  lists.push_back(lexical_.search_terms(terms, std::max(depth, config_.candidates), among));
   return fuse(lists, hybrid_fusion(config_), static_cast<std::size_t>(depth));
 }
 
 Result<std::vector<Hit>> Corpus::search(const AnalyzedText& terms, const std::vector<float>& vector, int top_k,
-                                        SearchMode mode) const {
+                                        SearchMode mode, const MetadataFilter* filter) const {
   std::shared_lock lock(mutex_);
-  return hits_locked(terms, vector, top_k, mode, nullptr);
+  return hits_locked(terms, vector, top_k, mode, nullptr, filter);
+}
+
+IdSet Corpus::matching_keys(const MetadataFilter& filter) const {
+  std::vector<std::int64_t> keys;
+  for (const auto& [id, doc] : documents_) {
+    if (!filter.matches(doc.fields)) continue;
+    const auto& chunk_keys = doc_chunks_.at(id);
+    keys.insert(keys.end(), chunk_keys.begin(), chunk_keys.end());
+  }
+  return IdSet(std::move(keys));
 }
 
 Result<std::vector<Hit>> Corpus::hits_locked(const AnalyzedText& terms, const std::vector<float>& vector, int top_k,
-                                             SearchMode mode, std::vector<ScoredId>* dense) const {
-  auto found = ranked_keys(terms, vector, fetch_depth(top_k), mode, dense);
+                                             SearchMode mode, std::vector<ScoredId>* dense,
+                                             const MetadataFilter* filter) const {
+  std::optional<IdSet> among;
+  if (filter != nullptr && !filter->empty()) {
+    among = matching_keys(*filter);
+    if (among->empty()) return std::vector<Hit>();
+  }
+  auto found = ranked_keys(terms, vector, fetch_depth(top_k), mode, dense, among ? &*among : nullptr);
   if (!found) return found.error();
   std::vector<Hit> hits;
   hits.reserve(static_cast<std::size_t>(top_k));
@@ -190,7 +210,8 @@ void Corpus::search_batch(std::vector<CorpusQuery>& queries) const {
   int depth = 0;
   for (std::size_t i = 0; i < queries.size(); ++i) {
     const CorpusQuery& q = queries[i];
-    if (q.mode == SearchMode::lexical || q.vector.empty() || is_zero(q.vector)) continue;
+    // A filtered query searches its own dense list, among its filter's chunks.
+    if (q.mode == SearchMode::lexical || q.vector.empty() || is_zero(q.vector) || filtered(q)) continue;
     searched.push_back(i);
     flat.insert(flat.end(), q.vector.begin(), q.vector.end());
     const int fetch = fetch_depth(q.top_k);
@@ -208,11 +229,15 @@ void Corpus::search_batch(std::vector<CorpusQuery>& queries) const {
   }
   for (std::size_t i = 0; i < queries.size(); ++i) {
     CorpusQuery& q = queries[i];
+    if (filtered(q)) {
+      q.result.emplace(hits_locked(q.terms, q.vector, q.top_k, q.mode, nullptr, q.filter.get()));
+      continue;
+    }
     // Each query keeps its own depth of the shared list (a prefix: the list is ranked).
     const int fetch = fetch_depth(q.top_k);
     const auto own = static_cast<std::size_t>(q.mode == SearchMode::hybrid ? std::max(fetch, config_.candidates) : fetch);
     if (dense[i].size() > own) dense[i].resize(own);
-    q.result.emplace(hits_locked(q.terms, q.vector, q.top_k, q.mode, &dense[i]));
+    q.result.emplace(hits_locked(q.terms, q.vector, q.top_k, q.mode, &dense[i], nullptr));
   }
 }
 
@@ -226,6 +251,18 @@ std::optional<StoredDocument> Corpus::document(const std::string& doc_id) const 
   if (it == documents_.end()) return std::nullopt;
   const DocumentInfo& d = it->second;
   return StoredDocument{doc_id, d.title, d.metadata, d.text, doc_chunks_.at(doc_id).size()};
+}
+
+DocumentPage Corpus::list_documents(std::string_view after, std::size_t limit) const {
+  DocumentPage page;
+  std::shared_lock lock(mutex_);
+  auto it = after.empty() ? documents_.begin() : documents_.upper_bound(after);
+  for (; it != documents_.end() && page.documents.size() < limit; ++it) {
+    const DocumentInfo& d = it->second;
+    page.documents.push_back(DocumentSummary{it->first, d.title, d.metadata, doc_chunks_.at(it->first).size()});
+  }
+  page.more = it != documents_.end();
+  return page;
 }
 
 ChangePosition Corpus::position() const {
@@ -267,7 +304,7 @@ Result<SnapshotData> Corpus::snapshot(EmbedderStamp stamp) const {
   data.index_description = index_.describe();
   data.documents.reserve(docs.size());
   for (const auto& [id, doc_keys] : docs) {
-    const DocumentInfo& d = documents_.at(std::string(id));
+    const DocumentInfo& d = documents_.find(id)->second;
     data.documents.push_back(StoredDocument{std::string(id), d.title, d.metadata, d.text, doc_keys->size()});
   }
   return data;
@@ -292,7 +329,8 @@ Result<void> Corpus::restore(SnapshotData data) {
   if (auto added = index_.add(keys, data.vectors.data(), keys.size()); !added) return added.error();
   lexical_.add(std::move(prepared));
   for (StoredDocument& d : data.documents) {
-    documents_[d.id] = DocumentInfo{std::move(d.title), std::move(d.metadata), std::move(d.text)};
+    MetadataFields fields = MetadataFields::parse(d.metadata);
+    documents_[d.id] = DocumentInfo{std::move(d.title), std::move(d.metadata), std::move(d.text), std::move(fields)};
   }
   for (Chunk& c : data.chunks) {
     doc_chunks_[c.doc_id].push_back(c.id);
@@ -305,7 +343,7 @@ Result<void> Corpus::restore(SnapshotData data) {
     if (documents_.count(id) != 0) continue;
     std::vector<const Chunk*> parts;
     for (auto key : doc_keys) parts.push_back(&chunks_.at(key));
-    documents_[id] = DocumentInfo{document_title_of(parts), std::string(), text_from_chunks(parts)};
+    documents_[id] = DocumentInfo{document_title_of(parts), std::string(), text_from_chunks(parts), {}};
   }
   next_chunk_key_.store(std::max(data.next_chunk_key, max_key + 1));
   version_.store(data.index_version);

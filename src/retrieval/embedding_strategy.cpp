@@ -34,12 +34,13 @@ std::optional<Error> degrade(const SearchService& service, const Error& cause, S
 
 boost::asio::awaitable<Result<SearchResult>> BuiltinEmbedding::retrieve(SearchService& service, std::string query,
                                                                         int top_k, SearchMode mode,
-                                                                        std::chrono::milliseconds timeout) {
-  return service.search_on_pool(std::move(query), top_k, mode, timeout);
+                                                                        std::chrono::milliseconds timeout,
+                                                                        MetadataFilterPtr filter) {
+  return service.search_on_pool(std::move(query), top_k, mode, timeout, std::move(filter));
 }
 
 Result<SearchResult> BuiltinEmbedding::retrieve_sync(const SearchService& service, std::string_view query, int top_k,
-                                                     SearchMode mode) const {
+                                                     SearchMode mode, const MetadataFilter* filter) const {
   if (auto ok = check_search(query, top_k); !ok) return ok.error();
   // Embedding happens before the corpus's lock, so readers hold it only while searching and
   // ingests are not starved. Query terms are weighted by their IDF in the lexical index:
@@ -49,7 +50,7 @@ Result<SearchResult> BuiltinEmbedding::retrieve_sync(const SearchService& servic
   std::vector<float> idf;
   service.corpus().idf_of_terms(terms, idf);
   const std::vector<float> vec = embedder_.embed_terms(terms, idf);
-  auto hits = service.corpus().search(terms, vec, top_k, mode);
+  auto hits = service.corpus().search(terms, vec, top_k, mode, filter);
   if (!hits) return hits.error();
   SearchResult out;
   out.mode_used = mode;
@@ -74,13 +75,16 @@ Result<std::vector<float>> BuiltinEmbedding::embed_chunks_sync(std::vector<std::
 
 boost::asio::awaitable<Result<SearchResult>> RemoteEmbedding::retrieve(SearchService& service, std::string query,
                                                                        int top_k, SearchMode mode,
-                                                                       std::chrono::milliseconds timeout) {
-  if (timeout == kNoDeadline) co_return co_await retrieve_now(service, std::move(query), top_k, mode);
-  co_return co_await with_timeout(retrieve_now(service, std::move(query), top_k, mode), timeout, "retrieval");
+                                                                       std::chrono::milliseconds timeout,
+                                                                       MetadataFilterPtr filter) {
+  if (timeout == kNoDeadline) co_return co_await retrieve_now(service, std::move(query), top_k, mode, std::move(filter));
+  co_return co_await with_timeout(retrieve_now(service, std::move(query), top_k, mode, std::move(filter)), timeout,
+                                  "retrieval");
 }
 
 boost::asio::awaitable<Result<SearchResult>> RemoteEmbedding::retrieve_now(SearchService& service, std::string query,
-                                                                           int top_k, SearchMode mode) {
+                                                                           int top_k, SearchMode mode,
+                                                                           MetadataFilterPtr filter) {
   if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
   Result<std::vector<float>> vec = std::vector<float>();
   if (mode == SearchMode::hybrid) {
@@ -96,10 +100,11 @@ boost::asio::awaitable<Result<SearchResult>> RemoteEmbedding::retrieve_now(Searc
     vec = std::vector<float>();
   }
   const Corpus& corpus = service.corpus();
-  auto work = [&corpus, query = std::move(query), vec = std::move(*vec), top_k, mode = out.mode_used] {
+  auto work = [&corpus, query = std::move(query), vec = std::move(*vec), top_k, mode = out.mode_used,
+               filter = std::move(filter)] {
     AnalyzedText terms;
     corpus.analyzer().analyze(query, terms);
-    return corpus.search(terms, vec, top_k, mode);
+    return corpus.search(terms, vec, top_k, mode, filter.get());
   };
   auto hits = co_await run_on(service.pool(), std::move(work));
   if (!hits) co_return hits.error();
@@ -108,7 +113,7 @@ boost::asio::awaitable<Result<SearchResult>> RemoteEmbedding::retrieve_now(Searc
 }
 
 Result<SearchResult> RemoteEmbedding::retrieve_sync(const SearchService& service, std::string_view query, int top_k,
-                                                    SearchMode mode) const {
+                                                    SearchMode mode, const MetadataFilter* filter) const {
   if (auto ok = check_search(query, top_k); !ok) return ok.error();
   SearchResult out;
   out.mode_used = mode;
@@ -122,7 +127,7 @@ Result<SearchResult> RemoteEmbedding::retrieve_sync(const SearchService& service
   } else if (auto failed = degrade(service, embedded.error(), mode, out)) {
     return *failed;
   }
-  auto hits = service.corpus().search(terms, vec, top_k, out.mode_used);
+  auto hits = service.corpus().search(terms, vec, top_k, out.mode_used, filter);
   if (!hits) return hits.error();
   out.hits = std::move(*hits);
   return out;

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdio>
+
 namespace ragd::retrieval {
 
 using nlohmann::json;
@@ -17,10 +20,25 @@ std::optional<MetadataValue> scalar(const json& v) {
   return std::nullopt;
 }
 
-bool equal(const MetadataValue& want, const json& have) {
-  if (const auto* s = std::get_if<std::string>(&want)) return have.is_string() && have.get_ref<const std::string&>() == *s;
-  if (const auto* b = std::get_if<bool>(&want)) return have.is_boolean() && have.get<bool>() == *b;
-  return have.is_number() && have.get<double>() == std::get<double>(want);
+std::string number_text(double x) {
+  if (x == 0) x = 0;  // -0 and 0 are one value
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  return buf;
+}
+
+// Length-prefixed, so that no choice of keys and values can make two filters' texts equal.
+void append_field(std::string& out, char tag, std::string_view value) {
+  out += tag;
+  out += std::to_string(value.size());
+  out += ':';
+  out += value;
+}
+
+void append_value(std::string& out, const MetadataValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return append_field(out, 's', *s);
+  if (const auto* b = std::get_if<bool>(&v)) return append_field(out, 'b', *b ? "true" : "false");
+  append_field(out, 'n', number_text(std::get<double>(v)));
 }
 
 Result<void> parse_operators(const json& ops, const std::string& at, MetadataCondition& c) {
@@ -72,26 +90,76 @@ Result<MetadataFilter> MetadataFilter::parse(const json& filter) {
   return out;
 }
 
+MetadataFields MetadataFields::from_json(const json& metadata) {
+  MetadataFields out;
+  if (!metadata.is_object()) return out;
+  for (auto it = metadata.begin(); it != metadata.end(); ++it) {
+    if (auto v = scalar(*it)) out.values.emplace_back(it.key(), std::move(*v));
+  }
+  // nlohmann's objects iterate in key order with distinct keys; sorting again costs little
+  // and keeps find()'s precondition whatever the object type.
+  std::sort(out.values.begin(), out.values.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+MetadataFields MetadataFields::parse(std::string_view metadata_json) {
+  if (metadata_json.empty()) return {};
+  return from_json(json::parse(metadata_json, nullptr, /*allow_exceptions=*/false));
+}
+
+const MetadataValue* MetadataFields::find(std::string_view key) const {
+  auto it = std::lower_bound(values.begin(), values.end(), key,
+                             [](const auto& field, std::string_view k) { return field.first < k; });
+  return it != values.end() && it->first == key ? &it->second : nullptr;
+}
+
 bool MetadataFilter::matches(const json& metadata) const {
   if (conditions.empty()) return true;
-  if (!metadata.is_object()) return false;
+  return matches(MetadataFields::from_json(metadata));
+}
+
+bool MetadataFilter::matches(const MetadataFields& metadata) const {
   for (const auto& c : conditions) {
-    auto it = metadata.find(c.key);
-    if (it == metadata.end()) return false;
-    if (!c.any_of.empty()) {
-      bool any = false;
-      for (const auto& v : c.any_of) any = any || equal(v, *it);
-      if (!any) return false;
+    const MetadataValue* have = metadata.find(c.key);
+    if (have == nullptr) return false;
+    // Values of different kinds are never equal (variant ==); numbers compare as doubles.
+    if (!c.any_of.empty() &&
+        std::none_of(c.any_of.begin(), c.any_of.end(), [&](const MetadataValue& v) { return v == *have; })) {
+      return false;
     }
     if (c.gt || c.gte || c.lt || c.lte) {
-      if (!it->is_number()) return false;
-      const double x = it->get<double>();
-      if ((c.gt && !(x > *c.gt)) || (c.gte && !(x >= *c.gte)) || (c.lt && !(x < *c.lt)) || (c.lte && !(x <= *c.lte))) {
+      const double* x = std::get_if<double>(have);
+      if (x == nullptr) return false;
+      if ((c.gt && !(*x > *c.gt)) || (c.gte && !(*x >= *c.gte)) || (c.lt && !(*x < *c.lt)) ||
+          (c.lte && !(*x <= *c.lte))) {
         return false;
       }
     }
   }
   return true;
+}
+
+std::string MetadataFilter::canonical() const {
+  std::vector<const MetadataCondition*> ordered;
+  for (const auto& c : conditions) ordered.push_back(&c);
+  std::sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) { return a->key < b->key; });
+  std::string out;
+  for (const MetadataCondition* c : ordered) {
+    append_field(out, 'k', c->key);
+    std::vector<MetadataValue> values = c->any_of;
+    std::sort(values.begin(), values.end());  // by kind, then value
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    for (const auto& v : values) {
+      out += '=';
+      append_value(out, v);
+    }
+    const std::pair<char, const std::optional<double>*> bounds[] = {
+        {'>', &c->gt}, {'G', &c->gte}, {'<', &c->lt}, {'L', &c->lte}};
+    for (const auto& [tag, bound] : bounds) {
+      if (*bound) append_field(out, tag, number_text(**bound));
+    }
+  }
+  return out;
 }
 
 }  // namespace ragd::retrieval

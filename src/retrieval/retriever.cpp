@@ -30,8 +30,9 @@ Retriever::~Retriever() {
 }
 
 boost::asio::awaitable<Result<SearchResult>> Retriever::retrieve(std::string query, int top_k, SearchMode mode,
-                                                                 std::chrono::milliseconds timeout) {
-  return search_.retrieve(std::move(query), top_k, mode, timeout);
+                                                                 std::chrono::milliseconds timeout,
+                                                                 MetadataFilterPtr filter) {
+  return search_.retrieve(std::move(query), top_k, mode, timeout, std::move(filter));
 }
 
 boost::asio::awaitable<Result<std::vector<Hit>>> Retriever::search(std::string query, int top_k) {
@@ -44,8 +45,9 @@ boost::asio::awaitable<Result<std::vector<Hit>>> Retriever::search(std::string q
   co_return std::move(found->hits);
 }
 
-Result<SearchResult> Retriever::retrieve_sync(std::string_view query, int top_k, SearchMode mode) const {
-  return search_.retrieve_sync(query, top_k, mode);
+Result<SearchResult> Retriever::retrieve_sync(std::string_view query, int top_k, SearchMode mode,
+                                              const MetadataFilter* filter) const {
+  return search_.retrieve_sync(query, top_k, mode, filter);
 }
 
 Result<std::vector<Hit>> Retriever::search_sync(std::string_view query, int top_k) const {
@@ -76,6 +78,12 @@ boost::asio::awaitable<std::optional<StoredDocument>> Retriever::document(std::s
   // On the pool: the corpus's lock may be held by an ingest for a while.
   const Corpus& corpus = corpus_;
   auto work = [&corpus, doc_id = std::move(doc_id)] { return corpus.document(doc_id); };
+  co_return co_await run_on(search_.pool(), std::move(work));
+}
+
+boost::asio::awaitable<DocumentPage> Retriever::list_documents(std::string after, std::size_t limit) {
+  const Corpus& corpus = corpus_;
+  auto work = [&corpus, after = std::move(after), limit] { return corpus.list_documents(after, limit); };
   co_return co_await run_on(search_.pool(), std::move(work));
 }
 

@@ -25,11 +25,12 @@ std::int64_t steady_ms() {
 
 // A search waiting in the batch queue; the batch that takes it hands its hits back.
 struct SearchService::PendingSearch : Handoff<Result<std::vector<Hit>>> {
-  PendingSearch(boost::asio::any_io_executor ex, std::string q, int k, SearchMode m)
-      : Handoff(std::move(ex)), query(std::move(q)), top_k(k), mode(m) {}
+  PendingSearch(boost::asio::any_io_executor ex, std::string q, int k, SearchMode m, MetadataFilterPtr f)
+      : Handoff(std::move(ex)), query(std::move(q)), top_k(k), mode(m), filter(std::move(f)) {}
   std::string query;
   int top_k;
   SearchMode mode;
+  MetadataFilterPtr filter;
 };
 
 SearchService::SearchService(const RetrievalConfig& config, const Corpus& corpus, EmbeddingStrategy& embedding,
@@ -66,22 +67,28 @@ Result<void> check_search(std::string_view query, int top_k) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 boost::asio::awaitable<Result<SearchResult>> SearchService::retrieve(std::string query, int top_k, SearchMode mode,
-                                                                     std::chrono::milliseconds timeout) {
+                                                                     std::chrono::milliseconds timeout,
+                                                                     MetadataFilterPtr filter) {
   if (timeout <= std::chrono::milliseconds::zero()) {
     co_return make_error(Errc::deadline_exceeded, "retrieval had no time left before the deadline");
   }
-  if (mode != SearchMode::lexical) co_return co_await embedding_.retrieve(*this, std::move(query), top_k, mode, timeout);
-  auto work = [this, query = std::move(query), top_k, mode] { return retrieve_sync(query, top_k, mode); };
+  if (mode != SearchMode::lexical) {
+    co_return co_await embedding_.retrieve(*this, std::move(query), top_k, mode, timeout, std::move(filter));
+  }
+  auto work = [this, query = std::move(query), top_k, mode, filter = std::move(filter)] {
+    return retrieve_sync(query, top_k, mode, filter.get());
+  };
   co_return co_await run_on(pool_.get_executor(), std::move(work), timeout, "retrieval");
 }
 
 boost::asio::awaitable<Result<SearchResult>> SearchService::search_on_pool(std::string query, int top_k,
                                                                            SearchMode mode,
-                                                                           std::chrono::milliseconds timeout) {
+                                                                           std::chrono::milliseconds timeout,
+                                                                           MetadataFilterPtr filter) {
   if (batches(mode)) {
     if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
     auto pending = std::make_shared<PendingSearch>(co_await boost::asio::this_coro::executor, std::move(query),
-                                                   top_k, mode);
+                                                   top_k, mode, std::move(filter));
     enqueue_search(pending);
     // On the deadline the wait ends; the search itself runs on and its late result is dropped.
     const Waited waited = co_await PendingSearch::wait(pending, timeout);
@@ -93,17 +100,20 @@ boost::asio::awaitable<Result<SearchResult>> SearchService::search_on_pool(std::
     out.hits = std::move(*pending->value());
     co_return out;
   }
-  auto work = [this, query = std::move(query), top_k, mode] { return retrieve_sync(query, top_k, mode); };
+  auto work = [this, query = std::move(query), top_k, mode, filter = std::move(filter)] {
+    return retrieve_sync(query, top_k, mode, filter.get());
+  };
   co_return co_await run_on(pool_.get_executor(), std::move(work), timeout, "retrieval");
 }
 #pragma GCC diagnostic pop
 
-Result<SearchResult> SearchService::retrieve_sync(std::string_view query, int top_k, SearchMode mode) const {
-  if (mode != SearchMode::lexical) return embedding_.retrieve_sync(*this, query, top_k, mode);
+Result<SearchResult> SearchService::retrieve_sync(std::string_view query, int top_k, SearchMode mode,
+                                                  const MetadataFilter* filter) const {
+  if (mode != SearchMode::lexical) return embedding_.retrieve_sync(*this, query, top_k, mode, filter);
   if (auto ok = check_search(query, top_k); !ok) return ok.error();
   AnalyzedText terms;
   corpus_.analyzer().analyze(query, terms);
-  auto hits = corpus_.search(terms, {}, top_k, mode);
+  auto hits = corpus_.search(terms, {}, top_k, mode, filter);
   if (!hits) return hits.error();
   SearchResult out;
   out.mode_used = mode;
@@ -187,6 +197,7 @@ void SearchService::search_batch_now(const std::vector<std::shared_ptr<PendingSe
     q.vector = batch_embedder_->embed_terms(q.terms, idf);
     q.top_k = batch[i]->top_k;
     q.mode = batch[i]->mode;
+    q.filter = batch[i]->filter;
   }
   corpus_.search_batch(queries);
 }

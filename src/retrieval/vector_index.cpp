@@ -327,6 +327,24 @@ Result<std::vector<std::vector<ScoredId>>> VectorIndex::search_batch(const float
   }
 }
 
+IdSet::IdSet(std::vector<std::int64_t> ids) : ids_(std::move(ids)) {
+  std::sort(ids_.begin(), ids_.end());
+  ids_.erase(std::unique(ids_.begin(), ids_.end()), ids_.end());
+}
+
+bool IdSet::contains(std::int64_t id) const { return std::binary_search(ids_.begin(), ids_.end(), id); }
+
+Result<std::vector<ScoredId>> VectorIndex::search_among(const float* query, int k, const IdSet& among) const {
+  if (k <= 0 || among.empty()) return std::vector<ScoredId>();
+  pin_openmp_to_one_thread();
+  std::shared_lock lock(mutex_);
+  try {
+    return impl_->search_among(query, k, among);
+  } catch (const std::exception& e) {
+    return index_error("search", e);
+  }
+}
+
 Result<std::vector<ScoredId>> VectorIndex::search(const float* query, int k) const {
   auto batch = search_batch(query, 1, k);
   if (!batch) return batch.error();

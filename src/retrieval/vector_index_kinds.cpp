@@ -7,7 +7,9 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/HNSW.h>
 #include <faiss/impl/IDSelector.h>
+#include <faiss/utils/distances.h>
 
 #include <algorithm>
 #include <cstring>
@@ -123,14 +125,40 @@ class TopK {
   bool cut_ = false;  // holds the k best so far; floor_ is the k-th's score
 };
 
-RawResults run_search(const faiss::Index& index, const float* queries, std::size_t n, idx_t k) {
+RawResults run_search(const faiss::Index& index, const float* queries, std::size_t n, idx_t k,
+                      const faiss::SearchParameters* params = nullptr) {
   RawResults raw;
   raw.k = k;
   raw.scores.resize(n * static_cast<std::size_t>(k));
   raw.labels.resize(n * static_cast<std::size_t>(k));
-  index.search(static_cast<idx_t>(n), queries, k, raw.scores.data(), raw.labels.data());
+  index.search(static_cast<idx_t>(n), queries, k, raw.scores.data(), raw.labels.data(), params);
   return raw;
 }
+
+// The k best of `among`, each scored exactly: `vector_of(id)` is the stored vector of an id
+// the index holds, null for one it does not. Equal scores rank the smaller id first.
+template <typename VectorOf>
+std::vector<ScoredId> exact_among(const float* query, std::size_t dim, int k, const IdSet& among,
+                                  VectorOf&& vector_of) {
+  const std::vector<std::int64_t>& ids = among.ids();
+  TopK best(static_cast<std::size_t>(k));
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const float* v = vector_of(ids[i]);
+    if (v == nullptr) continue;
+    const float score = faiss::fvec_inner_product(query, v, dim);
+    best.scan(&score, 1, i);
+  }
+  std::vector<ScoredId> out;
+  for (const auto& [score, i] : best.sorted()) out.emplace_back(ids[i], score);
+  return out;
+}
+
+// FAISS's selection by our ids (labels that are our ids: IVF).
+struct AmongIds final : faiss::IDSelector {
+  explicit AmongIds(const IdSet& among) : among(among) {}
+  bool is_member(idx_t id) const override { return among.contains(id); }
+  const IdSet& among;
+};
 
 // Exact: every vector is scanned.
 class FlatIndex final : public VectorIndex::Impl {
@@ -181,6 +209,17 @@ class FlatIndex final : public VectorIndex::Impl {
       for (const auto& [score, position] : h) out[q].emplace_back(map_.id_map[position], score);
     }
     return out;
+  }
+
+  // Exact at any size: a flat index scores every vector anyway, and the set's vectors are
+  // read where they lie.
+  std::vector<ScoredId> search_among(const float* query, int k, const IdSet& among) const override {
+    const float* xb = flat_.get_xb();
+    const auto dim = static_cast<std::size_t>(flat_.d);
+    return exact_among(query, dim, k, among, [&](std::int64_t id) -> const float* {
+      auto it = map_.rev_map.find(id);
+      return it == map_.rev_map.end() ? nullptr : xb + static_cast<std::size_t>(it->second) * dim;
+    });
   }
 
   void reconstruct(std::int64_t id, float* out) const override { map_.reconstruct(id, out); }
@@ -257,6 +296,40 @@ class HnswIndex final : public VectorIndex::Impl {
       pending = std::move(short_of_k);
       fetch = std::min<idx_t>(total, fetch * 4);
     }
+    return out;
+  }
+
+  std::vector<ScoredId> search_among(const float* query, int k, const IdSet& among) const override {
+    if (positions_.empty()) return {};
+    if (among.size() <= kExactAmongMax) {
+      const float* xb = static_cast<const faiss::IndexFlat*>(graph_->storage)->get_xb();
+      const auto dim = static_cast<std::size_t>(dim_);
+      return exact_among(query, dim, k, among, [&](std::int64_t id) -> const float* {
+        auto it = positions_.find(id);
+        return it == positions_.end() ? nullptr : xb + static_cast<std::size_t>(it->second) * dim;
+      });
+    }
+    // The graph walk keeps only members (tombstones are not); its beam widens as the set's
+    // share of the graph shrinks, so that a selective set still fills k.
+    struct AmongPositions final : faiss::IDSelector {
+      AmongPositions(const std::vector<std::int64_t>& ids, const IdSet& among) : ids(ids), among(among) {}
+      bool is_member(idx_t position) const override {
+        const std::int64_t id = ids[static_cast<std::size_t>(position)];
+        return id >= 0 && among.contains(id);
+      }
+      const std::vector<std::int64_t>& ids;
+      const IdSet& among;
+    } selector(ids_, among);
+    const auto total = static_cast<idx_t>(graph_->ntotal);
+    const double share = std::min(1.0, static_cast<double>(among.size()) / static_cast<double>(positions_.size()));
+    const int base = std::max(config_.hnsw_ef_search, k);
+    faiss::SearchParametersHNSW params;
+    params.sel = &selector;
+    params.efSearch = static_cast<int>(std::min<double>(static_cast<double>(total), std::min(16.0 * base, base / share)));
+    const idx_t fetch = std::min<idx_t>(k, total);
+    const RawResults raw = run_search(*graph_, query, 1, fetch, &params);
+    std::vector<ScoredId> out = std::move(collect(raw, 1).front());
+    for (auto& hit : out) hit.first = ids_[static_cast<std::size_t>(hit.first)];
     return out;
   }
 
@@ -365,6 +438,24 @@ class IvfIndex final : public VectorIndex::Impl {
     if (exact_) return exact_->search(queries, n, k);
     if (lists_->ntotal == 0) return std::vector<std::vector<ScoredId>>(n);
     return collect(run_search(*lists_, queries, n, std::min<idx_t>(k, lists_->ntotal)), n);
+  }
+
+  std::vector<ScoredId> search_among(const float* query, int k, const IdSet& among) const override {
+    if (exact_) return exact_->search_among(query, k, among);
+    if (lists_->ntotal == 0) return {};
+    if (among.size() <= kExactAmongMax) {
+      std::vector<float> buffer(static_cast<std::size_t>(dim_));
+      return exact_among(query, buffer.size(), k, among, [&](std::int64_t id) -> const float* {
+        if (!contains(id)) return nullptr;
+        lists_->reconstruct(id, buffer.data());
+        return buffer.data();
+      });
+    }
+    AmongIds selector(among);
+    faiss::SearchParametersIVF params;
+    params.sel = &selector;
+    params.nprobe = lists_->nprobe;
+    return collect(run_search(*lists_, query, 1, std::min<idx_t>(k, lists_->ntotal), &params), 1).front();
   }
 
   void reconstruct(std::int64_t id, float* out) const override {

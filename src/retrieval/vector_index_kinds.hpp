@@ -28,6 +28,8 @@ struct VectorIndex::Impl {
   virtual std::size_t remove(const std::vector<std::int64_t>& ids) = 0;
   // Up to k live results per query, best first.
   virtual std::vector<std::vector<ScoredId>> search(const float* queries, std::size_t n, int k) const = 0;
+  // Up to k live results among the ids of `among`, best first.
+  virtual std::vector<ScoredId> search_among(const float* query, int k, const IdSet& among) const = 0;
   virtual void reconstruct(std::int64_t id, float* out) const = 0;
   virtual bool contains(std::int64_t id) const = 0;
   virtual std::size_t size() const = 0;

@@ -79,8 +79,9 @@ class Bm25Index {
   // Up to k (id, BM25 score) pairs with a positive score, best first; ties go to the
   // smaller id, so results are deterministic.
   std::vector<ScoredId> search(std::string_view query, int k) const;
-  // search() of a query already analysed by analyzer().
-  std::vector<ScoredId> search_terms(const AnalyzedText& query, int k) const;
+  // search() of a query already analysed by analyzer(); `among` set: only chunks whose ids
+  // it holds are scored and returned, each with the score an unrestricted search gives it.
+  std::vector<ScoredId> search_terms(const AnalyzedText& query, int k, const IdSet* among = nullptr) const;
 
   // idf(t) above for one analysed term (a stem, as analyzer() gives); a term no live
   // chunk holds gets the largest value, df = 0. 0 when the index is empty.

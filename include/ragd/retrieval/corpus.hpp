@@ -10,6 +10,17 @@
 // add and every remove that changed something; it is part of answer-cache keys, so new
 // documents are never hidden behind old answers.
 //
+// Metadata filters: each document's metadata is parsed once, when it is indexed (and when a
+// snapshot is restored), into MetadataFields. A filtered search tests the filter against
+// every document once, under the read lock, and restricts both lists to the matching
+// documents' chunks: BM25 scores only those, the dense list is searched among them
+// (VectorIndex::search_among). So a filtered search returns the top_k best matching
+// chunks whenever that many exist, and a filter that matches nothing returns nothing.
+//
+// Listing: documents are kept in id order, so a page of the listing is found by its
+// position (the last id of the previous page) under the read lock and only that page is
+// copied out. A document added or removed between pages shifts no other document.
+//
 // Change position: a change may come from an ordered log (the replication stream): its
 // position there moves with the change under the same lock and is saved in snapshots, so a
 // restart resumes right after it. version() then becomes the position's sequence when that
@@ -22,6 +33,7 @@
 #include "ragd/core/error.hpp"
 #include "ragd/retrieval/bm25_index.hpp"
 #include "ragd/retrieval/document.hpp"
+#include "ragd/retrieval/metadata_filter.hpp"
 #include "ragd/retrieval/retrieval_config.hpp"
 #include "ragd/retrieval/snapshot.hpp"
 #include "ragd/retrieval/text_analysis.hpp"
@@ -31,6 +43,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -73,7 +87,14 @@ struct CorpusQuery {
   std::vector<float> vector;
   int top_k = 0;
   SearchMode mode = SearchMode::hybrid;
+  std::shared_ptr<const MetadataFilter> filter;  // null = every document
   std::optional<Result<std::vector<Hit>>> result;
+};
+
+// One page of the document listing, in id order.
+struct DocumentPage {
+  std::vector<DocumentSummary> documents;
+  bool more = false;  // documents follow the last one of this page
 };
 
 // What a snapshot of the corpus needs from outside it.
@@ -99,9 +120,10 @@ class Corpus {
   Result<bool> remove(const std::string& doc_id, const ChangePosition* at);
 
   // Top `top_k` chunks for a query (its terms and vector; the vector empty in lexical mode
-  // or when it could not be embedded), best first, without duplicate chunks or texts.
+  // or when it could not be embedded), best first, without duplicate chunks or texts;
+  // with a filter, the top `top_k` of the chunks of documents it matches.
   Result<std::vector<Hit>> search(const AnalyzedText& terms, const std::vector<float>& vector, int top_k,
-                                  SearchMode mode) const;
+                                  SearchMode mode, const MetadataFilter* filter = nullptr) const;
   // The same for many queries under one lock, with one dense index call for all: sets
   // each query's result.
   void search_batch(std::vector<CorpusQuery>& queries) const;
@@ -117,6 +139,8 @@ class Corpus {
   }
 
   std::optional<StoredDocument> document(const std::string& doc_id) const;
+  // Up to `limit` documents with ids after `after` ("" = from the first), in id order.
+  DocumentPage list_documents(std::string_view after, std::size_t limit) const;
   std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
   ChangePosition position() const;
   std::size_t chunk_count() const;
@@ -134,11 +158,15 @@ class Corpus {
   // Bumps version() for one change; call with mutex_ held (exclusive).
   std::uint64_t advance_version(const ChangePosition* at);
   // The chunk keys for a query, best first, `depth` deep; `dense`: the dense list when
-  // already searched (batches), else null. Call with mutex_ held (shared).
+  // already searched (batches), else null; `among`: only these keys (a filter's), else
+  // null. Call with mutex_ held (shared).
   Result<std::vector<ScoredId>> ranked_keys(const AnalyzedText& terms, const std::vector<float>& vector, int depth,
-                                            SearchMode mode, std::vector<ScoredId>* dense) const;
+                                            SearchMode mode, std::vector<ScoredId>* dense, const IdSet* among) const;
   Result<std::vector<Hit>> hits_locked(const AnalyzedText& terms, const std::vector<float>& vector, int top_k,
-                                       SearchMode mode, std::vector<ScoredId>* dense) const;
+                                       SearchMode mode, std::vector<ScoredId>* dense,
+                                       const MetadataFilter* filter) const;
+  // The chunk keys of the documents `filter` matches. Call with mutex_ held (shared).
+  IdSet matching_keys(const MetadataFilter& filter) const;
 
   const RetrievalConfig config_;
   VectorIndex index_;
@@ -151,8 +179,10 @@ class Corpus {
     std::string title;
     std::string metadata;
     std::string text;
+    MetadataFields fields;  // `metadata` parsed, for filters
   };
-  std::unordered_map<std::string, DocumentInfo> documents_;  // same keys as doc_chunks_
+  // Same keys as doc_chunks_; in id order, for the listing.
+  std::map<std::string, DocumentInfo, std::less<>> documents_;
   ChangePosition position_;
 
   std::atomic<std::int64_t> next_chunk_key_{1};

@@ -27,6 +27,14 @@ struct StoredDocument {
   std::size_t chunks = 0;
 };
 
+// A document as a listing shows it (GET /v1/documents): StoredDocument without its text.
+struct DocumentSummary {
+  std::string id;
+  std::string title;
+  std::string metadata;  // as in Document
+  std::size_t chunks = 0;
+};
+
 struct Chunk {
   std::int64_t id = 0;   // index key; assigned by the Retriever (the chunker leaves it 0)
   std::string doc_id;

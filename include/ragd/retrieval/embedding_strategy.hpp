@@ -46,13 +46,14 @@ class EmbeddingStrategy {
   virtual const Embedder& embedder() const = 0;
 
   // A dense or hybrid search for `query` (checked: not blank, top_k >= 1) within `timeout`
-  // (kNoDeadline: none).
+  // (kNoDeadline: none), among the documents `filter` matches (null: all).
   virtual boost::asio::awaitable<Result<SearchResult>> retrieve(SearchService& service, std::string query,
                                                                 int top_k, SearchMode mode,
-                                                                std::chrono::milliseconds timeout) = 0;
+                                                                std::chrono::milliseconds timeout,
+                                                                MetadataFilterPtr filter) = 0;
   // The same on the calling thread (tools, tests, the pool itself).
   virtual Result<SearchResult> retrieve_sync(const SearchService& service, std::string_view query, int top_k,
-                                             SearchMode mode) const = 0;
+                                             SearchMode mode, const MetadataFilter* filter) const = 0;
 
   // Chunk texts (indexed_text()) to vectors, texts.size() * dim floats; CPU work on `pool`.
   virtual boost::asio::awaitable<Result<std::vector<float>>> embed_chunks(std::vector<std::string> texts,
@@ -71,9 +72,10 @@ class BuiltinEmbedding final : public EmbeddingStrategy {
   const Embedder& embedder() const override { return embedder_; }
   const HashEmbedder* batch_embedder() const override { return &embedder_; }
   boost::asio::awaitable<Result<SearchResult>> retrieve(SearchService& service, std::string query, int top_k,
-                                                        SearchMode mode, std::chrono::milliseconds timeout) override;
+                                                        SearchMode mode, std::chrono::milliseconds timeout,
+                                                        MetadataFilterPtr filter) override;
   Result<SearchResult> retrieve_sync(const SearchService& service, std::string_view query, int top_k,
-                                     SearchMode mode) const override;
+                                     SearchMode mode, const MetadataFilter* filter) const override;
   boost::asio::awaitable<Result<std::vector<float>>> embed_chunks(std::vector<std::string> texts,
                                                                   PoolExecutor pool) override;
   Result<std::vector<float>> embed_chunks_sync(std::vector<std::string> texts) const override;
@@ -89,16 +91,17 @@ class RemoteEmbedding final : public EmbeddingStrategy {
       : embedder_(std::move(embedder)), query_budget_(query_budget) {}
   const Embedder& embedder() const override { return *embedder_; }
   boost::asio::awaitable<Result<SearchResult>> retrieve(SearchService& service, std::string query, int top_k,
-                                                        SearchMode mode, std::chrono::milliseconds timeout) override;
+                                                        SearchMode mode, std::chrono::milliseconds timeout,
+                                                        MetadataFilterPtr filter) override;
   Result<SearchResult> retrieve_sync(const SearchService& service, std::string_view query, int top_k,
-                                     SearchMode mode) const override;
+                                     SearchMode mode, const MetadataFilter* filter) const override;
   boost::asio::awaitable<Result<std::vector<float>>> embed_chunks(std::vector<std::string> texts,
                                                                   PoolExecutor pool) override;
   Result<std::vector<float>> embed_chunks_sync(std::vector<std::string> texts) const override;
 
  private:
   boost::asio::awaitable<Result<SearchResult>> retrieve_now(SearchService& service, std::string query, int top_k,
-                                                            SearchMode mode);
+                                                            SearchMode mode, MetadataFilterPtr filter);
 
   std::shared_ptr<Embedder> embedder_;
   std::chrono::milliseconds query_budget_;

@@ -7,6 +7,11 @@
 // without the key does not match. parse() refuses a malformed filter with a bad_request
 // that names the problem by its path ("filter.year.$gt must be a number").
 //
+// Documents' metadata is parsed once, when they are indexed, into MetadataFields; a
+// query's filter is then tested against those without touching JSON. canonical() is the
+// filter as text, equal for filters that match the same documents however they were
+// written (key and `$in` order, repeated values, 2 and 2.0): what answer-cache keys hold.
+//
 // Pure values and functions; thread-safe.
 #pragma once
 
@@ -14,14 +19,28 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
 namespace ragd::retrieval {
 
 using MetadataValue = std::variant<std::string, double, bool>;
+
+// A document's metadata as filters read it: its string, number and boolean values by key.
+struct MetadataFields {
+  std::vector<std::pair<std::string, MetadataValue>> values;  // sorted by key, keys distinct
+
+  // From a document's metadata text (Document::metadata: a flat JSON object, or "").
+  // Anything that is not a JSON object gives no fields; values of other kinds are left out.
+  static MetadataFields parse(std::string_view metadata_json);
+  static MetadataFields from_json(const nlohmann::json& metadata);
+  const MetadataValue* find(std::string_view key) const;
+};
 
 struct MetadataCondition {
   std::string key;
@@ -41,7 +60,13 @@ struct MetadataFilter {
   // Whether a document's metadata (a flat JSON object; anything else matches nothing but
   // the empty filter) satisfies every condition.
   bool matches(const nlohmann::json& metadata) const;
+  bool matches(const MetadataFields& metadata) const;
   bool empty() const { return conditions.empty(); }
+  // The filter as canonical text ("" for the empty filter): see the header's paragraph.
+  std::string canonical() const;
 };
+
+// How a query carries its filter through coroutines and queues; null = no filter.
+using MetadataFilterPtr = std::shared_ptr<const MetadataFilter>;
 
 }  // namespace ragd::retrieval

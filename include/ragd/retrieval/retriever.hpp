@@ -61,10 +61,12 @@ class Retriever {
   Retriever(const Retriever&) = delete;
   Retriever& operator=(const Retriever&) = delete;
 
-  // Searches (SearchService::retrieve): in the configured mode or `mode`, within `timeout`.
-  // search() is retrieve() without the account of how.
+  // Searches (SearchService::retrieve): in the configured mode or `mode`, within `timeout`,
+  // among the documents `filter` matches (null: all). search() is retrieve() without the
+  // account of how.
   boost::asio::awaitable<Result<SearchResult>> retrieve(std::string query, int top_k, SearchMode mode,
-                                                        std::chrono::milliseconds timeout = kNoDeadline);
+                                                        std::chrono::milliseconds timeout = kNoDeadline,
+                                                        MetadataFilterPtr filter = nullptr);
   boost::asio::awaitable<Result<std::vector<Hit>>> search(std::string query, int top_k);
   boost::asio::awaitable<Result<std::vector<Hit>>> search(std::string query, int top_k, SearchMode mode);
 
@@ -79,6 +81,8 @@ class Retriever {
   // no document has that id. The coroutine reads on the pool (an ingest may hold the lock).
   boost::asio::awaitable<std::optional<StoredDocument>> document(std::string doc_id);
   std::optional<StoredDocument> document_sync(const std::string& doc_id) const { return corpus_.document(doc_id); }
+  // A page of the document listing (Corpus::list_documents), read on the pool.
+  boost::asio::awaitable<DocumentPage> list_documents(std::string after, std::size_t limit);
 
   // Snapshots (SnapshotKeeper): load once at start, before serving; save now; schedule.
   Result<SnapshotStats> load_snapshot() { return snapshots_.load(); }
@@ -87,7 +91,8 @@ class Retriever {
   void schedule_snapshot() { snapshots_.schedule(); }
 
   // Blocking forms, on the calling thread.
-  Result<SearchResult> retrieve_sync(std::string_view query, int top_k, SearchMode mode) const;
+  Result<SearchResult> retrieve_sync(std::string_view query, int top_k, SearchMode mode,
+                                     const MetadataFilter* filter = nullptr) const;
   Result<std::vector<Hit>> search_sync(std::string_view query, int top_k) const;
   Result<std::vector<Hit>> search_sync(std::string_view query, int top_k, SearchMode mode) const;
   Result<IngestStats> ingest_sync(std::vector<Document> docs) { return writer_.ingest_sync(std::move(docs)); }

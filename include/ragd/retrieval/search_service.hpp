@@ -69,19 +69,22 @@ class SearchService {
   SearchService(const SearchService&) = delete;
   SearchService& operator=(const SearchService&) = delete;
 
-  // Top `top_k` chunks for `query`, best first, without duplicate chunks or texts, in
-  // `mode`, within `timeout` (Errc::deadline_exceeded "retrieval did not finish in time"
+  // Top `top_k` chunks for `query` (of the documents `filter` matches, when set), best
+  // first, without duplicate chunks or texts, in `mode`, within `timeout` (Errc::deadline_exceeded "retrieval did not finish in time"
   // when it passes first). A query with no searchable words gives an empty list. Errors:
   // bad_request for a blank query or top_k < 1; internal when the index fails; in dense
   // mode with a remote embedder, the embedder's error (its code kept).
   boost::asio::awaitable<Result<SearchResult>> retrieve(std::string query, int top_k, SearchMode mode,
-                                                        std::chrono::milliseconds timeout = kNoDeadline);
+                                                        std::chrono::milliseconds timeout = kNoDeadline,
+                                                        MetadataFilterPtr filter = nullptr);
   // The same on the calling thread: for the pool itself, tools and tests; never on an I/O thread.
-  Result<SearchResult> retrieve_sync(std::string_view query, int top_k, SearchMode mode) const;
+  Result<SearchResult> retrieve_sync(std::string_view query, int top_k, SearchMode mode,
+                                     const MetadataFilter* filter = nullptr) const;
 
   // For strategies: a built-in query on the pool, batched with others when batching applies.
   boost::asio::awaitable<Result<SearchResult>> search_on_pool(std::string query, int top_k, SearchMode mode,
-                                                              std::chrono::milliseconds timeout);
+                                                              std::chrono::milliseconds timeout,
+                                                              MetadataFilterPtr filter);
   // A hybrid search goes on without its dense list: counts it and warns (rate-limited).
   void note_degraded(const Error& cause) const;
 

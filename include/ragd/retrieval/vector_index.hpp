@@ -14,6 +14,13 @@
 // FAISS is an implementation detail: this header does not include it, and FAISS
 // exceptions stop here, coming back as ragd::Error values.
 //
+// Searches among a set of ids (search_among: a metadata filter's chunks) return the k best
+// of those ids only, never the survivors of an unrestricted top k. A small set (up to
+// kExactAmongMax ids) is scored exactly, vector by vector, in every kind; a larger one goes
+// through FAISS's own selection (SearchParameters::sel) in HNSW and trained IVF indexes,
+// with the HNSW beam widened by the share of the graph the set holds, and is scored
+// exactly in a flat index.
+//
 // Rebuilds on the side: an HNSW rebuild (past `rebuild_deleted_fraction`) or the IVF
 // training (at `ivf_train_size`) is started by the add or remove that crosses the line, but
 // runs on a background thread of its own: it copies the live vectors in slices under the
@@ -59,6 +66,22 @@ using ScoredId = std::pair<std::int64_t, float>;
 
 // An HNSW add of at least this many vectors inserts them on every core (see above).
 inline constexpr std::size_t kParallelInsertMin = 256;
+// Searches among at most this many ids score each of them exactly (see above).
+inline constexpr std::size_t kExactAmongMax = 4096;
+
+// A set of ids a search may return: sorted and distinct. Immutable once built.
+class IdSet {
+ public:
+  IdSet() = default;
+  explicit IdSet(std::vector<std::int64_t> ids);  // any order; duplicates dropped
+  bool contains(std::int64_t id) const;
+  const std::vector<std::int64_t>& ids() const { return ids_; }
+  std::size_t size() const { return ids_.size(); }
+  bool empty() const { return ids_.empty(); }
+
+ private:
+  std::vector<std::int64_t> ids_;
+};
 
 class VectorIndex {
  public:
@@ -78,6 +101,9 @@ class VectorIndex {
 
   // Up to k (id, score) pairs, best first. k <= 0 or an empty index gives an empty list.
   Result<std::vector<ScoredId>> search(const float* query, int k) const;
+
+  // Up to k (id, score) pairs among the ids of `among` only, best first.
+  Result<std::vector<ScoredId>> search_among(const float* query, int k, const IdSet& among) const;
 
   // n queries at once (one FAISS call); result[i] belongs to query i.
   Result<std::vector<std::vector<ScoredId>>> search_batch(const float* queries, std::size_t n,

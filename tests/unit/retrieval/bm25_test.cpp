@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <thread>
@@ -253,4 +254,35 @@ TEST(Bm25Index, DocumentStatisticsFollowRemovalsReplacementsAndCompaction) {
     ASSERT_EQ(ids_of(got), ids_of(expected)) << query;
     for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i].second, expected[i].second, 1e-4) << query;
   }
+}
+
+TEST(Bm25Index, ASearchAmongASetScoresOnlyItsChunksAsAnUnrestrictedSearchDoes) {
+  Bm25Index index(Bm25Params{1.2, 0.5, 0.3});
+  std::vector<Bm25Index::PreparedText> texts;
+  texts.push_back(index.prepare(1, "volcano volcano magma", "a"));
+  texts.push_back(index.prepare(2, "volcano magma ash", "a"));
+  texts.push_back(index.prepare(3, "a trip past a volcano", "b"));
+  texts.push_back(index.prepare(4, "rivers and a volcano far away", "c"));
+  texts.push_back(index.prepare(5, "farms and towns", "c"));
+  index.add(std::move(texts));
+  AnalyzedText query;
+  index.analyzer().analyze("volcano magma", query);
+  const auto all = index.search_terms(query, 10);
+  ASSERT_EQ(ids_of(all).front(), 1);
+  const IdSet among({4, 3, 5});
+  const auto some = index.search_terms(query, 1, &among);
+  ASSERT_EQ(some.size(), 1u) << "k of the set, not the survivors of an unrestricted k";
+  const auto both = index.search_terms(query, 10, &among);
+  ASSERT_EQ(both.size(), 2u) << "chunk 5 holds no query term";
+  for (const auto& [id, score] : both) {
+    EXPECT_TRUE(id == 3 || id == 4) << id;
+    auto same = std::find_if(all.begin(), all.end(), [&](const ScoredId& h) { return h.first == id; });
+    ASSERT_NE(same, all.end());
+    EXPECT_FLOAT_EQ(score, same->second);
+  }
+  EXPECT_EQ(some.front().first, both.front().first);
+  const IdSet nothing;
+  EXPECT_TRUE(index.search_terms(query, 10, &nothing).empty());
+  // The set leaves nothing behind: the next unrestricted search is the same as before.
+  EXPECT_EQ(ids_of(index.search_terms(query, 10)), ids_of(all));
 }

@@ -5,7 +5,9 @@
 #include "ragd/retrieval/text_analysis.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -126,6 +128,157 @@ TEST(Corpus, ASnapshotRestoresTheSameDocumentsPositionAndSearches) {
   auto again = back.snapshot({kDim, 7});
   ASSERT_TRUE(again);
   EXPECT_FALSE(corpus.restore(std::move(*again))) << "restore into a corpus that holds documents";
+}
+
+MetadataFilter filter_of(const char* text) {
+  auto f = MetadataFilter::parse(nlohmann::json::parse(text));
+  EXPECT_TRUE(f) << text;
+  return f ? *f : MetadataFilter{};
+}
+
+// What a query finds, as document ids in rank order.
+std::vector<std::string> found_ids(const Corpus& corpus, const std::string& query, int top_k, SearchMode mode,
+                                   const MetadataFilter* filter) {
+  static const HashEmbedder embedder(kDim, config().analyzer);
+  AnalyzedText terms;
+  corpus.analyzer().analyze(query, terms);
+  std::vector<float> vector;
+  if (mode != SearchMode::lexical) vector = embedder.embed(query);
+  auto hits = corpus.search(terms, vector, top_k, mode, filter);
+  EXPECT_TRUE(hits) << (hits ? "" : hits.error().message);
+  std::vector<std::string> ids;
+  if (hits) {
+    for (const auto& h : *hits) ids.push_back(h.doc_id);
+  }
+  return ids;
+}
+
+// Ten documents about volcanoes in French metadata that any volcano query ranks first, and
+// five in English that mention volcanoes only in passing.
+std::vector<Document> volcano_documents() {
+  std::vector<Document> docs;
+  for (int i = 0; i < 10; ++i) {
+    docs.push_back({"fr-" + std::to_string(i), "Volcans",
+                    "Volcano magma eruption: the volcano erupts magma and ash, volcano " + std::to_string(i) + ".",
+                    R"({"lang":"fr","year":)" + std::to_string(2000 + i) + "}"});
+  }
+  for (int i = 0; i < 5; ++i) {
+    docs.push_back({"en-" + std::to_string(i), "Travel",
+                    "Our trip went through farms, rivers and towns, and once past a volcano, on day " +
+                        std::to_string(i) + ".",
+                    R"({"lang":"en","year":)" + std::to_string(2020 + i) + "}"});
+  }
+  return docs;
+}
+
+TEST(Corpus, AFilteredSearchReturnsTopKMatchingPassagesWhenTheBestUnfilteredHitsDoNotMatch) {
+  Corpus corpus(config(), kDim);
+  ASSERT_TRUE(corpus.add(prepare(corpus, volcano_documents()), nullptr));
+  const MetadataFilter english = filter_of(R"({"lang": "en"})");
+  for (SearchMode mode : {SearchMode::lexical, SearchMode::dense, SearchMode::hybrid}) {
+    const auto unfiltered = found_ids(corpus, "volcano magma eruption", 3, mode, nullptr);
+    ASSERT_EQ(unfiltered.size(), 3u) << to_string(mode);
+    for (const auto& id : unfiltered) {
+      ASSERT_EQ(id.rfind("fr-", 0), 0u) << to_string(mode) << ": the unfiltered top 3 should all be French";
+    }
+    const auto filtered = found_ids(corpus, "volcano magma eruption", 3, mode, &english);
+    EXPECT_EQ(filtered.size(), 3u) << to_string(mode) << ": top_k matching passages exist";
+    for (const auto& id : filtered) EXPECT_EQ(id.rfind("en-", 0), 0u) << to_string(mode) << " returned " << id;
+  }
+  // Ranges and $in select inside retrieval as well: 2003..2005 of the French, top 5 asked.
+  const MetadataFilter range = filter_of(R"({"year": {"$gte": 2003, "$lt": 2006}, "lang": {"$in": ["fr", "de"]}})");
+  const auto ranged = found_ids(corpus, "volcano magma", 5, SearchMode::hybrid, &range);
+  EXPECT_EQ(std::set<std::string>(ranged.begin(), ranged.end()), (std::set<std::string>{"fr-3", "fr-4", "fr-5"}));
+}
+
+TEST(Corpus, AFilterOnAnUnknownKeyMatchesNothing) {
+  Corpus corpus(config(), kDim);
+  ASSERT_TRUE(corpus.add(prepare(corpus, volcano_documents()), nullptr));
+  const MetadataFilter unknown = filter_of(R"({"colour": "red"})");
+  for (SearchMode mode : {SearchMode::lexical, SearchMode::dense, SearchMode::hybrid}) {
+    EXPECT_TRUE(found_ids(corpus, "volcano", 5, mode, &unknown).empty()) << to_string(mode);
+  }
+  const MetadataFilter empty;
+  EXPECT_EQ(found_ids(corpus, "volcano", 5, SearchMode::hybrid, &empty).size(), 5u) << "the empty filter is no filter";
+}
+
+TEST(Corpus, FiltersReadMetadataRestoredFromASnapshotAndFollowReplacements) {
+  Corpus corpus(config(), kDim);
+  ASSERT_TRUE(corpus.add(prepare(corpus, volcano_documents()), nullptr));
+  auto data = corpus.snapshot({kDim, 1});
+  ASSERT_TRUE(data);
+  Corpus back(config(), kDim);
+  ASSERT_TRUE(back.restore(std::move(*data)));
+  const MetadataFilter year = filter_of(R"({"year": 2021})");
+  EXPECT_EQ(found_ids(back, "volcano", 5, SearchMode::hybrid, &year), std::vector<std::string>{"en-1"});
+  // A replacement's new metadata is what filters see.
+  ASSERT_TRUE(back.add(prepare(back, {{"en-1", "Travel", "A volcano trip.", R"({"lang":"en","year":1999})"}}),
+                       nullptr));
+  EXPECT_TRUE(found_ids(back, "volcano", 5, SearchMode::hybrid, &year).empty());
+}
+
+TEST(Corpus, BatchedFilteredQueriesGetTheirOwnMatchingPassages) {
+  Corpus corpus(config(), kDim);
+  ASSERT_TRUE(corpus.add(prepare(corpus, volcano_documents()), nullptr));
+  static const HashEmbedder embedder(kDim, config().analyzer);
+  std::vector<CorpusQuery> queries(2);
+  for (auto& q : queries) {
+    corpus.analyzer().analyze("volcano magma eruption", q.terms);
+    q.vector = embedder.embed("volcano magma eruption");
+    q.top_k = 3;
+    q.mode = SearchMode::hybrid;
+  }
+  queries[1].filter = std::make_shared<const MetadataFilter>(filter_of(R"({"lang": "en"})"));
+  corpus.search_batch(queries);
+  ASSERT_TRUE(queries[0].result && *queries[0].result);
+  ASSERT_TRUE(queries[1].result && *queries[1].result);
+  for (const auto& h : **queries[0].result) EXPECT_EQ(h.doc_id.rfind("fr-", 0), 0u);
+  ASSERT_EQ((*queries[1].result)->size(), 3u);
+  for (const auto& h : **queries[1].result) EXPECT_EQ(h.doc_id.rfind("en-", 0), 0u) << h.doc_id;
+}
+
+std::vector<std::string> page_ids(const DocumentPage& page) {
+  std::vector<std::string> ids;
+  for (const auto& d : page.documents) ids.push_back(d.id);
+  return ids;
+}
+
+TEST(Corpus, ListsDocumentsInIdOrderByPages) {
+  Corpus corpus(config(), kDim);
+  ASSERT_TRUE(corpus.add(prepare(corpus, {{"b", "Bee", "Bees dance.", R"({"k":1})"},
+                                          {"a", "Ant", "Ants march."},
+                                          {"d", "Dog", "Dogs bark."},
+                                          {"c", "Cat", "Cats purr."},
+                                          {"e", "Eel", "Eels swim."}}),
+                         nullptr));
+  auto first = corpus.list_documents("", 2);
+  EXPECT_EQ(page_ids(first), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(first.more);
+  EXPECT_EQ(first.documents[1].title, "Bee");
+  EXPECT_EQ(first.documents[1].metadata, R"({"k":1})");
+  EXPECT_EQ(first.documents[1].chunks, 1u);
+  auto second = corpus.list_documents("b", 2);
+  EXPECT_EQ(page_ids(second), (std::vector<std::string>{"c", "d"}));
+  EXPECT_TRUE(second.more);
+  auto last = corpus.list_documents("d", 2);
+  EXPECT_EQ(page_ids(last), std::vector<std::string>{"e"});
+  EXPECT_FALSE(last.more);
+  EXPECT_TRUE(corpus.list_documents("e", 2).documents.empty());
+  EXPECT_FALSE(corpus.list_documents("", 5).more) << "exactly a page's worth left";
+}
+
+TEST(Corpus, AListingGoesOnAfterItsLastIdWhateverChangesBetweenPages) {
+  Corpus corpus(config(), kDim);
+  ASSERT_TRUE(corpus.add(prepare(corpus, {{"a", "", "Ants."}, {"c", "", "Cats."}, {"e", "", "Eels."},
+                                          {"g", "", "Geese."}}),
+                         nullptr));
+  auto first = corpus.list_documents("", 2);
+  ASSERT_EQ(page_ids(first), (std::vector<std::string>{"a", "c"}));
+  // Between pages: one added before the cursor, one after it; the last one listed removed.
+  ASSERT_TRUE(corpus.add(prepare(corpus, {{"b", "", "Bees."}, {"f", "", "Foxes."}}), nullptr));
+  ASSERT_TRUE(corpus.remove("c", nullptr));
+  auto rest = corpus.list_documents("c", 10);
+  EXPECT_EQ(page_ids(rest), (std::vector<std::string>{"e", "f", "g"})) << "nothing repeated, nothing skipped";
 }
 
 }  // namespace

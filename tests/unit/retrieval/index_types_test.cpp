@@ -117,6 +117,62 @@ TEST_P(EveryIndexType, ReplacingAnIdMovesItToTheNewVector) {
   for (int j = 0; j < kDim; ++j) EXPECT_FLOAT_EQ(back[j], fresh[kDim + j]);
 }
 
+// The k best of `among` by a plain loop: what search_among must find.
+std::vector<std::int64_t> exact_best_among(const std::vector<float>& data, int dim, std::int64_t first_id,
+                                           const float* query, const std::vector<std::int64_t>& among, int k) {
+  std::vector<std::pair<float, std::int64_t>> scored;
+  for (auto id : among) {
+    const float* v = data.data() + static_cast<std::size_t>(id - first_id) * static_cast<std::size_t>(dim);
+    float s = 0;
+    for (int j = 0; j < dim; ++j) s += v[j] * query[j];
+    scored.emplace_back(-s, id);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::int64_t> best;
+  for (int i = 0; i < k && i < static_cast<int>(scored.size()); ++i) best.push_back(scored[static_cast<std::size_t>(i)].second);
+  return best;
+}
+
+TEST_P(EveryIndexType, SearchAmongReturnsTheBestOfTheSetOnlySmallOrLarge) {
+  constexpr int kDim = 16;
+  constexpr std::size_t kN = 12000;
+  constexpr int kK = 10;
+  VectorIndex index(kDim, index_config(GetParam()));
+  const auto data = random_unit_vectors(kN, kDim, 4);
+  ASSERT_TRUE(index.add(id_range(1, kN), data.data(), kN));
+  index.wait_for_rebuild();
+  // A removed id in the set is never returned.
+  ASSERT_TRUE(index.remove({7}));
+  // Small (scored exactly) and large (past kExactAmongMax: FAISS's own selection).
+  for (std::size_t every : {std::size_t{97}, std::size_t{2}}) {
+    std::vector<std::int64_t> among;
+    for (std::size_t i = 0; i < kN; i += every) among.push_back(static_cast<std::int64_t>(i + 1));
+    among.push_back(7);
+    const IdSet set(among);
+    ASSERT_EQ(set.size() > kExactAmongMax, every == 2);
+    among.pop_back();
+    std::size_t found = 0, expected = 0;
+    for (std::size_t q = 3; q < kN; q += 1001) {
+      const float* query = data.data() + q * kDim;
+      auto hits = index.search_among(query, kK, set);
+      ASSERT_TRUE(hits) << hits.error().message;
+      EXPECT_EQ(hits->size(), static_cast<std::size_t>(kK)) << GetParam() << " every " << every;
+      for (const auto& [id, score] : *hits) {
+        ASSERT_TRUE(set.contains(id) && id != 7) << GetParam() << " returned " << id << ", not in the set";
+      }
+      const auto want = exact_best_among(data, kDim, 1, query, among, kK);
+      const auto got = ids_of(*hits);
+      for (auto id : want) found += got.count(id);
+      expected += want.size();
+    }
+    // Exact for flat and IVF (every list probed); HNSW is a graph walk: nearly all.
+    EXPECT_GE(found * 100, expected * (GetParam() == "hnsw" ? 90 : 100)) << GetParam() << " every " << every;
+  }
+  auto none = index.search_among(data.data(), kK, IdSet());
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(EveryIndexType, RetrieverIngestsSearchesReplacesDeletesAndRestores) {
   test::TempDir dir;
   RetrievalConfig config;

@@ -73,3 +73,21 @@ TEST(MetadataFilter, AMalformedFilterIsABadRequestNamingTheProblem) {
   ASSERT_FALSE(f);
   EXPECT_NE(f.error().message.find("more than 16 keys"), std::string::npos);
 }
+
+TEST(MetadataFilter, ParsedMetadataFieldsMatchAsTheJsonDoes) {
+  auto f = filter(R"({"lang": "en", "year": {"$gte": 2020}})");
+  EXPECT_TRUE(f.matches(MetadataFields::parse(R"({"year":2021,"lang":"en"})")));
+  EXPECT_FALSE(f.matches(MetadataFields::parse(R"({"year":"2021","lang":"en"})")));
+  EXPECT_FALSE(f.matches(MetadataFields::parse("")));
+  EXPECT_FALSE(f.matches(MetadataFields::parse("not json")));
+  EXPECT_TRUE(MetadataFilter{}.matches(MetadataFields::parse("")));
+}
+
+TEST(MetadataFilter, CanonicalTextIsEqualForEqualFiltersAndDiffersOtherwise) {
+  EXPECT_EQ(filter(R"({"a": {"$in": ["x", "y", "x"]}, "n": 2})").canonical(),
+            filter(R"({"n": 2.0, "a": {"$in": ["y", "x"]}})").canonical());
+  EXPECT_NE(filter(R"({"n": 2})").canonical(), filter(R"({"n": "2"})").canonical());
+  EXPECT_NE(filter(R"({"n": {"$gt": 2}})").canonical(), filter(R"({"n": {"$gte": 2}})").canonical());
+  EXPECT_NE(filter(R"({"a": "b=c"})").canonical(), filter(R"({"a": "b", "c": ""})").canonical());
+  EXPECT_EQ(filter("{}").canonical(), "");
+}
