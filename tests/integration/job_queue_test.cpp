@@ -1,3 +1,5 @@
+// JobClient and WorkerRunner through a real redis-server: answers, deadlines, shedding,
+// priorities, recovery of a dead consumer's jobs, dead letters and a Redis restart.
 #include "ragd/queue/job_client.hpp"
 #include "ragd/queue/worker_runner.hpp"
 #include "ragd/queue/streams.hpp"

@@ -1,3 +1,4 @@
+// Replicas converging through the Redis ingest stream of a real redis-server.
 #include "ragd/replication/replicator.hpp"
 
 #include "ragd/metrics/metrics.hpp"
