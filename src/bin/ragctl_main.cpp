@@ -8,6 +8,10 @@
 // The offline commands embed with the built-in embedder or, like ragd, with a remote
 // OpenAI-compatible one (--embed-url or RAGD_EMBED_BASE_URL), so that a snapshot built here
 // loads into a server with the same embedder as is, and eval measures that embedder.
+// The file is long (about 580 lines) because ingest, query, eval and tune share what they
+// stand on: the server target and key, the collection of files into documents, and the
+// offline retrieval built from flags. The commands that share nothing with them have their
+// own files: keys (ragctl_keys.cpp), queue (ragctl_queue.cpp), Redis (ragctl_redis.cpp).
 #include "ragctl_keys.hpp"
 #include "ragctl_queue.hpp"
 #include "ragd/core/cli.hpp"

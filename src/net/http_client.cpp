@@ -13,6 +13,10 @@
 // Every curl call and callback runs on the client's strand, so the CURLM handle is only
 // ever touched by one thread at a time. Connections live in the multi handle's cache and
 // are reused across requests (keep-alive).
+//
+// The file is one class (HttpClient::Impl, about 450 of its 560 lines) and stays whole: the
+// socket and timer callbacks, the transfers in flight and their cancellation all touch the
+// same strand-guarded state, and the rules above hold only if they are read together.
 #include "ragd/net/http_client.hpp"
 
 #include "ragd/core/ascii.hpp"

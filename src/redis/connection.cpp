@@ -15,6 +15,10 @@
 // caller's completion handler waits in its Waiter and is posted back to the caller's
 // executor with the replies. One timer per connection, set to the earliest deadline of the
 // waiting commands, stands in for a timer per command.
+//
+// The file is one class (Connection::Impl, about 420 of its 510 lines) and stays whole:
+// connecting, writing, reading, the deadline timer and cancellation all keep the invariants
+// above on the same strand-guarded queues, and they are checked by reading them together.
 #include "ragd/redis/client.hpp"
 #include "ragd/core/completion_token.hpp"
 #include "redis/protocol_impl.hpp"
