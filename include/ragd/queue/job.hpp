@@ -88,7 +88,9 @@ std::string encode_job(const Job& job, bool compact = true);
 // - forwarding: for a worker that passes the messages on to an OpenAI-compatible model as
 //   they are. The payload is checked as strictly as in full mode, but the messages are not
 //   decoded: they are left in Job::messages_json, and `messages` stays empty; passage texts
-//   that the prompt carries (see `compact`) stay empty too. A job whose messages have
+//   that the prompt carries (see `compact`) stay empty too, and so the one check of full mode
+//   that reads the prompt's text, that it holds the passage fences "passages_in_prompt"
+//   promises, is not made (the forwarding worker reads no passage text). A job whose messages have
 //   members other than role and content is decoded in full instead, so that only those two
 //   reach the model either way.
 enum class JobDecoding { full, forwarding };
