@@ -89,7 +89,7 @@ double percentile(std::vector<double> v, double p) {
 
 // What batching concurrent searches could save: the dense FAISS part of n queries as one
 // search_batch call against n search calls, per query, best of three rounds.
-void batch_study(const Retriever& retriever, TextGenerator& gen, int dim) {
+void batch_study(Retriever& retriever, TextGenerator& gen, int dim) {
   const auto& embedder = retriever.embedder();
   const auto& index = retriever.vector_index();
   std::printf("  batch study (%s, %zu vectors): dense FAISS time per query, one call for n vs n calls\n",

@@ -539,7 +539,7 @@ int cmd_eval(const ragd::ParsedFlags& flags) {
   const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "indexed %zu chunks in %.1f s (embedder %s, %s index, chunk target %zu chars)\n",
                ingested->chunks, ingest_s, retriever.active_embedder().identity().c_str(),
-               retriever.vector_index().describe().c_str(), config.chunker.target_chars);
+               retriever.corpora().index_description().c_str(), config.chunker.target_chars);
   auto results = rr::evaluate(retriever, data, modes);
   if (!results) return fail(results.error().message, 1);
   std::printf("split %s; analyzer %s; bm25 k1=%.2f b=%.2f document_weight=%.2f; fusion %s dense_weight=%.2f",

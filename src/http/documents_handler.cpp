@@ -39,7 +39,7 @@ asio::awaitable<Response> DocumentsHandler::ingest(Request req, Principal caller
   auto docs = parse_documents_body(req.body, config_);
   if (!docs) co_return Response::error(docs.error());
   const std::string ids = audit_ids(*docs);
-  auto stats = co_await writer_.ingest(std::move(*docs));
+  auto stats = co_await writer_.ingest(caller.tenant, std::move(*docs));
   if (!stats) co_return Response::error(stats.error());
   spdlog::info("audit: documents ingested tenant={} key_id={} documents={} ids={} index_version={} req_id={}",
                caller.tenant, log::field(caller.key_id), stats->documents, log::field(ids), stats->index_version,
@@ -48,16 +48,17 @@ asio::awaitable<Response> DocumentsHandler::ingest(Request req, Principal caller
   co_return Response::json(200, j.dump());
 }
 
-asio::awaitable<Response> DocumentsHandler::get(Request req, std::string) {
+// Only the caller's tenant is looked in: another tenant's id is as missing as an unknown one.
+asio::awaitable<Response> DocumentsHandler::get(Request req, std::string tenant) {
   const std::string& id = req.path_params.at(0);
-  auto doc = co_await retriever_.document(id);
+  auto doc = co_await retriever_.document(tenant, id);
   if (!doc) co_return Response::error(no_document(id));
-  co_return Response::json(200, render_document(*doc, retriever_.version()));
+  co_return Response::json(200, render_document(*doc, retriever_.version(tenant)));
 }
 
 asio::awaitable<Response> DocumentsHandler::remove(Request req, Principal caller) {
   const std::string& id = req.path_params.at(0);
-  auto removed = co_await writer_.remove(id);
+  auto removed = co_await writer_.remove(caller.tenant, id);
   if (!removed) co_return Response::error(removed.error());
   if (!removed->removed) co_return Response::error(no_document(id));
   spdlog::info("audit: document deleted tenant={} key_id={} id={} index_version={} req_id={}", caller.tenant,

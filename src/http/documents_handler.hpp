@@ -1,7 +1,8 @@
 // /v1/documents: POST (ingest) and DELETE by id go through the one write interface,
 // retrieval::DocumentWriter (the replicator, which publishes to the ingest stream and
 // answers once the change is applied here, or the local writer when standalone); GET by id
-// reads the local store.
+// reads the local store. Each sees the caller's tenant only: another tenant's id is a 404
+// like an unknown one.
 // Thread-safety: the handlers run concurrently on any thread.
 #pragma once
 

@@ -26,7 +26,8 @@ void MetricsHandler::start() {
   auto& inflight = r.gauge("ragd_queries_in_flight", "Queries being processed.").with();
   auto& chunks = r.gauge("ragd_index_chunks", "Chunks in the index.").with();
   auto& docs = r.gauge("ragd_index_documents", "Documents in the index.").with();
-  auto& version = r.gauge("ragd_index_version", "Index version (bumped by every change).").with();
+  auto& version = r.gauge("ragd_index_version",
+                          "The greatest tenant index version (each tenant's moves with its own changes).").with();
   auto& tombstones = r.gauge("ragd_index_tombstones", "HNSW: deleted vectors still in the graph.").with();
   auto& rebuilds = r.gauge("ragd_index_rebuilds", "HNSW: graph rebuilds since start.").with();
   auto& trained = r.gauge("ragd_index_trained", "IVF: 1 once trained (0 while still exact).").with();
@@ -39,7 +40,7 @@ void MetricsHandler::start() {
     inflight.set(sources_.queries_in_flight());
     chunks.set(static_cast<double>(retriever.chunk_count()));
     docs.set(static_cast<double>(retriever.document_count()));
-    version.set(static_cast<double>(retriever.version()));
+    version.set(static_cast<double>(retriever.corpora().max_version()));
     const auto index = retriever.index_stats();
     tombstones.set(static_cast<double>(index.tombstones));
     rebuilds.set(static_cast<double>(index.rebuilds));

@@ -160,7 +160,7 @@ struct Pipeline::Impl {
     const bool use_cache = answers.enabled() && mode != CacheMode::bypass;
     std::string status = mode == CacheMode::bypass ? "bypass" : "miss";
     std::string key;
-    if (use_cache) key = AnswerCache::key(c, deps.retrieval.version(), config.model);
+    if (use_cache) key = AnswerCache::key(c, deps.retrieval.version(c.tenant), config.model);
     double lookup_ms = 0;
     if (use_cache && mode == CacheMode::use) {
       auto found = co_await answers.lookup(key);

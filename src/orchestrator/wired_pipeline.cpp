@@ -11,13 +11,13 @@ namespace {
 class RetrieverPort final : public Retrieval {
  public:
   explicit RetrieverPort(retrieval::Retriever& r) : retriever_(r) {}
-  boost::asio::awaitable<Result<retrieval::SearchResult>> retrieve(std::string query, int top_k,
+  boost::asio::awaitable<Result<retrieval::SearchResult>> retrieve(std::string tenant, std::string query, int top_k,
                                                                  retrieval::SearchMode mode,
                                                                  std::chrono::milliseconds timeout) override {
-    return retriever_.retrieve(std::move(query), top_k, mode, timeout);
+    return retriever_.retrieve(std::move(tenant), std::move(query), top_k, mode, timeout);
   }
   retrieval::SearchMode default_mode() const override { return retriever_.default_mode(); }
-  std::uint64_t version() const override { return retriever_.version(); }
+  std::uint64_t version(std::string_view tenant) const override { return retriever_.version(tenant); }
 
  private:
   retrieval::Retriever& retriever_;

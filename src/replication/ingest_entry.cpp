@@ -19,7 +19,7 @@ const std::string* string_member(const json& j, const char* name) {
 }  // namespace
 
 std::string encode_entry(const IngestEntry& entry) {
-  json j = {{"token", entry.token}, {"origin", entry.origin}};
+  json j = {{"token", entry.token}, {"origin", entry.origin}, {"tenant", entry.tenant}};
   if (entry.op == IngestEntry::Op::remove) {
     j["op"] = "delete";
     j["id"] = entry.doc_id;
@@ -43,6 +43,11 @@ Result<IngestEntry> decode_entry(std::string_view text) {
   IngestEntry e;
   if (const auto* token = string_member(j, "token")) e.token = *token;
   if (const auto* origin = string_member(j, "origin")) e.origin = *origin;
+  if (j.contains("tenant")) {
+    const auto* tenant = string_member(j, "tenant");
+    if (!tenant || !redis::valid_tenant(*tenant)) return malformed("'tenant' " + std::string(redis::kTenantRule));
+    e.tenant = *tenant;
+  }
   const auto* op = string_member(j, "op");
   if (!op) return malformed("no 'op'");
   if (*op == "delete") {

@@ -290,13 +290,13 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
   asio::awaitable<Result<Applied>> apply_entry(IngestEntry entry, retrieval::ChangePosition at) {
     Applied a;
     if (entry.op == IngestEntry::Op::remove) {
-      auto removed = co_await store_.apply_remove(std::move(entry.doc_id), std::move(at));
+      auto removed = co_await store_.apply_remove(std::move(entry.tenant), std::move(entry.doc_id), std::move(at));
       if (!removed) co_return removed.error();
       a.removed = removed->removed;
       a.index_version = removed->index_version;
       co_return a;
     }
-    auto stats = co_await store_.apply(std::move(entry.documents), std::move(at));
+    auto stats = co_await store_.apply(std::move(entry.tenant), std::move(entry.documents), std::move(at));
     if (!stats) co_return stats.error();
     a.stats = *stats;
     a.index_version = stats->index_version;
@@ -424,23 +424,28 @@ asio::awaitable<Result<Applied>> Replicator::Impl::publish_entry(std::shared_ptr
   co_return make_error(Errc::cancelled, "request cancelled while the change was being applied");
 }
 
-asio::awaitable<Result<retrieval::IngestStats>> Replicator::ingest(std::vector<retrieval::Document> docs) {
+asio::awaitable<Result<retrieval::IngestStats>> Replicator::ingest(std::string tenant,
+                                                                   std::vector<retrieval::Document> docs) {
   const auto& limits = impl_->store_.config();
   if (auto ok = retrieval::validate_documents(docs, limits, limits.max_documents_per_request); !ok) {
     co_return ok.error();
   }
+  if (!redis::valid_tenant(tenant)) co_return make_error(Errc::bad_request, "tenant " + std::string(redis::kTenantRule));
   IngestEntry entry;
   entry.op = IngestEntry::Op::upsert;
+  entry.tenant = std::move(tenant);
   entry.documents = std::move(docs);
   auto applied = co_await Impl::publish_entry(impl_, std::move(entry));
   if (!applied) co_return applied.error();
   co_return applied->stats;
 }
 
-asio::awaitable<Result<retrieval::RemoveResult>> Replicator::remove(std::string doc_id) {
+asio::awaitable<Result<retrieval::RemoveResult>> Replicator::remove(std::string tenant, std::string doc_id) {
   if (auto ok = retrieval::validate_document_id(doc_id); !ok) co_return ok.error();
+  if (!redis::valid_tenant(tenant)) co_return make_error(Errc::bad_request, "tenant " + std::string(redis::kTenantRule));
   IngestEntry entry;
   entry.op = IngestEntry::Op::remove;
+  entry.tenant = std::move(tenant);
   entry.doc_id = std::move(doc_id);
   auto applied = co_await Impl::publish_entry(impl_, std::move(entry));
   if (!applied) co_return applied.error();

@@ -77,10 +77,7 @@ std::int64_t Corpus::allocate_keys(std::size_t n) {
 std::uint64_t Corpus::advance_version(const ChangePosition* at) {
   const std::uint64_t current = version_.load(std::memory_order_acquire);
   std::uint64_t next = current + 1;
-  if (at) {
-    if (at->sequence > current) next = at->sequence;
-    position_ = *at;
-  }
+  if (at && at->sequence > current) next = at->sequence;
   version_.store(next, std::memory_order_release);
   return next;
 }
@@ -265,11 +262,6 @@ DocumentPage Corpus::list_documents(std::string_view after, std::size_t limit) c
   return page;
 }
 
-ChangePosition Corpus::position() const {
-  std::shared_lock lock(mutex_);
-  return position_;
-}
-
 std::size_t Corpus::chunk_count() const {
   std::shared_lock lock(mutex_);
   return chunks_.size();
@@ -280,16 +272,12 @@ std::size_t Corpus::document_count() const {
   return doc_chunks_.size();
 }
 
-Result<SnapshotData> Corpus::snapshot(EmbedderStamp stamp) const {
-  SnapshotData data;
-  data.dim = stamp.dim;
-  data.embedder_version = stamp.version;
-  data.analyzer = lexical_.analyzer().identity();
+Result<TenantSnapshot> Corpus::snapshot() const {
+  TenantSnapshot data;
+  const auto dim = static_cast<std::size_t>(index_.dim());
   std::shared_lock lock(mutex_);
   data.index_version = version();
   data.next_chunk_key = next_chunk_key_.load();
-  data.replication_stream_id = position_.stream_id;
-  data.replication_sequence = position_.sequence;
   // Documents in id order and chunks in position order: equal stores give equal files.
   std::map<std::string_view, const std::vector<std::int64_t>*> docs;
   for (const auto& [id, keys] : doc_chunks_) docs.emplace(id, &keys);
@@ -298,10 +286,8 @@ Result<SnapshotData> Corpus::snapshot(EmbedderStamp stamp) const {
   for (const auto& [id, doc_keys] : docs) keys.insert(keys.end(), doc_keys->begin(), doc_keys->end());
   data.chunks.reserve(keys.size());
   for (auto key : keys) data.chunks.push_back(chunks_.at(key));
-  data.vectors.resize(keys.size() * data.dim);
+  data.vectors.resize(keys.size() * dim);
   if (auto r = index_.reconstruct(keys, data.vectors.data()); !r) return r.error();
-  data.has_documents = true;
-  data.index_description = index_.describe();
   data.documents.reserve(docs.size());
   for (const auto& [id, doc_keys] : docs) {
     const DocumentInfo& d = documents_.find(id)->second;
@@ -310,7 +296,7 @@ Result<SnapshotData> Corpus::snapshot(EmbedderStamp stamp) const {
   return data;
 }
 
-Result<void> Corpus::restore(SnapshotData data) {
+Result<void> Corpus::restore(TenantSnapshot data) {
   std::vector<std::int64_t> keys;
   keys.reserve(data.chunks.size());
   std::vector<Bm25Index::PreparedText> prepared;
@@ -347,7 +333,6 @@ Result<void> Corpus::restore(SnapshotData data) {
   }
   next_chunk_key_.store(std::max(data.next_chunk_key, max_key + 1));
   version_.store(data.index_version);
-  position_ = ChangePosition{data.replication_stream_id, data.replication_sequence};
   return {};
 }
 

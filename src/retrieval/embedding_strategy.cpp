@@ -32,25 +32,26 @@ std::optional<Error> degrade(const SearchService& service, const Error& cause, S
 
 // ---- built-in: everything on the pool ------------------------------------------------------
 
-boost::asio::awaitable<Result<SearchResult>> BuiltinEmbedding::retrieve(SearchService& service, std::string query,
-                                                                        int top_k, SearchMode mode,
+boost::asio::awaitable<Result<SearchResult>> BuiltinEmbedding::retrieve(SearchService& service,
+                                                                        std::shared_ptr<const Corpus> corpus,
+                                                                        std::string query, int top_k, SearchMode mode,
                                                                         std::chrono::milliseconds timeout,
                                                                         MetadataFilterPtr filter) {
-  return service.search_on_pool(std::move(query), top_k, mode, timeout, std::move(filter));
+  return service.search_on_pool(std::move(corpus), std::move(query), top_k, mode, timeout, std::move(filter));
 }
 
-Result<SearchResult> BuiltinEmbedding::retrieve_sync(const SearchService& service, std::string_view query, int top_k,
-                                                     SearchMode mode, const MetadataFilter* filter) const {
+Result<SearchResult> BuiltinEmbedding::retrieve_sync(const SearchService&, const Corpus& corpus, std::string_view query,
+                                                     int top_k, SearchMode mode, const MetadataFilter* filter) const {
   if (auto ok = check_search(query, top_k); !ok) return ok.error();
   // Embedding happens before the corpus's lock, so readers hold it only while searching and
   // ingests are not starved. Query terms are weighted by their IDF in the lexical index:
   // without it "patients" and "study" weigh as much as "rapamycin" in a hash embedding.
   AnalyzedText terms;
-  service.corpus().analyzer().analyze(query, terms);
+  corpus.analyzer().analyze(query, terms);
   std::vector<float> idf;
-  service.corpus().idf_of_terms(terms, idf);
+  corpus.idf_of_terms(terms, idf);
   const std::vector<float> vec = embedder_.embed_terms(terms, idf);
-  auto hits = service.corpus().search(terms, vec, top_k, mode, filter);
+  auto hits = corpus.search(terms, vec, top_k, mode, filter);
   if (!hits) return hits.error();
   SearchResult out;
   out.mode_used = mode;
@@ -73,18 +74,23 @@ Result<std::vector<float>> BuiltinEmbedding::embed_chunks_sync(std::vector<std::
 
 // ---- remote: the query embedded as I/O, the rest on the pool -------------------------------
 
-boost::asio::awaitable<Result<SearchResult>> RemoteEmbedding::retrieve(SearchService& service, std::string query,
-                                                                       int top_k, SearchMode mode,
+boost::asio::awaitable<Result<SearchResult>> RemoteEmbedding::retrieve(SearchService& service,
+                                                                       std::shared_ptr<const Corpus> corpus,
+                                                                       std::string query, int top_k, SearchMode mode,
                                                                        std::chrono::milliseconds timeout,
                                                                        MetadataFilterPtr filter) {
-  if (timeout == kNoDeadline) co_return co_await retrieve_now(service, std::move(query), top_k, mode, std::move(filter));
-  co_return co_await with_timeout(retrieve_now(service, std::move(query), top_k, mode, std::move(filter)), timeout,
-                                  "retrieval");
+  if (timeout == kNoDeadline) {
+    co_return co_await retrieve_now(service, std::move(corpus), std::move(query), top_k, mode, std::move(filter));
+  }
+  co_return co_await with_timeout(
+      retrieve_now(service, std::move(corpus), std::move(query), top_k, mode, std::move(filter)), timeout,
+      "retrieval");
 }
 
-boost::asio::awaitable<Result<SearchResult>> RemoteEmbedding::retrieve_now(SearchService& service, std::string query,
-                                                                           int top_k, SearchMode mode,
-                                                                           MetadataFilterPtr filter) {
+boost::asio::awaitable<Result<SearchResult>> RemoteEmbedding::retrieve_now(SearchService& service,
+                                                                           std::shared_ptr<const Corpus> corpus,
+                                                                           std::string query, int top_k,
+                                                                           SearchMode mode, MetadataFilterPtr filter) {
   if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
   Result<std::vector<float>> vec = std::vector<float>();
   if (mode == SearchMode::hybrid) {
@@ -99,12 +105,11 @@ boost::asio::awaitable<Result<SearchResult>> RemoteEmbedding::retrieve_now(Searc
     if (auto failed = degrade(service, vec.error(), mode, out)) co_return *failed;
     vec = std::vector<float>();
   }
-  const Corpus& corpus = service.corpus();
-  auto work = [&corpus, query = std::move(query), vec = std::move(*vec), top_k, mode = out.mode_used,
-               filter = std::move(filter)] {
+  auto work = [corpus = std::move(corpus), query = std::move(query), vec = std::move(*vec), top_k,
+               mode = out.mode_used, filter = std::move(filter)] {
     AnalyzedText terms;
-    corpus.analyzer().analyze(query, terms);
-    return corpus.search(terms, vec, top_k, mode, filter.get());
+    corpus->analyzer().analyze(query, terms);
+    return corpus->search(terms, vec, top_k, mode, filter.get());
   };
   auto hits = co_await run_on(service.pool(), std::move(work));
   if (!hits) co_return hits.error();
@@ -112,13 +117,14 @@ boost::asio::awaitable<Result<SearchResult>> RemoteEmbedding::retrieve_now(Searc
   co_return out;
 }
 
-Result<SearchResult> RemoteEmbedding::retrieve_sync(const SearchService& service, std::string_view query, int top_k,
-                                                    SearchMode mode, const MetadataFilter* filter) const {
+Result<SearchResult> RemoteEmbedding::retrieve_sync(const SearchService& service, const Corpus& corpus,
+                                                    std::string_view query, int top_k, SearchMode mode,
+                                                    const MetadataFilter* filter) const {
   if (auto ok = check_search(query, top_k); !ok) return ok.error();
   SearchResult out;
   out.mode_used = mode;
   AnalyzedText terms;
-  service.corpus().analyzer().analyze(query, terms);
+  corpus.analyzer().analyze(query, terms);
   std::vector<float> vec;
   std::vector<std::string> texts{std::string(query)};
   auto embedded = embedder_->embed_documents_sync(std::move(texts));
@@ -127,7 +133,7 @@ Result<SearchResult> RemoteEmbedding::retrieve_sync(const SearchService& service
   } else if (auto failed = degrade(service, embedded.error(), mode, out)) {
     return *failed;
   }
-  auto hits = service.corpus().search(terms, vec, top_k, out.mode_used, filter);
+  auto hits = corpus.search(terms, vec, top_k, out.mode_used, filter);
   if (!hits) return hits.error();
   out.hits = std::move(*hits);
   return out;

@@ -227,7 +227,7 @@ Result<IngestStats> ingest_corpus(Retriever& retriever, const BeirDataset& data,
   }
   // The queries should measure the index kind asked for: an IVF index is exact until its
   // training (on the side) is done.
-  retriever.vector_index().wait_for_rebuild();
+  retriever.corpora().wait_for_rebuild();
   return total;
 }
 

@@ -25,18 +25,20 @@ std::int64_t steady_ms() {
 
 // A search waiting in the batch queue; the batch that takes it hands its hits back.
 struct SearchService::PendingSearch : Handoff<Result<std::vector<Hit>>> {
-  PendingSearch(boost::asio::any_io_executor ex, std::string q, int k, SearchMode m, MetadataFilterPtr f)
-      : Handoff(std::move(ex)), query(std::move(q)), top_k(k), mode(m), filter(std::move(f)) {}
+  PendingSearch(boost::asio::any_io_executor ex, std::shared_ptr<const Corpus> c, std::string q, int k, SearchMode m,
+                MetadataFilterPtr f)
+      : Handoff(std::move(ex)), corpus(std::move(c)), query(std::move(q)), top_k(k), mode(m), filter(std::move(f)) {}
+  std::shared_ptr<const Corpus> corpus;
   std::string query;
   int top_k;
   SearchMode mode;
   MetadataFilterPtr filter;
 };
 
-SearchService::SearchService(const RetrievalConfig& config, const Corpus& corpus, EmbeddingStrategy& embedding,
+SearchService::SearchService(const RetrievalConfig& config, const Corpora& corpora, EmbeddingStrategy& embedding,
                              metrics::Registry* registry)
     : config_(config),
-      corpus_(corpus),
+      corpora_(corpora),
       embedding_(embedding),
       batch_embedder_(embedding.batch_embedder()),
       batch_searches_(config.batch_searches),
@@ -66,29 +68,31 @@ Result<void> check_search(std::string_view query, int top_k) {
 // they are inlined: a known false positive of that compiler about coroutine frames.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-boost::asio::awaitable<Result<SearchResult>> SearchService::retrieve(std::string query, int top_k, SearchMode mode,
+boost::asio::awaitable<Result<SearchResult>> SearchService::retrieve(std::string tenant, std::string query, int top_k,
+                                                                     SearchMode mode,
                                                                      std::chrono::milliseconds timeout,
                                                                      MetadataFilterPtr filter) {
   if (timeout <= std::chrono::milliseconds::zero()) {
     co_return make_error(Errc::deadline_exceeded, "retrieval had no time left before the deadline");
   }
+  auto corpus = corpora_.find(tenant);
+  if (!corpus) co_return nothing_found(query, top_k, mode);
   if (mode != SearchMode::lexical) {
-    co_return co_await embedding_.retrieve(*this, std::move(query), top_k, mode, timeout, std::move(filter));
+    co_return co_await embedding_.retrieve(*this, std::move(corpus), std::move(query), top_k, mode, timeout,
+                                           std::move(filter));
   }
-  auto work = [this, query = std::move(query), top_k, mode, filter = std::move(filter)] {
-    return retrieve_sync(query, top_k, mode, filter.get());
-  };
-  co_return co_await run_on(pool_.get_executor(), std::move(work), timeout, "retrieval");
+  co_return co_await search_on_pool(std::move(corpus), std::move(query), top_k, mode, timeout, std::move(filter));
 }
 
-boost::asio::awaitable<Result<SearchResult>> SearchService::search_on_pool(std::string query, int top_k,
+boost::asio::awaitable<Result<SearchResult>> SearchService::search_on_pool(std::shared_ptr<const Corpus> corpus,
+                                                                           std::string query, int top_k,
                                                                            SearchMode mode,
                                                                            std::chrono::milliseconds timeout,
                                                                            MetadataFilterPtr filter) {
   if (batches(mode)) {
     if (auto ok = check_search(query, top_k); !ok) co_return ok.error();
-    auto pending = std::make_shared<PendingSearch>(co_await boost::asio::this_coro::executor, std::move(query),
-                                                   top_k, mode, std::move(filter));
+    auto pending = std::make_shared<PendingSearch>(co_await boost::asio::this_coro::executor, std::move(corpus),
+                                                   std::move(query), top_k, mode, std::move(filter));
     enqueue_search(pending);
     // On the deadline the wait ends; the search itself runs on and its late result is dropped.
     const Waited waited = co_await PendingSearch::wait(pending, timeout);
@@ -100,24 +104,38 @@ boost::asio::awaitable<Result<SearchResult>> SearchService::search_on_pool(std::
     out.hits = std::move(*pending->value());
     co_return out;
   }
-  auto work = [this, query = std::move(query), top_k, mode, filter = std::move(filter)] {
-    return retrieve_sync(query, top_k, mode, filter.get());
+  auto work = [this, corpus = std::move(corpus), query = std::move(query), top_k, mode, filter = std::move(filter)] {
+    return search_sync(*corpus, query, top_k, mode, filter.get());
   };
   co_return co_await run_on(pool_.get_executor(), std::move(work), timeout, "retrieval");
 }
 #pragma GCC diagnostic pop
 
-Result<SearchResult> SearchService::retrieve_sync(std::string_view query, int top_k, SearchMode mode,
-                                                  const MetadataFilter* filter) const {
-  if (mode != SearchMode::lexical) return embedding_.retrieve_sync(*this, query, top_k, mode, filter);
+Result<SearchResult> SearchService::retrieve_sync(std::string_view tenant, std::string_view query, int top_k,
+                                                  SearchMode mode, const MetadataFilter* filter) const {
+  auto corpus = corpora_.find(tenant);
+  if (!corpus) return nothing_found(query, top_k, mode);
+  return search_sync(*corpus, query, top_k, mode, filter);
+}
+
+Result<SearchResult> SearchService::search_sync(const Corpus& corpus, std::string_view query, int top_k,
+                                                SearchMode mode, const MetadataFilter* filter) const {
+  if (mode != SearchMode::lexical) return embedding_.retrieve_sync(*this, corpus, query, top_k, mode, filter);
   if (auto ok = check_search(query, top_k); !ok) return ok.error();
   AnalyzedText terms;
-  corpus_.analyzer().analyze(query, terms);
-  auto hits = corpus_.search(terms, {}, top_k, mode, filter);
+  corpus.analyzer().analyze(query, terms);
+  auto hits = corpus.search(terms, {}, top_k, mode, filter);
   if (!hits) return hits.error();
   SearchResult out;
   out.mode_used = mode;
   out.hits = std::move(*hits);
+  return out;
+}
+
+Result<SearchResult> SearchService::nothing_found(std::string_view query, int top_k, SearchMode mode) {
+  if (auto ok = check_search(query, top_k); !ok) return ok.error();
+  SearchResult out;
+  out.mode_used = mode;
   return out;
 }
 
@@ -141,7 +159,7 @@ void SearchService::note_degraded(const Error& cause) const {
 // one pass over memory (BLAS) for little more than the cost of one (retrieval-bench
 // --batch-study). An HNSW graph walk is per query, so HNSW searches are not batched.
 bool SearchService::batches(SearchMode mode) const {
-  return mode != SearchMode::lexical && batch_embedder_ && corpus_.vector_index().config().type != "hnsw" &&
+  return mode != SearchMode::lexical && batch_embedder_ && config_.index.type != "hnsw" &&
          batch_searches_.load(std::memory_order_relaxed);
 }
 
@@ -188,18 +206,41 @@ void SearchService::run_search_batches() {
 
 void SearchService::search_batch_now(const std::vector<std::shared_ptr<PendingSearch>>& batch,
                                      std::vector<CorpusQuery>& queries) const {
-  // Each query is analysed once, for its embedding and for the lexical search.
+  // Each query is analysed once, for its embedding and for the lexical search, and weighted
+  // by its own tenant's IDF.
   std::vector<float> idf;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     CorpusQuery& q = queries[i];
-    corpus_.analyzer().analyze(batch[i]->query, q.terms);
-    corpus_.idf_of_terms(q.terms, idf);
+    const Corpus& corpus = *batch[i]->corpus;
+    corpus.analyzer().analyze(batch[i]->query, q.terms);
+    corpus.idf_of_terms(q.terms, idf);
     q.vector = batch_embedder_->embed_terms(q.terms, idf);
     q.top_k = batch[i]->top_k;
     q.mode = batch[i]->mode;
     q.filter = batch[i]->filter;
   }
-  corpus_.search_batch(queries);
+  // One dense index call per tenant in the batch: its queries, in batch order.
+  std::vector<bool> done(batch.size(), false);
+  for (std::size_t first = 0; first < batch.size(); ++first) {
+    if (done[first]) continue;
+    const Corpus* corpus = batch[first]->corpus.get();
+    std::vector<std::size_t> members;
+    for (std::size_t i = first; i < batch.size(); ++i) {
+      if (!done[i] && batch[i]->corpus.get() == corpus) {
+        members.push_back(i);
+        done[i] = true;
+      }
+    }
+    if (members.size() == batch.size()) {
+      corpus->search_batch(queries);
+      return;
+    }
+    std::vector<CorpusQuery> group;
+    group.reserve(members.size());
+    for (auto i : members) group.push_back(std::move(queries[i]));
+    corpus->search_batch(group);
+    for (std::size_t j = 0; j < members.size(); ++j) queries[members[j]] = std::move(group[j]);
+  }
 }
 
 }  // namespace ragd::retrieval

@@ -1,5 +1,7 @@
 #include "ragd/retrieval/snapshot.hpp"
 
+#include "ragd/redis/tenant_keys.hpp"
+
 #include <zlib.h>
 
 #include <fcntl.h>
@@ -9,6 +11,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace ragd::retrieval {
 namespace {
@@ -25,6 +28,7 @@ constexpr std::uint32_t kFlagReplication = 1u;  // header flags: a replication p
 constexpr std::uint32_t kFlagDocuments = 2u;    // header flags: the documents section follows
 constexpr std::uint32_t kFlagAnalyzer = 4u;     // header flags: the analyser's identity follows
 constexpr std::uint32_t kKnownFlags = kFlagReplication | kFlagDocuments | kFlagAnalyzer;
+constexpr std::uint32_t kKnownFlags2 = kFlagReplication | kFlagAnalyzer;  // format 2 always has documents
 
 class Writer {
  public:
@@ -101,14 +105,144 @@ bool write_all(int fd, std::string_view bytes) {
 
 }  // namespace
 
+std::size_t SnapshotData::chunk_count() const {
+  std::size_t n = 0;
+  for (const TenantSnapshot& t : tenants) n += t.chunks.size();
+  return n;
+}
+
+std::size_t SnapshotData::document_count() const {
+  std::size_t n = 0;
+  for (const TenantSnapshot& t : tenants) n += t.documents.size();
+  return n;
+}
+
+namespace {
+
+void put_document(Writer& w, const StoredDocument& d) {
+  w.put_string(d.id);
+  w.put_string(d.title);
+  w.put_string(d.metadata);
+  w.put_string(d.text);
+}
+
+void put_chunks(Writer& w, const TenantSnapshot& t, std::uint32_t dim) {
+  for (std::size_t i = 0; i < t.chunks.size(); ++i) {
+    const Chunk& c = t.chunks[i];
+    w.put(c.id);
+    w.put(static_cast<std::int32_t>(c.position));
+    w.put(static_cast<std::uint64_t>(c.offset));
+    w.put_string(c.doc_id);
+    w.put_string(c.chunk_id);
+    w.put_string(c.title);
+    w.put_string(c.text);
+    w.put_bytes(t.vectors.data() + i * dim, dim * sizeof(float));
+  }
+}
+
+// `count` document records into t.documents.
+std::optional<Error> get_documents(Reader& r, std::uint64_t count, TenantSnapshot& t) {
+  // Each record takes at least its four length fields.
+  if (count > r.remaining() / 16) return corrupt("document count exceeds the file");
+  t.documents.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    StoredDocument& doc = t.documents[i];
+    if (!r.get_string(doc.id) || !r.get_string(doc.title) || !r.get_string(doc.metadata) || !r.get_string(doc.text)) {
+      return corrupt("truncated document record " + std::to_string(i));
+    }
+  }
+  return std::nullopt;
+}
+
+// `count` chunk records of `dim` floats into t.chunks and t.vectors.
+std::optional<Error> get_chunks(Reader& r, std::uint64_t count, std::uint32_t dim, TenantSnapshot& t) {
+  // Each record takes at least its fixed fields and its vector.
+  const std::size_t min_record = 8 + 4 + 8 + 4 * 4 + std::size_t{dim} * sizeof(float);
+  if (count > r.remaining() / min_record) return corrupt("chunk count exceeds the file");
+  t.chunks.resize(count);
+  t.vectors.resize(count * dim);
+  for (std::size_t i = 0; i < count; ++i) {
+    Chunk& c = t.chunks[i];
+    std::int32_t position = 0;
+    std::uint64_t offset = 0;
+    if (!r.get(c.id) || !r.get(position) || !r.get(offset) || !r.get_string(c.doc_id) || !r.get_string(c.chunk_id) ||
+        !r.get_string(c.title) || !r.get_string(c.text) || !r.get_bytes(t.vectors.data() + i * dim, dim * sizeof(float))) {
+      return corrupt("truncated chunk record " + std::to_string(i));
+    }
+    c.position = position;
+    c.offset = static_cast<std::size_t>(offset);
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> check_dim(std::uint32_t dim) {
+  if (dim == 0 || dim > kMaxDim) return corrupt("bad dimension " + std::to_string(dim));
+  return std::nullopt;
+}
+
+// The optional header fields both formats share: the position, then the analyser.
+std::optional<Error> get_optional_fields(Reader& r, std::uint32_t flags, SnapshotData& d) {
+  if ((flags & kFlagReplication) && (!r.get_string(d.replication_stream_id) || !r.get(d.replication_sequence))) {
+    return corrupt("truncated replication position");
+  }
+  if ((flags & kFlagAnalyzer) && !r.get_string(d.analyzer)) return corrupt("truncated analyzer");
+  return std::nullopt;
+}
+
+// Format 1, after the flags: one corpus, which becomes the tenant "default".
+Result<SnapshotData> decode_format1(Reader& r, SnapshotData d, std::uint32_t flags) {
+  TenantSnapshot t;
+  t.tenant = std::string(redis::kDefaultTenant);
+  std::uint64_t count = 0;
+  if (!r.get(t.index_version) || !r.get(t.next_chunk_key) || !r.get(count)) return corrupt("truncated header");
+  if ((flags & ~kKnownFlags) != 0) return corrupt("unknown header flags " + std::to_string(flags));
+  if (auto e = get_optional_fields(r, flags, d)) return *e;
+  if (flags & kFlagDocuments) {
+    std::uint64_t documents = 0;
+    if (!r.get_string(d.index_description) || !r.get(documents)) return corrupt("truncated documents header");
+    if (auto e = get_documents(r, documents, t)) return *e;
+  }
+  if (auto e = check_dim(d.dim)) return *e;
+  if (auto e = get_chunks(r, count, d.dim, t)) return *e;
+  d.tenants.push_back(std::move(t));
+  return d;
+}
+
+Result<SnapshotData> decode_format2(Reader& r, SnapshotData d, std::uint32_t flags) {
+  if ((flags & ~kKnownFlags2) != 0) return corrupt("unknown header flags " + std::to_string(flags));
+  if (auto e = get_optional_fields(r, flags, d)) return *e;
+  std::uint64_t tenants = 0;
+  if (!r.get_string(d.index_description) || !r.get(tenants)) return corrupt("truncated header");
+  if (auto e = check_dim(d.dim)) return *e;
+  // Each section takes at least its name's length and its four numbers.
+  if (tenants > r.remaining() / 36) return corrupt("tenant count exceeds the file");
+  d.tenants.resize(tenants);
+  for (std::size_t i = 0; i < tenants; ++i) {
+    TenantSnapshot& t = d.tenants[i];
+    std::uint64_t documents = 0, chunks = 0;
+    if (!r.get_string(t.tenant) || !r.get(t.index_version) || !r.get(t.next_chunk_key) || !r.get(documents)) {
+      return corrupt("truncated tenant section " + std::to_string(i));
+    }
+    if (!redis::valid_tenant(t.tenant)) return corrupt("bad tenant name in section " + std::to_string(i));
+    if (i > 0 && !(d.tenants[i - 1].tenant < t.tenant)) {
+      return corrupt("tenant '" + t.tenant + "' out of order or repeated");
+    }
+    if (auto e = get_documents(r, documents, t)) return *e;
+    if (!r.get(chunks)) return corrupt("truncated tenant section " + std::to_string(i));
+    if (auto e = get_chunks(r, chunks, d.dim, t)) return *e;
+  }
+  return d;
+}
+
+}  // namespace
+
 std::string encode_snapshot(const SnapshotData& data) {
   std::string out;
-  std::size_t estimate = 64 + data.vectors.size() * sizeof(float);
-  for (const Chunk& c : data.chunks) {
-    estimate += 40 + c.doc_id.size() + c.chunk_id.size() + c.title.size() + c.text.size();
-  }
-  for (const StoredDocument& d : data.documents) {
-    estimate += 16 + d.id.size() + d.title.size() + d.metadata.size() + d.text.size();
+  std::size_t estimate = 64;
+  for (const TenantSnapshot& t : data.tenants) {
+    estimate += 64 + t.tenant.size() + t.vectors.size() * sizeof(float);
+    for (const Chunk& c : t.chunks) estimate += 40 + c.doc_id.size() + c.chunk_id.size() + c.title.size() + c.text.size();
+    for (const StoredDocument& d : t.documents) estimate += 16 + d.id.size() + d.title.size() + d.metadata.size() + d.text.size();
   }
   out.reserve(estimate);
   Writer w(out);
@@ -118,36 +252,22 @@ std::string encode_snapshot(const SnapshotData& data) {
   w.put(data.embedder_version);
   const bool replicated = !data.replication_stream_id.empty();
   const bool analysed = !data.analyzer.empty();
-  w.put((replicated ? kFlagReplication : std::uint32_t{0}) | (data.has_documents ? kFlagDocuments : 0u) |
-        (analysed ? kFlagAnalyzer : 0u));
-  w.put(data.index_version);
-  w.put(data.next_chunk_key);
-  w.put(static_cast<std::uint64_t>(data.chunks.size()));
+  w.put((replicated ? kFlagReplication : std::uint32_t{0}) | (analysed ? kFlagAnalyzer : 0u));
   if (replicated) {
     w.put_string(data.replication_stream_id);
     w.put(data.replication_sequence);
   }
   if (analysed) w.put_string(data.analyzer);
-  if (data.has_documents) {
-    w.put_string(data.index_description);
-    w.put(static_cast<std::uint64_t>(data.documents.size()));
-    for (const StoredDocument& d : data.documents) {
-      w.put_string(d.id);
-      w.put_string(d.title);
-      w.put_string(d.metadata);
-      w.put_string(d.text);
-    }
-  }
-  for (std::size_t i = 0; i < data.chunks.size(); ++i) {
-    const Chunk& c = data.chunks[i];
-    w.put(c.id);
-    w.put(static_cast<std::int32_t>(c.position));
-    w.put(static_cast<std::uint64_t>(c.offset));
-    w.put_string(c.doc_id);
-    w.put_string(c.chunk_id);
-    w.put_string(c.title);
-    w.put_string(c.text);
-    w.put_bytes(data.vectors.data() + i * data.dim, data.dim * sizeof(float));
+  w.put_string(data.index_description);
+  w.put(static_cast<std::uint64_t>(data.tenants.size()));
+  for (const TenantSnapshot& t : data.tenants) {
+    w.put_string(t.tenant);
+    w.put(t.index_version);
+    w.put(t.next_chunk_key);
+    w.put(static_cast<std::uint64_t>(t.documents.size()));
+    for (const StoredDocument& d : t.documents) put_document(w, d);
+    w.put(static_cast<std::uint64_t>(t.chunks.size()));
+    put_chunks(w, t, data.dim);
   }
   w.put(crc32_of(out));
   w.put_bytes(kEndMagic, sizeof kEndMagic);
@@ -171,55 +291,13 @@ Result<SnapshotData> decode_snapshot(std::string_view bytes) {
   Reader r(body.substr(sizeof kMagic));
   SnapshotData d;
   std::uint32_t format = 0, flags = 0;
-  std::uint64_t count = 0;
   if (!r.get(format)) return corrupt("truncated header");
-  if (format != kSnapshotFormatVersion) {
-    return corrupt("unsupported format version " + std::to_string(format));
-  }
-  if (!r.get(d.dim) || !r.get(d.embedder_version) || !r.get(flags) || !r.get(d.index_version) ||
-      !r.get(d.next_chunk_key) || !r.get(count)) {
-    return corrupt("truncated header");
-  }
-  if ((flags & ~kKnownFlags) != 0) return corrupt("unknown header flags " + std::to_string(flags));
-  if ((flags & kFlagReplication) &&
-      (!r.get_string(d.replication_stream_id) || !r.get(d.replication_sequence))) {
-    return corrupt("truncated replication position");
-  }
-  if ((flags & kFlagAnalyzer) && !r.get_string(d.analyzer)) return corrupt("truncated analyzer");
-  if (flags & kFlagDocuments) {
-    d.has_documents = true;
-    std::uint64_t documents = 0;
-    if (!r.get_string(d.index_description) || !r.get(documents)) return corrupt("truncated documents header");
-    if (documents > r.remaining() / 16) return corrupt("document count exceeds the file");
-    d.documents.resize(documents);
-    for (std::size_t i = 0; i < documents; ++i) {
-      StoredDocument& doc = d.documents[i];
-      if (!r.get_string(doc.id) || !r.get_string(doc.title) || !r.get_string(doc.metadata) ||
-          !r.get_string(doc.text)) {
-        return corrupt("truncated document record " + std::to_string(i));
-      }
-    }
-  }
-  if (d.dim == 0 || d.dim > kMaxDim) return corrupt("bad dimension " + std::to_string(d.dim));
-  // Each record takes at least its fixed fields and its vector.
-  const std::size_t min_record = 8 + 4 + 8 + 4 * 4 + std::size_t{d.dim} * sizeof(float);
-  if (count > r.remaining() / min_record) return corrupt("chunk count exceeds the file");
-  d.chunks.resize(count);
-  d.vectors.resize(count * d.dim);
-  for (std::size_t i = 0; i < count; ++i) {
-    Chunk& c = d.chunks[i];
-    std::int32_t position = 0;
-    std::uint64_t offset = 0;
-    if (!r.get(c.id) || !r.get(position) || !r.get(offset) || !r.get_string(c.doc_id) ||
-        !r.get_string(c.chunk_id) || !r.get_string(c.title) || !r.get_string(c.text) ||
-        !r.get_bytes(d.vectors.data() + i * d.dim, d.dim * sizeof(float))) {
-      return corrupt("truncated chunk record " + std::to_string(i));
-    }
-    c.position = position;
-    c.offset = static_cast<std::size_t>(offset);
-  }
+  if (format != 1 && format != kSnapshotFormatVersion) return corrupt("unsupported format version " + std::to_string(format));
+  if (!r.get(d.dim) || !r.get(d.embedder_version) || !r.get(flags)) return corrupt("truncated header");
+  auto decoded = format == 1 ? decode_format1(r, std::move(d), flags) : decode_format2(r, std::move(d), flags);
+  if (!decoded) return decoded;
   if (r.remaining() != 0) return corrupt("trailing bytes after the last chunk");
-  return d;
+  return decoded;
 }
 
 Result<SnapshotData> read_snapshot_file(const std::string& path) {

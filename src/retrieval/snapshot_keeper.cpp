@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -15,12 +16,22 @@
 
 namespace ragd::retrieval {
 
-SnapshotKeeper::SnapshotKeeper(const RetrievalConfig& config, Corpus& corpus, const EmbeddingStrategy& embedding,
+namespace {
+
+std::uint64_t max_version(const SnapshotData& data) {
+  std::uint64_t v = 0;
+  for (const TenantSnapshot& t : data.tenants) v = std::max(v, t.index_version);
+  return v;
+}
+
+}  // namespace
+
+SnapshotKeeper::SnapshotKeeper(const RetrievalConfig& config, Corpora& corpora, const EmbeddingStrategy& embedding,
                                PoolExecutor pool)
-    : config_(config), corpus_(corpus), embedding_(embedding), pool_(pool), timer_(pool) {}
+    : config_(config), corpora_(corpora), embedding_(embedding), pool_(pool), timer_(pool) {}
 
 bool SnapshotKeeper::unsaved() const {
-  return !config_.snapshot_path.empty() && corpus_.version() != saved_version_.load();
+  return !config_.snapshot_path.empty() && corpora_.changes() != saved_changes_.load();
 }
 
 void SnapshotKeeper::close() {
@@ -36,26 +47,28 @@ Result<SnapshotStats> SnapshotKeeper::save_sync() {
     return stats;
   }
   std::lock_guard save_lock(save_mutex_);
-  if (corpus_.version() == saved_version_.load()) {
+  if (corpora_.changes() == saved_changes_.load()) {
     stats.skipped = true;
-    stats.index_version = corpus_.version();
+    stats.index_version = corpora_.max_version();
     return stats;
   }
   const auto started = std::chrono::steady_clock::now();
   const Embedder& embedder = embedding_.embedder();
-  // Copied under the corpus's read lock (searches go on), written without it.
-  auto data = corpus_.snapshot({static_cast<std::uint32_t>(embedder.dim()), embedder.snapshot_version()});
+  // Copied at one cut under the corpora's read locks (searches go on), written without them.
+  std::uint64_t changes = 0;
+  auto data = corpora_.snapshot({static_cast<std::uint32_t>(embedder.dim()), embedder.snapshot_version()}, &changes);
   if (!data) return data.error();
-  stats.documents = data->documents.size();
-  stats.chunks = data->chunks.size();
-  stats.index_version = data->index_version;
+  stats.tenants = data->tenants.size();
+  stats.documents = data->document_count();
+  stats.chunks = data->chunk_count();
+  stats.index_version = max_version(*data);
   const std::string bytes = encode_snapshot(*data);
   stats.bytes = bytes.size();
   if (auto w = write_file_atomically(config_.snapshot_path, bytes); !w) return w.error();
-  saved_version_.store(data->index_version);
+  saved_changes_.store(changes);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("snapshot saved path={} version={} documents={} chunks={} bytes={} ms={:.0f}",
-               config_.snapshot_path, stats.index_version, stats.documents, stats.chunks, stats.bytes, ms);
+  spdlog::info("snapshot saved path={} tenants={} documents={} chunks={} bytes={} ms={:.0f}", config_.snapshot_path,
+               stats.tenants, stats.documents, stats.chunks, stats.bytes, ms);
   return stats;
 }
 
@@ -112,49 +125,51 @@ Result<SnapshotStats> SnapshotKeeper::load() {
   // BM25 is always rebuilt from the texts, with the running analyser; the built-in
   // embedder's vectors were made with the file's and must be too when that differs.
   const std::string_view file_analyzer = data->analyzer.empty() ? kLegacyAnalyzerIdentity : data->analyzer;
-  const bool reanalysed = file_analyzer != corpus_.analyzer().identity();
+  const bool reanalysed = file_analyzer != corpora_.analyzer().identity();
   if (reanalysed) {
     spdlog::warn("snapshot {} was indexed with analyser '{}'; re-indexing {} chunks with '{}'", path, file_analyzer,
-                 data->chunks.size(), corpus_.analyzer().identity());
+                 data->chunk_count(), corpora_.analyzer().identity());
   }
   if (data->dim != dim || data->embedder_version != running.snapshot_version() ||
       (reanalysed && embedding_.batch_embedder() != nullptr)) {
     // Texts are all we need: recompute vectors with the running embedder.
     spdlog::warn("snapshot {} has vectors of dim {} embedder version {:#x}; re-embedding {} chunks "
                  "for dim {} version {:#x} ({})",
-                 path, data->dim, data->embedder_version, data->chunks.size(), dim, running.snapshot_version(),
+                 path, data->dim, data->embedder_version, data->chunk_count(), dim, running.snapshot_version(),
                  running.identity());
-    std::vector<std::string> texts;
-    texts.reserve(data->chunks.size());
-    for (const Chunk& c : data->chunks) texts.push_back(indexed_text(c));
-    auto embedded = embedding_.embed_chunks_sync(std::move(texts));
-    if (!embedded) {
-      spdlog::error("snapshot {} not loaded, starting with an empty index: re-embedding failed: {}", path,
-                    embedded.error().message);
-      return embedded.error();
+    for (TenantSnapshot& tenant : data->tenants) {
+      std::vector<std::string> texts;
+      texts.reserve(tenant.chunks.size());
+      for (const Chunk& c : tenant.chunks) texts.push_back(indexed_text(c));
+      auto embedded = embedding_.embed_chunks_sync(std::move(texts));
+      if (!embedded) {
+        spdlog::error("snapshot {} not loaded, starting with an empty index: re-embedding failed: {}", path,
+                      embedded.error().message);
+        return embedded.error();
+      }
+      tenant.vectors = std::move(*embedded);
     }
-    data->vectors = std::move(*embedded);
     stats.reembedded = true;
   }
-  const bool described = data->has_documents;
   const std::string description = data->index_description;
-  const std::uint64_t version = data->index_version;
-  if (auto restored = corpus_.restore(std::move(*data)); !restored) {
+  const std::uint64_t version = max_version(*data);
+  stats.tenants = data->tenants.size();
+  if (auto restored = corpora_.restore(std::move(*data)); !restored) {
     spdlog::error("snapshot {} not loaded, starting with an empty index: {}", path, restored.error().message);
     return restored.error();
   }
-  if (described && description != corpus_.vector_index().describe()) {
+  if (!description.empty() && description != corpora_.index_description()) {
     spdlog::info("snapshot {} was saved by a '{}' index; built as '{}' from its vectors", path, description,
-                 corpus_.vector_index().describe());
+                 corpora_.index_description());
   }
   // After re-embedding or re-analysing, the file on disk no longer matches: the next save
   // rewrites it.
-  saved_version_.store(stats.reembedded || reanalysed ? ~std::uint64_t{0} : version);
-  stats.documents = corpus_.document_count();
-  stats.chunks = corpus_.chunk_count();
+  saved_changes_.store(stats.reembedded || reanalysed ? ~std::uint64_t{0} : corpora_.changes());
+  stats.documents = corpora_.document_count();
+  stats.chunks = corpora_.chunk_count();
   stats.index_version = version;
-  spdlog::info("snapshot loaded path={} version={} documents={} chunks={}", path, stats.index_version,
-               stats.documents, stats.chunks);
+  spdlog::info("snapshot loaded path={} tenants={} documents={} chunks={}", path, stats.tenants, stats.documents,
+               stats.chunks);
   return stats;
 }
 

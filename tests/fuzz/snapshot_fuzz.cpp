@@ -25,9 +25,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto s = decode_snapshot(bytes);
   if (!s) return 0;
   auto again = decode_snapshot(encode_snapshot(*s));
-  if (!again || again->dim != s->dim || again->chunks.size() != s->chunks.size() ||
-      again->documents.size() != s->documents.size() || again->vectors.size() != s->vectors.size() ||
-      again->index_version != s->index_version)
-    __builtin_trap();
+  if (!again || again->dim != s->dim || again->tenants.size() != s->tenants.size()) __builtin_trap();
+  for (std::size_t i = 0; i < s->tenants.size(); ++i) {
+    const auto& a = again->tenants[i];
+    const auto& b = s->tenants[i];
+    if (a.tenant != b.tenant || a.chunks.size() != b.chunks.size() || a.documents.size() != b.documents.size() ||
+        a.vectors.size() != b.vectors.size() || a.index_version != b.index_version)
+      __builtin_trap();
+  }
   return 0;
 }

@@ -22,41 +22,6 @@ namespace {
 
 json body_of(const HttpResult& r) { return json::parse(r.body, nullptr, false); }
 
-// A ragd replica this test starts, stops and restarts itself (same config, same snapshot).
-class Replica {
- public:
-  Replica(Stack& stack, std::string name, json overrides = json::object())
-      : stack_(stack), name_(std::move(name)), overrides_(std::move(overrides)) {
-    start();
-  }
-  ~Replica() {
-    if (::testing::Test::HasFailure() && proc_) std::cerr << "---- " << name_ << " log ----\n" << proc_->log().substr(0, 20000) << "\n";
-  }
-
-  void start() {
-    json cfg = {{"server", {{"listen", "127.0.0.1:0"}, {"threads", 2}}},
-                {"redis", {{"url", stack_.redis().url()}}},
-                {"queue", {{"heartbeat_interval_ms", 200}, {"worker_stale_ms", 1500}}}};
-    cfg.merge_patch(overrides_);
-    const std::string path = stack_.dir() + "/" + name_ + ".json";
-    std::ofstream(path) << cfg.dump(2);
-    proc_.emplace(std::vector<std::string>{bin_path("ragd"), "--config", path}, std::map<std::string, std::string>{},
-                  stack_.dir() + "/" + name_ + ".log");
-    port_ = proc_->listening_port();
-    const bool up = wait_until([&] { return http_request(port_, "GET", "/healthz").status == 200; }, 20s);
-    if (!up) throw std::runtime_error(name_ + " did not start:\n" + proc_->log());
-  }
-  void stop() { proc_.reset(); }  // SIGTERM: a clean shutdown saves the snapshot
-  int port() const { return port_; }
-
- private:
-  Stack& stack_;
-  std::string name_;
-  json overrides_;
-  int port_ = 0;
-  std::optional<Process> proc_;
-};
-
 json readyz(int port) { return body_of(http_request(port, "GET", "/readyz")); }
 
 std::uint64_t applied_sequence(int port) {

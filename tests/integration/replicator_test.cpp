@@ -87,7 +87,7 @@ TEST(Replicator, EveryReplicaAppliesWhatAnyOnePublishes) {
     Replica a(io, server, "gw-a");
     Replica b(io, server, "gw-b");
 
-    auto stats = co_await a.replicator->ingest(docs("bees", "Honey bees dance to show where the flowers are."));
+    auto stats = co_await a.replicator->ingest("default", docs("bees", "Honey bees dance to show where the flowers are."));
     CO_ASSERT_TRUE(stats) << stats.error().message;
     EXPECT_EQ(stats->documents, 1u);
     EXPECT_EQ(stats->index_version, 1u);
@@ -96,7 +96,7 @@ TEST(Replicator, EveryReplicaAppliesWhatAnyOnePublishes) {
     CO_ASSERT_TRUE(co_await converged(a, b));
     EXPECT_TRUE(b.has("bees"));
 
-    auto removed = co_await b.replicator->remove("bees");
+    auto removed = co_await b.replicator->remove("default", "bees");
     CO_ASSERT_TRUE(removed) << removed.error().message;
     EXPECT_TRUE(removed->removed);
     EXPECT_EQ(removed->index_version, 2u);
@@ -105,7 +105,7 @@ TEST(Replicator, EveryReplicaAppliesWhatAnyOnePublishes) {
     EXPECT_FALSE(a.has("bees"));
 
     // A delete of an unknown id is ordered like any change and reports it found nothing.
-    auto missing = co_await a.replicator->remove("nothing-here");
+    auto missing = co_await a.replicator->remove("default", "nothing-here");
     CO_ASSERT_TRUE(missing);
     EXPECT_FALSE(missing->removed);
     CO_ASSERT_TRUE(co_await converged(a, b));
@@ -122,13 +122,13 @@ TEST(Replicator, InvalidChangesAreRefusedBeforeAnythingIsPublished) {
   run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
     Replica a(io, server, "gw-a");
     std::vector<Document> blank_text = {Document{"x", "", "   "}};
-    auto blank = co_await a.replicator->ingest(std::move(blank_text));
+    auto blank = co_await a.replicator->ingest("default", std::move(blank_text));
     CO_ASSERT_FALSE(blank);
     EXPECT_EQ(blank.error().code, Errc::bad_request);
-    auto none = co_await a.replicator->ingest({});
+    auto none = co_await a.replicator->ingest("default", {});
     CO_ASSERT_FALSE(none);
     EXPECT_EQ(none.error().code, Errc::bad_request);
-    auto long_id = co_await a.replicator->remove(std::string(retrieval::kMaxDocumentIdChars + 1, 'x'));
+    auto long_id = co_await a.replicator->remove("default", std::string(retrieval::kMaxDocumentIdChars + 1, 'x'));
     CO_ASSERT_FALSE(long_id);
     EXPECT_EQ(long_id.error().code, Errc::bad_request);
     EXPECT_EQ(server.cli({"XLEN", "ragd:ingest"}), "0");
@@ -141,11 +141,11 @@ TEST(Replicator, WithRedisDownChangesFailAndNothingIsAppliedThenFollowingResumes
   run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
     Replica a(io, server, "gw-a");
     Replica b(io, server, "gw-b");
-    CO_ASSERT_TRUE(co_await a.replicator->ingest(docs("onion", "The first document.")));
+    CO_ASSERT_TRUE(co_await a.replicator->ingest("default", docs("onion", "The first document.")));
     CO_ASSERT_TRUE(co_await converged(a, b));
 
     server.stop();
-    auto refused = co_await a.replicator->ingest(docs("tango", "Never published."));
+    auto refused = co_await a.replicator->ingest("default", docs("tango", "Never published."));
     CO_ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, Errc::unavailable);
     EXPECT_FALSE(a.has("tango"));
@@ -158,7 +158,7 @@ TEST(Replicator, WithRedisDownChangesFailAndNothingIsAppliedThenFollowingResumes
     server.start();
     Result<retrieval::IngestStats> three = make_error(Errc::internal, "not tried");
     for (int attempt = 0; attempt < 50 && !three; ++attempt) {
-      three = co_await a.replicator->ingest(docs("tulip", "Published after the outage."));
+      three = co_await a.replicator->ingest("default", docs("tulip", "Published after the outage."));
       if (!three) co_await test::sleep_for(100ms);
     }
     CO_ASSERT_TRUE(three) << three.error().message;
@@ -178,14 +178,14 @@ TEST(Replicator, ARestartedReplicaResumesFromItsSnapshotPosition) {
     Replica a(io, server, "gw-a");
     {
       Replica b(io, server, "gw-b", snap);
-      CO_ASSERT_TRUE(co_await b.replicator->ingest(docs("apple", "Written before the restart.")));
+      CO_ASSERT_TRUE(co_await b.replicator->ingest("default", docs("apple", "Written before the restart.")));
       CO_ASSERT_TRUE(co_await converged(a, b));
       b.replicator->stop();
       auto saved = co_await b.retriever.save_snapshot();
       CO_ASSERT_TRUE(saved) << saved.error().message;
     }
-    CO_ASSERT_TRUE(co_await a.replicator->ingest(docs("banana", "Written while b was down.")));
-    CO_ASSERT_TRUE(co_await a.replicator->remove("apple"));
+    CO_ASSERT_TRUE(co_await a.replicator->ingest("default", docs("banana", "Written while b was down.")));
+    CO_ASSERT_TRUE(co_await a.replicator->remove("default", "apple"));
 
     Replica b(io, server, "gw-b", snap);
     EXPECT_EQ(b.retriever.change_position().sequence, 1u);
@@ -203,7 +203,7 @@ TEST(Replicator, AReplicaBehindATrimmedStreamReportsItCannotConverge) {
   run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
     Replica a(io, server, "gw-a");
     for (int i = 0; i < 3; ++i) {
-      CO_ASSERT_TRUE(co_await a.replicator->ingest(docs("d" + std::to_string(i), "Document number " + std::to_string(i))));
+      CO_ASSERT_TRUE(co_await a.replicator->ingest("default", docs("d" + std::to_string(i), "Document number " + std::to_string(i))));
     }
     EXPECT_EQ(server.cli({"XTRIM", "ragd:ingest", "MAXLEN", "1"}), "2");
 
@@ -217,11 +217,11 @@ TEST(Replicator, AReplicaBehindATrimmedStreamReportsItCannotConverge) {
     std::function<bool()> lag_known = [&fresh] { return fresh.replicator->status().lag_entries == 3; };
     CO_ASSERT_TRUE(co_await eventually(std::move(lag_known), 10s));
     EXPECT_NE(fresh.registry.render().find("ragd_replication_diverged 1"), std::string::npos);
-    auto refused = co_await fresh.replicator->ingest(docs("late", "Refused here."));
+    auto refused = co_await fresh.replicator->ingest("default", docs("late", "Refused here."));
     CO_ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, Errc::unavailable);
     // The healthy replica goes on.
-    CO_ASSERT_TRUE(co_await a.replicator->ingest(docs("d3", "Document number 3")));
+    CO_ASSERT_TRUE(co_await a.replicator->ingest("default", docs("d3", "Document number 3")));
     EXPECT_FALSE(a.replicator->status().diverged);
   });
 }
@@ -233,11 +233,43 @@ TEST(Replicator, AMalformedEntryIsCountedAndSkipped) {
     std::function<bool()> caught_up = [&a] { return a.replicator->status().caught_up; };
     CO_ASSERT_TRUE(co_await eventually(std::move(caught_up), 10s));
     server.cli({"XADD", "ragd:ingest", "*", "seq", "1", "entry", "{not json"});
-    auto stats = co_await a.replicator->ingest(docs("okapi", "Applied after the bad entry."));
+    auto stats = co_await a.replicator->ingest("default", docs("okapi", "Applied after the bad entry."));
     CO_ASSERT_TRUE(stats) << stats.error().message;
     EXPECT_EQ(stats->index_version, 2u);
     EXPECT_TRUE(a.has("okapi"));
     EXPECT_NE(a.registry.render().find("ragd_replication_errors_total{stage=\"decode\"} 1"), std::string::npos);
+  });
+}
+
+// Entries carry their tenant: every replica stores each change in its tenant's corpus, the
+// same id in two tenants stays two documents, a delete in one leaves the other's, and an
+// entry written before tenants (no tenant field) is the default tenant's.
+TEST(Replicator, EveryReplicaKeepsEachTenantsDocumentsApart) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    Replica a(io, server, "gw-a");
+    Replica b(io, server, "gw-b");
+    CO_ASSERT_TRUE(co_await a.replicator->ingest("x", docs("guide", "Tenant x writes about volcanoes.")));
+    CO_ASSERT_TRUE(co_await b.replicator->ingest("y", docs("guide", "Tenant y writes about bees.")));
+    auto removed = co_await a.replicator->remove("y", "guide");
+    CO_ASSERT_TRUE(removed) << removed.error().message;
+    EXPECT_TRUE(removed->removed);
+    server.cli({"XADD", "ragd:ingest", "*", "seq", "4", "entry",
+                R"({"op":"upsert","documents":[{"id":"old","text":"Written before tenants."}],"token":"","origin":"gw-old"})"});
+    for (Replica* r : {&a, &b}) {
+      std::function<bool()> applied = [r] { return r->replicator->status().applied_sequence == 4; };
+      CO_ASSERT_TRUE(co_await eventually(std::move(applied), 10s));
+      auto x = r->retriever.document_sync("x", "guide");
+      CO_ASSERT_TRUE(x);
+      EXPECT_EQ(x->text, "guide: Tenant x writes about volcanoes.");
+      EXPECT_FALSE(r->retriever.document_sync("y", "guide")) << "y's delete missed";
+      EXPECT_FALSE(r->retriever.document_sync("guide")) << "the default tenant got a tenant's document";
+      EXPECT_TRUE(r->retriever.document_sync("old")) << "an entry without a tenant is the default tenant's";
+      EXPECT_FALSE(r->retriever.document_sync("x", "old"));
+      EXPECT_EQ(r->retriever.version("x"), 1u);
+      EXPECT_EQ(r->retriever.version("y"), 3u);
+      EXPECT_EQ(r->retriever.version("default"), 4u);
+    }
   });
 }
 
@@ -248,7 +280,7 @@ TEST(Replicator, TheStreamIsCapped) {
     config.max_entries = 8;
     Replica a(io, server, "gw-a", {}, config);
     for (int i = 0; i < 40; ++i) {
-      CO_ASSERT_TRUE(co_await a.replicator->ingest(docs("d" + std::to_string(i), "Document " + std::to_string(i))));
+      CO_ASSERT_TRUE(co_await a.replicator->ingest("default", docs("d" + std::to_string(i), "Document " + std::to_string(i))));
     }
     const int length = std::stoi(server.cli({"XLEN", "ragd:ingest"}));
     EXPECT_GE(length, 8);

@@ -147,4 +147,40 @@ class Stack {
   std::vector<std::unique_ptr<Process>> replicas_;
 };
 
+// Another ragd replica on a Stack's Redis that a test starts, stops and restarts itself (same
+// config, same snapshot); its log is printed when the test failed.
+class Replica {
+ public:
+  Replica(Stack& stack, std::string name, nlohmann::json overrides = nlohmann::json::object())
+      : stack_(stack), name_(std::move(name)), overrides_(std::move(overrides)) {
+    start();
+  }
+  ~Replica() {
+    if (::testing::Test::HasFailure() && proc_) std::cerr << "---- " << name_ << " log ----\n" << proc_->log().substr(0, 20000) << "\n";
+  }
+
+  void start() {
+    nlohmann::json cfg = {{"server", {{"listen", "127.0.0.1:0"}, {"threads", 2}}},
+                {"redis", {{"url", stack_.redis().url()}}},
+                {"queue", {{"heartbeat_interval_ms", 200}, {"worker_stale_ms", 1500}}}};
+    cfg.merge_patch(overrides_);
+    const std::string path = stack_.dir() + "/" + name_ + ".json";
+    std::ofstream(path) << cfg.dump(2);
+    proc_.emplace(std::vector<std::string>{bin_path("ragd"), "--config", path}, std::map<std::string, std::string>{},
+                  stack_.dir() + "/" + name_ + ".log");
+    port_ = proc_->listening_port();
+    const bool up = wait_until([&] { return http_request(port_, "GET", "/healthz").status == 200; }, std::chrono::seconds(20));
+    if (!up) throw std::runtime_error(name_ + " did not start:\n" + proc_->log());
+  }
+  void stop() { proc_.reset(); }  // SIGTERM: a clean shutdown saves the snapshot
+  int port() const { return port_; }
+
+ private:
+  Stack& stack_;
+  std::string name_;
+  nlohmann::json overrides_;
+  int port_ = 0;
+  std::optional<Process> proc_;
+};
+
 }  // namespace ragd::test

@@ -1,13 +1,16 @@
 // Tenants over real HTTP: two tenants' API keys against one gateway, a real redis-server,
-// ragd-worker and the fake LLM. Whatever one tenant stores (session turns, profiles, rate
-// limit state, answers) never reaches the other, and it all lives under the tenant's own
-// Redis keys (`<prefix>t:<tenant>:...`, docs/operations.md).
+// ragd-worker and the fake LLM. Whatever one tenant stores (documents, session turns,
+// profiles, rate limit state, answers) never reaches the other, and its Redis state lives
+// under the tenant's own keys (`<prefix>t:<tenant>:...`, docs/operations.md). Documents are
+// each tenant's own on every replica and through a snapshot and a restart.
+#include "sse_client.hpp"
 #include "stack.hpp"
 
 #include "ragd/core/ids.hpp"
 
 using namespace ragd::test;
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -35,7 +38,167 @@ long prompt_tokens(const HttpResult& r) {
   return b["usage"].value("prompt_tokens", -1L);
 }
 
+json document(const std::string& id, const std::string& text) {
+  return {{"documents", {{{"id", id}, {"text", text}}}}};
+}
+
+HttpResult get_document(int port, const std::string& id, const std::string& key) {
+  return http_request(port, "GET", "/v1/documents/" + id, {}, as(key));
+}
+
+HttpResult delete_document(int port, const std::string& id, const std::string& key) {
+  return http_request(port, "DELETE", "/v1/documents/" + id, {}, as(key));
+}
+
+// The body without its request id (which every response has its own of).
+json without_request_id(const HttpResult& r) {
+  json b = body_of(r);
+  if (b.is_object() && b.contains("error") && b["error"].is_object()) b["error"].erase("request_id");
+  if (b.is_object()) b.erase("request_id");
+  return b;
+}
+
+std::string text_of(const HttpResult& r) {
+  json b = body_of(r);
+  return b.is_object() ? b.value("text", std::string("<no text: ") + r.body + ">") : r.body;
+}
+
+const std::string kSecret = "Our launch codename is bluebird seven; the launch is on the ninth of March.";
+const std::string kQuestion = "What is our launch codename?";
+
+// The gateway's reply to `key`'s query, and the answer's sources' texts.
+json ask(int port, const std::string& key, const std::string& question, const std::string& cache = "use") {
+  json q = {{"query", question}, {"cache", cache}};
+  auto r = http_request(port, "POST", "/query", q.dump(), as(key));
+  EXPECT_EQ(r.status, 200) << r.body;
+  return body_of(r);
+}
+
 }  // namespace
+
+// Before documents were a tenant's, B's key read and deleted A's document by its id, and B's
+// own document of that id replaced A's.
+TEST(Tenancy, AnotherTenantsDocumentIdIsAPlain404AndTheSameIdIsTwoDocuments) {
+  StackOptions opts;
+  opts.start_worker = false;
+  opts.gateway_config = {{"auth", {{"api_keys", two_tenants()}}}};
+  Stack stack(opts);
+  const int port = stack.port();
+  const json missing_get = without_request_id(get_document(port, "guide.md", "key-b"));
+  const json missing_delete = without_request_id(delete_document(port, "guide.md", "key-b"));
+  ASSERT_EQ(stack.post("/v1/documents", document("guide.md", kSecret), as("key-a")).status, 200);
+
+  auto b_get = get_document(port, "guide.md", "key-b");
+  EXPECT_EQ(b_get.status, 404) << b_get.body;
+  EXPECT_EQ(without_request_id(b_get), missing_get) << "a's id answers b unlike a missing one";
+  auto b_delete = delete_document(port, "guide.md", "key-b");
+  EXPECT_EQ(b_delete.status, 404) << b_delete.body;
+  EXPECT_EQ(without_request_id(b_delete), missing_delete);
+  EXPECT_EQ(text_of(get_document(port, "guide.md", "key-a")), kSecret) << "b's delete reached a's document";
+
+  // The same id in b is b's own document; deleting it leaves a's.
+  auto b_post = stack.post("/v1/documents", document("guide.md", "Bees make honey."), as("key-b"));
+  ASSERT_EQ(b_post.status, 200) << b_post.body;
+  EXPECT_EQ(text_of(get_document(port, "guide.md", "key-b")), "Bees make honey.");
+  EXPECT_EQ(text_of(get_document(port, "guide.md", "key-a")), kSecret);
+  EXPECT_EQ(delete_document(port, "guide.md", "key-b").status, 200);
+  EXPECT_EQ(get_document(port, "guide.md", "key-b").status, 404);
+  EXPECT_EQ(text_of(get_document(port, "guide.md", "key-a")), kSecret);
+}
+
+// Before retrieval was a tenant's, B's /query, chat completion and streamed query answered
+// from A's passages (the built-in generator quotes them), and A's ingest moved the index
+// version in B's answer-cache keys.
+TEST(Tenancy, QueriesRetrieveOnlyTheCallersDocumentsAndKeepTheirOwnCachedAnswers) {
+  StackOptions opts;
+  opts.gateway_config = {{"auth", {{"api_keys", two_tenants()}}}};
+  Stack stack(opts);
+  const int port = stack.port();
+  ASSERT_EQ(stack.post("/v1/documents", document("plan.md", kSecret), as("key-a")).status, 200);
+  ASSERT_TRUE(stack.wait_ready());
+
+  json a = ask(port, "key-a", kQuestion);
+  ASSERT_EQ(a["sources"].size(), 1u) << a.dump();
+  EXPECT_EQ(a["sources"][0]["doc_id"], "plan.md");
+  EXPECT_NE(a.dump().find("bluebird"), std::string::npos) << "the generator did not quote a's passage";
+  EXPECT_EQ(ask(port, "key-a", kQuestion)["cache"], "hit");
+
+  // The same question from b: none of a's passages, and not a's cached answer.
+  json b = ask(port, "key-b", kQuestion);
+  EXPECT_EQ(b["sources"], json::array()) << b.dump();
+  EXPECT_EQ(b["cache"], "miss");
+  EXPECT_EQ(b.dump().find("bluebird"), std::string::npos) << b.dump();
+
+  json chat = {{"model", "ragd"}, {"messages", {{{"role", "user"}, {"content", kQuestion}}}}};
+  auto b_chat = http_request(port, "POST", "/v1/chat/completions", chat.dump(), as("key-b"));
+  EXPECT_EQ(b_chat.status, 200) << b_chat.body;
+  EXPECT_EQ(b_chat.body.find("bluebird"), std::string::npos) << b_chat.body;
+  auto a_chat = http_request(port, "POST", "/v1/chat/completions", chat.dump(), as("key-a"));
+  EXPECT_EQ(a_chat.status, 200) << a_chat.body;
+  EXPECT_NE(a_chat.body.find("bluebird"), std::string::npos) << a_chat.body;
+
+  json streamed = {{"query", "When is the launch, and what is it called?"}, {"stream", true}, {"cache", "bypass"}};
+  SseClient sse(port, "/query", streamed.dump(), as("key-b"));
+  std::string events;
+  bool done = false;
+  while (auto e = sse.next_event(30s)) {
+    events += e->event + ": " + e->data + "\n";
+    if (e->event == "done" || e->event == "error") {
+      done = e->event == "done";
+      break;
+    }
+  }
+  EXPECT_TRUE(done) << events;
+  EXPECT_EQ(events.find("bluebird"), std::string::npos) << events;
+
+  // A's ingest leaves b's index version, so b's cached answer stays a hit.
+  json b_own = ask(port, "key-b", "How do bees make honey?");
+  EXPECT_EQ(b_own["cache"], "miss");
+  ASSERT_EQ(stack.post("/v1/documents", document("more.md", "Another plan of a."), as("key-a")).status, 200);
+  EXPECT_EQ(ask(port, "key-b", "How do bees make honey?")["cache"], "hit") << "a's ingest invalidated b's answers";
+  EXPECT_EQ(ask(port, "key-a", kQuestion)["cache"], "miss") << "a's ingest left a's old answer in use";
+}
+
+// Tenants travel through the ingest stream and the snapshot: on a second replica, and on it
+// again after a restart from its snapshot, each tenant has its own document of one id, a
+// delete in one tenant leaves the other's, and b's queries never see a's passages.
+TEST(Tenancy, ReplicasAndASnapshotRoundTripKeepEachTenantsDocuments) {
+  const json auth = {{"auth", {{"api_keys", two_tenants()}}}};
+  StackOptions opts;
+  opts.gateway_config = auth;
+  Stack stack(opts);
+  json replica_config = auth;
+  replica_config["retrieval"] = {{"snapshot_path", stack.dir() + "/r.snap"}, {"snapshot_interval_ms", 50}};
+  Replica replica(stack, "r", replica_config);
+  const int first = stack.port();
+  ASSERT_EQ(stack.post("/v1/documents", document("guide.md", kSecret), as("key-a")).status, 200);
+  ASSERT_EQ(http_request(replica.port(), "POST", "/v1/documents", document("guide.md", "Bees make honey.").dump(),
+                         as("key-b")).status, 200);
+  auto b_delete = delete_document(first, "guide.md", "key-b");
+  ASSERT_EQ(b_delete.status, 200) << b_delete.body;
+  ASSERT_TRUE(wait_until([&] { return get_document(replica.port(), "guide.md", "key-b").status == 404; }, 10s));
+  ASSERT_EQ(stack.post("/v1/documents", document("bees.md", "Bees of b dance."), as("key-b")).status, 200);
+  ASSERT_TRUE(wait_until([&] { return get_document(replica.port(), "bees.md", "key-b").status == 200; }, 10s));
+
+  auto check = [&](int port, const std::string& where) {
+    EXPECT_EQ(text_of(get_document(port, "guide.md", "key-a")), kSecret) << where;
+    EXPECT_EQ(get_document(port, "guide.md", "key-b").status, 404) << where;
+    EXPECT_EQ(get_document(port, "bees.md", "key-a").status, 404) << where;
+    json b = ask(port, "key-b", kQuestion, "bypass");
+    EXPECT_EQ(b.dump().find("bluebird"), std::string::npos) << where << ": " << b.dump();
+    for (const auto& s : b["sources"]) EXPECT_EQ(s["doc_id"], "bees.md") << where;
+  };
+  ASSERT_TRUE(stack.wait_ready());
+  check(first, "first replica");
+  check(replica.port(), "second replica");
+
+  replica.stop();  // saves its snapshot
+  replica.start();
+  check(replica.port(), "second replica after a restart");
+  // Everything came from the snapshot: nothing was applied from the stream again.
+  auto metrics = http_request(replica.port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("ragd_replication_entries_applied_total 0"), std::string::npos);
+}
 
 // Before tenants reached sessions, B's query in A's session id carried A's turns in its
 // prompt: more prompt words than the same query in a fresh session.

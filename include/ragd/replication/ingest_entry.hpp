@@ -5,13 +5,16 @@
 // Entry layout (one per accepted POST /v1/documents or DELETE /v1/documents/{id}):
 //   seq    decimal sequence number: the previous entry's plus one, assigned inside Redis by
 //          the publishing script, so the follower sees at once when entries are missing
-//   entry  JSON: {"op":"upsert","documents":[{"id","title","text","metadata"?}...],"token","origin"}
-//          or {"op":"delete","id","token","origin"}; token names the request waiting for
-//          this entry on the replica that published it, origin is that replica's gateway id
+//   entry  JSON: {"op":"upsert","tenant","documents":[{"id","title","text","metadata"?}...],
+//          "token","origin"} or {"op":"delete","tenant","id","token","origin"}; tenant names
+//          whose documents change (an entry without it, written before tenants, is the
+//          tenant "default"); token names the request waiting for this entry on the replica
+//          that published it, origin is that replica's gateway id
 #pragma once
 
 #include "ragd/core/error.hpp"
 #include "ragd/redis/stream_id.hpp"
+#include "ragd/redis/tenant_keys.hpp"
 #include "ragd/retrieval/document.hpp"
 
 #include <cstdint>
@@ -28,6 +31,7 @@ inline constexpr const char* kEntryField = "entry";
 struct IngestEntry {
   enum class Op { upsert, remove };
   Op op = Op::upsert;
+  std::string tenant{redis::kDefaultTenant};
   std::vector<retrieval::Document> documents;  // upsert
   std::string doc_id;                          // remove
   std::string token;
@@ -35,7 +39,8 @@ struct IngestEntry {
 };
 
 std::string encode_entry(const IngestEntry& entry);
-// Errc::bad_request naming what is wrong when `json` is not an entry.
+// Errc::bad_request naming what is wrong when `json` is not an entry (a tenant that is not
+// valid_tenant() included).
 Result<IngestEntry> decode_entry(std::string_view json);
 
 // Stream ids (the ingest stream's positions) are the redis module's.

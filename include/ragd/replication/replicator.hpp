@@ -11,9 +11,10 @@
 //
 // Following: one coroutine per replica reads the stream with XREAD BLOCK (on a connection
 // of its own) from the last applied id, for everyone reads everything (no consumer group),
-// and applies the entries in order through the local writer (retrieval::LocalWriter). The
-// applied id and sequence are the corpus's change position, moved with each change and
-// saved in its snapshot: a restart resumes
+// and applies the entries in order through the local writer (retrieval::LocalWriter), each
+// to its tenant's corpus (the entry's tenant). The
+// applied id and sequence are the corpora's change position (one for all tenants), moved
+// with each change and saved in the snapshot: a restart resumes
 // after them; a replica with no snapshot reads the stream from the start. Sequence numbers
 // run without gaps, so a follower sees when entries it never applied were trimmed away (or
 // the stream was reset): it then stops applying, keeps its last consistent state, logs an
@@ -82,8 +83,9 @@ class Replicator final : public retrieval::DocumentWriter {
   // Errors: bad_request (nothing published); unavailable (Redis unreachable or refusing,
   // or this replica diverged); deadline_exceeded when the entry was published but not applied
   // here within apply_timeout_ms (it will be; repeating the call is safe); cancelled.
-  boost::asio::awaitable<Result<retrieval::IngestStats>> ingest(std::vector<retrieval::Document> docs) override;
-  boost::asio::awaitable<Result<retrieval::RemoveResult>> remove(std::string doc_id) override;
+  boost::asio::awaitable<Result<retrieval::IngestStats>> ingest(std::string tenant,
+                                                               std::vector<retrieval::Document> docs) override;
+  boost::asio::awaitable<Result<retrieval::RemoveResult>> remove(std::string tenant, std::string doc_id) override;
 
   ReplicationStatus status() const;
 

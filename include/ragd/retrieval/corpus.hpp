@@ -1,8 +1,9 @@
-// Corpus: the documents and everything built from them, in memory: each document's title,
-// metadata and text as ingested, its chunks (chunk key -> Chunk, doc id -> its chunk keys),
-// the dense vector index and the lexical BM25 index, the index version and the change
-// position. Synchronous and passive: no threads, no timers, no I/O, no embedding (callers
-// bring vectors; see search_service.hpp and local_writer.hpp).
+// Corpus: one tenant's documents and everything built from them, in memory: each
+// document's title, metadata and text as ingested, its chunks (chunk key -> Chunk, doc id ->
+// its chunk keys), the dense vector index and the lexical BM25 index, and the index version.
+// Every tenant has a corpus of its own (corpora.hpp), so a search never sees, scores or
+// pays for another tenant's chunks. Synchronous and passive: no threads, no timers, no I/O,
+// no embedding (callers bring vectors; see search_service.hpp and local_writer.hpp).
 //
 // Consistency: one reader-writer lock keeps the store and both indexes in step. A search
 // sees either all or none of a change: add() takes the lock only to apply what was
@@ -21,11 +22,10 @@
 // position (the last id of the previous page) under the read lock and only that page is
 // copied out. A document added or removed between pages shifts no other document.
 //
-// Change position: a change may come from an ordered log (the replication stream): its
-// position there moves with the change under the same lock and is saved in snapshots, so a
-// restart resumes right after it. version() then becomes the position's sequence when that
-// is ahead of it (so stores that applied the same entries report the same version), else
-// it grows by one as usual; it never goes back.
+// Change position: a change may come from an ordered log (the replication stream, one for
+// all tenants; Corpora keeps the position). version() then becomes the entry's sequence
+// when that is ahead of it (so stores that applied the same entries report the same
+// version), else it grows by one as usual; it never goes back.
 //
 // Thread-safety: every member function may be called from any thread concurrently.
 #pragma once
@@ -116,7 +116,7 @@ class Corpus {
   // the change's position (null = not from a log). All or nothing.
   Result<IngestStats> add(PreparedDocuments batch, const ChangePosition* at);
   // Removes a document; true when it was indexed. A remove at a position that finds
-  // nothing still records the position.
+  // nothing still moves the version.
   Result<bool> remove(const std::string& doc_id, const ChangePosition* at);
 
   // Top `top_k` chunks for a query (its terms and vector; the vector empty in lexical mode
@@ -142,17 +142,15 @@ class Corpus {
   // Up to `limit` documents with ids after `after` ("" = from the first), in id order.
   DocumentPage list_documents(std::string_view after, std::size_t limit) const;
   std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
-  ChangePosition position() const;
   std::size_t chunk_count() const;
   std::size_t document_count() const;
   const VectorIndex& vector_index() const { return index_; }
   void set_index_rebuild_hook(std::function<void()> hook) { index_.set_rebuild_hook(std::move(hook)); }
 
-  // Snapshots: the corpus as SnapshotData (copied under the read lock; `stamp` says whose
-  // vectors they are), and back. restore() needs an empty corpus; vectors must be of this
-  // corpus's dim.
-  Result<SnapshotData> snapshot(EmbedderStamp stamp) const;
-  Result<void> restore(SnapshotData data);
+  // Snapshots: the corpus as a TenantSnapshot (copied under the read lock; `tenant` left
+  // empty), and back. restore() needs an empty corpus; vectors must be of this corpus's dim.
+  Result<TenantSnapshot> snapshot() const;
+  Result<void> restore(TenantSnapshot data);
 
  private:
   // Bumps version() for one change; call with mutex_ held (exclusive).
@@ -183,7 +181,6 @@ class Corpus {
   };
   // Same keys as doc_chunks_; in id order, for the listing.
   std::map<std::string, DocumentInfo, std::less<>> documents_;
-  ChangePosition position_;
 
   std::atomic<std::int64_t> next_chunk_key_{1};
   std::atomic<std::uint64_t> version_{0};

@@ -4,6 +4,9 @@
 // publishes the change to every replica and answers once its own replica applied it. The
 // caller does not know which it has.
 //
+// Every change is a tenant's: documents are stored in, and removed from, that tenant's
+// corpus only (corpora.hpp); the same id in two tenants names two documents.
+//
 // Both validate first, in the one place (document_validation.hpp, with the request limit
 // retrieval.max_documents_per_request): a bad_request changes nothing anywhere.
 //
@@ -31,13 +34,15 @@ class DocumentWriter {
  public:
   virtual ~DocumentWriter() = default;
 
-  // Chunks, embeds and indexes `docs`; a document whose id is already indexed is replaced.
-  // All or nothing. Errors: bad_request (invalid documents, nothing changed); the
-  // embedder's (upstream_error, unavailable, deadline_exceeded); the implementation's.
-  virtual boost::asio::awaitable<Result<IngestStats>> ingest(std::vector<Document> docs) = 0;
+  // Chunks, embeds and indexes `docs` in `tenant`'s corpus; a document whose id the tenant
+  // already has is replaced. All or nothing. Errors: bad_request (invalid documents, nothing
+  // changed); the embedder's (upstream_error, unavailable, deadline_exceeded); the
+  // implementation's. IngestStats::index_version is the tenant's.
+  virtual boost::asio::awaitable<Result<IngestStats>> ingest(std::string tenant, std::vector<Document> docs) = 0;
 
-  // Removes a document; removed=false when it was not indexed. bad_request for an invalid id.
-  virtual boost::asio::awaitable<Result<RemoveResult>> remove(std::string doc_id) = 0;
+  // Removes one of `tenant`'s documents; removed=false when the tenant has no document with
+  // that id (whatever other tenants have). bad_request for an invalid id.
+  virtual boost::asio::awaitable<Result<RemoveResult>> remove(std::string tenant, std::string doc_id) = 0;
 };
 
 }  // namespace ragd::retrieval

@@ -45,15 +45,18 @@ class EmbeddingStrategy {
   // The embedder that makes the corpus's vectors: its identity, dim and snapshot version.
   virtual const Embedder& embedder() const = 0;
 
-  // A dense or hybrid search for `query` (checked: not blank, top_k >= 1) within `timeout`
-  // (kNoDeadline: none), among the documents `filter` matches (null: all).
-  virtual boost::asio::awaitable<Result<SearchResult>> retrieve(SearchService& service, std::string query,
+  // A dense or hybrid search of `corpus` (one tenant's) for `query` (checked: not blank,
+  // top_k >= 1) within `timeout` (kNoDeadline: none), among the documents `filter` matches
+  // (null: all).
+  virtual boost::asio::awaitable<Result<SearchResult>> retrieve(SearchService& service,
+                                                                std::shared_ptr<const Corpus> corpus, std::string query,
                                                                 int top_k, SearchMode mode,
                                                                 std::chrono::milliseconds timeout,
                                                                 MetadataFilterPtr filter) = 0;
   // The same on the calling thread (tools, tests, the pool itself).
-  virtual Result<SearchResult> retrieve_sync(const SearchService& service, std::string_view query, int top_k,
-                                             SearchMode mode, const MetadataFilter* filter) const = 0;
+  virtual Result<SearchResult> retrieve_sync(const SearchService& service, const Corpus& corpus,
+                                             std::string_view query, int top_k, SearchMode mode,
+                                             const MetadataFilter* filter) const = 0;
 
   // Chunk texts (indexed_text()) to vectors, texts.size() * dim floats; CPU work on `pool`.
   virtual boost::asio::awaitable<Result<std::vector<float>>> embed_chunks(std::vector<std::string> texts,
@@ -71,11 +74,12 @@ class BuiltinEmbedding final : public EmbeddingStrategy {
   BuiltinEmbedding(int dim, const AnalyzerConfig& analyzer) : embedder_(dim, analyzer) {}
   const Embedder& embedder() const override { return embedder_; }
   const HashEmbedder* batch_embedder() const override { return &embedder_; }
-  boost::asio::awaitable<Result<SearchResult>> retrieve(SearchService& service, std::string query, int top_k,
-                                                        SearchMode mode, std::chrono::milliseconds timeout,
+  boost::asio::awaitable<Result<SearchResult>> retrieve(SearchService& service, std::shared_ptr<const Corpus> corpus,
+                                                        std::string query, int top_k, SearchMode mode,
+                                                        std::chrono::milliseconds timeout,
                                                         MetadataFilterPtr filter) override;
-  Result<SearchResult> retrieve_sync(const SearchService& service, std::string_view query, int top_k,
-                                     SearchMode mode, const MetadataFilter* filter) const override;
+  Result<SearchResult> retrieve_sync(const SearchService& service, const Corpus& corpus, std::string_view query,
+                                     int top_k, SearchMode mode, const MetadataFilter* filter) const override;
   boost::asio::awaitable<Result<std::vector<float>>> embed_chunks(std::vector<std::string> texts,
                                                                   PoolExecutor pool) override;
   Result<std::vector<float>> embed_chunks_sync(std::vector<std::string> texts) const override;
@@ -90,18 +94,20 @@ class RemoteEmbedding final : public EmbeddingStrategy {
   RemoteEmbedding(std::shared_ptr<Embedder> embedder, std::chrono::milliseconds query_budget)
       : embedder_(std::move(embedder)), query_budget_(query_budget) {}
   const Embedder& embedder() const override { return *embedder_; }
-  boost::asio::awaitable<Result<SearchResult>> retrieve(SearchService& service, std::string query, int top_k,
-                                                        SearchMode mode, std::chrono::milliseconds timeout,
+  boost::asio::awaitable<Result<SearchResult>> retrieve(SearchService& service, std::shared_ptr<const Corpus> corpus,
+                                                        std::string query, int top_k, SearchMode mode,
+                                                        std::chrono::milliseconds timeout,
                                                         MetadataFilterPtr filter) override;
-  Result<SearchResult> retrieve_sync(const SearchService& service, std::string_view query, int top_k,
-                                     SearchMode mode, const MetadataFilter* filter) const override;
+  Result<SearchResult> retrieve_sync(const SearchService& service, const Corpus& corpus, std::string_view query,
+                                     int top_k, SearchMode mode, const MetadataFilter* filter) const override;
   boost::asio::awaitable<Result<std::vector<float>>> embed_chunks(std::vector<std::string> texts,
                                                                   PoolExecutor pool) override;
   Result<std::vector<float>> embed_chunks_sync(std::vector<std::string> texts) const override;
 
  private:
-  boost::asio::awaitable<Result<SearchResult>> retrieve_now(SearchService& service, std::string query, int top_k,
-                                                            SearchMode mode, MetadataFilterPtr filter);
+  boost::asio::awaitable<Result<SearchResult>> retrieve_now(SearchService& service,
+                                                            std::shared_ptr<const Corpus> corpus, std::string query,
+                                                            int top_k, SearchMode mode, MetadataFilterPtr filter);
 
   std::shared_ptr<Embedder> embedder_;
   std::chrono::milliseconds query_budget_;

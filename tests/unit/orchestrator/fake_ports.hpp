@@ -45,7 +45,7 @@ struct FakeRetrieval final : Retrieval {
   std::uint64_t index_version = 7;
   std::optional<Error> error;  // set: every retrieval fails with it
   bool degraded = false;       // answers as a hybrid search whose embedder failed
-  asio::awaitable<Result<retrieval::SearchResult>> retrieve(std::string, int, retrieval::SearchMode mode,
+  asio::awaitable<Result<retrieval::SearchResult>> retrieve(std::string, std::string, int, retrieval::SearchMode mode,
                                                           std::chrono::milliseconds) override {
     ++calls;
     if (error) co_return *error;
@@ -57,7 +57,7 @@ struct FakeRetrieval final : Retrieval {
     co_return r;
   }
   retrieval::SearchMode default_mode() const override { return retrieval::SearchMode::hybrid; }
-  std::uint64_t version() const override { return index_version; }
+  std::uint64_t version(std::string_view) const override { return index_version; }
 };
 
 struct FakeJobs final : LlmJobs {

@@ -35,5 +35,28 @@ TEST(IngestEntry, RoundTripsUpsertsAndDeletes) {
   EXPECT_FALSE(decode_entry(R"({"op":"delete"})"));
 }
 
+// An entry names whose documents it changes; one written before tenants is the default
+// tenant's; a tenant that could not be a key's is refused like any malformed entry.
+TEST(IngestEntry, CarriesItsTenantAndOneWithoutIsTheDefaultTenants) {
+  IngestEntry del;
+  del.op = IngestEntry::Op::remove;
+  del.tenant = "acme";
+  del.doc_id = "guide.md";
+  auto back = decode_entry(encode_entry(del));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->tenant, "acme");
+
+  auto old = decode_entry(R"({"op":"upsert","documents":[{"id":"x","text":"t"}],"token":"","origin":"gw"})");
+  ASSERT_TRUE(old) << old.error().message;
+  EXPECT_EQ(old->tenant, "default");
+
+  for (const char* bad : {R"({"op":"delete","id":"x","tenant":"a:b"})", R"({"op":"delete","id":"x","tenant":""})",
+                          R"({"op":"delete","id":"x","tenant":7})"}) {
+    auto refused = decode_entry(bad);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().code, Errc::bad_request);
+  }
+}
+
 }  // namespace
 }  // namespace ragd::replication

@@ -1,6 +1,6 @@
 #include "ragd/retrieval/local_writer.hpp"
 
-#include "ragd/retrieval/corpus.hpp"
+#include "ragd/retrieval/corpora.hpp"
 #include "ragd/retrieval/embedding_strategy.hpp"
 #include "test_support.hpp"
 
@@ -24,13 +24,13 @@ RetrievalConfig config() {
   return c;
 }
 
-// A corpus with its write path, as the Retriever wires them (the pool its own here).
+// Corpora with their write path, as the Retriever wires them (the pool its own here).
 struct Store {
-  Store() : corpus(config(), 64), embedding(64, config().analyzer), pool(1), writer(config(), corpus, embedding, pool.get_executor(), [this] {
+  Store() : corpora(config(), 64), embedding(64, config().analyzer), pool(1), writer(config(), corpora, embedding, pool.get_executor(), [this] {
     ++changes;
   }) {}
   ~Store() { pool.join(); }
-  Corpus corpus;
+  Corpora corpora;
   BuiltinEmbedding embedding;
   asio::thread_pool pool;
   std::atomic<int> changes{0};
@@ -41,12 +41,12 @@ TEST(LocalWriter, IngestsOnThePoolAndReportsTheChange) {
   Store s;
   auto stats = test::run_coro<Result<IngestStats>>([&](asio::io_context&) -> asio::awaitable<Result<IngestStats>> {
     std::vector<Document> docs = {{"volcano", "Volcanoes", "Magma rises through the crust."}};
-    co_return co_await s.writer.ingest(std::move(docs));
+    co_return co_await s.writer.ingest("t", std::move(docs));
   });
   ASSERT_TRUE(stats) << stats.error().message;
   EXPECT_EQ(stats->documents, 1u);
   EXPECT_EQ(stats->index_version, 1u);
-  EXPECT_EQ(s.corpus.document("volcano")->title, "Volcanoes");
+  EXPECT_EQ(s.corpora.document("t", "volcano")->title, "Volcanoes");
   EXPECT_EQ(s.changes.load(), 1);
 }
 
@@ -56,20 +56,20 @@ TEST(LocalWriter, DocumentIdsThatAreBlankOrHoldControlCharactersStoreNothing) {
                          std::string("two\nlines")}) {
     auto stats = test::run_coro<Result<IngestStats>>([&](asio::io_context&) -> asio::awaitable<Result<IngestStats>> {
       std::vector<Document> docs = {{"fine", "", "A good document."}, {id, "", "text"}};
-      co_return co_await s.writer.ingest(std::move(docs));
+      co_return co_await s.writer.ingest("t", std::move(docs));
     });
     ASSERT_FALSE(stats);
     EXPECT_EQ(stats.error().code, Errc::bad_request);
     EXPECT_EQ(stats.error().message.rfind("documents[1].id ", 0), 0u) << stats.error().message;
-    EXPECT_FALSE(s.writer.ingest_sync(std::vector<Document>{{id, "", "text"}})) << "a tool's ingest took the id";
+    EXPECT_FALSE(s.writer.ingest_sync("t", std::vector<Document>{{id, "", "text"}})) << "a tool's ingest took the id";
   }
   auto removed = test::run_coro<Result<RemoveResult>>([&](asio::io_context&) -> asio::awaitable<Result<RemoveResult>> {
-    co_return co_await s.writer.remove("bad\nid");
+    co_return co_await s.writer.remove("t", "bad\nid");
   });
   ASSERT_FALSE(removed);
   EXPECT_EQ(removed.error().message, "document id contains a control character (0x0a)");
-  EXPECT_EQ(s.corpus.document_count(), 0u);
-  EXPECT_EQ(s.corpus.version(), 0u);
+  EXPECT_EQ(s.corpora.document_count(), 0u);
+  EXPECT_EQ(s.corpora.version("t"), 0u);
   EXPECT_EQ(s.changes.load(), 0);
 }
 
@@ -77,17 +77,17 @@ TEST(LocalWriter, TheRequestLimitAppliesToRequestsNotToToolsOrLogEntries) {
   Store s;
   std::vector<Document> three = {{"a", "", "alpha"}, {"b", "", "beta"}, {"c", "", "gamma"}};
   auto refused = test::run_coro<Result<IngestStats>>([&](asio::io_context&) -> asio::awaitable<Result<IngestStats>> {
-    co_return co_await s.writer.ingest(three);
+    co_return co_await s.writer.ingest("t", three);
   });
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().message, "documents holds 3 documents; at most 2 are accepted per request");
-  auto tool = s.writer.ingest_sync(three);
+  auto tool = s.writer.ingest_sync("t", three);
   ASSERT_TRUE(tool) << tool.error().message;
   auto applied = test::run_coro<Result<IngestStats>>([&](asio::io_context&) -> asio::awaitable<Result<IngestStats>> {
     std::vector<Document> docs = {{"d", "", "delta"}, {"e", "", "epsilon"}, {"f", "", "zeta"}};
     // Built first: GCC 12 destroys temporaries in a co_await's operand twice.
     ChangePosition at{"1700000000000-0", 9};
-    co_return co_await s.writer.apply(std::move(docs), std::move(at));
+    co_return co_await s.writer.apply("t", std::move(docs), std::move(at));
   });
   ASSERT_TRUE(applied) << applied.error().message;
   EXPECT_EQ(applied->index_version, 9u);
@@ -97,15 +97,15 @@ TEST(LocalWriter, TheRequestLimitAppliesToRequestsNotToToolsOrLogEntries) {
 
 TEST(LocalWriter, ARemoveAnswersWhetherTheDocumentWasThereWithTheVersionAfterIt) {
   Store s;
-  ASSERT_TRUE(s.writer.ingest_sync(std::vector<Document>{{"docs/operations.md", "", "How to run it."}}));
+  ASSERT_TRUE(s.writer.ingest_sync("t", std::vector<Document>{{"docs/operations.md", "", "How to run it."}}));
   auto first = test::run_coro<Result<RemoveResult>>([&](asio::io_context&) -> asio::awaitable<Result<RemoveResult>> {
-    co_return co_await s.writer.remove("docs/operations.md");
+    co_return co_await s.writer.remove("t", "docs/operations.md");
   });
   ASSERT_TRUE(first) << first.error().message;
   EXPECT_TRUE(first->removed);
   EXPECT_EQ(first->index_version, 2u);
   auto again = test::run_coro<Result<RemoveResult>>([&](asio::io_context&) -> asio::awaitable<Result<RemoveResult>> {
-    co_return co_await s.writer.remove("docs/operations.md");
+    co_return co_await s.writer.remove("t", "docs/operations.md");
   });
   ASSERT_TRUE(again);
   EXPECT_FALSE(again->removed);

@@ -5,11 +5,14 @@
 #include "ragd/retrieval/text_analysis.hpp"
 #include "test_support.hpp"
 
+#include "format1_snapshot.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <thread>
 
 using namespace ragd;
@@ -291,12 +294,13 @@ TEST(SnapshotKeeper, IngestsAreSavedInABatchAfterTheInterval) {
     ASSERT_TRUE(fs::exists(path));
     for (int i = 0; i < 200; ++i) {
       auto data = read_snapshot_file(path);
-      if (data && data->index_version == r.version()) break;
+      if (data && data->tenants.size() == 1 && data->tenants[0].index_version == r.version()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     auto data = read_snapshot_file(path);
     ASSERT_TRUE(data);
-    EXPECT_EQ(data->index_version, r.version());
+    ASSERT_EQ(data->tenants.size(), 1u);
+    EXPECT_EQ(data->tenants[0].index_version, r.version());
   }
   Retriever loaded(snapshot_config(path));
   ASSERT_TRUE(loaded.load_snapshot());
@@ -328,4 +332,72 @@ TEST(SnapshotKeeper, WithoutAPathNothingIsWritten) {
   auto loaded = r.load_snapshot();
   ASSERT_TRUE(loaded);
   EXPECT_TRUE(loaded->skipped);
+}
+
+// Several tenants go through a save and a load each with their own documents (the same id
+// in two of them), versions and searches.
+TEST(SnapshotKeeper, EveryTenantsDocumentsAndVersionSurviveARoundTrip) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/index.snap";
+  {
+    Retriever r(snapshot_config(path));
+    ASSERT_TRUE(r.ingest_sync("a", {documents()[0]}));
+    ASSERT_TRUE(r.ingest_sync("a", {documents()[1]}));
+    ASSERT_TRUE(r.ingest_sync("b", {{"bees", "B's bees", "Tenant b keeps its own notes about bumblebees."}}));
+    ASSERT_TRUE(r.save_snapshot_sync());
+  }
+  Retriever loaded(snapshot_config(path));
+  auto stats = loaded.load_snapshot();
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->tenants, 2u);
+  EXPECT_EQ(loaded.version("a"), 2u);
+  EXPECT_EQ(loaded.version("b"), 1u);
+  EXPECT_EQ(loaded.document_sync("a", "bees")->title, "Honey bees");
+  EXPECT_EQ(loaded.document_sync("b", "bees")->title, "B's bees");
+  EXPECT_FALSE(loaded.document_sync("bees")) << "the default tenant got another tenant's document";
+  auto b_hits = loaded.retrieve_sync("b", "how do bees tell where flowers are", 5, SearchMode::hybrid);
+  ASSERT_TRUE(b_hits);
+  ASSERT_EQ(b_hits->hits.size(), 1u);
+  EXPECT_EQ(b_hits->hits[0].title, "B's bees");
+}
+
+// A file written before tenants (format 1) loads into the tenant "default": its documents
+// are the default tenant's, nobody else's, and the next save writes the current format.
+TEST(SnapshotKeeper, AFileOfFormatOneLoadsIntoTheDefaultTenant) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/index.snap";
+  test::Format1Corpus old;
+  old.index_version = 4;
+  old.stream_id = "1700000000000-4";
+  old.sequence = 4;
+  const std::string text = "Tides are caused mainly by the gravitational pull of the Moon on the oceans.";
+  old.documents.push_back(StoredDocument{"tides", "Ocean tides", "", text, 1});
+  old.chunks.push_back(Chunk{1, "tides", "tides#0", "Ocean tides", text, 0, 0});
+  write_all(path, test::format1_snapshot(old));
+
+  Retriever r(snapshot_config(path));
+  auto stats = r.load_snapshot();
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_TRUE(stats->reembedded) << "its 4-float vectors were kept for a 64-float index";
+  EXPECT_EQ(r.version(), 4u);
+  EXPECT_EQ(r.change_position().sequence, 4u);
+  EXPECT_EQ(r.document_sync("tides")->title, "Ocean tides");
+  EXPECT_FALSE(r.document_sync("a", "tides"));
+  auto mine = r.retrieve_sync("what causes tides", 1, SearchMode::hybrid);
+  ASSERT_TRUE(mine);
+  ASSERT_EQ(mine->hits.size(), 1u);
+  auto theirs = r.retrieve_sync("a", "what causes tides", 1, SearchMode::hybrid);
+  ASSERT_TRUE(theirs);
+  EXPECT_TRUE(theirs->hits.empty());
+
+  ASSERT_TRUE(r.save_snapshot_sync());
+  const std::string saved = read_all(path);
+  ASSERT_GT(saved.size(), 12u);
+  std::uint32_t format = 0;
+  std::memcpy(&format, saved.data() + 8, sizeof format);
+  EXPECT_EQ(format, kSnapshotFormatVersion);
+  auto reread = read_snapshot_file(path);
+  ASSERT_TRUE(reread);
+  ASSERT_EQ(reread->tenants.size(), 1u);
+  EXPECT_EQ(reread->tenants[0].tenant, "default");
 }

@@ -402,10 +402,10 @@ TEST(DocumentStore, SnapshotsWithoutDocumentsRebuildTextsFromChunks) {
   }
   auto data = read_snapshot_file(config.snapshot_path);
   ASSERT_TRUE(data);
-  ASSERT_TRUE(data->has_documents);
-  EXPECT_EQ(data->documents.front().metadata, R"({"k":"v"})");
-  data->has_documents = false;
-  data->documents.clear();
+  ASSERT_EQ(data->tenants.size(), 1u);
+  ASSERT_EQ(data->tenants[0].documents.size(), 1u);
+  EXPECT_EQ(data->tenants[0].documents.front().metadata, R"({"k":"v"})");
+  data->tenants[0].documents.clear();
   ASSERT_TRUE(write_file_atomically(config.snapshot_path, encode_snapshot(*data)));
 
   Retriever restored(config);
