@@ -1,6 +1,8 @@
 #include "ragd/core/trace.hpp"
 
-#include "ragd/core/ids.hpp"
+#include <algorithm>
+#include <cstdint>
+#include <random>
 
 namespace ragd {
 
@@ -22,10 +24,18 @@ bool all_zero(std::string_view s) { return s.find_first_not_of('0') == std::stri
 
 int hex_value(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
 
+// Every request that arrives without a traceparent gets a new trace (two ids) on the I/O
+// thread, so the digits are written in place from one generator per thread rather than cut
+// from random_id() strings (an allocation and a copy more per id).
 std::string random_hex(std::size_t digits) {
-  std::string out;
-  while (out.size() < digits) out += random_id();  // 32 digits each
-  out.resize(digits);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  thread_local std::mt19937_64 gen{std::random_device{}() ^
+                                   (static_cast<std::uint64_t>(std::random_device{}()) << 32)};
+  std::string out(digits, '0');
+  for (std::size_t i = 0; i < digits; i += 16) {
+    std::uint64_t word = gen();
+    for (std::size_t j = i; j < std::min(digits, i + 16); ++j, word >>= 4) out[j] = kDigits[word & 0xf];
+  }
   if (all_zero(out)) out.back() = '1';  // the spec forbids all-zero ids
   return out;
 }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <vector>
+
 using namespace ragd;
 
 namespace {
@@ -62,6 +65,20 @@ TEST(Traceparent, ReplacesAMissingOrMalformedHeaderWithANewTrace) {
     EXPECT_EQ(t.flags, 0);
   }
   EXPECT_NE(continue_trace("").trace_id, continue_trace("").trace_id);
+}
+
+TEST(Traceparent, NewIdsVaryInEveryDigit) {
+  // 64 new traces: a digit position that never changes is one the generator does not fill.
+  std::vector<std::set<char>> trace_digits(32), span_digits(16);
+  for (int i = 0; i < 64; ++i) {
+    const TraceContext t = new_trace();
+    ASSERT_EQ(t.trace_id.size(), 32u);
+    ASSERT_EQ(t.span_id.size(), 16u);
+    for (std::size_t j = 0; j < 32; ++j) trace_digits[j].insert(t.trace_id[j]);
+    for (std::size_t j = 0; j < 16; ++j) span_digits[j].insert(t.span_id[j]);
+  }
+  for (std::size_t j = 0; j < 32; ++j) EXPECT_GT(trace_digits[j].size(), 4u) << "trace id digit " << j;
+  for (std::size_t j = 0; j < 16; ++j) EXPECT_GT(span_digits[j].size(), 4u) << "span id digit " << j;
 }
 
 TEST(Traceparent, AnEmptyContextWritesNothing) { EXPECT_EQ(TraceContext{}.traceparent(), ""); }
