@@ -1,5 +1,5 @@
-// The Redis client's pure parts: redis:// and unix:// URLs, and conversions of replies.
-// Its behaviour against a real redis-server is tests/integration/redis_client_test.cpp.
+// The Redis client's pure parts in reply_url.cpp: redis:// and unix:// URLs, and conversions of
+// replies. The client against a real redis-server is tests/integration/redis_client_test.cpp.
 #include "ragd/redis/client.hpp"
 
 #include <gtest/gtest.h>
