@@ -37,16 +37,29 @@ void append_command(std::string& out, const Command& cmd) {
 namespace {
 
 // hiredis's reply-object functions, building our Reply tree in place. A nested value lives
-// in its parent's `elements`, sized when the parent array is created, so the pointers the
-// reader holds stay valid; only a root is allocated on its own, and only a root is ever
+// in its parent's `elements`; only a root is allocated on its own, and only a root is ever
 // freed (by next(), or by the reader when it fails or is freed with a reply in progress).
+// An array's elements are appended as they arrive, not allocated for the length its header
+// claims: a header of "*2000000000" followed by nothing would otherwise allocate 2e9 Replies
+// at once. Appending moves the earlier elements, which is safe: the reader holds pointers
+// only to the arrays on the path to the value being read, and an array grows only when its
+// next element begins, after the previous one (and everything inside it) is complete.
 Reply* slot_for(const redisReadTask* task, Reply::Kind kind) {
-  Reply* r = task->parent != nullptr
-                 ? &static_cast<Reply*>(task->parent->obj)->elements[static_cast<std::size_t>(task->idx)]
-                 : new Reply;
+  Reply* r = nullptr;
+  if (task->parent != nullptr) {
+    auto& siblings = static_cast<Reply*>(task->parent->obj)->elements;
+    const auto idx = static_cast<std::size_t>(task->idx);
+    if (siblings.size() <= idx) siblings.resize(idx + 1);
+    r = &siblings[idx];
+  } else {
+    r = new Reply;
+  }
   r->kind = kind;
   return r;
 }
+
+// Room reserved up front for an array's elements, whatever its header claims.
+constexpr int kReservedElements = 1024;
 
 void* create_string(const redisReadTask* task, char* str, std::size_t len) {
   Reply::Kind kind = Reply::Kind::string;
@@ -59,7 +72,7 @@ void* create_string(const redisReadTask* task, char* str, std::size_t len) {
 
 void* create_array(const redisReadTask* task, int elements) {
   Reply* r = slot_for(task, Reply::Kind::array);
-  r->elements.resize(static_cast<std::size_t>(std::max(elements, 0)));
+  r->elements.reserve(static_cast<std::size_t>(std::clamp(elements, 0, kReservedElements)));
   return r;
 }
 

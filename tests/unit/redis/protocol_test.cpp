@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 namespace ragd::redis::detail {
@@ -69,6 +70,47 @@ TEST(ReplyReader, BytesThatAreNotRespAreAProtocolErrorUntilReset) {
   ASSERT_TRUE(reader.feed(":1\r\n", 4));
   ASSERT_EQ(reader.next(r), ReplyReader::Status::reply);
   EXPECT_EQ(r.integer, 1);
+}
+
+TEST(ReplyReader, AnArrayHeaderAllocatesForTheElementsThatArriveNotForItsClaim) {
+  // A claim of 2^31-1 elements with three of them sent: before, the reader allocated every
+  // claimed element at the header (about 150 GB) and failed inside hiredis.
+  ReplyReader reader;
+  const std::string bytes = "*2147483647\r\n:1\r\n:2\r\n$1\r\nx\r\n";
+  ASSERT_TRUE(reader.feed(bytes.data(), bytes.size()));
+  Reply r;
+  EXPECT_EQ(reader.next(r), ReplyReader::Status::need_more);
+}
+
+TEST(ReplyReader, ReadsArraysLongerThanTheirReservedRoomWithNestedArrays) {
+  // 3000 elements (past the room reserved at the header), each an array of an integer and a
+  // string, so nested values are written while their parent grows.
+  std::string bytes = "*3000\r\n";
+  for (int i = 0; i < 3000; ++i) {
+    const std::string s = "v" + std::to_string(i);
+    bytes += "*2\r\n:" + std::to_string(i) + "\r\n$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
+  }
+  bytes += "+OK\r\n";
+  ReplyReader reader;
+  // Fed in small pieces, as reads deliver them.
+  for (std::size_t at = 0; at < bytes.size(); at += 7) {
+    ASSERT_TRUE(reader.feed(bytes.data() + at, std::min<std::size_t>(7, bytes.size() - at)));
+  }
+  Reply r;
+  ASSERT_EQ(reader.next(r), ReplyReader::Status::reply);
+  ASSERT_TRUE(r.is_array());
+  ASSERT_EQ(r.elements.size(), 3000u);
+  for (int i = 0; i < 3000; ++i) {
+    const Reply& e = r.elements[static_cast<std::size_t>(i)];
+    ASSERT_TRUE(e.is_array());
+    ASSERT_EQ(e.elements.size(), 2u);
+    EXPECT_EQ(e.elements[0].integer, i);
+    EXPECT_EQ(e.elements[1].str, "v" + std::to_string(i));
+  }
+  Reply ok;
+  ASSERT_EQ(reader.next(ok), ReplyReader::Status::reply);
+  EXPECT_EQ(ok.kind, Reply::Kind::status);
+  EXPECT_EQ(ok.str, "OK");
 }
 
 }  // namespace
