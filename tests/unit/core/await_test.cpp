@@ -39,13 +39,18 @@ TEST(RunOn, PastItsDeadlineIsDeadlineExceededNamingTheWorkAndLeavesAtOnce) {
       held.wait();
       return 7;
     };
-    co_return co_await run_on(pool.get_executor(), std::move(work), 30ms, "the search");
+    auto r = co_await run_on(pool.get_executor(), std::move(work), 30ms, "the search");
+    // The work is still running: the caller did not wait for it. It ends before the
+    // caller's io_context does, as a Handoff's producer must (it completes the waiter's
+    // channel, which belongs to that context; the gateway destroys its pools before its
+    // io_context for the same reason).
+    release.set_value();
+    pool.join();
+    co_return r;
   });
-  release.set_value();  // the work was still running: the caller did not wait for it
   ASSERT_FALSE(late);
   EXPECT_EQ(late.error().code, Errc::deadline_exceeded);
   EXPECT_EQ(late.error().message, "the search did not finish in time");
-  pool.join();
 }
 
 TEST(RunOn, WithNoTimeLeftFailsWithoutRunningTheWork) {
