@@ -1,6 +1,9 @@
 // The three kinds of vector index over FAISS (flat, HNSW with tombstones, IVF that starts
 // flat and trains once); see vector_index.hpp for what each does and vector_index.cpp for
 // the writes, rebuilds and locking around them.
+// The three kinds stay in one file (about 510 lines) because they share its top: the result
+// gathering, the bounded top-k and the id selector a filtered search passes to FAISS,
+// which are private to them; each kind is one class below.
 #include "retrieval/vector_index_kinds.hpp"
 
 #include <faiss/IndexFlat.h>
