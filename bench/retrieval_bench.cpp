@@ -1,8 +1,10 @@
 // retrieval-bench: ingest rate, search latency and memory of the Retriever on synthetic
 // text, per index kind, index size and search mode; and what batching concurrent dense
-// searches into one FAISS call would save.
+// searches into one FAISS call would save; and (--tenant-study) what a small tenant's query
+// costs beside a big tenant.
 //   retrieval-bench [--sizes 10000,100000] [--types flat,hnsw,ivf] [--dim 1024]
 //                   [--queries 300] [--max-ingest-s 600] [--batch-study]
+//   retrieval-bench --tenant-study [--tenant-chunks 100000] [--small-share 0.01] [--queries 300]
 // Documents are ~600-byte passages of words drawn from a Zipf-distributed vocabulary
 // (like natural text: a few very common words, a long tail), one chunk each. Memory is
 // the process RSS growth while indexing, divided by the chunks: vectors, BM25 postings and
@@ -139,6 +141,88 @@ void concurrent_run(Retriever& retriever, const std::vector<std::string>& qs, in
               static_cast<double>(ms.size()) / s, percentile(ms, 0.5), percentile(ms, 0.99));
 }
 
+// n passages, one chunk each, with ids "<prefix><i>".
+std::vector<Document> passages(TextGenerator& gen, const std::string& prefix, std::size_t first, std::size_t n) {
+  std::vector<Document> docs;
+  docs.reserve(n);
+  for (std::size_t i = first; i < first + n; ++i) {
+    docs.push_back(Document{prefix + std::to_string(i), "", gen.passage(kWordsPerPassage)});
+  }
+  return docs;
+}
+
+// A small tenant's searches beside a big tenant (the partitions of retrieval/corpora.hpp):
+// one Retriever holds `total` chunks (documents are added until there are that many),
+// `small_share` of them tenant S's and the rest tenant L's; a second holds only S's
+// documents as its one tenant. The same queries go to S in the first and to the second,
+// alternated query by query, in each mode, default retrieval config; per-search latency
+// on the calling thread (no pool, no HTTP).
+int tenant_study(std::size_t total, double small_share, int queries) {
+  const ragd::RetrievalConfig config;
+  TextGenerator gen(42);
+  const auto small = static_cast<std::size_t>(static_cast<double>(total) * small_share);
+  Retriever shared(config);
+  Retriever alone(config);
+  std::size_t next = 0;
+  while (alone.chunk_count() < small) {
+    const std::vector<Document> docs = passages(gen, "s", next, 10);
+    next += docs.size();
+    if (!shared.ingest_sync("s", docs) || !alone.ingest_sync("s", docs)) return 1;
+  }
+  constexpr std::size_t kBatch = 1000;
+  while (shared.chunk_count() < total) {
+    // About 1.25 chunks a document: a batch that will not overshoot by much.
+    const std::size_t n = std::min(kBatch, (total - shared.chunk_count()) * 4 / 5 + 1);
+    auto r = shared.ingest_sync("l", passages(gen, "l", next, n));
+    next += n;
+    if (!r) {
+      std::fprintf(stderr, "ingest failed: %s\n", r.error().message.c_str());
+      return 1;
+    }
+  }
+  shared.corpora().wait_for_rebuild();
+  const std::size_t s_chunks = shared.corpora().find("s")->chunk_count();
+  const std::size_t l_chunks = shared.corpora().find("l")->chunk_count();
+  std::vector<std::string> qs;
+  for (int q = 0; q < queries; ++q) qs.push_back(gen.passage(8));
+  std::printf("index %s, dim %d, top_k 10, %d queries per mode, one search at a time\n",
+              shared.corpora().index_description().c_str(), config.embedding_dim, queries);
+  std::printf("S beside L: S %zu chunks + L %zu chunks in one Retriever; alone: S's %zu chunks as the only tenant\n\n",
+              s_chunks, l_chunks, alone.chunk_count());
+  std::printf("| mode | S beside L P50 ms | alone P50 ms | P50 ratio | S beside L P99 ms | alone P99 ms | L's own P50 ms |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  auto timed = [](const Retriever& r, const std::string& tenant, const std::string& q, SearchMode mode,
+                  std::vector<double>& ms) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto found = r.retrieve_sync(tenant, q, 10, mode);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    return found && !found->hits.empty();
+  };
+  for (SearchMode mode : {SearchMode::dense, SearchMode::lexical, SearchMode::hybrid}) {
+    std::vector<double> beside, by_itself, big, warmup;
+    for (int w = 0; w < 20; ++w) {
+      timed(shared, "s", qs[static_cast<std::size_t>(w) % qs.size()], mode, warmup);
+      timed(alone, "s", qs[static_cast<std::size_t>(w) % qs.size()], mode, warmup);
+    }
+    for (std::size_t i = 0; i < qs.size(); ++i) {
+      // Alternated, so that drift (other load, frequency) falls on both alike.
+      const bool first_shared = i % 2 == 0;
+      bool ok = timed(first_shared ? shared : alone, "s", qs[i], mode, first_shared ? beside : by_itself);
+      ok = timed(first_shared ? alone : shared, "s", qs[i], mode, first_shared ? by_itself : beside) && ok;
+      if (!ok) {
+        std::fprintf(stderr, "a search of S found nothing\n");
+        return 1;
+      }
+      timed(shared, "l", qs[i], mode, big);
+    }
+    const double ratio = percentile(beside, 0.5) / percentile(by_itself, 0.5);
+    std::printf("| %s | %.3f | %.3f | %.2f | %.3f | %.3f | %.3f |\n", std::string(ragd::retrieval::to_string(mode)).c_str(),
+                percentile(beside, 0.5), percentile(by_itself, 0.5), ratio, percentile(beside, 0.99),
+                percentile(by_itself, 0.99), percentile(big, 0.5));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,12 +234,20 @@ int main(int argc, char** argv) {
       {"concurrency", true, "also run N concurrent searches through the coroutine API, batching off and on (default 0: skip)", "N"},
       {"dim", true, "embedding dimension (default: the config default)", "N"},
       {"queries", true, "queries per mode (default 300)", "N"},
+      {"tenant-study", false, "instead: a small tenant's searches beside a big tenant against the same tenant alone"},
+      {"tenant-chunks", true, "tenant study: chunks of both tenants together (default 100000)", "N"},
+      {"small-share", true, "tenant study: the small tenant's share of them (default 0.01)", "F"},
       {"help", false, "show this help"},
   };
   auto flags = ragd::parse_flags(argc, argv, specs);
   if (!flags || flags->has("help")) {
     std::fprintf(stderr, "Usage: retrieval-bench [flags]\n%s", ragd::flags_help(specs).c_str());
     return flags ? 0 : 2;
+  }
+  if (flags->has("tenant-study")) {
+    return tenant_study(std::stoul(flags->get("tenant-chunks").value_or("100000")),
+                        std::stod(flags->get("small-share").value_or("0.01")),
+                        std::stoi(flags->get("queries").value_or("300")));
   }
   std::vector<std::size_t> sizes;
   std::stringstream list(flags->get("sizes").value_or("10000,100000"));
