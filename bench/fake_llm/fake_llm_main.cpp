@@ -22,6 +22,7 @@ const std::vector<FlagSpec>& flag_specs() {
   static const std::vector<FlagSpec> specs = {
       {"listen", true, "address to serve on (default 127.0.0.1:0; port 0 = any free port)", "HOST:PORT"},
       {"latency-ms", true, "added latency per API call (default 0)", "N"},
+      {"embedding-latency-ms", true, "added latency per /v1/embeddings call (default: --latency-ms)", "N"},
       {"latency-dist", true, "fixed | normal | longtail (default fixed)", "DIST"},
       {"latency-jitter-ms", true, "spread for normal (stddev) and longtail (mean of the tail)", "N"},
       {"tokens-per-second", true, "streaming pace, words per second (default 0 = no pause)", "N"},
@@ -34,6 +35,7 @@ const std::vector<FlagSpec>& flag_specs() {
       {"fail-first", true, "the first N API calls fail (again after POST /reset)", "N"},
       {"fail-first-status", true, "status of those failures: 500 (default) or 429", "CODE"},
       {"dim", true, "embedding dimension when the request gives none (default 384)", "N"},
+      {"base64", true, "encoding_format \"base64\": yes (answer it, default), reject (400) or ignore (answer floats)", "MODE"},
       {"model", true, "model name reported when the request gives none", "NAME"},
       {"seed", true, "random seed for the injected faults and latencies (default 42)", "N"},
       {"threads", true, "I/O threads (default 1)", "N"},
@@ -114,10 +116,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fake-llm: --latency-dist must be fixed, normal or longtail\n");
     return 2;
   }
+  if (auto b = flags->get("base64"); b && !ragd::fake_llm::parse_base64_support(*b, o.base64)) {
+    std::fprintf(stderr, "fake-llm: --base64 must be yes, reject or ignore\n");
+    return 2;
+  }
   // One I/O thread by default: a second one on the shared io_context cost more CPU per call
   // than it added (bench/README.md).
   long long fail_first = 0, fail_status = 500, dim = o.dim, seed = 42, threads = 1, answer_words = 0;
   bool ok = parse_double(*flags, "latency-ms", o.latency_ms, 0, 3.6e6) &&
+            parse_double(*flags, "embedding-latency-ms", o.embedding_latency_ms, 0, 3.6e6) &&
             parse_double(*flags, "latency-jitter-ms", o.latency_jitter_ms, 0, 3.6e6) &&
             parse_double(*flags, "tokens-per-second", o.tokens_per_second, 0, 1e9) &&
             parse_double(*flags, "first-token-ms", o.first_token_ms, 0, 3.6e6) &&

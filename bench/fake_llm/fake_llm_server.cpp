@@ -1,5 +1,6 @@
 #include "fake_llm_server.hpp"
 
+#include "ragd/core/base64.hpp"
 #include "ragd/core/json_reader.hpp"
 #include "ragd/core/completion_token.hpp"
 #include "ragd/core/json_writer.hpp"
@@ -158,13 +159,23 @@ bool parse_latency_dist(std::string_view s, LatencyDist& out) {
   return true;
 }
 
-double sample_latency_ms(const FakeLlmOptions& o, std::mt19937_64& rng) {
-  double ms = o.latency_ms;
+bool parse_base64_support(std::string_view s, Base64Support& out) {
+  if (s == "yes") out = Base64Support::yes;
+  else if (s == "reject") out = Base64Support::reject;
+  else if (s == "ignore") out = Base64Support::ignore;
+  else return false;
+  return true;
+}
+
+double sample_latency_ms(const FakeLlmOptions& o, std::mt19937_64& rng) { return sample_latency_ms(o, rng, o.latency_ms); }
+
+double sample_latency_ms(const FakeLlmOptions& o, std::mt19937_64& rng, double base_ms) {
+  double ms = base_ms;
   switch (o.latency_dist) {
     case LatencyDist::fixed:
       break;
     case LatencyDist::normal:
-      if (o.latency_jitter_ms > 0) ms = std::normal_distribution<double>(o.latency_ms, o.latency_jitter_ms)(rng);
+      if (o.latency_jitter_ms > 0) ms = std::normal_distribution<double>(base_ms, o.latency_jitter_ms)(rng);
       break;
     case LatencyDist::longtail:
       if (o.latency_jitter_ms > 0) {
@@ -376,7 +387,8 @@ class FakeLlmServer::Session {
     }
 
     if (auto injected = co_await inject_fault(req)) co_return *injected > 0;
-    co_await sleep_ms(sample_latency_ms(opts(), rng()));
+    const double base_ms = embeddings && opts().embedding_latency_ms >= 0 ? opts().embedding_latency_ms : opts().latency_ms;
+    co_await sleep_ms(sample_latency_ms(opts(), rng(), base_ms));
     // GCC 12 miscompiles co_await inside ?:, hence the plain if.
     if (chat) co_return co_await answer_chat(req, chat_body);
     co_return co_await answer_embeddings(req, embeddings_body);
@@ -626,13 +638,31 @@ class FakeLlmServer::Session {
     }
     std::string model = opts().model;
     if (auto m = body.find("model"); m != body.end() && m->is_string()) model = m->get<std::string>();
+    bool base64 = false;
+    if (auto f = body.find("encoding_format"); f != body.end()) {
+      if (!f->is_string() || (*f != "float" && *f != "base64")) {
+        counters().bad_requests.fetch_add(1, std::memory_order_relaxed);
+        co_return co_await send(make_response(req, http::status::bad_request,
+                                              openai_error("'encoding_format' must be 'float' or 'base64'", "invalid_request_error")));
+      }
+      if (*f == "base64") counters().embedding_base64_asked.fetch_add(1, std::memory_order_relaxed);
+      base64 = *f == "base64" && opts().base64 != Base64Support::ignore;
+      if (base64 && opts().base64 == Base64Support::reject) {
+        counters().bad_requests.fetch_add(1, std::memory_order_relaxed);
+        co_return co_await send(make_response(req, http::status::bad_request,
+                                              openai_error("'encoding_format' must be 'float'", "invalid_request_error")));
+      }
+    }
+    if (base64) counters().embedding_base64_calls.fetch_add(1, std::memory_order_relaxed);
 
     counters().embedding_inputs.fetch_add(static_cast<std::int64_t>(inputs.size()), std::memory_order_relaxed);
     json data = json::array();
     int tokens = 0;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       tokens += count_words(inputs[i]);
-      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", fake_embedding(inputs[i], dim)}});
+      const auto vector = fake_embedding(inputs[i], dim);
+      json embedding = base64 ? json(base64_encode_floats(vector)) : json(vector);
+      data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", std::move(embedding)}});
     }
     json out = {{"object", "list"},
                 {"data", std::move(data)},
@@ -687,6 +717,8 @@ json FakeLlmServer::stats() const {
           {"streams_aborted", v(c.streams_aborted)},
           {"embedding_calls", v(c.embedding_calls)},
           {"embedding_inputs", v(c.embedding_inputs)},
+          {"embedding_base64_asked", v(c.embedding_base64_asked)},
+          {"embedding_base64_calls", v(c.embedding_base64_calls)},
           {"errors_injected", v(c.errors_injected)},
           {"status_500_injected", v(c.status_500_injected)},
           {"status_429_injected", v(c.status_429_injected)},
@@ -699,7 +731,7 @@ json FakeLlmServer::stats() const {
 
 void FakeLlmServer::reset() {
   auto& c = counters_;
-  for (auto* a : {&c.chat_calls, &c.stream_calls, &c.streams_completed, &c.streams_aborted, &c.embedding_calls, &c.embedding_inputs, &c.errors_injected,
+  for (auto* a : {&c.chat_calls, &c.stream_calls, &c.streams_completed, &c.streams_aborted, &c.embedding_calls, &c.embedding_inputs, &c.embedding_base64_asked, &c.embedding_base64_calls, &c.errors_injected,
                   &c.status_500_injected, &c.status_429_injected, &c.hangs_injected,
                   &c.bad_requests, &c.requests_total, &c.connections_accepted}) {
     a->store(0, std::memory_order_relaxed);

@@ -27,10 +27,17 @@ namespace ragd::fake_llm {
 
 enum class LatencyDist { fixed, normal, longtail };
 
+// What /v1/embeddings does with {"encoding_format": "base64"}: answer each vector as the
+// base64 of its little-endian float32 bytes (OpenAI, vLLM), refuse the request with 400
+// (a server that validates the field but knows only "float"), or ignore the field and
+// answer floats (a server that does not know it).
+enum class Base64Support { yes, reject, ignore };
+
 struct FakeLlmOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 0;  // 0 = any free port
   double latency_ms = 0;
+  double embedding_latency_ms = -1;  // /v1/embeddings; < 0 = latency_ms
   LatencyDist latency_dist = LatencyDist::fixed;
   double latency_jitter_ms = 0;
   double tokens_per_second = 0;  // streaming pace; 0 = as fast as possible
@@ -44,17 +51,23 @@ struct FakeLlmOptions {
   int fail_first_status = 500;   // 500 (or 429, with Retry-After: 1)
   std::uint64_t seed = 42;
   int dim = 384;                 // embedding size when the request names none
+  Base64Support base64 = Base64Support::yes;
   std::string model = "fake-llm";
 };
 
 // Parses "fixed", "normal" or "longtail".
 bool parse_latency_dist(std::string_view s, LatencyDist& out);
 
+// Parses "yes", "reject" or "ignore".
+bool parse_base64_support(std::string_view s, Base64Support& out);
+
 // One latency draw in milliseconds (never negative):
 //   fixed     latency
 //   normal    Normal(latency, jitter)
 //   longtail  latency + Exponential(mean = jitter), and 1 call in 100 takes 10x that
 double sample_latency_ms(const FakeLlmOptions& o, std::mt19937_64& rng);
+// The same around `base_ms` instead of o.latency_ms.
+double sample_latency_ms(const FakeLlmOptions& o, std::mt19937_64& rng, double base_ms);
 
 // "fake answer to: " + the first 200 bytes of the last user message; with words > 0, cut
 // or padded ("lorem ipsum dolor ...") to exactly that many words.
@@ -85,6 +98,8 @@ class FakeLlmServer {
     std::atomic<std::int64_t> streams_aborted{0};    // streams whose client went away first
     std::atomic<std::int64_t> embedding_calls{0};
     std::atomic<std::int64_t> embedding_inputs{0};  // texts embedded, over all calls
+    std::atomic<std::int64_t> embedding_base64_asked{0};  // calls with encoding_format "base64"
+    std::atomic<std::int64_t> embedding_base64_calls{0};  // answered in base64
     std::atomic<std::int64_t> errors_injected{0};  // every injected failure (500, 429, hang)
     std::atomic<std::int64_t> status_500_injected{0};
     std::atomic<std::int64_t> status_429_injected{0};

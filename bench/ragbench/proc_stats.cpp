@@ -82,6 +82,13 @@ std::map<std::string, std::uint64_t> cpu_ticks_by_name(const std::vector<int>& p
 long clock_ticks_per_second() { return sysconf(_SC_CLK_TCK); }
 long page_size_bytes() { return sysconf(_SC_PAGESIZE); }
 
+std::optional<double> load_average_1m() {
+  std::ifstream in("/proc/loadavg");
+  double load = 0;
+  if (!(in >> load)) return std::nullopt;
+  return load;
+}
+
 double self_cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);

@@ -37,6 +37,9 @@ long page_size_bytes();
 std::map<std::string, std::uint64_t> cpu_ticks_by_name(const std::vector<int>& pids,
                                                        const std::vector<std::string>& names);
 
+// The host's 1-minute load average (the first field of /proc/loadavg); nullopt when unreadable.
+std::optional<double> load_average_1m();
+
 // User + system CPU seconds of this process (getrusage), all threads.
 double self_cpu_seconds();
 

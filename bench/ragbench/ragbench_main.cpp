@@ -5,6 +5,7 @@
 #include "ragbench/load_client.hpp"
 #include "ragbench/metrics_scrape.hpp"
 #include "ragbench/proc_stats.hpp"
+#include "ragbench/redis_stats.hpp"
 #include "ragbench/report.hpp"
 #include "ragbench/scenario.hpp"
 #include "ragbench/soak.hpp"
@@ -57,6 +58,7 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"repeat-fraction", true, "share of requests re-asking a hot-set question (default 0.4)", "F"},
     {"sample-pids", true, "sample RSS and CPU of these processes every second (soak), and report their CPU per request at each step", "PID,..."},
     {"sample-proc-names", true, "soak: the same, for processes with these names", "NAME,..."},
+    {"redis-stats", true, "read INFO commandstats of the Redis at HOST:PORT around every step and report its commands per request", "HOST:PORT"},
     {"metrics-url", true, "ragd's Prometheus endpoint, read around every step (its stage timings) and every second of a soak (default: the URL's host + /metrics; 'none' = off)", "URL"},
     {"model-latency-ms", true, "the model's latency, to print efficiency = QPS / ideal QPS", "MS"},
     {"title", true, "a title for the Markdown section and the chart", "TEXT"},
@@ -137,6 +139,7 @@ struct Config {
   double repeat_fraction = 0.4;
   SamplerOptions sampler;
   bool sample = false;
+  std::optional<std::pair<std::string, unsigned short>> redis_stats;
   std::string title;
   std::string json_path, markdown_path, svg_path;
 };
@@ -257,6 +260,19 @@ Config build_config(const ragd::ParsedFlags& f) {
     }
   }
   if (auto names = f.get("sample-proc-names")) c.sampler.names = split_words(*names);
+  if (auto r = f.get("redis-stats")) {
+    const auto colon = r->rfind(':');
+    int port = 0;
+    try {
+      std::size_t used = 0;
+      if (colon != std::string::npos) port = std::stoi(r->substr(colon + 1), &used);
+      if (colon == std::string::npos || colon == 0 || used != r->size() - colon - 1) port = 0;
+    } catch (const std::exception&) {
+      port = 0;
+    }
+    if (port <= 0 || port > 65535) throw BadFlag{"--redis-stats must be HOST:PORT, got '" + *r + "'"};
+    c.redis_stats.emplace(r->substr(0, colon), static_cast<unsigned short>(port));
+  }
   const std::string metrics = f.get("metrics-url").value_or("");
   if (metrics != "none") {
     if (metrics.empty()) {
@@ -334,10 +350,21 @@ int run(const Config& c, int argc, char** argv) {
     // target has no /metrics, as for nginx or with --metrics-url none).
     std::optional<std::string> metrics_before;
     if (c.sampler.metrics) metrics_before = fetch_metrics(*c.sampler.metrics);
+    std::optional<std::map<std::string, std::uint64_t>> redis_before;
+    if (c.redis_stats) redis_before = read_commandstats(c.redis_stats->first, c.redis_stats->second);
     StepOutcome o = run_step(c.target, plan, &live);
     results.push_back(make_result(c, plan, o));
     if (metrics_before) {
       if (auto after = fetch_metrics(*c.sampler.metrics)) results.back().ragd_stages = stage_timings(*metrics_before, *after);
+    }
+    results.back().load_average = load_average_1m();
+    if (redis_before && o.completed > 0) {
+      // Over the whole step, warm-up included, like the CPU below.
+      if (auto after = read_commandstats(c.redis_stats->first, c.redis_stats->second)) {
+        for (const auto& [name, n] : commandstats_delta(*redis_before, *after)) {
+          results.back().redis_commands_per_req[name] = static_cast<double>(n) / static_cast<double>(o.completed);
+        }
+      }
     }
     if (servers && o.completed > 0) {
       // Over the whole step, warm-up included, like ragbench's own figure.

@@ -109,6 +109,23 @@ std::string format_table(const std::vector<StepResult>& steps, TableStyle style)
   return out;
 }
 
+namespace {
+
+// "    <label>: a 1.0 us, b 2.0 us, total 3.0 us" from a by-name map; nothing when empty.
+void append_per_request(std::string& out, const std::string& label, const std::map<std::string, double>& by_name,
+                        const char* format, const std::string& unit) {
+  if (by_name.empty()) return;
+  out += "    " + label + ":";
+  double total = 0;
+  for (const auto& [name, value] : by_name) {
+    out += " " + name + " " + fmt(format, value) + unit + ",";
+    total += value;
+  }
+  out += " total " + fmt(format, total) + unit + "\n";
+}
+
+}  // namespace
+
 std::string format_breakdown(const StepResult& step) {
   std::string out;
   const std::string label = step.mode == "open" ? "rate " + fmt("%.0f", step.offered_rate) + "/s"
@@ -148,16 +165,11 @@ std::string format_breakdown(const StepResult& step) {
     out += "\n";
   }
   out += "    ragbench CPU: " + fmt("%.2f", step.client_cpu_cores) + " cores, " +
-         fmt("%.1f", step.client_cpu_us_per_req) + " us per request\n";
-  if (!step.server_cpu_us_per_req.empty()) {
-    out += "    server CPU per request:";
-    double total = 0;
-    for (const auto& [name, us] : step.server_cpu_us_per_req) {
-      out += " " + name + " " + fmt("%.1f", us) + " us,";
-      total += us;
-    }
-    out += " total " + fmt("%.1f", total) + " us\n";
-  }
+         fmt("%.1f", step.client_cpu_us_per_req) + " us per request";
+  if (step.load_average) out += "; host load average " + fmt("%.2f", *step.load_average);
+  out += "\n";
+  append_per_request(out, "server CPU per request", step.server_cpu_us_per_req, "%.1f", " us");
+  append_per_request(out, "Redis commands per request", step.redis_commands_per_req, "%.2f", "");
   return out;
 }
 
@@ -196,7 +208,9 @@ nlohmann::json to_json(const StepResult& step) {
                       {"scenarios", std::move(scenarios)},
                       {"client_cpu_cores", step.client_cpu_cores},
                       {"client_cpu_us_per_request", step.client_cpu_us_per_req},
-                      {"server_cpu_us_per_request", step.server_cpu_us_per_req}};
+                      {"server_cpu_us_per_request", step.server_cpu_us_per_req},
+                      {"redis_commands_per_request", step.redis_commands_per_req},
+                      {"load_average", step.load_average ? nlohmann::json(*step.load_average) : nlohmann::json()}};
   if (step.mode == "open") {
     j["offered_rate"] = step.offered_rate;
     j["unsent"] = step.unsent;

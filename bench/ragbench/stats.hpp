@@ -92,6 +92,12 @@ struct StepResult {
   // CPU of the sampled server processes (--sample-pids, --sample-proc-names) per completed
   // request, by process name; empty when none are sampled.
   std::map<std::string, double> server_cpu_us_per_req;
+  // Redis commands per completed request over the step (--redis-stats), by command; empty
+  // when not asked for.
+  std::map<std::string, double> redis_commands_per_req;
+  // The host's 1-minute load average at the end of the step (/proc/loadavg): on a shared
+  // machine, what else was running.
+  std::optional<double> load_average;
   std::optional<double> ideal_qps;   // concurrency / (miss fraction x model latency)
   std::optional<double> efficiency;  // measured / ideal
   std::optional<bool> within_bound;  // open loop: P99 under --p99-bound-ms, no backlog

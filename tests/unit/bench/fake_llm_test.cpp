@@ -69,5 +69,24 @@ TEST(FakeLlm, AnswersWithExactlyTheConfiguredNumberOfWords) {
   EXPECT_EQ(count_words(fake_answer(one_question("Why?"), 300)), 300);
 }
 
+TEST(FakeLlm, ParsesItsBase64Modes) {
+  Base64Support b = Base64Support::yes;
+  EXPECT_TRUE(parse_base64_support("reject", b));
+  EXPECT_EQ(b, Base64Support::reject);
+  EXPECT_TRUE(parse_base64_support("ignore", b));
+  EXPECT_EQ(b, Base64Support::ignore);
+  EXPECT_TRUE(parse_base64_support("yes", b));
+  EXPECT_EQ(b, Base64Support::yes);
+  EXPECT_FALSE(parse_base64_support("no", b));
+}
+
+TEST(FakeLlm, EmbeddingsHaveTheirOwnLatency) {
+  FakeLlmOptions o;
+  o.latency_ms = 50;
+  std::mt19937_64 rng(1);
+  EXPECT_EQ(sample_latency_ms(o, rng), 50);
+  EXPECT_EQ(sample_latency_ms(o, rng, 5), 5);
+}
+
 }  // namespace
 }  // namespace ragd::fake_llm

@@ -174,6 +174,18 @@ TEST(FormatBreakdown, ListsServerCpuPerRequestWhenSampled) {
   EXPECT_EQ(to_json(r)["server_cpu_us_per_request"]["ragd"], 270.5);
 }
 
+TEST(FormatBreakdown, ListsRedisCommandsPerRequestAndTheLoadAverage) {
+  StepResult r = measured_step(100, 10, 10, 0);
+  EXPECT_EQ(format_breakdown(r).find("Redis commands"), std::string::npos);
+  r.redis_commands_per_req = {{"get", 1.25}, {"xadd", 0.5}};
+  r.load_average = 3.5;
+  const std::string text = format_breakdown(r);
+  EXPECT_NE(text.find("Redis commands per request: get 1.25, xadd 0.50, total 1.75"), std::string::npos) << text;
+  EXPECT_NE(text.find("host load average 3.50"), std::string::npos) << text;
+  EXPECT_EQ(to_json(r)["redis_commands_per_request"]["xadd"], 0.5);
+  EXPECT_EQ(to_json(r)["load_average"], 3.5);
+}
+
 TEST(SoakDrift, ComparesTheFirstAndLastTenthOfTheRun) {
   std::vector<SoakSample> samples;
   for (int t = 1; t <= 100; ++t) {
