@@ -50,12 +50,16 @@ CachedEmbedder::CachedEmbedder(std::shared_ptr<Embedder> inner, const EmbeddingC
 CachedEmbedder::~CachedEmbedder() = default;
 
 std::string CachedEmbedder::key_for(std::string_view text) const {
-  return inner_->identity() + ":" + sha256_hex(normalize_embedding_text(text));
+  return key_for_normalized(normalize_embedding_text(text));
+}
+
+std::string CachedEmbedder::key_for_normalized(std::string_view normalized) const {
+  return inner_->identity() + ":" + sha256_hex(normalized);
 }
 
 asio::awaitable<Result<std::vector<float>>> CachedEmbedder::embed_query(std::string text) {
   std::string normalized = normalize_embedding_text(text);
-  std::string key = key_for(normalized);
+  std::string key = key_for_normalized(normalized);
   const int d = dim();
   auto found = co_await tiers_->get(key);
   if (found.entry) {

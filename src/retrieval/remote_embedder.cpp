@@ -1,7 +1,9 @@
 #include "ragd/retrieval/remote_embedder.hpp"
 #include "ragd/core/await.hpp"
 
+#include "ragd/core/base64.hpp"
 #include "ragd/core/ids.hpp"
+#include "ragd/core/json_reader.hpp"
 #include "ragd/retrieval/embedding_cache.hpp"
 #include "ragd/net/http_client.hpp"
 #include "ragd/net/retry.hpp"
@@ -13,12 +15,14 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <deque>
 #include <optional>
+#include <span>
 
 namespace ragd::retrieval {
 
@@ -50,8 +54,9 @@ std::string embeddings_url(std::string_view base_url) {
   return base + "/v1/embeddings";
 }
 
-std::string build_embeddings_request(const std::string& model, const std::vector<std::string>& texts) {
+std::string build_embeddings_request(const std::string& model, const std::vector<std::string>& texts, bool base64) {
   json body = {{"model", model}, {"input", texts}};
+  if (base64) body["encoding_format"] = "base64";
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -59,43 +64,54 @@ Result<std::vector<float>> parse_embeddings_response(std::string_view body, std:
   auto bad = [](const std::string& what) {
     return make_error(Errc::upstream_error, std::string(kService) + " " + what);
   };
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  auto parsed = parse_json(body);
+  if (!parsed || !parsed->is_object()) {
     return bad("returned a body that is not JSON: " + net::upstream_message(body, 120));
   }
-  auto data = j.find("data");
-  if (data == j.end() || !data->is_array()) return bad("response has no data array");
-  if (data->size() != count) {
-    return bad("returned " + std::to_string(data->size()) + " vectors for " + std::to_string(count) + " texts");
+  const JsonValue* data = parsed->find("data");
+  if (data == nullptr || !data->is_array()) return bad("response has no data array");
+  const auto& items = data->as_array();
+  if (items.size() != count) {
+    return bad("returned " + std::to_string(items.size()) + " vectors for " + std::to_string(count) + " texts");
   }
   const auto d = static_cast<std::size_t>(dim);
   std::vector<float> out(count * d);
   std::vector<bool> seen(count, false);
-  for (std::size_t pos = 0; pos < data->size(); ++pos) {
-    const json& item = (*data)[pos];
-    if (!item.is_object()) return bad("response data[" + std::to_string(pos) + "] is not an object");
+  auto wrong_dim = [&](std::size_t got) {
+    return bad("returned vectors of dim " + std::to_string(got) + ", expected " + std::to_string(dim) +
+               " (retrieval.embedder.dim)");
+  };
+  for (std::size_t pos = 0; pos < items.size(); ++pos) {
+    const JsonValue& item = items[pos];
+    const std::string where = "response data[" + std::to_string(pos) + "]";
+    if (!item.is_object()) return bad(where + " is not an object");
     std::size_t index = pos;
-    if (auto i = item.find("index"); i != item.end()) {
-      if (!i->is_number_unsigned() || i->get<std::size_t>() >= count) {
-        return bad("response data[" + std::to_string(pos) + "].index is out of range");
+    if (const JsonValue* i = item.find("index")) {
+      if (!i->is_integer() || i->as_integer() < 0 || static_cast<std::uint64_t>(i->as_integer()) >= count) {
+        return bad(where + ".index is out of range");
       }
-      index = i->get<std::size_t>();
+      index = static_cast<std::size_t>(i->as_integer());
     }
     if (seen[index]) return bad("response repeats index " + std::to_string(index));
     seen[index] = true;
-    auto e = item.find("embedding");
-    if (e == item.end() || !e->is_array()) {
-      return bad("response data[" + std::to_string(pos) + "] has no embedding array");
+    const JsonValue* e = item.find("embedding");
+    const std::span<float> row(out.data() + index * d, d);
+    if (e != nullptr && e->is_string()) {
+      const auto& text = e->as_string();
+      const auto bytes = base64_decoded_size(text);
+      if (bytes && *bytes != d * sizeof(float)) {
+        if (*bytes % sizeof(float) == 0) return wrong_dim(*bytes / sizeof(float));
+        return bad(where + ".embedding is not a whole number of float32 values");
+      }
+      if (!base64_decode_floats(text, row)) return bad(where + ".embedding is not valid base64");
+      continue;
     }
-    if (e->size() != d) {
-      return bad("returned vectors of dim " + std::to_string(e->size()) + ", expected " + std::to_string(dim) +
-                 " (retrieval.embedder.dim)");
-    }
-    float* row = out.data() + index * d;
+    if (e == nullptr || !e->is_array()) return bad(where + " has no embedding array");
+    const auto& values = e->as_array();
+    if (values.size() != d) return wrong_dim(values.size());
     for (std::size_t k = 0; k < d; ++k) {
-      const json& x = (*e)[k];
-      if (!x.is_number()) return bad("response data[" + std::to_string(pos) + "].embedding holds a non-number");
-      row[k] = x.get<float>();
+      if (!values[k].is_number()) return bad(where + ".embedding holds a non-number");
+      row[k] = static_cast<float>(values[k].as_double());
     }
   }
   normalize_rows(out, d);
@@ -132,16 +148,34 @@ struct RemoteEmbedder::Impl : std::enable_shared_from_this<RemoteEmbedder::Impl>
     return p;
   }
 
-  // One request for `texts` on `client`, retried within the budget.
-  asio::awaitable<Result<std::vector<float>>> request_batch(net::HttpClient& client, std::vector<std::string> texts) {
+  // One attempt for `texts` on `client` (retried within the budget), in base64 or floats.
+  asio::awaitable<Result<net::HttpResponse>> send_request(net::HttpClient& client, const std::vector<std::string>& texts,
+                                                          bool base64) {
     net::HttpRequest req;
     req.url = url;
     req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
     if (!api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + api_key);
-    req.body = build_embeddings_request(cfg.model, texts);
+    req.body = build_embeddings_request(cfg.model, texts, base64);
     const auto deadline = std::chrono::steady_clock::now() + milliseconds(cfg.timeout_ms) * cfg.max_attempts;
-    auto res = co_await net::send_with_retries(client, std::move(req), policy(), deadline);
+    co_return co_await net::send_with_retries(client, std::move(req), policy(), deadline);
+  }
+
+  // One request for `texts`, in base64 unless the service has refused it before.
+  asio::awaitable<Result<std::vector<float>>> request_batch(net::HttpClient& client, std::vector<std::string> texts) {
+    const bool base64 = !base64_refused.load(std::memory_order_relaxed);
+    auto res = co_await send_request(client, texts, base64);
     if (!res) co_return res.error();
+    // A service that validates encoding_format and knows only "float" (400, 422): ask for
+    // floats, and remember only when that works (a 400 for the texts themselves stays).
+    if (base64 && (res->status == 400 || res->status == 422)) {
+      auto plain = co_await send_request(client, texts, false);
+      if (!plain) co_return plain.error();
+      if (plain->status >= 200 && plain->status <= 299 && !base64_refused.exchange(true)) {
+        spdlog::warn("embedding service {} refused encoding_format \"base64\" (status {}): asking for floats from now on",
+                     url, res->status);
+      }
+      res = std::move(plain);
+    }
     if (res->status < 200 || res->status > 299) co_return net::http_status_error(kService, res->status, res->body);
     co_return parse_embeddings_response(res->body, texts.size(), cfg.dim);
   }
@@ -239,6 +273,9 @@ struct RemoteEmbedder::Impl : std::enable_shared_from_this<RemoteEmbedder::Impl>
   std::deque<Item> bulk_items;
   int inflight = 0;
   bool closing = false;
+  // Set once the service has refused base64 and answered floats; read by every request,
+  // the strand's and embed_documents_sync()'s.
+  std::atomic<bool> base64_refused{false};
 };
 
 RemoteEmbedder::RemoteEmbedder(asio::any_io_executor ex, EmbedderConfig cfg, std::string api_key,

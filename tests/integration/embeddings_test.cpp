@@ -12,10 +12,12 @@ std::string corpus_dir() { return source_path("tests/data/corpus"); }
 
 json body_of(const HttpResult& r) { return json::parse(r.body, nullptr, false); }
 
-std::int64_t embedding_inputs(FakeLlm& fake) {
+std::int64_t fake_stat(FakeLlm& fake, const char* name) {
   auto s = fake.stats();
-  return s.is_object() ? s.value("embedding_inputs", std::int64_t{-1}) : -1;
+  return s.is_object() ? s.value(name, std::int64_t{-1}) : -1;
 }
+
+std::int64_t embedding_inputs(FakeLlm& fake) { return fake_stat(fake, "embedding_inputs"); }
 
 StackOptions remote_embedder_stack(const FakeLlm& fake) {
   StackOptions opts;
@@ -112,4 +114,54 @@ TEST(Embeddings, HybridQueriesFallBackToBm25WhenTheServiceGoesAwayAndAreNotCache
   auto metrics = stack.get("/metrics");
   EXPECT_NE(metrics.body.find(R"(ragd_retrieval_degraded_total{reason="embedder"} 2)"), std::string::npos)
       << metrics.body.substr(0, 4000);
+}
+
+// The sourdough question, checked to be answered from sourdough.md by dense + BM25 search.
+void expect_sourdough_answer(Stack& stack) {
+  auto r = stack.post("/query", json{{"query", "How long should I bake the sourdough loaf in the Dutch oven?"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = body_of(r);
+  EXPECT_EQ(j["sources"][0]["doc_id"], "sourdough.md") << r.body;
+  EXPECT_FALSE(j.contains("retrieval_degraded")) << r.body;
+}
+
+TEST(Embeddings, VectorsTravelInBase64WhenTheServiceSupportsIt) {
+  FakeLlm fake;  // --base64 yes
+  Stack stack(remote_embedder_stack(fake));
+  ASSERT_EQ(stack.ingest_dir(corpus_dir()).status, 200);
+  ASSERT_TRUE(stack.wait_ready());
+  expect_sourdough_answer(stack);
+  const std::int64_t calls = fake_stat(fake, "embedding_calls");
+  EXPECT_GE(calls, 2);
+  EXPECT_EQ(fake_stat(fake, "embedding_base64_calls"), calls) << "every call asked for base64";
+}
+
+TEST(Embeddings, AServiceThatRefusesBase64IsAskedForFloatsOnceAndFromThenOn) {
+  FakeLlm fake({"--base64", "reject"});
+  Stack stack(remote_embedder_stack(fake));
+  ASSERT_EQ(stack.ingest_dir(corpus_dir()).status, 200);
+  ASSERT_TRUE(stack.wait_ready());
+  // Only the first request asked for base64, was refused (400) and asked again for floats.
+  EXPECT_EQ(fake_stat(fake, "embedding_base64_asked"), 1);
+  EXPECT_EQ(fake_stat(fake, "bad_requests"), 1);
+  EXPECT_EQ(fake_stat(fake, "embedding_base64_calls"), 0);
+  const std::int64_t calls_after_ingest = fake_stat(fake, "embedding_calls");
+
+  expect_sourdough_answer(stack);
+  EXPECT_EQ(fake_stat(fake, "embedding_calls"), calls_after_ingest + 1) << "the query went out once, as floats";
+  EXPECT_EQ(fake_stat(fake, "bad_requests"), 1);
+}
+
+TEST(Embeddings, AServiceThatIgnoresEncodingFormatIsReadAsFloats) {
+  FakeLlm fake({"--base64", "ignore"});
+  Stack stack(remote_embedder_stack(fake));
+  ASSERT_EQ(stack.ingest_dir(corpus_dir()).status, 200);
+  ASSERT_TRUE(stack.wait_ready());
+  expect_sourdough_answer(stack);
+  EXPECT_EQ(fake_stat(fake, "bad_requests"), 0);
+  // Every request asked for base64 and read the floats it got instead.
+  const std::int64_t calls = fake_stat(fake, "embedding_calls");
+  EXPECT_GE(calls, 2);
+  EXPECT_EQ(fake_stat(fake, "embedding_base64_asked"), calls);
+  EXPECT_EQ(fake_stat(fake, "embedding_base64_calls"), 0);
 }

@@ -66,6 +66,9 @@ class CachedEmbedder final : public Embedder {
   const cache::TieredCache& tiers() const { return *tiers_; }
 
  private:
+  // key_for() of a text normalize_embedding_text() has already been applied to.
+  std::string key_for_normalized(std::string_view normalized) const;
+
   std::shared_ptr<Embedder> inner_;
   std::int64_t ttl_ms_;
   std::unique_ptr<cache::TieredCache> tiers_;

@@ -50,13 +50,15 @@ std::shared_ptr<Embedder> make_embedder(boost::asio::any_io_executor ex, const R
 // "{base}/v1/embeddings" with a trailing "/" or "/v1" of base_url folded in.
 std::string embeddings_url(std::string_view base_url);
 
-// The JSON body for one batch.
-std::string build_embeddings_request(const std::string& model, const std::vector<std::string>& texts);
+// The JSON body for one batch; with `base64`, asking for encoding_format "base64".
+std::string build_embeddings_request(const std::string& model, const std::vector<std::string>& texts,
+                                     bool base64 = false);
 
-// count * dim floats in input order, each row L2-normalised, from a 2xx body. Errors
-// (Errc::upstream_error): not JSON, no data array, an index missing or out of range, or
-// a vector of another length than `dim` ("... returned vectors of dim 384, expected
-// 1024 (retrieval.embedder.dim)").
+// count * dim floats in input order, each row L2-normalised, from a 2xx body whose
+// embeddings are arrays of numbers or base64 strings (either, row by row). Errors
+// (Errc::upstream_error): not JSON, no data array, an index missing or out of range, bad
+// base64, or a vector of another length than `dim` ("... returned vectors of dim 384,
+// expected 1024 (retrieval.embedder.dim)").
 Result<std::vector<float>> parse_embeddings_response(std::string_view body, std::size_t count, int dim);
 
 struct RemoteEmbedderOptions {

@@ -3,6 +3,8 @@
 // tests/integration/remote_embedder_test.cpp.
 #include "ragd/retrieval/remote_embedder.hpp"
 
+#include "ragd/core/base64.hpp"
+
 #include <boost/asio/io_context.hpp>
 
 #include <gtest/gtest.h>
@@ -23,6 +25,40 @@ TEST(BuildEmbeddingsRequest, SendsTheModelAndTheTextsInOrder) {
   json body = json::parse(build_embeddings_request("m", {"a", "b"}));
   EXPECT_EQ(body["model"], "m");
   EXPECT_EQ(body["input"], json::array({"a", "b"}));
+}
+
+TEST(BuildEmbeddingsRequest, AsksForBase64OnlyWhenTold) {
+  EXPECT_FALSE(json::parse(build_embeddings_request("m", {"a"})).contains("encoding_format"));
+  EXPECT_EQ(json::parse(build_embeddings_request("m", {"a"}, true))["encoding_format"], "base64");
+}
+
+TEST(ParseEmbeddingsResponse, ReadsBase64VectorsLikeFloatArrays) {
+  const std::vector<float> a{3, 4}, b{0, 2};
+  const std::string body = R"({"data":[{"index":1,"embedding":")" + base64_encode_floats(b) +
+                           R"("},{"index":0,"embedding":[3,4]}]})";
+  auto r = parse_embeddings_response(body, 2, 2);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_FLOAT_EQ((*r)[0], 0.6f);
+  EXPECT_FLOAT_EQ((*r)[1], 0.8f);
+  EXPECT_FLOAT_EQ((*r)[2], 0.0f);
+  EXPECT_FLOAT_EQ((*r)[3], 1.0f);
+  const std::string only_base64 = R"({"data":[{"embedding":")" + base64_encode_floats(a) + R"("}]})";
+  auto one = parse_embeddings_response(only_base64, 1, 2);
+  ASSERT_TRUE(one.has_value()) << one.error().message;
+  EXPECT_FLOAT_EQ((*one)[1], 0.8f);
+}
+
+TEST(ParseEmbeddingsResponse, RejectsBadBase64AndNamesTheDimOfAShortVector) {
+  auto bad = parse_embeddings_response(R"({"data":[{"embedding":"AACAP!AAgD8="}]})", 1, 2);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("not valid base64"), std::string::npos) << bad.error().message;
+  const std::vector<float> three{1, 2, 3};
+  auto dim = parse_embeddings_response(R"({"data":[{"embedding":")" + base64_encode_floats(three) + R"("}]})", 1, 2);
+  ASSERT_FALSE(dim.has_value());
+  EXPECT_NE(dim.error().message.find("dim 3, expected 2"), std::string::npos) << dim.error().message;
+  auto ragged = parse_embeddings_response(R"({"data":[{"embedding":"AAA="}]})", 1, 2);  // 2 bytes
+  ASSERT_FALSE(ragged.has_value());
+  EXPECT_NE(ragged.error().message.find("whole number of float32"), std::string::npos) << ragged.error().message;
 }
 
 TEST(ParseEmbeddingsResponse, PlacesVectorsByIndexAndNormalisesThem) {
