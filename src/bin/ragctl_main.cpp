@@ -17,6 +17,7 @@
 #include "ragd/core/cli.hpp"
 #include "ragd/http/gateway_config.hpp"
 #include "ragd/net/blocking_http.hpp"
+#include "ragd/redis/tenant_keys.hpp"
 #include "ragd/retrieval/evaluation.hpp"
 #include "ragd/retrieval/remote_embedder.hpp"
 #include "ragd/retrieval/retriever.hpp"
@@ -60,7 +61,7 @@ const std::vector<ragd::FlagSpec> kFlags = {
     {"embed-api-key", true, "its key (env RAGD_EMBED_API_KEY, or the variable retrieval.embedder.api_key_env names)", "KEY"},
     {"redis", true, "queue, keys: Redis URL (env RAGD_REDIS_URL; default redis://127.0.0.1:6379)", "URL"},
     {"key-prefix", true, "queue, keys: the deployment's redis.key_prefix (default ragd:)", "PREFIX"},
-    {"tenant", true, "keys create: the key's tenant; keys list: only this tenant's keys", "NAME"},
+    {"tenant", true, "keys create: the key's tenant; keys list: only this tenant's keys; ingest --snapshot: the documents' tenant (default: default)", "NAME"},
     {"name", true, "keys create: what the key is for (1-64 characters)", "NAME"},
     {"scopes", true, "keys create: comma-separated query,documents:read,documents:write,admin", "LIST"},
     {"expires", true, "keys create: lifetime, e.g. 30d, 12h, 90m (default: never)", "DURATION"},
@@ -301,6 +302,8 @@ int cmd_ingest_offline(const ragd::ParsedFlags& flags, const std::vector<json>& 
   // The snapshot keeps vectors, not the index: ragd builds its own kind of index from them
   // at start, so the exact (flat) kind, the quickest to fill, is all that is needed here.
   tool->config.index.type = "flat";
+  const std::string tenant = flags.get("tenant").value_or(std::string(ragd::redis::kDefaultTenant));
+  if (!ragd::redis::valid_tenant(tenant)) return fail("--tenant " + std::string(ragd::redis::kTenantRule));
   auto docs = to_documents(collected);
   if (!docs) return fail(docs.error().message);
   asio::io_context io;
@@ -321,7 +324,7 @@ int cmd_ingest_offline(const ragd::ParsedFlags& flags, const std::vector<json>& 
     const auto end = std::min(docs->size(), i + batch);
     std::vector<rr::Document> part(std::make_move_iterator(docs->begin() + static_cast<std::ptrdiff_t>(i)),
                                    std::make_move_iterator(docs->begin() + static_cast<std::ptrdiff_t>(end)));
-    auto stats = retriever.ingest_sync(std::move(part));
+    auto stats = retriever.ingest_sync(tenant, std::move(part));
     if (!stats) {
       // What went in before stays (ingests replace by id, so running it again is safe).
       if (tty) std::fprintf(stderr, "\n");
@@ -348,9 +351,10 @@ int cmd_ingest_offline(const ragd::ParsedFlags& flags, const std::vector<json>& 
   if (tty) std::fprintf(stderr, "\n");
   auto saved = retriever.save_snapshot_sync();
   if (!saved) return fail("cannot save " + tool->config.snapshot_path + ": " + saved.error().message, 1);
-  std::cout << "indexed " << done << " documents, " << chunks << " chunks into " << tool->config.snapshot_path
-            << " (" << saved->documents << " documents, " << saved->chunks << " chunks in all; embedder "
-            << retriever.active_embedder().identity() << "; index version " << saved->index_version << ")\n";
+  std::cout << "indexed " << done << " documents, " << chunks << " chunks of tenant " << tenant << " into "
+            << tool->config.snapshot_path << " (" << saved->documents << " documents, " << saved->chunks
+            << " chunks in all; embedder " << retriever.active_embedder().identity() << "; tenant's index version "
+            << retriever.version(tenant) << ")\n";
   return 0;
 }
 
@@ -362,6 +366,9 @@ int cmd_ingest(const Target& t, const ragd::ParsedFlags& flags, const std::strin
   const bool offline = flags.get("snapshot").has_value();
   if (!offline && has_embedder_flags(flags)) {
     return fail("--embed-* flags apply to ingest --snapshot FILE and eval: a server embeds with its own embedder");
+  }
+  if (!offline && flags.get("tenant")) {
+    return fail("--tenant applies to ingest --snapshot FILE: a server stores documents in the API key's tenant");
   }
   auto docs = collect(paths);
   if (!docs) return fail(docs.error().message);

@@ -8,6 +8,9 @@
 
 #include "ragd/core/ids.hpp"
 
+#include <filesystem>
+#include <fstream>
+
 using namespace ragd::test;
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -265,4 +268,28 @@ TEST(Tenancy, RateLimitBucketsAreEachKeysOwnUnderItsTenant) {
   EXPECT_EQ(get_doc("key-b").status, 404) << "b drew from a's bucket";
   EXPECT_EQ(stack.redis().cli({"EXISTS", "ragd:t:a:ratelimit:{" + ragd::sha256_hex("key-a") + "}"}), "1");
   EXPECT_EQ(stack.redis().cli({"EXISTS", "ragd:ratelimit:" + ragd::sha256_hex("key-a")}), "0");
+}
+
+// ragctl builds a snapshot offline into the tenant it is told (before, every document it
+// indexed was everyone's); a server sends documents to the API key's tenant instead, so the
+// flag is refused there.
+TEST(Tenancy, RagctlBuildsAnOfflineSnapshotIntoTheTenantItIsTold) {
+  TempDir dir;
+  std::filesystem::create_directory(dir.path() + "/docs");
+  std::ofstream(dir.path() + "/docs/plan.md") << kSecret << "\n";
+  const std::string snapshot = dir.path() + "/index.snap";
+  auto built = run_command(bin_path("ragctl") + " ingest " + dir.path() + "/docs --snapshot " + snapshot + " --tenant a");
+  ASSERT_EQ(built.code, 0) << built.output;
+  EXPECT_NE(built.output.find("indexed 1 documents, 1 chunks of tenant a"), std::string::npos) << built.output;
+
+  StackOptions opts;
+  opts.start_worker = false;
+  opts.gateway_config = {{"auth", {{"api_keys", two_tenants()}}}, {"retrieval", {{"snapshot_path", snapshot}}}};
+  Stack stack(opts);
+  EXPECT_EQ(text_of(get_document(stack.port(), "plan.md", "key-a")), kSecret + "\n");
+  EXPECT_EQ(get_document(stack.port(), "plan.md", "key-b").status, 404);
+
+  auto refused = run_command(bin_path("ragctl") + " ingest " + dir.path() + "/docs --tenant a");
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("--tenant applies to ingest --snapshot"), std::string::npos) << refused.output;
 }
