@@ -46,7 +46,11 @@ void write_sources(JsonWriter& w, const std::vector<retrieval::Hit>& hits) {
 AnswerParts answer_parts(const orchestrator::QueryResult& r) {
   AnswerParts p;
   p.answer = std::string(r.answer_text());
-  if (!r.rendered) {
+  // A computed answer (this request's, or the computation it followed) still has its fields
+  // beside the body the cache kept: reading them back from that JSON cost more than the rest
+  // of a streamed miss's gateway work together. Only a cache hit has the body alone.
+  const bool has_fields = !r.answer.empty() || !r.sources.empty();
+  if (!r.rendered || has_fields) {
     p.model = r.model;
     JsonWriter w(p.sources_json);
     write_sources(w, r.sources);

@@ -41,8 +41,10 @@ asio::awaitable<void> DeltaWriter::flush_loop(std::shared_ptr<DeltaWriter> self)
     const auto began = std::chrono::steady_clock::now();
     JobDelta d{self->job_id_, self->run_id_, ++self->seq_, std::move(self->pending_)};
     self->pending_.clear();
-    std::vector<redis::Command> cmds = {delta_command(self->stream_, d),
-                                        redis::make_command("PEXPIRE", self->stream_, self->ttl_ms_)};
+    std::vector<redis::Command> cmds = {delta_command(self->stream_, d)};
+    // The run's first entry may create the reply stream, so it sets the stream's expiry; later
+    // ones need not: the asker renews it after every read, and the reply renews it again.
+    if (d.seq == 1) cmds.push_back(redis::make_command("PEXPIRE", self->stream_, self->ttl_ms_));
     auto r = co_await self->redis_.pipeline(std::move(cmds));
     // A lost delta costs the asker only earliness: the reply carries the whole answer.
     if (!r) spdlog::debug("job={} delta not written: {}", self->job_id_, r.error().message);
