@@ -14,13 +14,14 @@ namespace ragd::queue::detail {
 namespace asio = boost::asio;
 
 DeltaWriter::DeltaWriter(asio::strand<asio::any_io_executor> strand, redis::Client& redis, std::string reply_stream,
-                         std::string job_id, std::int64_t stream_ttl_ms)
+                         std::string job_id, std::int64_t stream_ttl_ms, std::chrono::milliseconds coalesce)
     : strand_(strand),
       redis_(redis),
       stream_(std::move(reply_stream)),
       job_id_(std::move(job_id)),
       run_id_(random_id().substr(0, 16)),
       ttl_ms_(stream_ttl_ms),
+      coalesce_(coalesce),
       pause_(strand_),
       drained_(strand_) {}
 
@@ -51,7 +52,7 @@ asio::awaitable<void> DeltaWriter::flush_loop(std::shared_ptr<DeltaWriter> self)
     ++self->entries_;
     if (self->closing_) continue;
     // Pieces arriving during the pause join the next entry.
-    self->pause_.expires_at(began + kDeltaCoalesce);
+    self->pause_.expires_at(began + self->coalesce_);
     co_await self->pause_.async_wait(kNoThrow);
   }
   if (self->entries_ >= kMaxDeltaEntries) self->pending_.clear();

@@ -1,6 +1,6 @@
 // The worker's side of a streamed job's deltas (job_stream.hpp): pieces published from any
 // thread are appended to the job's reply stream in order, the first at once, later ones
-// coalesced into entries at least kDeltaCoalesce apart, at most kMaxDeltaEntries of them.
+// coalesced into entries at least `coalesce` apart, at most kMaxDeltaEntries of them.
 //
 // Thread-safety: publish() from any thread; everything else runs on the writer's strand.
 #pragma once
@@ -23,7 +23,8 @@ class DeltaWriter : public std::enable_shared_from_this<DeltaWriter> {
  public:
   // `redis` must outlive every flush (the runner's client; drain() before letting it go).
   DeltaWriter(boost::asio::strand<boost::asio::any_io_executor> strand, redis::Client& redis,
-              std::string reply_stream, std::string job_id, std::int64_t stream_ttl_ms);
+              std::string reply_stream, std::string job_id, std::int64_t stream_ttl_ms,
+              std::chrono::milliseconds coalesce);
 
   void publish(std::string_view text);
   // Completes once every piece published before it was written (or dropped past the cap).
@@ -41,6 +42,7 @@ class DeltaWriter : public std::enable_shared_from_this<DeltaWriter> {
   std::string job_id_;
   std::string run_id_;
   std::int64_t ttl_ms_;
+  std::chrono::milliseconds coalesce_;
   std::string pending_;       // strand only, as is all below
   std::int64_t seq_ = 0;
   int entries_ = 0;

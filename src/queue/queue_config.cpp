@@ -12,6 +12,7 @@ void describe(ConfigFields& f, QueueConfig& c) {
   f.field("max_attempts", c.max_attempts);
   f.field("reclaim_idle_ms", c.reclaim_idle_ms);
   f.field("reply_ttl_ms", c.reply_ttl_ms);
+  f.field("delta_coalesce_ms", c.delta_coalesce_ms);
   f.field("heartbeat_interval_ms", c.heartbeat_interval_ms);
   f.field("worker_stale_ms", c.worker_stale_ms);
   f.field("compact_jobs", c.compact_jobs);
@@ -21,6 +22,7 @@ void describe(ConfigFields& f, QueueConfig& c) {
           "and 'max_depth_batch' must be positive");
   f.check(c.max_attempts >= 1 && c.max_attempts <= 100, "max_attempts", "must be 1..100");
   f.check(c.reclaim_idle_ms == 0 || c.reclaim_idle_ms >= 300, "reclaim_idle_ms", "must be 0 (off) or at least 300");
+  f.check(c.delta_coalesce_ms >= 0 && c.delta_coalesce_ms <= 1000, "delta_coalesce_ms", "must be 0..1000");
   f.check(c.heartbeat_interval_ms > 0, "heartbeat_interval_ms", "must be positive");
   f.check(c.worker_stale_ms > 0, "worker_stale_ms", "must be positive");
 }

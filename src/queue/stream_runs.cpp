@@ -51,7 +51,8 @@ StreamRuns::~StreamRuns() = default;
 
 asio::awaitable<JobReply> StreamRuns::run(const StreamJobHandler& handler, Job job) {
   auto run = std::make_shared<Run>(ex_);
-  auto writer = std::make_shared<DeltaWriter>(run->strand, redis_, job.reply_to, job.id, config_.reply_ttl_ms);
+  auto writer = std::make_shared<DeltaWriter>(run->strand, redis_, job.reply_to, job.id, config_.reply_ttl_ms,
+                                              std::chrono::milliseconds(config_.delta_coalesce_ms));
   const std::string id = job.id;
   asio::post(strand_, [table = table_, id, run] { table->runs[id] = run; });
   DeltaPublisher publish = [writer](std::string_view text) { writer->publish(text); };

@@ -58,8 +58,9 @@ JobHandler plain_handler() {
 }
 
 struct Worker {
-  Worker(asio::io_context& io, const RedisServer& server, StreamJobHandler handler)
-      : runner(io.get_executor(), redis_config(server), queue_config(), "worker-s", 8, plain_handler()) {
+  Worker(asio::io_context& io, const RedisServer& server, StreamJobHandler handler,
+         QueueConfig config = queue_config())
+      : runner(io.get_executor(), redis_config(server), std::move(config), "worker-s", 8, plain_handler()) {
     runner.set_stream_handler(std::move(handler));
     asio::co_spawn(io, runner.run(), [done = done](std::exception_ptr) { *done = true; });
   }
@@ -110,17 +111,43 @@ TEST(JobStream, HandsOnTheWorkersPiecesInOrderCoalescedThenTheWholeAnswer) {
     EXPECT_EQ(joined, r->text);
     EXPECT_TRUE(r->text.starts_with("w0 w1 w2")) << r->text;
     // The first piece is written at once and the others coalesced: each later entry begins
-    // at least kDeltaCoalesce after the one before it, and once the last piece is published
-    // one more entry carries what is pending. So the bound follows from how long the handler
-    // published (a loaded machine stretches its millisecond pauses), not from a fixed count.
+    // at least queue.delta_coalesce_ms after the one before it, and once the last piece is
+    // published one more entry carries what is pending. So the bound follows from how long
+    // the handler published (a loaded machine stretches its millisecond pauses), not from a
+    // fixed count.
     EXPECT_GE(pieces.size(), 2u);
-    EXPECT_LE(pieces.size(), static_cast<std::size_t>(*span / kDeltaCoalesce) + 2)
+    const std::chrono::milliseconds coalesce(queue_config().delta_coalesce_ms);
+    EXPECT_LE(pieces.size(), static_cast<std::size_t>(*span / coalesce) + 2)
         << "published over " << std::chrono::duration_cast<std::chrono::milliseconds>(*span).count() << " ms";
     EXPECT_FALSE(r->run_id.empty());
     // A job not asked to stream goes to the plain handler.
     auto plain = co_await client.submit(job_asking("p"));
     CO_ASSERT_TRUE(plain.has_value());
     EXPECT_EQ(plain->text, "plain:p");
+    EXPECT_TRUE(co_await worker.stop_and_wait());
+    client.stop();
+  });
+}
+
+TEST(JobStream, PiecesAfterTheFirstWaitForTheCoalescingIntervalOrTheAnswersEnd) {
+  RedisServer server;
+  run_coro<void>([&](asio::io_context& io) -> asio::awaitable<void> {
+    redis::Client redis(io.get_executor(), redis_config(server));
+    JobClient client(io.get_executor(), redis, queue_config(), "gw-s");
+    client.start();
+    // An interval far longer than the answer: the first piece goes at once, every later one
+    // waits for it and, the answer done first, all of them go together before the reply.
+    QueueConfig slow = queue_config();
+    slow.delta_coalesce_ms = 1000;
+    Worker worker(io, server, word_handler(20), slow);
+    std::vector<std::string> pieces;
+    auto r = co_await client.submit_stream(job_asking("w"), [&pieces](std::string_view d) { pieces.emplace_back(d); });
+    CO_ASSERT_TRUE(r.has_value()) << r.error().message;
+    CO_ASSERT_TRUE(r->ok);
+    CO_ASSERT_EQ(pieces.size(), 2u);
+    EXPECT_TRUE(pieces[0].starts_with("w0")) << pieces[0];
+    EXPECT_EQ(pieces[0] + pieces[1], r->text);
+    EXPECT_TRUE(r->text.ends_with(" w19")) << r->text;
     EXPECT_TRUE(co_await worker.stop_and_wait());
     client.stop();
   });

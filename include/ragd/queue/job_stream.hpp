@@ -8,8 +8,8 @@
 //
 // `run` is random per execution of the job: a job that is retried (its worker died) starts a
 // new run, so the gateway can tell a continuation from a restart. `seq` counts from 1 within
-// a run. Pieces written within a few milliseconds of each other are coalesced into one entry,
-// and a run writes at most kMaxDeltaEntries of them: past that the pieces wait for the reply,
+// a run. The first piece is written at once; later pieces are coalesced into entries at least
+// queue.delta_coalesce_ms apart, and a run writes at most kMaxDeltaEntries of them: past that the pieces wait for the reply,
 // whose text is always the whole answer (deltas only let the gateway start early). The
 // reply carries the run id (JobReply::run_id) and follows the run's last delta entry.
 //
@@ -29,8 +29,6 @@ namespace ragd::queue {
 
 inline constexpr const char* kDeltaField = "delta";
 inline constexpr int kMaxDeltaEntries = 2000;
-// A run's delta entries are at least this far apart (the first one goes out at once).
-inline constexpr std::chrono::milliseconds kDeltaCoalesce{4};
 // The cancel stream keeps about this many notices.
 inline constexpr int kCancelStreamMax = 10000;
 

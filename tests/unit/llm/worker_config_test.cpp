@@ -34,3 +34,18 @@ TEST(WorkerConfig, QueueKeysFollowTheRedisKeyPrefix) {
   EXPECT_EQ(w->queue.key_prefix, "tenant-b:");
   EXPECT_EQ(w->queue.jobs_stream, "tenant-b:jobs");
 }
+
+TEST(WorkerConfig, ReadsAndBoundsTheDeltaCoalescingInterval) {
+  auto d = parse_worker_config("{}");
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->queue.delta_coalesce_ms, 16);
+  auto c = parse_worker_config(R"({"queue": {"delta_coalesce_ms": 0}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->queue.delta_coalesce_ms, 0);
+  EXPECT_TRUE(validate(*c));
+  auto bad = parse_worker_config(R"({"queue": {"delta_coalesce_ms": 5000}})");
+  ASSERT_TRUE(bad);
+  auto v = validate(*bad);
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().message.find("delta_coalesce_ms"), std::string::npos);
+}
