@@ -56,6 +56,7 @@ std::string answer_key(const AnswerKeyParts& p) {
   field(buf, "k", std::to_string(p.top_k));
   field(buf, "r", p.retrieval_mode);
   if (!p.generation.empty()) field(buf, "g", p.generation);
+  if (!p.filter.empty()) field(buf, "f", p.filter);
   return sha256_hex(buf);
 }
 

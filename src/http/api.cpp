@@ -1,15 +1,19 @@
 #include "ragd/http/api.hpp"
 
+#include "ragd/core/ids.hpp"
 #include "ragd/core/json_reader.hpp"
 #include "ragd/core/json_writer.hpp"
+#include "ragd/http/message.hpp"
 #include "ragd/http/answer_body.hpp"
 #include "ragd/retrieval/document_validation.hpp"
 #include "ragd/retrieval/retriever.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <set>
 
 namespace ragd::http {
@@ -36,6 +40,50 @@ Result<void> reject_unknown(const json& j, const std::set<std::string, std::less
     }
   }
   return {};
+}
+
+// A value of the fast reader as nlohmann's tree, for the parsers written over that
+// (the filter: small, and only on requests that have one).
+json to_json(const JsonValue& v) {
+  if (v.is_bool()) return v.as_bool();
+  if (v.is_integer()) return v.as_integer();
+  if (v.is_number()) return v.as_double();
+  if (v.is_string()) return v.as_string();
+  if (v.is_array()) {
+    json out = json::array();
+    for (const auto& e : v.as_array()) out.push_back(to_json(e));
+    return out;
+  }
+  if (v.is_object()) {
+    json out = json::object();
+    for (const auto& [name, e] : v.as_object()) out[name] = to_json(e);
+    return out;
+  }
+  return nullptr;
+}
+
+// Listing cursors: the last id listed, as hex (ids may hold any bytes but a cursor travels
+// in a query string). Opaque to clients.
+std::string encode_cursor(std::string_view last_id) {
+  return to_hex(reinterpret_cast<const std::uint8_t*>(last_id.data()), last_id.size());
+}
+
+std::optional<std::string> decode_cursor(std::string_view cursor) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (cursor.empty() || cursor.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(cursor.size() / 2);
+  for (std::size_t i = 0; i < cursor.size(); i += 2) {
+    const int hi = nibble(cursor[i]);
+    const int lo = nibble(cursor[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
 }
 
 bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
@@ -94,7 +142,7 @@ Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const
   JsonValue& j = *parsed;
   for (const auto& [name, value] : j.as_object()) {
     if (name != "query" && name != "user_id" && name != "session_id" && name != "top_k" && name != "cache" &&
-        name != "mode" && name != "stream") {
+        name != "mode" && name != "stream" && name != "filter") {
       return bad("unknown field '" + name + "'");
     }
   }
@@ -126,6 +174,11 @@ Result<orchestrator::QueryRequest> parse_query_body(std::string_view body, const
       return bad("'mode' must be \"dense\", \"lexical\" or \"hybrid\"");
     }
     q.mode = m->as_string();
+  }
+  if (const JsonValue* f = j.find("filter"); f != nullptr && !f->is_null()) {
+    auto filter = parse_filter(to_json(*f));
+    if (!filter) return filter.error();
+    q.filter = std::move(*filter);
   }
   if (const JsonValue* st = j.find("stream"); st != nullptr && !st->is_null()) {
     if (!st->is_bool()) return bad("'stream' must be true or false");
@@ -227,6 +280,44 @@ Result<std::vector<retrieval::Document>> parse_documents_body(std::string_view b
     docs.push_back(std::move(doc));
   }
   return docs;
+}
+
+Result<retrieval::MetadataFilterPtr> parse_filter(const json& filter) {
+  auto parsed = retrieval::MetadataFilter::parse(filter);
+  if (!parsed) return parsed.error();
+  if (parsed->empty()) return retrieval::MetadataFilterPtr();
+  return retrieval::MetadataFilterPtr(std::make_shared<const retrieval::MetadataFilter>(std::move(*parsed)));
+}
+
+Result<DocumentListing> parse_listing_query(std::string_view query) {
+  DocumentListing listing;
+  listing.limit = kDefaultListingLimit;
+  if (auto limit = query_value(query, "limit")) {
+    std::size_t n = 0;
+    const char* end = limit->data() + limit->size();
+    auto [p, ec] = std::from_chars(limit->data(), end, n);
+    if (limit->empty() || ec != std::errc() || p != end || n < 1 || n > kMaxListingLimit) {
+      return bad("'limit' must be an integer between 1 and " + std::to_string(kMaxListingLimit));
+    }
+    listing.limit = n;
+  }
+  if (auto cursor = query_value(query, "cursor")) {
+    auto after = decode_cursor(*cursor);
+    if (!after) return bad("'cursor' is not a cursor this server gave: pass next_cursor as it came");
+    listing.after = std::move(*after);
+  }
+  return listing;
+}
+
+std::string render_document_page(const retrieval::DocumentPage& page) {
+  json documents = json::array();
+  for (const auto& d : page.documents) {
+    json metadata = d.metadata.empty() ? json::object() : json::parse(d.metadata, nullptr, false);
+    documents.push_back({{"id", d.id}, {"title", d.title}, {"metadata", std::move(metadata)}, {"chunks", d.chunks}});
+  }
+  json j = {{"documents", std::move(documents)}, {"next_cursor", nullptr}};
+  if (page.more && !page.documents.empty()) j["next_cursor"] = encode_cursor(page.documents.back().id);
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string render_document(const retrieval::StoredDocument& d, std::uint64_t index_version) {

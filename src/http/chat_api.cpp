@@ -153,7 +153,7 @@ Result<ChatRequest> parse_chat_body(std::string_view body, const QueryConfig& li
   if (!j.is_object()) return bad("request body must be a JSON object");
   static const std::set<std::string, std::less<>> known = {
       "messages", "model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature",
-      "user", "n", "session_id", "top_k", "mode", "cache",
+      "user", "n", "session_id", "top_k", "mode", "cache", "filter",
       // Accepted and ignored: they tune sampling, not what is asked.
       "top_p", "presence_penalty", "frequency_penalty", "seed", "stop", "logit_bias", "store", "metadata"};
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -215,6 +215,11 @@ Result<ChatRequest> parse_chat_body(std::string_view body, const QueryConfig& li
       return bad("'mode' must be \"dense\", \"lexical\" or \"hybrid\"");
     }
     q.mode = m->get<std::string>();
+  }
+  if (auto f = j.find("filter"); f != j.end() && !f->is_null()) {
+    auto filter = parse_filter(*f);
+    if (!filter) return filter.error();
+    q.filter = std::move(*filter);
   }
   if (auto c = j.find("cache"); c != j.end() && !c->is_null()) {
     const std::string mode = c->is_string() ? c->get<std::string>() : "";

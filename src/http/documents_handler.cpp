@@ -56,6 +56,14 @@ asio::awaitable<Response> DocumentsHandler::get(Request req, std::string tenant)
   co_return Response::json(200, render_document(*doc, retriever_.version(tenant)));
 }
 
+// The caller's documents only; a cursor names a place in the caller's listing alone.
+asio::awaitable<Response> DocumentsHandler::list(Request req, std::string tenant) {
+  auto listing = parse_listing_query(req.query);
+  if (!listing) co_return Response::error(listing.error());
+  auto page = co_await retriever_.list_documents(std::move(tenant), std::move(listing->after), listing->limit);
+  co_return Response::json(200, render_document_page(page));
+}
+
 asio::awaitable<Response> DocumentsHandler::remove(Request req, Principal caller) {
   const std::string& id = req.path_params.at(0);
   auto removed = co_await writer_.remove(caller.tenant, id);

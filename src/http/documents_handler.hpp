@@ -1,8 +1,9 @@
 // /v1/documents: POST (ingest) and DELETE by id go through the one write interface,
 // retrieval::DocumentWriter (the replicator, which publishes to the ingest stream and
 // answers once the change is applied here, or the local writer when standalone); GET by id
-// reads the local store. Each sees the caller's tenant only: another tenant's id is a 404
-// like an unknown one.
+// and the listing (GET /v1/documents?limit=&cursor=) read the local store. Each sees the
+// caller's tenant only: another tenant's id is a 404 like an unknown one, and a listing
+// shows the caller's documents alone.
 // Thread-safety: the handlers run concurrently on any thread.
 #pragma once
 
@@ -30,6 +31,7 @@ class DocumentsHandler {
   // A change writes one audit line naming the caller's tenant and key id.
   boost::asio::awaitable<Response> ingest(Request req, Principal caller);
   boost::asio::awaitable<Response> get(Request req, std::string tenant);
+  boost::asio::awaitable<Response> list(Request req, std::string tenant);
   boost::asio::awaitable<Response> remove(Request req, Principal caller);
 
  private:

@@ -217,6 +217,9 @@ struct Gateway::Impl {
     router.add("DELETE", "/v1/documents/{id}", access->guard(Scope::documents_write, [d](Request req, Principal p) {
                  return d->remove(std::move(req), std::move(p));
                }));
+    router.add("GET", "/v1/documents", access->guard(Scope::documents_read, [d](Request req, Principal p) {
+                 return d->list(std::move(req), std::move(p.tenant));
+               }));
     router.add("GET", "/v1/documents/{id}", access->guard(Scope::documents_read, [d](Request req, Principal p) {
                  return d->get(std::move(req), std::move(p.tenant));
                }));

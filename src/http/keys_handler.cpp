@@ -23,20 +23,6 @@ Response key_store_error(const Error& e) {
   return r;
 }
 
-// `name`'s value in a query string of name=value pairs, undecoded; empty when absent.
-std::string_view query_value(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const std::size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=') {
-      return pair.substr(name.size() + 1);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return {};
-}
-
 // The create body's fields as typed: strings, and `scopes` also as an array of names.
 Result<auth::KeyRequest> parse_create_body(std::string_view body) {
   json j = json::parse(body, nullptr, false);
@@ -91,7 +77,7 @@ asio::awaitable<Response> KeysHandler::create(Request req, Principal caller) {
 }
 
 asio::awaitable<Response> KeysHandler::list(Request req, Principal) {
-  const std::string tenant(query_value(req.query, "tenant"));
+  const std::string tenant(query_value(req.query, "tenant").value_or(""));
   if (!tenant.empty() && !redis::valid_tenant(tenant)) {
     co_return Response::error(bad("'tenant' " + std::string(redis::kTenantRule)));
   }

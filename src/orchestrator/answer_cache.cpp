@@ -53,6 +53,7 @@ std::string AnswerCache::key(const Computation& c, std::uint64_t index_version, 
   parts.model = std::string(model);
   parts.top_k = c.top_k;
   parts.retrieval_mode = std::string(retrieval::to_string(c.mode));
+  if (c.filter) parts.filter = c.filter->canonical();
   if (c.max_tokens > 0) parts.generation += "max_tokens=" + std::to_string(c.max_tokens) + ";";
   if (c.temperature >= 0) parts.generation += "temperature=" + std::to_string(c.temperature) + ";";
   return cache::answer_key(parts);

@@ -28,7 +28,7 @@ boost::asio::awaitable<Result<QueryResult>> AnswerComputer::run(Computation c) {
   out.model = model_;
   double t0 = mono_ms();
   auto found = co_await retrieval_.retrieve(c.tenant, c.query, c.top_k, c.mode,
-                                            time_left(c.deadline_unix_ms, retrieval_timeout_ms_));
+                                            time_left(c.deadline_unix_ms, retrieval_timeout_ms_), c.filter);
   out.timings.retrieve = mono_ms() - t0;
   stages_.retrieve.observe(out.timings.retrieve);
   if (!found) co_return found.error();

@@ -133,6 +133,7 @@ struct Pipeline::Impl {
     c.top_k = req.top_k > 0 ? req.top_k : config.default_top_k;
     c.mode = deps.retrieval.default_mode();
     if (auto m = retrieval::parse_search_mode(req.mode)) c.mode = *m;
+    if (req.filter && !req.filter->empty()) c.filter = req.filter;
     c.tenant = req.tenant;
     c.request_id = req.request_id;
     c.traceparent = req.traceparent;

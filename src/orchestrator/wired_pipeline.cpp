@@ -13,8 +13,9 @@ class RetrieverPort final : public Retrieval {
   explicit RetrieverPort(retrieval::Retriever& r) : retriever_(r) {}
   boost::asio::awaitable<Result<retrieval::SearchResult>> retrieve(std::string tenant, std::string query, int top_k,
                                                                  retrieval::SearchMode mode,
-                                                                 std::chrono::milliseconds timeout) override {
-    return retriever_.retrieve(std::move(tenant), std::move(query), top_k, mode, timeout);
+                                                                 std::chrono::milliseconds timeout,
+                                                                 retrieval::MetadataFilterPtr filter) override {
+    return retriever_.retrieve(std::move(tenant), std::move(query), top_k, mode, timeout, std::move(filter));
   }
   retrieval::SearchMode default_mode() const override { return retriever_.default_mode(); }
   std::uint64_t version(std::string_view tenant) const override { return retriever_.version(tenant); }

@@ -7,16 +7,6 @@ using nlohmann::json;
 
 namespace {
 
-json body_of(const HttpResult& r) { return json::parse(r.body, nullptr, false); }
-
-void expect_error(const HttpResult& r, int status, const std::string& code, const std::string& mentions) {
-  EXPECT_EQ(r.status, status) << r.body;
-  auto j = body_of(r);
-  ASSERT_TRUE(j.is_object() && j.contains("error")) << r.body;
-  EXPECT_EQ(j["error"]["code"], code) << r.body;
-  EXPECT_NE(j["error"]["message"].get<std::string>().find(mentions), std::string::npos) << r.body;
-}
-
 json tides_doc() {
   return {{"id", "tides"},
           {"title", "Ocean tides"},
@@ -35,11 +25,11 @@ TEST_P(DocumentsApi, GetReplaceDeleteAndMetadataInSources) {
   Stack stack(opts);
   auto posted = stack.post("/v1/documents", {{"documents", {tides_doc()}}});
   ASSERT_EQ(posted.status, 200) << posted.body;
-  const auto version = body_of(posted)["index_version"].get<std::uint64_t>();
+  const auto version = json_body(posted)["index_version"].get<std::uint64_t>();
 
   auto got = stack.get("/v1/documents/tides");
   ASSERT_EQ(got.status, 200) << got.body;
-  auto doc = body_of(got);
+  auto doc = json_body(got);
   EXPECT_EQ(doc["id"], "tides");
   EXPECT_EQ(doc["title"], "Ocean tides");
   EXPECT_EQ(doc["text"], tides_doc()["text"]);
@@ -50,7 +40,7 @@ TEST_P(DocumentsApi, GetReplaceDeleteAndMetadataInSources) {
   ASSERT_TRUE(stack.wait_ready());
   auto q = stack.post("/query", {{"query", "What causes spring tides?"}, {"cache", "bypass"}});
   ASSERT_EQ(q.status, 200) << q.body;
-  auto sources = body_of(q)["sources"];
+  auto sources = json_body(q)["sources"];
   ASSERT_FALSE(sources.empty()) << q.body;
   EXPECT_EQ(sources[0]["doc_id"], "tides");
   EXPECT_EQ(sources[0]["metadata"], tides_doc()["metadata"]);
@@ -59,18 +49,20 @@ TEST_P(DocumentsApi, GetReplaceDeleteAndMetadataInSources) {
   json replacement = {{"id", "tides"}, {"text", "Photosynthesis turns light into sugar in chloroplasts."},
                       {"metadata", {{"source", "notes"}}}};
   ASSERT_EQ(stack.post("/v1/documents", {{"documents", {replacement}}}).status, 200);
-  doc = body_of(stack.get("/v1/documents/tides"));
+  doc = json_body(stack.get("/v1/documents/tides"));
   EXPECT_EQ(doc["text"], replacement["text"]);
   EXPECT_EQ(doc["title"], "");
   EXPECT_EQ(doc["metadata"], replacement["metadata"]);
   EXPECT_GT(doc["index_version"].get<std::uint64_t>(), version);
   q = stack.post("/query", {{"query", "What causes spring tides?"}, {"mode", "lexical"}, {"cache", "bypass"}});
   ASSERT_EQ(q.status, 200) << q.body;
-  for (const auto& s : body_of(q)["sources"]) EXPECT_EQ(s["text"].get<std::string>().find("Spring"), std::string::npos);
+  // Held: a range-for over a member of a temporary would read freed memory.
+  const json replaced_sources = json_body(q)["sources"];
+  for (const auto& s : replaced_sources) EXPECT_EQ(s["text"].get<std::string>().find("Spring"), std::string::npos);
 
   // A document without metadata answers with an empty object.
   ASSERT_EQ(stack.post("/v1/documents", {{"documents", {{{"id", "plain"}, {"text", "Just text."}}}}}).status, 200);
-  EXPECT_EQ(body_of(stack.get("/v1/documents/plain"))["metadata"], json::object());
+  EXPECT_EQ(json_body(stack.get("/v1/documents/plain"))["metadata"], json::object());
 
   // Delete: gone from GET, a second delete is a 404.
   auto deleted = http_request(stack.port(), "DELETE", "/v1/documents/tides");
@@ -120,10 +112,10 @@ TEST(DocumentsApiPaths, AnIdWithASlashIsReachedThroughItsEscapedPath) {
   ASSERT_EQ(stack.post("/v1/documents", {{"documents", {doc}}}).status, 200);
   auto got = stack.get("/v1/documents/docs%2Foperations.md");
   ASSERT_EQ(got.status, 200) << got.body;
-  EXPECT_EQ(body_of(got)["id"], "docs/operations.md");
+  EXPECT_EQ(json_body(got)["id"], "docs/operations.md");
   auto deleted = http_request(stack.port(), "DELETE", "/v1/documents/docs%2foperations.md");
   ASSERT_EQ(deleted.status, 200) << deleted.body;
-  EXPECT_EQ(body_of(deleted)["deleted"], "docs/operations.md");
+  EXPECT_EQ(json_body(deleted)["deleted"], "docs/operations.md");
   expect_error(stack.get("/v1/documents/docs%2Foperations.md"), 404, "not_found", "docs/operations.md");
   expect_error(stack.get("/v1/documents/docs%2"), 400, "bad_request", "percent-escape");
   expect_error(http_request(stack.port(), "DELETE", "/v1/documents/a%00b"), 400, "bad_request", "control characters");

@@ -183,4 +183,16 @@ class Replica {
   std::optional<Process> proc_;
 };
 
+// A response's body as JSON (discarded when it is not JSON).
+inline nlohmann::json json_body(const HttpResult& r) { return nlohmann::json::parse(r.body, nullptr, false); }
+
+// The error shape with this status and code, its message mentioning `mentions`.
+inline void expect_error(const HttpResult& r, int status, const std::string& code, const std::string& mentions) {
+  EXPECT_EQ(r.status, status) << r.body;
+  auto j = json_body(r);
+  ASSERT_TRUE(j.is_object() && j.contains("error")) << r.body;
+  EXPECT_EQ(j["error"]["code"], code) << r.body;
+  EXPECT_NE(j["error"]["message"].get<std::string>().find(mentions), std::string::npos) << r.body;
+}
+
 }  // namespace ragd::test

@@ -5,7 +5,7 @@
 // fields the prompt uses (the cohort, not the user id, so users alike share answers), a
 // digest of the session context (a follow-up is not the same question), the index
 // version (new documents are never hidden behind old answers), the prompt template
-// version, rule instructions, the model and the generation parameters.
+// version, rule instructions, the model, the generation parameters and the metadata filter.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,9 @@ struct AnswerKeyParts {
   std::string model;
   int top_k = 0;
   std::string retrieval_mode;
+  // The query's metadata filter as canonical text (MetadataFilter::canonical()); empty
+  // when it has none, and then not part of the digest, so keys of such answers are unchanged.
+  std::string filter;
   // Generation parameters a request set (max_tokens, temperature), as text; empty when it
   // set none, and then not part of the digest, so keys of such answers are unchanged.
   std::string generation;

@@ -27,7 +27,7 @@ struct ChatRequest {
 
 // Fields: messages (required), model (required), stream, stream_options.include_usage,
 // max_tokens (or max_completion_tokens), temperature (0 to 2), user (the profile's user
-// id), n (1 only); ragd's own: session_id, top_k, mode, cache. OpenAI's sampling options
+// id), n (1 only); ragd's own: session_id, top_k, mode, cache, filter. OpenAI's sampling options
 // that do not change what is asked (top_p, presence_penalty, frequency_penalty, seed, stop,
 // logit_bias, store, metadata) are accepted and ignored; tools, functions and anything else
 // are a 400 naming the field.

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,5 +60,9 @@ struct Response {
 
 // The request's Content-Type is application/json (parameters and case aside).
 bool has_json_content_type(const Request& req);
+
+// `name`'s value in a query string of name=value pairs (Request::query), undecoded; the
+// first one when repeated; nullopt when absent.
+std::optional<std::string_view> query_value(std::string_view query, std::string_view name);
 
 }  // namespace ragd::http

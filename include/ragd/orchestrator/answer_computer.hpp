@@ -27,6 +27,7 @@ struct Computation {
   std::string query;
   int top_k = 0;
   retrieval::SearchMode mode = retrieval::SearchMode::hybrid;
+  retrieval::MetadataFilterPtr filter;  // null: every document
   std::string tenant;
   std::string request_id;
   std::string traceparent;

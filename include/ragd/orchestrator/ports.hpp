@@ -22,14 +22,16 @@
 namespace ragd::orchestrator {
 
 // Retrieval: the passages for a question from the tenant's own documents (none when it has
-// none), and the tenant's index version, part of every answer's key (another tenant's
-// changes leave it, and so the tenant's cached answers, alone).
+// none), of those `filter` matches (null: all), and the tenant's index version, part of
+// every answer's key (another tenant's changes leave it, and so the tenant's cached
+// answers, alone).
 class Retrieval {
  public:
   virtual ~Retrieval() = default;
   virtual boost::asio::awaitable<Result<retrieval::SearchResult>> retrieve(std::string tenant, std::string query,
                                                                          int top_k, retrieval::SearchMode mode,
-                                                                         std::chrono::milliseconds timeout) = 0;
+                                                                         std::chrono::milliseconds timeout,
+                                                                         retrieval::MetadataFilterPtr filter) = 0;
   virtual retrieval::SearchMode default_mode() const = 0;
   virtual std::uint64_t version(std::string_view tenant) const = 0;
 };

@@ -7,6 +7,7 @@
 #include "ragd/orchestrator/prompt.hpp"
 #include "ragd/redis/tenant_keys.hpp"
 #include "ragd/retrieval/document.hpp"
+#include "ragd/retrieval/metadata_filter.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -27,6 +28,8 @@ struct QueryRequest {
   std::string session_id;
   int top_k = 0;  // 0 = the configured default
   std::string mode;  // retrieval mode: dense, lexical, hybrid; "" = the configured default
+  // Only passages of documents whose metadata it matches (null: all); part of the answer's key.
+  retrieval::MetadataFilterPtr filter;
   std::string tenant{redis::kDefaultTenant};  // whose sessions, profiles and answers
   std::string request_id;
   std::string traceparent;  // the gateway's span of the request's trace; the job carries it

@@ -150,3 +150,58 @@ TEST(QueryResult, EscapesItsOwnFieldsAndListsMatchedRules) {
   EXPECT_EQ(j["answer"], "fixed answer");
   EXPECT_FALSE(j.contains("cache_age_ms"));
 }
+
+TEST(QueryBody, ParsesAFilterAndRefusesAMalformedOneNamingItsPath) {
+  auto q = parse_query_body(R"({"query":"ragd","filter":{"lang":"en","year":{"$gte":2020}}})", limits());
+  ASSERT_TRUE(q) << q.error().message;
+  ASSERT_TRUE(q->filter);
+  EXPECT_TRUE(q->filter->matches(nlohmann::json::parse(R"({"lang":"en","year":2021})")));
+  EXPECT_FALSE(q->filter->matches(nlohmann::json::parse(R"({"lang":"en","year":2019})")));
+  auto none = parse_query_body(R"({"query":"ragd","filter":{}})", limits());
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->filter) << "the empty filter is no filter";
+  for (const auto& [body, expect] : std::vector<std::pair<const char*, const char*>>{
+           {R"({"query":"q","filter":{"year":{"$gt":"2020"}}})", "'filter.year.$gt' must be a number"},
+           {R"({"query":"q","filter":{"year":{"$near":1}}})", "unknown operator '$near' in 'filter.year'"},
+           {R"({"query":"q","filter":[1]})", "'filter' must be an object"},
+           {R"({"query":"q","filter":{"team":{"$in":[]}}})", "'filter.team.$in' must be an array"}}) {
+    auto bad = parse_query_body(body, limits());
+    ASSERT_FALSE(bad) << body;
+    EXPECT_EQ(bad.error().code, Errc::bad_request);
+    EXPECT_NE(bad.error().message.find(expect), std::string::npos) << bad.error().message;
+  }
+}
+
+TEST(DocumentListing, ReadsLimitAndCursorAndRefusesBadOnesNamingThem) {
+  auto plain = parse_listing_query("");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->limit, kDefaultListingLimit);
+  EXPECT_EQ(plain->after, "");
+
+  retrieval::DocumentPage page;
+  page.documents = {{"a", "A", "", 1}, {"b/c d", "B", R"({"k":1})", 2}};
+  page.more = true;
+  const auto rendered = nlohmann::json::parse(render_document_page(page));
+  ASSERT_EQ(rendered["documents"].size(), 2u);
+  EXPECT_EQ(rendered["documents"][1]["metadata"]["k"], 1);
+  EXPECT_EQ(rendered["documents"][1]["chunks"], 2);
+  EXPECT_FALSE(rendered["documents"][0].contains("text"));
+  const std::string cursor = rendered["next_cursor"];
+  auto next = parse_listing_query("limit=1000&cursor=" + cursor);
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(next->after, "b/c d");
+  EXPECT_EQ(next->limit, 1000u);
+  page.more = false;
+  EXPECT_TRUE(nlohmann::json::parse(render_document_page(page))["next_cursor"].is_null());
+
+  for (const char* query : {"limit=0", "limit=1001", "limit=abc", "limit=", "limit=5x", "limit=-1"}) {
+    auto bad = parse_listing_query(query);
+    ASSERT_FALSE(bad) << query;
+    EXPECT_NE(bad.error().message.find("'limit'"), std::string::npos) << bad.error().message;
+  }
+  for (const char* query : {"cursor=", "cursor=abc", "cursor=zz", "cursor=%41"}) {
+    auto bad = parse_listing_query(query);
+    ASSERT_FALSE(bad) << query;
+    EXPECT_NE(bad.error().message.find("'cursor'"), std::string::npos) << bad.error().message;
+  }
+}

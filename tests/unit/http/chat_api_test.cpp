@@ -130,3 +130,15 @@ TEST(ChatApi, ChunksStartWithTheRoleAndEndWithUsageAndDone) {
   EXPECT_FALSE(plain[0].contains("usage"));
   EXPECT_EQ(chat_chunk_error(make_error(Errc::upstream_error, "x")).rfind("data: {\"error\":", 0), 0u);
 }
+
+TEST(ChatApi, TakesRagdsFilterAndRefusesAMalformedOne) {
+  const json messages = json::array({{{"role", "user"}, {"content", "What do bees make?"}}});
+  auto r = parse({{"model", "ragd"}, {"messages", messages}, {"filter", {{"lang", "en"}}}});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->query.filter);
+  EXPECT_TRUE(r->query.filter->matches(json{{"lang", "en"}}));
+  EXPECT_FALSE(r->query.filter->matches(json{{"lang", "fr"}}));
+  auto bad = parse({{"model", "ragd"}, {"messages", messages}, {"filter", {{"year", {{"$lt", "x"}}}}}});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("'filter.year.$lt' must be a number"), std::string::npos) << bad.error().message;
+}

@@ -1,6 +1,9 @@
 #include "ragd/orchestrator/answer_cache.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
 
 using namespace ragd;
 using namespace ragd::orchestrator;
@@ -47,4 +50,24 @@ TEST(AnswerCache, KeysDifferByTenantIndexVersionModelAndHistory) {
   other = c;
   other.prompt.profile = {{"tier", "pro"}};
   EXPECT_NE(AnswerCache::key(other, 1, "m"), base);
+}
+
+TEST(AnswerCache, KeysDifferByFilterAndAreEqualForFiltersWrittenDifferently) {
+  auto filter = [](const char* text) {
+    auto f = retrieval::MetadataFilter::parse(nlohmann::json::parse(text));
+    EXPECT_TRUE(f) << text;
+    return std::make_shared<const retrieval::MetadataFilter>(f ? *f : retrieval::MetadataFilter{});
+  };
+  Computation c;
+  c.query = "What is ragd?";
+  c.tenant = "a";
+  c.top_k = 4;
+  const std::string unfiltered = AnswerCache::key(c, 1, "m");
+  c.filter = filter(R"({"lang": "en", "year": {"$in": [2020, 2021]}})");
+  const std::string english = AnswerCache::key(c, 1, "m");
+  EXPECT_NE(english, unfiltered);
+  c.filter = filter(R"({"lang": "fr", "year": {"$in": [2020, 2021]}})");
+  EXPECT_NE(AnswerCache::key(c, 1, "m"), english);
+  c.filter = filter(R"({"year": {"$in": [2021, 2020.0]}, "lang": "en"})");
+  EXPECT_EQ(AnswerCache::key(c, 1, "m"), english) << "the same filter in another order";
 }

@@ -46,7 +46,8 @@ struct FakeRetrieval final : Retrieval {
   std::optional<Error> error;  // set: every retrieval fails with it
   bool degraded = false;       // answers as a hybrid search whose embedder failed
   asio::awaitable<Result<retrieval::SearchResult>> retrieve(std::string, std::string, int, retrieval::SearchMode mode,
-                                                          std::chrono::milliseconds) override {
+                                                          std::chrono::milliseconds,
+                                                          retrieval::MetadataFilterPtr) override {
     ++calls;
     if (error) co_return *error;
     retrieval::SearchResult r;
