@@ -2,6 +2,8 @@
 // (GET /v1/documents?limit=&cursor=), with real processes: redis-server, ragd, ragd-worker.
 #include "stack.hpp"
 
+#include "ragd/core/ids.hpp"
+
 #include <set>
 
 using namespace ragd::test;
@@ -172,4 +174,42 @@ TEST(DocumentListing, PagesThroughEveryDocumentExactlyOnceWhileDocumentsComeAndG
   expect_error(stack.get("/v1/documents?limit=0"), 400, "bad_request", "'limit'");
   expect_error(stack.get("/v1/documents?limit=1001"), 400, "bad_request", "'limit'");
   expect_error(stack.get("/v1/documents?cursor=not-a-cursor"), 400, "bad_request", "'cursor'");
+}
+
+// With two tenants' keys: each lists and filters its own documents alone, and listing
+// needs the documents:read scope.
+TEST(DocumentListing, ATenantListsAndFiltersItsOwnDocumentsOnly) {
+  StackOptions opts;
+  opts.gateway_config = {
+      {"auth",
+       {{"api_keys", json::array({{{"sha256", ragd::sha256_hex("key-a")}, {"tenant", "a"}},
+                                  {{"sha256", ragd::sha256_hex("key-b")}, {"tenant", "b"}},
+                                  {{"sha256", ragd::sha256_hex("key-q")}, {"tenant", "a"}, {"scopes", {"query"}}}})}}}};
+  Stack stack(opts);
+  auto as = [](const std::string& key) { return std::map<std::string, std::string>{{"Authorization", "Bearer " + key}}; };
+  ASSERT_EQ(stack.post("/v1/documents", volcano_documents(), as("key-a")).status, 200);
+  json own = {{"documents",
+               {{{"id", "b-volcano"}, {"text", "A volcano we saw."}, {"metadata", {{"lang", "en"}, {"year", 2021}}}}}}};
+  ASSERT_EQ(stack.post("/v1/documents", own, as("key-b")).status, 200);
+  ASSERT_TRUE(stack.wait_ready());
+
+  auto listed_b = http_request(stack.port(), "GET", "/v1/documents?limit=2", {}, as("key-b"));
+  ASSERT_EQ(listed_b.status, 200) << listed_b.body;
+  const json page_b = json_body(listed_b);
+  ASSERT_EQ(page_b["documents"].size(), 1u) << listed_b.body;
+  EXPECT_EQ(page_b["documents"][0]["id"], "b-volcano");
+  EXPECT_TRUE(page_b["next_cursor"].is_null());
+
+  auto listed_a = http_request(stack.port(), "GET", "/v1/documents?limit=1000", {}, as("key-a"));
+  ASSERT_EQ(listed_a.status, 200) << listed_a.body;
+  EXPECT_EQ(json_body(listed_a)["documents"].size(), 15u) << listed_a.body;
+
+  auto filtered_b = http_request(stack.port(), "POST", "/query",
+                                 json{{"query", "volcano"}, {"top_k", 3}, {"filter", {{"lang", "en"}}}}.dump(),
+                                 as("key-b"));
+  ASSERT_EQ(filtered_b.status, 200) << filtered_b.body;
+  EXPECT_EQ(source_ids(filtered_b), std::vector<std::string>{"b-volcano"}) << filtered_b.body;
+
+  expect_error(http_request(stack.port(), "GET", "/v1/documents", {}, as("key-q")), 403, "forbidden",
+               "documents:read");
 }
