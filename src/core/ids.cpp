@@ -149,7 +149,9 @@ std::array<std::uint8_t, 32> sha256(std::string_view data) noexcept {
   for (std::size_t i = 0; i < full; ++i) compress(h, p + 64 * i);
   std::uint8_t tail[128] = {};
   std::size_t rest = n - full * 64;
-  std::memcpy(tail, p + full * 64, rest);
+  // An empty view may have no data at all, and memcpy's source must not be null even for
+  // zero bytes.
+  if (rest > 0) std::memcpy(tail, p + full * 64, rest);
   tail[rest] = 0x80;
   std::size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
   std::uint64_t bits = static_cast<std::uint64_t>(n) * 8;
