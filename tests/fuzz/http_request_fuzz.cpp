@@ -1,7 +1,7 @@
 // One HTTP request as bytes through what the server does with it, in process: Beast's
 // request parser with the server's default header and body limits (fed in two pieces, as
-// reads deliver them), the conversion to ragd::http::Request as the connection loop does
-// it, the API-key check, the router (the gateway's public routes) and the body validation
+// reads deliver them), the conversion to ragd::http::Request (the connection loop's own
+// Dispatcher::make_request: header names, request id, traceparent), the API-key check, the router (the gateway's public routes) and the body validation
 // of the matched route. Anything may be refused; nothing may crash, hang or read out of
 // bounds.
 #include "ragd/http/gateway_config.hpp"
@@ -10,6 +10,9 @@
 #include "ragd/http/auth.hpp"
 #include "ragd/http/message.hpp"
 #include "ragd/http/router.hpp"
+#include "ragd/http/chat_api.hpp"
+#include "ragd/retrieval/document_validation.hpp"
+#include "http/dispatcher.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -49,13 +52,19 @@ struct Gateway {
     });
     router.add("POST", "/v1/documents", [this, respond](Request req) -> asio::awaitable<Response> {
       auto d = ragd::http::parse_documents_body(req.body, retrieval);
-      co_return respond(d ? 200 : 400);
+      if (!d) co_return respond(400);
+      auto valid = ragd::retrieval::validate_documents(*d, retrieval, retrieval.max_documents_per_request);
+      co_return respond(valid ? 200 : 400);
+    });
+    router.add("POST", "/v1/chat/completions", [this, respond](Request req) -> asio::awaitable<Response> {
+      auto c = ragd::http::parse_chat_body(req.body, query);
+      co_return respond(c ? 200 : 400);
     });
     router.add("GET", "/v1/documents/{id}", [respond](Request req) -> asio::awaitable<Response> {
-      co_return respond(req.path_params.at(0).empty() ? 400 : 200);
+      co_return respond(ragd::retrieval::validate_document_id(req.path_params.at(0)) ? 200 : 400);
     });
     router.add("DELETE", "/v1/documents/{id}", [respond](Request req) -> asio::awaitable<Response> {
-      co_return respond(req.path_params.at(0).empty() ? 400 : 200);
+      co_return respond(ragd::retrieval::validate_document_id(req.path_params.at(0)) ? 200 : 400);
     });
     router.add("GET", "/healthz", [respond](Request) -> asio::awaitable<Response> { co_return respond(200); });
   }
@@ -96,24 +105,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // close, which a request never is; called before any byte, it asserts).
   if (!parser.is_done()) return 0;
 
-  auto& msg = parser.get();
-  Request req;
-  req.method = std::string(msg.method_string());
-  req.target = std::string(msg.target());
-  auto q = req.target.find('?');
-  req.path = req.target.substr(0, q);
-  if (q != std::string::npos) req.query = req.target.substr(q + 1);
-  for (const auto& f : msg) {
-    std::string name(f.name_string());
-    for (auto& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    req.headers.emplace_back(std::move(name), std::string(f.value()));
-  }
-  req.body = std::move(msg.body());
+  Request req = ragd::http::Dispatcher::make_request(parser.get(), "127.0.0.1");
 
   (void)gw.auth.resolve_now(ragd::sha256_hex(ragd::http::presented_api_key(req)));
   auto m = gw.router.match(req.method, req.path);
   if (!m.handler) {
-    if (m.status != 404 && m.status != 405) __builtin_trap();
+    // 400: a path parameter that does not percent-decode.
+    if (m.status != 400 && m.status != 404 && m.status != 405) __builtin_trap();
+    if (ragd::http::Dispatcher::unrouted(m, req).status != m.status) __builtin_trap();
     return 0;
   }
   req.path_params = std::move(m.params);
