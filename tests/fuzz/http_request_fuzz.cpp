@@ -60,6 +60,11 @@ struct Gateway {
       auto c = ragd::http::parse_chat_body(req.body, query);
       co_return respond(c ? 200 : 400);
     });
+    router.add("GET", "/v1/documents", [respond](Request req) -> asio::awaitable<Response> {
+      auto page = ragd::http::parse_listing_query(req.query);
+      if (page && (page->limit < 1 || page->limit > ragd::http::kMaxListingLimit)) __builtin_trap();
+      co_return respond(page ? 200 : 400);
+    });
     router.add("GET", "/v1/documents/{id}", [respond](Request req) -> asio::awaitable<Response> {
       co_return respond(ragd::retrieval::validate_document_id(req.path_params.at(0)) ? 200 : 400);
     });
