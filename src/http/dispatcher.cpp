@@ -58,9 +58,8 @@ Response Dispatcher::unrouted(const Router::Match& m, const Request& req) {
   return Response::error(make_error(Errc::not_found, "no route for " + req.path));
 }
 
-asio::awaitable<Response> Dispatcher::invoke(const Handler& handler, Request req, const HangupWatch& watch) {
-  std::string request_id = req.request_id;
-  const std::string trace_id = req.trace.trace_id;
+asio::awaitable<Response> Dispatcher::invoke(const Handler& handler, Request req, const HangupWatch& watch,
+                                             std::string_view request_id, std::string_view trace_id) {
   try {
     co_return co_await handler(std::move(req));
   } catch (const boost::system::system_error& e) {

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace ragd::http {
 
@@ -26,8 +27,11 @@ class Dispatcher {
   Router::Match route(const Request& req) const { return router_.match(req.method, req.path); }
   // The answer for a request no handler serves.
   static Response unrouted(const Router::Match& match, const Request& req);
-  // Runs the handler; an exception becomes a 500 naming the request id.
-  static boost::asio::awaitable<Response> invoke(const Handler& handler, Request req, const HangupWatch& watch);
+  // Runs the handler; an exception becomes a 500 naming the request id. `request_id` and
+  // `trace_id` are for that log line only: the caller's copies, which outlive the await
+  // (the request itself moves into the handler).
+  static boost::asio::awaitable<Response> invoke(const Handler& handler, Request req, const HangupWatch& watch,
+                                                 std::string_view request_id, std::string_view trace_id);
   // The answer for a handler the watch cancelled.
   static Response cancelled(const HangupWatch& watch);
 

@@ -208,7 +208,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         req.path_params = std::move(m.params);
         inflight.fetch_add(1);
         watch->start(watch, stream.socket(), m.backstop);
-        res = co_await Dispatcher::invoke(*m.handler, std::move(req), *watch);
+        res = co_await Dispatcher::invoke(*m.handler, std::move(req), *watch, request_id, trace.trace_id);
         if (res.stream) {
           // The watch stays armed while the body streams: a hang-up cancels the producer.
           auto body = std::move(res.stream);
