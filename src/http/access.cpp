@@ -3,9 +3,22 @@
 #include "ragd/core/ids.hpp"
 #include "ragd/log/log.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace ragd::http {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// Who asked, for the request's log line (Dispatcher::record). Formatted only when that line
+// will be written: a line with an internal error's cause always, any other at info level.
+void name_caller(Response& r, std::string_view tenant, std::string_view key_id) {
+  if (r.cause.empty() && !spdlog::should_log(spdlog::level::info)) return;
+  r.log_fields = "tenant=" + std::string(tenant) + " key_id=" + log::field(key_id);
+}
+
+}  // namespace
 
 // Called from guard()'s coroutine, which owns `req` across the co_await.
 asio::awaitable<Result<Principal>> Access::authenticate(const Request& req) const {
@@ -36,11 +49,10 @@ Handler Access::guard(auth::Scope scope, PrincipalHandler handler) const {
       }
       co_return r;
     }
-    std::string log_fields = "tenant=" + principal->tenant + " key_id=" + log::field(principal->key_id);
     if (!auth::has_scope(principal->scopes, scope)) {
       Response r = Response::error(make_error(
           Errc::forbidden, "this API key lacks the scope '" + std::string(auth::scope_name(scope)) + "' this route needs"));
-      r.log_fields = std::move(log_fields);
+      name_caller(r, principal->tenant, principal->key_id);
       co_return r;
     }
     const RateLimitConfig& limit = limiter_.limit_for(principal->rate_limit);
@@ -50,12 +62,15 @@ Handler Access::guard(auth::Scope scope, PrincipalHandler handler) const {
       if (!decision.allowed) {
         Response r = Response::error(make_error(Errc::rate_limited, "rate limit exceeded for this API key; retry later"),
                                      std::max<std::int64_t>(1, (decision.retry_after_ms + 999) / 1000));
-        r.log_fields = std::move(log_fields);
+        name_caller(r, principal->tenant, principal->key_id);
         co_return r;
       }
     }
+    // The handler takes the principal; its names stay for the log line.
+    const std::string tenant = principal->tenant;
+    const std::string key_id = principal->key_id;
     Response r = co_await handler(std::move(req), std::move(*principal));
-    r.log_fields = std::move(log_fields);
+    name_caller(r, tenant, key_id);
     co_return r;
   };
 }

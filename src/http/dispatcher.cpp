@@ -100,9 +100,10 @@ void Dispatcher::record(const std::string& route, Response& res, double ms, cons
     return;
   }
   const bool probe = route == "/healthz" || route == "/readyz" || route == "/metrics";
-  spdlog::log(probe ? spdlog::level::debug : spdlog::level::info,
-              "req_id={} method={} route={} status={} ms={:.2f} remote={}{}{}", request_id, method, log::field(route),
-              status_text, ms, remote, sep, who);
+  const auto level = probe ? spdlog::level::debug : spdlog::level::info;
+  if (!spdlog::should_log(level)) return;  // the line's fields are not formatted for nothing
+  spdlog::log(level, "req_id={} method={} route={} status={} ms={:.2f} remote={}{}{}", request_id, method,
+              log::field(route), status_text, ms, remote, sep, who);
 }
 
 }  // namespace ragd::http
