@@ -7,6 +7,8 @@
 #include <boost/system/system_error.hpp>
 #include <spdlog/spdlog.h>
 
+#include <iterator>
+
 namespace ragd::http {
 
 namespace asio = boost::asio;
@@ -36,6 +38,7 @@ Request Dispatcher::make_request(RequestParser::value_type& msg, const std::stri
   auto q = req.target.find('?');
   req.path = req.target.substr(0, q);
   if (q != std::string::npos) req.query = req.target.substr(q + 1);
+  req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
   for (const auto& f : msg) {
     req.headers.emplace_back(ascii_lowercase(f.name_string()), std::string(f.value()));
   }
