@@ -163,25 +163,41 @@ Result<std::vector<Hit>> Corpus::search(const AnalyzedText& terms, const std::ve
   return hits_locked(terms, vector, top_k, mode, nullptr, filter);
 }
 
-IdSet Corpus::matching_keys(const MetadataFilter& filter) const {
+std::shared_ptr<const IdSet> Corpus::matching_keys(const MetadataFilter& filter) const {
+  std::string canonical = filter.canonical();
+  const std::uint64_t v = version();  // stable: writers need mutex_ exclusive
+  {
+    std::lock_guard memo_lock(memo_mutex_);
+    auto it = std::find_if(memo_.begin(), memo_.end(),
+                           [&](const FilterMemo& m) { return m.version == v && m.filter == canonical; });
+    if (it != memo_.end()) {
+      std::rotate(memo_.begin(), it, it + 1);
+      return memo_.front().keys;
+    }
+  }
   std::vector<std::int64_t> keys;
   for (const auto& [id, doc] : documents_) {
     if (!filter.matches(doc.fields)) continue;
     const auto& chunk_keys = doc_chunks_.at(id);
     keys.insert(keys.end(), chunk_keys.begin(), chunk_keys.end());
   }
-  return IdSet(std::move(keys));
+  auto found = std::make_shared<const IdSet>(std::move(keys));
+  std::lock_guard memo_lock(memo_mutex_);
+  std::erase_if(memo_, [&](const FilterMemo& m) { return m.version != v; });
+  if (memo_.size() >= kFilterMemo) memo_.pop_back();
+  memo_.insert(memo_.begin(), FilterMemo{std::move(canonical), v, found});
+  return found;
 }
 
 Result<std::vector<Hit>> Corpus::hits_locked(const AnalyzedText& terms, const std::vector<float>& vector, int top_k,
                                              SearchMode mode, std::vector<ScoredId>* dense,
                                              const MetadataFilter* filter) const {
-  std::optional<IdSet> among;
+  std::shared_ptr<const IdSet> among;
   if (filter != nullptr && !filter->empty()) {
     among = matching_keys(*filter);
     if (among->empty()) return std::vector<Hit>();
   }
-  auto found = ranked_keys(terms, vector, fetch_depth(top_k), mode, dense, among ? &*among : nullptr);
+  auto found = ranked_keys(terms, vector, fetch_depth(top_k), mode, dense, among.get());
   if (!found) return found.error();
   std::vector<Hit> hits;
   hits.reserve(static_cast<std::size_t>(top_k));
@@ -333,6 +349,8 @@ Result<void> Corpus::restore(TenantSnapshot data) {
   }
   next_chunk_key_.store(std::max(data.next_chunk_key, max_key + 1));
   version_.store(data.index_version);
+  std::lock_guard memo_lock(memo_mutex_);
+  memo_.clear();  // the restored version may equal the empty corpus's
   return {};
 }
 

@@ -12,7 +12,6 @@
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/HNSW.h>
 #include <faiss/impl/IDSelector.h>
-#include <faiss/utils/distances.h>
 
 #include <algorithm>
 #include <cstring>
@@ -59,6 +58,7 @@ int sgemv_(const char* trans, const int* m, const int* n, const float* alpha, co
 int sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const float* alpha,
            const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
            const int* ldc);
+float sdot_(const int* n, const float* x, const int* incx, const float* y, const int* incy);
 }
 
 // Inner products of n queries (row-major n x dim) with `count` stored vectors (row-major
@@ -144,11 +144,15 @@ template <typename VectorOf>
 std::vector<ScoredId> exact_among(const float* query, std::size_t dim, int k, const IdSet& among,
                                   VectorOf&& vector_of) {
   const std::vector<std::int64_t>& ids = among.ids();
+  const int d = static_cast<int>(dim);
+  const int inc = 1;
   TopK best(static_cast<std::size_t>(k));
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const float* v = vector_of(ids[i]);
     if (v == nullptr) continue;
-    const float score = faiss::fvec_inner_product(query, v, dim);
+    // BLAS's dot product: FAISS's fvec_inner_product is its scalar reference code in
+    // Debian's build, four times slower for the vectors of a broad filter.
+    const float score = sdot_(&d, query, &inc, v, &inc);
     best.scan(&score, 1, i);
   }
   std::vector<ScoredId> out;

@@ -45,6 +45,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -164,13 +165,23 @@ class Corpus {
                                        SearchMode mode, std::vector<ScoredId>* dense,
                                        const MetadataFilter* filter) const;
   // The chunk keys of the documents `filter` matches. Call with mutex_ held (shared).
-  IdSet matching_keys(const MetadataFilter& filter) const;
+  // Remembered for the last kFilterMemo filters at the current version(): a filter that
+  // repeats is tested against every document once per change of the corpus, not per query.
+  std::shared_ptr<const IdSet> matching_keys(const MetadataFilter& filter) const;
 
   const RetrievalConfig config_;
   VectorIndex index_;
   Bm25Index lexical_;
 
   mutable std::shared_mutex mutex_;
+  struct FilterMemo {
+    std::string filter;  // MetadataFilter::canonical()
+    std::uint64_t version = 0;
+    std::shared_ptr<const IdSet> keys;
+  };
+  static constexpr std::size_t kFilterMemo = 8;
+  mutable std::mutex memo_mutex_;       // guards memo_ (searches hold mutex_ shared)
+  mutable std::vector<FilterMemo> memo_;  // most recently used first
   std::unordered_map<std::int64_t, Chunk> chunks_;
   std::unordered_map<std::string, std::vector<std::int64_t>> doc_chunks_;
   struct DocumentInfo {

@@ -214,6 +214,26 @@ TEST(Corpus, FiltersReadMetadataRestoredFromASnapshotAndFollowReplacements) {
   EXPECT_TRUE(found_ids(back, "volcano", 5, SearchMode::hybrid, &year).empty());
 }
 
+TEST(Corpus, ARepeatedFilterSeesEveryChangeSinceItsLastUse) {
+  // Matching chunks are remembered per filter and version: each change must be seen.
+  Corpus corpus(config(), kDim);
+  ASSERT_TRUE(corpus.add(prepare(corpus, volcano_documents()), nullptr));
+  const MetadataFilter y2021 = filter_of(R"({"year": 2021})");
+  const MetadataFilter same = filter_of(R"({"year": {"$in": [2021]}})");
+  EXPECT_EQ(found_ids(corpus, "volcano", 5, SearchMode::hybrid, &y2021), std::vector<std::string>{"en-1"});
+  ASSERT_TRUE(corpus.add(prepare(corpus, {{"new", "Travel", "A volcano walk.", R"({"year":2021})"}}), nullptr));
+  auto both = found_ids(corpus, "volcano", 5, SearchMode::hybrid, &y2021);
+  EXPECT_EQ(std::set<std::string>(both.begin(), both.end()), (std::set<std::string>{"en-1", "new"}));
+  ASSERT_TRUE(corpus.remove("en-1", nullptr));
+  EXPECT_EQ(found_ids(corpus, "volcano", 5, SearchMode::lexical, &y2021), std::vector<std::string>{"new"});
+  EXPECT_EQ(found_ids(corpus, "volcano", 5, SearchMode::lexical, &same), std::vector<std::string>{"new"});
+  for (int i = 0; i < 12; ++i) {  // more filters than are remembered, then the first again
+    const MetadataFilter other = filter_of(("{\"year\": " + std::to_string(1900 + i) + "}").c_str());
+    EXPECT_TRUE(found_ids(corpus, "volcano", 5, SearchMode::lexical, &other).empty());
+  }
+  EXPECT_EQ(found_ids(corpus, "volcano", 5, SearchMode::dense, &y2021), std::vector<std::string>{"new"});
+}
+
 TEST(Corpus, BatchedFilteredQueriesGetTheirOwnMatchingPassages) {
   Corpus corpus(config(), kDim);
   ASSERT_TRUE(corpus.add(prepare(corpus, volcano_documents()), nullptr));
