@@ -88,13 +88,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(gw.server.header_limit_bytes));
   parser.body_limit(gw.server.body_limit_bytes);
-  parser.eager(true);
   std::string buffer;
   boost::beast::error_code ec;
   for (auto [from, to] : {std::pair<std::size_t, std::size_t>{0, std::min(split, n)},
                           std::pair<std::size_t, std::size_t>{std::min(split, n), n}}) {
     buffer.append(bytes + from, to - from);
     while (!buffer.empty() && !parser.is_done() && !ec) {
+      // As RequestReader::feed: the header alone, then the body eagerly. Beast 1.81 asserts
+      // in parse_chunk_header when one eager put() spans the header and a chunk-size line
+      // ending in a bare LF (the server never feeds it so).
+      parser.eager(parser.is_header_done());
       std::size_t used = parser.put(asio::buffer(buffer), ec);
       if (ec == bhttp::error::need_more) {
         ec = {};
