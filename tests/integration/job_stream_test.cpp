@@ -10,6 +10,7 @@
 #include "ragd/redis/client.hpp"
 
 #include "co_assert.hpp"
+#include "llm_jobs.hpp"
 #include "test_support.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -34,19 +35,8 @@ using test::redis_config;
 using test::RedisServer;
 using test::run_coro;
 
-QueueConfig queue_config() {
-  QueueConfig q;
-  q.heartbeat_interval_ms = 100;
-  q.worker_stale_ms = 2000;
-  return q;
-}
-
-Job job_asking(std::string question, std::chrono::milliseconds within = 10s) {
-  Job job;
-  job.question = std::move(question);
-  job.deadline_unix_ms = unix_ms() + within.count();
-  return job;
-}
+using test::job_asking;
+using test::queue_config;
 
 JobHandler plain_handler() {
   return [](Job job) -> asio::awaitable<JobReply> {
