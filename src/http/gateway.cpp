@@ -233,19 +233,25 @@ struct Gateway::Impl {
     router.add("DELETE", "/v1/admin/keys/{id}", access->guard(Scope::admin, [k](Request req, Principal p) {
                  return k->revoke(std::move(req), std::move(p));
                }));
-    router.add("GET", "/healthz", &HealthHandler::live);
-    router.add("GET", "/readyz", [h = health.get()](Request req) { return h->ready(std::move(req)); });
-    router.add("GET", "/metrics", [m = metrics_endpoint.get()](Request req) { return m->serve(std::move(req)); });
+    // The probes and /metrics answer through the drain (/readyz then says "shutting down").
+    constexpr auto kNoBackstop = std::chrono::milliseconds::zero();
+    router.add("GET", "/healthz", &HealthHandler::live, kNoBackstop, WhileDraining::served);
+    router.add("GET", "/readyz", [h = health.get()](Request req) { return h->ready(std::move(req)); }, kNoBackstop,
+               WhileDraining::served);
+    router.add("GET", "/metrics", [m = metrics_endpoint.get()](Request req) { return m->serve(std::move(req)); },
+               kNoBackstop, WhileDraining::served);
   }
 
   void begin_shutdown() {
     if (stopped.exchange(true)) return;
-    spdlog::info("shutting down: no new connections; waiting up to {} ms for {} requests in flight",
+    spdlog::info("shutting down: up to {} ms for {} requests in flight; new requests get 503, probes are served",
                  config.server.shutdown_grace_ms, server ? server->requests_in_flight() : 0);
-    if (server) server->stop();
+    if (server) server->drain();
     asio::co_spawn(io, finish_shutdown(), asio::detached);
   }
 
+  // The drain ends when the requests in flight are done or the grace period is over; then
+  // the listener closes.
   asio::awaitable<void> finish_shutdown() {
     asio::steady_timer timer(io);
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.server.shutdown_grace_ms);
@@ -253,6 +259,7 @@ struct Gateway::Impl {
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(kNoThrow);
     }
+    if (server) server->stop();
     if (replicator) replicator->stop();  // nothing is applied after the last snapshot
     if (retriever) {
       auto saved = co_await retriever->save_snapshot();

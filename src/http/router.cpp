@@ -45,8 +45,8 @@ Result<std::string> percent_decode_segment(std::string_view segment) {
 }
 
 void Router::add(std::string method, std::string pattern, Handler handler,
-                 std::chrono::milliseconds backstop) {
-  Route r{std::move(method), std::move(pattern), {}, std::move(handler), backstop};
+                 std::chrono::milliseconds backstop, WhileDraining while_draining) {
+  Route r{std::move(method), std::move(pattern), {}, std::move(handler), backstop, while_draining};
   for (auto seg : split_path(r.pattern)) r.segments.emplace_back(seg);
   routes_.push_back(std::move(r));
 }
@@ -81,6 +81,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
       }
       m.handler = &r.handler;
       m.backstop = r.backstop;
+      m.while_draining = r.while_draining;
       m.status = 200;
       return m;
     }

@@ -34,11 +34,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
-namespace {
-
-
-}  // namespace
-
 Result<std::pair<std::string, unsigned short>> parse_host_port(const std::string& s) {
   auto colon = s.rfind(':');
   if (colon == std::string::npos || colon + 1 >= s.size()) {
@@ -61,9 +56,12 @@ Result<std::pair<std::string, unsigned short>> parse_host_port(const std::string
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   struct Conn {
+    // Waiting for a new connection's first request, for a kept-alive connection's next one,
+    // or reading, handling and answering one. Read and written on the connection's strand.
+    enum class State { awaiting_first, awaiting_next, busy };
     beast::tcp_stream stream;
     RequestReader reader;
-    bool idle = true;
+    State state = State::awaiting_first;
     Conn(tcp::socket s, const ServerConfig& cfg) : stream(std::move(s)), reader(stream.get_executor(), cfg) {}
   };
 
@@ -73,7 +71,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   tcp::acceptor acceptor;
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> inflight{0};
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> draining{false};
+  std::atomic<bool> closed{false};
   std::mutex conns_mutex;
   std::list<std::weak_ptr<Conn>> conns;
 
@@ -81,7 +80,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   metrics::Counter& rejected_conns;
 
   Impl(asio::any_io_executor e, ServerConfig c, const Router& r, metrics::Registry& m)
-      : ex(std::move(e)), cfg(std::move(c)), dispatcher(r, m), acceptor(ex),
+      : ex(std::move(e)), cfg(std::move(c)), dispatcher(r, m), acceptor(asio::make_strand(ex)),
         open_conns_gauge(m.gauge("ragd_http_open_connections", "Open client connections.").with()),
         rejected_conns(m.counter("ragd_http_rejected_connections_total",
                                  "Connections refused because max_connections was reached.")
@@ -89,12 +88,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   std::chrono::milliseconds read_timeout() const { return std::chrono::milliseconds(cfg.read_timeout_ms); }
 
+  // Runs on the acceptor's strand, where stop() closes it; the drain keeps it accepting.
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
-    while (!stopping.load()) {
+    for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ex), kNoThrow);
       if (ec) {
-        if (ec == asio::error::operation_aborted || stopping.load()) break;
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
         spdlog::warn("accept failed: {}", ec.message());
         // EMFILE and friends: back off instead of spinning.
         asio::steady_timer t(ex, std::chrono::milliseconds(50));
@@ -124,6 +124,39 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                             false, 11, {}, std::chrono::seconds(2), kNoTrace);
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
+  // Counts a routed request in flight unless the drain refuses it (only the routes served
+  // while draining pass then). Counted before the drain is checked: a drain that begins
+  // meanwhile sees the count and waits for the request.
+  bool admit(const Router::Match& m) {
+    inflight.fetch_add(1);
+    if (!draining.load() || m.while_draining == WhileDraining::served) return true;
+    inflight.fetch_sub(1);
+    return false;
+  }
+
+  // The answer to a request that arrives while the server drains: at once, without its
+  // handler, and the connection closes after it.
+  static Response shutting_down() {
+    return Response::error(make_error(Errc::unavailable, "the server is shutting down; retry the request"));
+  }
+
+  // Ends the connections that wait for a kept-alive connection's next request and, when
+  // `new_connections`, those that wait for their first; a request being read or handled
+  // runs on.
+  void cancel_waiting(bool new_connections) {
+    std::lock_guard lock(conns_mutex);
+    for (auto& w : conns) {
+      if (auto c = w.lock()) {
+        asio::post(c->stream.get_executor(), [c, new_connections] {
+          if (c->state == Conn::State::awaiting_next ||
+              (new_connections && c->state == Conn::State::awaiting_first)) {
+            c->stream.cancel();
+          }
+        });
+      }
+    }
   }
 
   void track(const std::shared_ptr<Conn>& c) {
@@ -162,8 +195,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     const auto accepted = std::chrono::steady_clock::now();
     bool first = true;
     for (;;) {
-      conn->idle = true;
-      if (stopping.load()) break;
+      // While draining, a kept-alive connection ends here; a new connection's first request
+      // is still read, and answered (a probe) or refused with 503.
+      if (!first && draining.load()) break;
+      conn->state = first ? Conn::State::awaiting_first : Conn::State::awaiting_next;
       // Waiting for a request's first bytes (a raw read: Beast's parser would keep reading
       // until a whole header arrived). A connection that sends nothing is closed without a
       // response when the wait ends.
@@ -175,9 +210,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         }
         auto [ec, n] = co_await stream.async_read_some(reader.prepare(), kNoThrow);
         reader.commit(n);
-        if (ec) break;  // closed, cancelled by stop(), or the wait's timeout
+        if (ec) break;  // closed, cancelled by drain() or stop(), or the wait's timeout
       }
-      conn->idle = false;
+      conn->state = Conn::State::busy;
       const double t0 = mono_ms();
       reader.begin((first ? accepted : std::chrono::steady_clock::now()) + read_timeout());
       first = false;
@@ -202,11 +237,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       Response res;
       bool client_gone = false;
       bool streamed = false, stream_complete = false;
-      if (!m.handler) {
+      if (!m.handler && !draining.load()) {
         res = Dispatcher::unrouted(m, req);
+      } else if (!admit(m)) {
+        res = shutting_down();
       } else {
         req.path_params = std::move(m.params);
-        inflight.fetch_add(1);
         watch->start(watch, stream.socket(), m.backstop);
         res = co_await Dispatcher::invoke(*m.handler, std::move(req), *watch, request_id, trace.trace_id);
         if (res.stream) {
@@ -236,10 +272,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       if (client_gone) break;
       if (streamed) {
         // The response went out as it came; a stream cut short ends the connection.
-        if (!stream_complete || !keep_alive || version == 10 || stopping.load()) break;
+        if (!stream_complete || !keep_alive || version == 10 || draining.load()) break;
         continue;
       }
-      keep_alive = keep_alive && !stopping.load();
+      keep_alive = keep_alive && !draining.load();
       co_await write_response(stream, res, keep_alive, version, request_id, read_timeout(), trace);
       if (!keep_alive) break;
     }
@@ -277,23 +313,22 @@ unsigned short Server::port() const {
   return ec ? 0 : ep.port();
 }
 
-void Server::start() { asio::co_spawn(impl_->ex, impl_->accept_loop(), asio::detached); }
+void Server::start() { asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), asio::detached); }
+
+void Server::drain() {
+  if (impl_->draining.exchange(true)) return;
+  impl_->cancel_waiting(/*new_connections=*/false);
+}
 
 void Server::stop() {
+  drain();
   auto impl = impl_;
-  if (impl->stopping.exchange(true)) return;
+  if (impl->closed.exchange(true)) return;
   asio::post(impl->acceptor.get_executor(), [impl] {
     beast::error_code ec;
     impl->acceptor.close(ec);
   });
-  std::lock_guard lock(impl->conns_mutex);
-  for (auto& w : impl->conns) {
-    if (auto c = w.lock()) {
-      asio::post(c->stream.get_executor(), [c] {
-        if (c->idle) c->stream.cancel();
-      });
-    }
-  }
+  impl->cancel_waiting(/*new_connections=*/true);
 }
 
 std::size_t Server::open_connections() const { return impl_->connections.load(); }

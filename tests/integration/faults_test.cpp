@@ -1,10 +1,11 @@
 // Fault tests with real processes (redis-server, ragd, ragd-worker, fake-llm) on loopback:
 // workers killed or stopped under load, Redis restarted, the LLM failing, a poison job,
-// overload, client cancellations and drains on SIGTERM. Each asserts what must never happen
-// (a lost request, an answer delivered to the wrong client, a crash, a hang past the
-// deadline or the grace period) and prints its figures ("[faults] ..." lines); a timing is
-// asserted only where the test's name promises one, against a bound derived from the
-// configuration (a deadline, a grace period), never against a speed.
+// overload, client cancellations, drains on SIGTERM and what a draining gateway answers.
+// Each asserts what must never happen (a lost request, an answer delivered to the wrong
+// client, a crash, a hang past the deadline or the grace period) and prints its figures
+// ("[faults] ..." lines); a timing is asserted only where the test's name promises one,
+// against a bound derived from the configuration (a deadline, a grace period), never
+// against a speed.
 //
 // No documents are ingested, so the prompt's last user message is short and the fake LLM's
 // answer ("fake answer to: ... Question: <q>") ends with the question that was asked: an
@@ -315,6 +316,58 @@ TEST(Faults, SigtermGatewayUnderLoadAnswersEveryRequestSavesTheSnapshotAndExitsW
   Stack again(again_opts);
   auto doc = again.get("/v1/documents/drain.md");
   EXPECT_EQ(doc.status, 200) << doc.body;
+}
+
+TEST(Faults, SigtermGatewayAnswersReadyz503AndRefusesNewQueriesWhileItsQueriesFinish) {
+  // The model takes 3 s a call, so the gateway's queries are surely in flight while the
+  // test, after SIGTERM, asks it for /readyz, /healthz, a new query and /metrics.
+  FakeLlm llm({"--latency-ms", "3000"});
+  TempDir dir;
+  constexpr int kGraceMs = 15000;
+  constexpr int kQueries = 20;
+  auto opts = stack_options(dir, json::object(), {{"base_url", llm.base_url()}},
+                            {{"server", {{"shutdown_grace_ms", kGraceMs}, {"request_timeout_ms", 30000}}},
+                             {"cache", {{"enabled", false}}}});
+  Stack stack(opts);
+  ASSERT_TRUE(stack.wait_ready());
+
+  Tally tally;
+  std::jthread load([&] { burst(stack.port(), "draining", kQueries, tally); });
+  ASSERT_TRUE(wait_until([&] { return llm.chat_calls() == kQueries; }, 20s));
+
+  const auto t_term = Clock::now();
+  stack.gateway().signal(SIGTERM);
+  // 200 until the gateway has taken the signal in.
+  HttpResult ready;
+  ASSERT_TRUE(wait_until([&] { return (ready = stack.get("/readyz")).status != 200; }, 5s));
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  const auto ready_body = json::parse(ready.body, nullptr, false);
+  const auto reasons = ready_body.is_object() ? ready_body.value("reasons", json::array()) : json::array();
+  EXPECT_TRUE(std::find(reasons.begin(), reasons.end(), "shutting down") != reasons.end()) << ready.body;
+  EXPECT_EQ(stack.get("/healthz").status, 200);
+  auto refused = stack.post("/query", {{"query", "asked during the drain"}});
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.headers["retry-after"], "1");
+  EXPECT_EQ(refused.headers["connection"], "close");
+  EXPECT_EQ(error_code(refused), "unavailable") << refused.body;
+  // All of the above was answered while every query was still in flight, and the refused
+  // query is not one of them.
+  auto metrics = stack.get("/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_EQ(metric(metrics.body, "ragd_queries_in_flight"), std::optional<double>(kQueries));
+  EXPECT_EQ(tally.sent.load(), 0);
+
+  auto status = stack.gateway().wait(std::chrono::milliseconds(kGraceMs) + 10s);
+  const double exit_ms = ms_since(t_term);
+  load.join();
+  std::cout << "[faults] SIGTERM the gateway, probed while draining: exit_ms=" << exit_ms << " answered="
+            << tally.answered << "/" << kQueries << " statuses:" << tally.statuses() << "\n";
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0);
+  EXPECT_LT(exit_ms, kGraceMs) << "the drain ends when its queries do";
+  EXPECT_EQ(tally.answered.load(), kQueries) << tally.statuses();
+  EXPECT_EQ(tally.mixed_up.load(), 0);
+  EXPECT_EQ(llm.chat_calls(), kQueries) << "the refused query never reaches the model";
 }
 
 TEST(Faults, RedisRestartUnderLoadFailsFastThenRecoversWithoutRestarts) {

@@ -20,6 +20,10 @@ namespace ragd::http {
 
 using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
 
+// Whether a route still runs its handler while the server drains (Server::drain): the
+// probes and /metrics do; every other request then gets 503 "shutting down".
+enum class WhileDraining { refused, served };
+
 // One path segment with its %XX escapes decoded; a malformed escape, or a control
 // character (decoded or not), is a bad_request naming the fault.
 Result<std::string> percent_decode_segment(std::string_view segment);
@@ -29,11 +33,13 @@ class Router {
   // `backstop`: when positive, the server answers 504 and cancels the handler if it has
   // not answered within it (a guard behind the handler's own deadlines).
   void add(std::string method, std::string pattern, Handler handler,
-           std::chrono::milliseconds backstop = std::chrono::milliseconds::zero());
+           std::chrono::milliseconds backstop = std::chrono::milliseconds::zero(),
+           WhileDraining while_draining = WhileDraining::refused);
 
   struct Match {
     const Handler* handler = nullptr;  // null when not matched
     std::chrono::milliseconds backstop{0};
+    WhileDraining while_draining = WhileDraining::refused;
     std::string route;                 // the pattern, or "unmatched"
     std::vector<std::string> params;
     int status = 200;                  // 400, 404 or 405 when handler is null
@@ -49,6 +55,7 @@ class Router {
     std::vector<std::string> segments;
     Handler handler;
     std::chrono::milliseconds backstop{0};
+    WhileDraining while_draining = WhileDraining::refused;
   };
   std::vector<Route> routes_;
 };

@@ -6,8 +6,16 @@
 // Every request gets an id (X-Request-Id, or the client's own when it sends a sane one),
 // one log line, and counts in the metrics registry.
 //
-// Thread-safety: start()/stop() from any thread; the server runs on the executor it was
-// given (an io_context run by several threads).
+// Shutdown takes two steps. drain(): the listener stays open; requests in flight finish and
+// their responses close their connections; kept-alive connections waiting for a next
+// request close; a new request is served only on a route marked WhileDraining::served (the
+// probes), any other is answered at once 503 "shutting down" with Retry-After: 1, without
+// its handler and without counting in requests_in_flight(); every answer closes its
+// connection. stop(): the listener closes, and so do connections still waiting for a
+// first request.
+//
+// Thread-safety: start()/drain()/stop() from any thread; the server runs on the executor it
+// was given (an io_context run by several threads).
 #pragma once
 
 #include "ragd/http/http_config.hpp"
@@ -33,8 +41,8 @@ class Server {
   Result<void> listen();
   unsigned short port() const;
   void start();  // accept loop
-  // Graceful: stop accepting, let requests in flight finish; idle connections close.
-  void stop();
+  void drain();
+  void stop();  // drains too
   std::size_t open_connections() const;
   std::size_t requests_in_flight() const;
 

@@ -3,7 +3,8 @@
 // a handler that finishes in time is not disturbed by either. The framing: pipelined
 // requests, a request that trickles in, a request pipelined behind a slow one. And what a
 // hostile client tries: headers, chunk extensions and trailers over the limit, requests that
-// stop halfway (408), connections that send nothing, escapes in the path.
+// stop halfway (408), connections that send nothing, escapes in the path. The drain: what
+// is answered, refused and closed while requests in flight finish.
 #include "ragd/http/router.hpp"
 #include "ragd/http/server.hpp"
 #include "ragd/metrics/metrics.hpp"
@@ -88,6 +89,8 @@ class RunningServer {
   }
   int port() const { return server_->port(); }
   std::size_t open_connections() const { return server_->open_connections(); }
+  std::size_t requests_in_flight() const { return server_->requests_in_flight(); }
+  void drain() { server_->drain(); }
 
  private:
   // Declared first so it outlives the io_context: sessions still open at the end are
@@ -476,6 +479,77 @@ TEST(ServerErrors, AnInternalCauseReachesTheLogNotTheClient) {
     EXPECT_EQ(j["error"]["code"], "internal");
     EXPECT_EQ(j["error"]["message"], "internal error; see the server log for request req-42") << r.body;
   }
+}
+
+// ---- The drain ----
+
+// A handler that runs until the test opens its gate.
+struct Gate {
+  std::atomic<int> started{0};
+  std::atomic<bool> open{false};
+};
+
+Handler gated_handler(std::shared_ptr<Gate> gate) {
+  return [gate](Request) -> asio::awaitable<Response> {
+    ++gate->started;
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (!gate->open.load()) {
+      t.expires_after(5ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    co_return Response::json(200, R"({"ok":true})");
+  };
+}
+
+TEST(ServerDrain, ProbesAreServedAndNewRequestsGet503WhileTheRequestInFlightFinishes) {
+  auto gate = std::make_shared<Gate>();
+  Router router;
+  router.add("POST", "/slow", gated_handler(gate), 30s);
+  router.add("POST", "/echo", echo_handler(), 2s);
+  router.add("GET", "/probe", [](Request) -> asio::awaitable<Response> {
+    co_return Response::json(200, R"({"status":"ok"})");
+  }, 0ms, WhileDraining::served);
+  RunningServer server(router);
+
+  RawClient busy(server.port());
+  ASSERT_TRUE(busy.connected());
+  ASSERT_TRUE(busy.send(post("/slow", "{}")));
+  ASSERT_TRUE(test::wait_until([&] { return gate->started.load() == 1; }, 5s));
+  // A kept-alive connection between two requests.
+  RawClient idle(server.port());
+  ASSERT_TRUE(idle.connected());
+  ASSERT_TRUE(idle.send(post("/echo", "1")));
+  const std::string before = idle.read_responses(1);
+  ASSERT_NE(before.find("HTTP/1.1 200"), std::string::npos) << before;
+  ASSERT_EQ(before.find("Connection: close"), std::string::npos) << before;
+
+  server.drain();
+  bool closed = false;
+  EXPECT_EQ(idle.read_until_close(closed), "");
+  EXPECT_TRUE(closed) << "a kept-alive connection waiting for its next request is closed";
+
+  // The listener still accepts: a probe is served, anything else refused at once.
+  auto probe = test::http_request(server.port(), "GET", "/probe", {}, {}, 5s);
+  EXPECT_EQ(probe.status, 200) << probe.body;
+  EXPECT_EQ(probe.headers["connection"], "close");
+  for (const char* path : {"/echo", "/nowhere"}) {
+    auto refused = test::http_request(server.port(), "POST", path, "{}", {}, 5s);
+    EXPECT_EQ(refused.status, 503) << path << " " << refused.body;
+    EXPECT_EQ(refused.headers["retry-after"], "1") << path;
+    EXPECT_EQ(refused.headers["connection"], "close") << path;
+    auto j = nlohmann::json::parse(refused.body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << refused.body;
+    EXPECT_EQ(j["error"]["code"], "unavailable");
+    EXPECT_NE(j["error"]["message"].get<std::string>().find("shutting down"), std::string::npos) << refused.body;
+  }
+  EXPECT_EQ(server.requests_in_flight(), 1u) << "only the request that was in flight counts";
+
+  gate->open = true;
+  const std::string answer = busy.read_until_close(closed);
+  EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(server.requests_in_flight(), 0u);
 }
 
 }  // namespace
