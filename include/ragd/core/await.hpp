@@ -37,6 +37,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -57,43 +58,67 @@ template <class T>
 class Handoff {
  public:
   // `waiter`: the executor of the coroutine that will wait.
-  explicit Handoff(boost::asio::any_io_executor waiter) : done_(std::move(waiter), 1) {}
+  explicit Handoff(boost::asio::any_io_executor waiter) : waiter_(std::move(waiter)) {}
   Handoff(const Handoff&) = delete;
   Handoff& operator=(const Handoff&) = delete;
 
-  // Producer side, from any thread, at most once.
+  // Producer side, from any thread, at most once. The waiter's channel lives in the waiting
+  // coroutine, so a producer that finishes after the waiter left (and after its io_context
+  // is gone) touches nothing of that context, not even when it drops the last reference.
   void set(T value) {
+    std::lock_guard lock(mutex_);
     result_.emplace(std::move(value));
-    done_.try_send(boost::system::error_code{});  // happens after `result_` is written
+    if (channel_ != nullptr) channel_->try_send(boost::system::error_code{});
   }
 
   // Waiter side. `self` keeps the Handoff alive for a timer that fires late. When the result
-  // is Waited::done, value() holds it (the receive happens after the send).
+  // is Waited::done, value() holds it (it was written before the wait saw it).
   static boost::asio::awaitable<Waited> wait(std::shared_ptr<Handoff> self,
                                              std::chrono::milliseconds timeout = kNoDeadline) {
+    Channel channel(self->waiter_, 1);
+    {
+      std::lock_guard lock(self->mutex_);
+      if (self->result_) co_return Waited::done;
+      self->channel_ = &channel;
+    }
+    // However the wait ends (a result, the timer, cancellation, or this frame destroyed with
+    // its io_context), the producer no longer sees the channel once it is gone.
+    struct Leave {
+      Handoff& h;
+      ~Leave() {
+        std::lock_guard lock(h.mutex_);
+        h.channel_ = nullptr;
+      }
+    } leave{*self};
     // The timer cancels the channel, which ends the receive; a receive that succeeded got
     // the result first, even if the timer fired meanwhile.
     std::optional<boost::asio::steady_timer> timer;
     if (timeout != kNoDeadline) {
-      timer.emplace(self->done_.get_executor(), timeout);
+      timer.emplace(self->waiter_, timeout);
       timer->async_wait([self](boost::system::error_code ec) {
         if (ec) return;
-        self->timed_out_.store(true);
-        self->done_.cancel();
+        std::lock_guard lock(self->mutex_);
+        self->timed_out_ = true;
+        if (self->channel_ != nullptr) self->channel_->cancel();
       });
     }
-    auto [ec] = co_await self->done_.async_receive(kNoThrow);
+    auto [ec] = co_await channel.async_receive(kNoThrow);
     if (timer) timer->cancel();
-    if (!ec) co_return Waited::done;
-    co_return self->timed_out_.load() ? Waited::timed_out : Waited::cancelled;
+    std::lock_guard lock(self->mutex_);
+    if (!ec || self->result_) co_return Waited::done;
+    co_return self->timed_out_ ? Waited::timed_out : Waited::cancelled;
   }
 
   T& value() { return *result_; }
 
  private:
-  std::optional<T> result_;
-  boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> done_;
-  std::atomic<bool> timed_out_{false};
+  using Channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+
+  boost::asio::any_io_executor waiter_;
+  std::mutex mutex_;
+  std::optional<T> result_;        // under mutex_
+  Channel* channel_ = nullptr;     // the waiting coroutine's, while it waits; under mutex_
+  bool timed_out_ = false;         // under mutex_
 };
 
 // Runs `f` on `executor` and resumes the caller on its own executor with f's result. When

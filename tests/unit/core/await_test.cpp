@@ -2,6 +2,8 @@
 
 #include "test_support.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -97,6 +99,46 @@ TEST(Handoff, AWaitWhoseDeadlinePassesIsTimedOut) {
     co_return co_await Handoff<int>::wait(h, 20ms);
   });
   EXPECT_EQ(waited, Waited::timed_out);
+}
+
+// A producer that finishes after its waiter left and after the waiter's io_context is gone
+// (a pool job outliving a caller that timed out, at shutdown or in a short-lived context)
+// sets the result and drops the last reference without touching that context: the channel
+// lived in the waiting coroutine. (When the Handoff owned the channel, both went through
+// the destroyed context's channel service: heap-use-after-free under ASan.)
+TEST(Handoff, AResultSetAfterTheWaiterTimedOutAndItsIoContextIsGoneTouchesNothingOfIt) {
+  std::shared_ptr<Handoff<int>> late;
+  Waited waited = Waited::done;
+  {
+    asio::io_context io;
+    late = std::make_shared<Handoff<int>>(io.get_executor());
+    asio::co_spawn(io, [late, &waited]() -> asio::awaitable<void> { waited = co_await Handoff<int>::wait(late, 5ms); },
+                   asio::detached);
+    io.run();
+  }
+  EXPECT_EQ(waited, Waited::timed_out);
+  late->set(7);
+  EXPECT_EQ(late->value(), 7);
+  late.reset();
+}
+
+TEST(Handoff, AResultSetAfterAPendingWaitWasDestroyedWithItsIoContextTouchesNothingOfIt) {
+  std::shared_ptr<Handoff<int>> late;
+  bool resumed = false;
+  {
+    asio::io_context io;
+    late = std::make_shared<Handoff<int>>(io.get_executor());
+    asio::co_spawn(io, [late, &resumed]() -> asio::awaitable<void> {
+      co_await Handoff<int>::wait(late);
+      resumed = true;
+    }, asio::detached);
+    io.poll();  // the wait has started; the io_context goes with the coroutine still in it
+    EXPECT_GT(late.use_count(), 1) << "the wait has not started";
+  }
+  EXPECT_FALSE(resumed);
+  EXPECT_EQ(late.use_count(), 1) << "the destroyed coroutine still holds the Handoff";
+  late->set(7);
+  late.reset();
 }
 
 TEST(WithTimeout, CancelsAnOperationThatOutlastsItsTimeout) {
