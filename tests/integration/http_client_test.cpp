@@ -5,6 +5,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -215,6 +216,37 @@ TEST(HttpClient, DestroyingTheClientCompletesPendingRequestsAsCancelled) {
   ASSERT_TRUE(got.has_value());
   ASSERT_FALSE(got->has_value());
   EXPECT_EQ(got->error().code, Errc::cancelled);
+}
+
+// The usual shape of a caller: an object that owns its client and whose coroutine, holding
+// the object, awaits a request. Destroying the io_context with that request in flight frees
+// the coroutine, the object and the client (before, the transfer kept the coroutine, the
+// coroutine the object, the object the client and the client the transfer: a leak, which
+// LeakSanitizer reported when a worker exited at the end of its grace period).
+TEST(HttpClient, AnIoContextDestroyedWithARequestInFlightFreesItsCallerAndTheClient) {
+  FakeLlm fake({"--hang-rate", "1"});
+  struct Caller {
+    explicit Caller(asio::any_io_executor ex) : http(std::move(ex)) {}
+    HttpClient http;
+  };
+  std::weak_ptr<Caller> watch;
+  bool resumed = false;
+  {
+    asio::io_context io;
+    auto caller = std::make_shared<Caller>(io.get_executor());
+    watch = caller;
+    auto ask = [](std::shared_ptr<Caller> self, HttpRequest req, bool& resumed) -> asio::awaitable<void> {
+      co_await self->http.request(std::move(req));
+      resumed = true;
+    };
+    asio::co_spawn(io, ask(std::move(caller), chat_request(fake, 60s), resumed), asio::detached);
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (fake.stat("hangs_injected") == 0 && std::chrono::steady_clock::now() < until) io.run_for(20ms);
+    ASSERT_EQ(fake.stat("hangs_injected"), 1);
+    ASSERT_FALSE(watch.expired());
+  }
+  EXPECT_FALSE(resumed);
+  EXPECT_TRUE(watch.expired()) << "the caller, its coroutine and its client outlived their io_context";
 }
 
 }  // namespace
