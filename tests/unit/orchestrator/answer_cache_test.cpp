@@ -17,7 +17,8 @@ TEST(AnswerCache, EntryValuesKeepTheAnswerBesideItsRenderedFields) {
   EXPECT_EQ(parts->first, answer);
   EXPECT_EQ(parts->second, body);
 
-  auto empty = AnswerCache::decode_value(AnswerCache::encode_value("", "{}"));
+  const std::string empty_value = AnswerCache::encode_value("", "{}");
+  auto empty = AnswerCache::decode_value(empty_value);  // views into empty_value
   ASSERT_TRUE(empty);
   EXPECT_EQ(empty->first, "");
   EXPECT_EQ(empty->second, "{}");

@@ -409,10 +409,10 @@ TEST(LiveAnswer, ALateSubscriberGetsWhatWasPublishedThenTheRest) {
 }
 
 TEST(LiveAnswer, IsAbandonedWhenTheLastWaiterLeavesBeforeItFinishes) {
-  // Declared before the io_context, so that a wait still pending at the end is destroyed with
-  // the io_context, before the answer it waits on.
-  std::optional<LiveAnswer> unfinished, finished;
+  // Declared after the io_context: a LiveAnswer's channel belongs to it and must go first (its
+  // destruction cancels the wait still pending on `finished`, which is never resumed).
   asio::io_context io;
+  std::optional<LiveAnswer> unfinished, finished;
   auto watch = [&](LiveAnswer& live, bool& abandoned) {
     asio::co_spawn(io, [](LiveAnswer& l, bool& a) -> asio::awaitable<void> {
       co_await l.abandoned();
