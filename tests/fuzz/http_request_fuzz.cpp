@@ -98,12 +98,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // in parse_chunk_header when one eager put() spans the header and a chunk-size line
       // ending in a bare LF (the server never feeds it so).
       parser.eager(parser.is_header_done());
+      // What put() used is gone even when it asks for more (a chunk's data before a chunk
+      // header not yet whole): as RequestReader::feed, consumed before need_more is looked at.
       std::size_t used = parser.put(asio::buffer(buffer), ec);
+      buffer.erase(0, used);
       if (ec == bhttp::error::need_more) {
         ec = {};
         break;
       }
-      buffer.erase(0, used);
       if (used == 0) break;
     }
     if (ec) return 0;
