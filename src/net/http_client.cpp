@@ -14,25 +14,22 @@
 // ever touched by one thread at a time. Connections live in the multi handle's cache and
 // are reused across requests (keep-alive).
 //
-// A transfer in flight owns its caller's completion handler, often a coroutine frame that
-// owns, through its caller, the very client it waits on. Asio destroys the handlers of its
-// own operations when an io_context is destroyed; for ours, every client registers with a
-// service of its execution context (Clients) whose shutdown drops the transfers still in
-// flight, handlers included, so such a cycle is freed rather than leaked.
+// Every client registers with its execution context's ClientRegistry (client_registry.hpp),
+// which drops the transfers still in flight when the context is destroyed.
 //
-// The file is one class (HttpClient::Impl, about 450 of its 560 lines) and stays whole: the
+// The file is one class (HttpClient::Impl, about 460 of its 570 lines) and stays whole: the
 // socket and timer callbacks, the transfers in flight and their cancellation all touch the
 // same strand-guarded state, and the rules above hold only if they are read together.
 #include "ragd/net/http_client.hpp"
 
 #include "ragd/core/ascii.hpp"
+#include "client_registry.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/execution_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -81,40 +78,9 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
-// What Clients needs of a client.
-class Closable {
- public:
-  virtual ~Closable() = default;
-  // Drops the transfers in flight, their handlers unrun, and closes everything.
-  virtual void drop_transfers() = 0;
-};
-
-// The clients of one execution context (see the top of the file). A client registers once,
-// at construction; shutdown() runs while the context is destroyed, when none of its threads
-// runs any more.
-class Clients final : public asio::execution_context::service {
- public:
-  static asio::execution_context::id id;
-  explicit Clients(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
-
-  void add(std::weak_ptr<Closable> client) {
-    std::lock_guard lock(mutex_);
-    std::erase_if(clients_, [](const auto& c) { return c.expired(); });
-    clients_.push_back(std::move(client));
-  }
-
- private:
-  void shutdown() override;
-
-  std::mutex mutex_;
-  std::vector<std::weak_ptr<Closable>> clients_;
-};
-
-asio::execution_context::id Clients::id;
-
 }  // namespace
 
-class HttpClient::Impl final : public Closable, public std::enable_shared_from_this<HttpClient::Impl> {
+class HttpClient::Impl final : public DroppableTransfers, public std::enable_shared_from_this<HttpClient::Impl> {
  public:
   Impl(asio::any_io_executor ex, HttpClientOptions options)
       : strand_(asio::make_strand(ex)), options_(options), timer_(strand_) {
@@ -561,22 +527,9 @@ class HttpClient::Impl final : public Closable, public std::enable_shared_from_t
   std::vector<CURL*> idle_easy_;  // reset easy handles, ready for the next transfer
 };
 
-void Clients::shutdown() {
-  std::vector<std::weak_ptr<Closable>> clients;
-  {
-    std::lock_guard lock(mutex_);
-    clients.swap(clients_);
-  }
-  for (auto& weak : clients) {
-    // Dropping a transfer's handler may free the client's last owner; `client` holds it
-    // until close_all() is done.
-    if (auto client = weak.lock()) client->drop_transfers();
-  }
-}
-
 HttpClient::HttpClient(asio::any_io_executor ex, HttpClientOptions options)
     : impl_(std::make_shared<Impl>(ex, options)) {
-  asio::use_service<Clients>(asio::query(ex, asio::execution::context)).add(impl_);
+  asio::use_service<ClientRegistry>(asio::query(ex, asio::execution::context)).add(impl_);
 }
 
 HttpClient::~HttpClient() {
