@@ -1,5 +1,6 @@
 #include "ragd/http/api.hpp"
 
+#include "ragd/core/ascii.hpp"
 #include "ragd/core/ids.hpp"
 #include "ragd/core/json_reader.hpp"
 #include "ragd/core/json_writer.hpp"
@@ -69,17 +70,12 @@ std::string encode_cursor(std::string_view last_id) {
 }
 
 std::optional<std::string> decode_cursor(std::string_view cursor) {
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
   if (cursor.empty() || cursor.size() % 2 != 0) return std::nullopt;
   std::string out;
   out.reserve(cursor.size() / 2);
   for (std::size_t i = 0; i < cursor.size(); i += 2) {
-    const int hi = nibble(cursor[i]);
-    const int lo = nibble(cursor[i + 1]);
+    const int hi = ascii_hex_value(cursor[i]);
+    const int lo = ascii_hex_value(cursor[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out += static_cast<char>(hi * 16 + lo);
   }
