@@ -110,7 +110,7 @@ asio::awaitable<Result<CreatedKey>> KeyStore::create(ApiKey spec) {
       k.rate_burst);
   auto r = co_await redis_.command(std::move(cmd));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return make_error(Errc::upstream_error, "key store: " + r->str);
+  if (r->is_error()) co_return make_error(Errc::upstream_error, "key store: Redis answered an error", r->str);
   // 128 random bits collided with an existing key or id: astronomically unlikely; refuse.
   if (r->as_integer().value_or(0) != 1) co_return make_error(Errc::internal, "key id or digest already in use");
   co_return out;
@@ -120,7 +120,7 @@ asio::awaitable<Result<std::vector<ApiKey>>> KeyStore::list(std::string tenant) 
   redis::Command all{"HGETALL", index_key()};
   auto index = co_await redis_.command(std::move(all));
   if (!index) co_return index.error();
-  if (index->is_error()) co_return make_error(Errc::upstream_error, "key store: " + index->str);
+  if (index->is_error()) co_return make_error(Errc::upstream_error, "key store: Redis answered an error", index->str);
   std::vector<std::string> digests;
   std::vector<redis::Command> reads;
   for (std::size_t i = 0; i + 1 < index->elements.size(); i += 2) {
@@ -150,7 +150,7 @@ asio::awaitable<Result<std::optional<ApiKey>>> KeyStore::revoke(std::string id) 
   redis::Command cmd = redis::make_command("EVAL", kRevokeScript, 1, record_key(*sha), unix_ms());
   auto r = co_await redis_.command(std::move(cmd));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return make_error(Errc::upstream_error, "key store: " + r->str);
+  if (r->is_error()) co_return make_error(Errc::upstream_error, "key store: Redis answered an error", r->str);
   co_return decode(*r, *sha);
 }
 
@@ -158,7 +158,7 @@ asio::awaitable<Result<std::optional<ApiKey>>> KeyStore::find(std::string sha256
   redis::Command cmd = redis::make_command("EVAL", kFindScript, 1, record_key(sha256), unix_ms());
   auto r = co_await redis_.command(std::move(cmd));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return make_error(Errc::upstream_error, "key store: " + r->str);
+  if (r->is_error()) co_return make_error(Errc::upstream_error, "key store: Redis answered an error", r->str);
   co_return decode(*r, std::move(sha256));
 }
 

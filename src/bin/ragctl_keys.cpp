@@ -54,7 +54,7 @@ int cmd_keys(const ragd::ParsedFlags& flags) {
       return usage_error("keys create needs --tenant, --scopes and --name");
     }
     auto parsed = ragd::auth::parse_key_request(request, ragd::unix_ms());
-    if (!parsed) return usage_error(parsed.error().message);
+    if (!parsed) return usage_error(ragd::log_text(parsed.error()));
     spec = std::move(*parsed);
   } else if (sub == "revoke") {
     if (args.size() != 3) return usage_error("keys revoke needs one key id");
@@ -67,7 +67,7 @@ int cmd_keys(const ragd::ParsedFlags& flags) {
     if (sub == "create") {
       auto created = co_await store.create(*spec);
       if (!created) {
-        std::cerr << "ragctl: " << created.error().message << "\n";
+        std::cerr << "ragctl: " << ragd::log_text(created.error()) << "\n";
         co_return 1;
       }
       if (as_json) {
@@ -84,7 +84,7 @@ int cmd_keys(const ragd::ParsedFlags& flags) {
     if (sub == "list") {
       auto keys = co_await store.list(flags.get("tenant").value_or(""));
       if (!keys) {
-        std::cerr << "ragctl: " << keys.error().message << "\n";
+        std::cerr << "ragctl: " << ragd::log_text(keys.error()) << "\n";
         co_return 1;
       }
       if (as_json) {
@@ -98,7 +98,7 @@ int cmd_keys(const ragd::ParsedFlags& flags) {
     }
     auto revoked = co_await store.revoke(args[2]);
     if (!revoked) {
-      std::cerr << "ragctl: " << revoked.error().message << "\n";
+      std::cerr << "ragctl: " << ragd::log_text(revoked.error()) << "\n";
       co_return 1;
     }
     if (!*revoked) {

@@ -139,7 +139,7 @@ ragd::Result<HttpReply> call(const Target& t, const std::string& method, const s
   req.headers = {{"User-Agent", "ragctl/" RAGD_VERSION}};
   if (!api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + api_key);
   auto r = ragd::net::blocking_request(req);
-  if (!r) return ragd::make_error(ragd::Errc::unavailable, "cannot reach ragd: " + r.error().message);
+  if (!r) return ragd::make_error(ragd::Errc::unavailable, "cannot reach ragd: " + ragd::log_text(r.error()));
   return HttpReply{r->status, std::move(r->body)};
 }
 
@@ -297,7 +297,7 @@ ragd::Result<std::vector<ragd::retrieval::Document>> to_documents(const std::vec
 int cmd_ingest_offline(const ragd::ParsedFlags& flags, const std::vector<json>& collected, std::size_t batch) {
   namespace rr = ragd::retrieval;
   auto tool = tool_retrieval(flags);
-  if (!tool) return fail(tool.error().message);
+  if (!tool) return fail(ragd::log_text(tool.error()));
   tool->config.snapshot_path = *flags.get("snapshot");
   // The snapshot keeps vectors, not the index: ragd builds its own kind of index from them
   // at start, so the exact (flat) kind, the quickest to fill, is all that is needed here.
@@ -305,13 +305,13 @@ int cmd_ingest_offline(const ragd::ParsedFlags& flags, const std::vector<json>& 
   const std::string tenant = flags.get("tenant").value_or(std::string(ragd::redis::kDefaultTenant));
   if (!ragd::redis::valid_tenant(tenant)) return fail("--tenant " + std::string(ragd::redis::kTenantRule));
   auto docs = to_documents(collected);
-  if (!docs) return fail(docs.error().message);
+  if (!docs) return fail(ragd::log_text(docs.error()));
   asio::io_context io;
   auto embedder = tool_embedder(io, *tool);
   rr::Retriever retriever(tool->config, embedder);
   auto loaded = retriever.load_snapshot();
   if (!loaded && loaded.error().code != ragd::Errc::not_found) {
-    return fail("cannot update " + tool->config.snapshot_path + ": " + loaded.error().message, 1);
+    return fail("cannot update " + tool->config.snapshot_path + ": " + ragd::log_text(loaded.error()), 1);
   }
   if (loaded) {
     std::fprintf(stderr, "updating %s: %zu documents%s\n", tool->config.snapshot_path.c_str(), loaded->documents,
@@ -330,7 +330,7 @@ int cmd_ingest_offline(const ragd::ParsedFlags& flags, const std::vector<json>& 
       if (tty) std::fprintf(stderr, "\n");
       const auto kept = retriever.save_snapshot_sync();
       return fail("ingest failed after " + std::to_string(done) + " of " + std::to_string(docs->size()) +
-                      " documents: " + stats.error().message +
+                      " documents: " + ragd::log_text(stats.error()) +
                       (kept && !kept->skipped ? "; the documents before it are saved in " + tool->config.snapshot_path
                                               : ""),
                   1);
@@ -350,7 +350,7 @@ int cmd_ingest_offline(const ragd::ParsedFlags& flags, const std::vector<json>& 
   }
   if (tty) std::fprintf(stderr, "\n");
   auto saved = retriever.save_snapshot_sync();
-  if (!saved) return fail("cannot save " + tool->config.snapshot_path + ": " + saved.error().message, 1);
+  if (!saved) return fail("cannot save " + tool->config.snapshot_path + ": " + ragd::log_text(saved.error()), 1);
   std::cout << "indexed " << done << " documents, " << chunks << " chunks of tenant " << tenant << " into "
             << tool->config.snapshot_path << " (" << saved->documents << " documents, " << saved->chunks
             << " chunks in all; embedder " << retriever.active_embedder().identity() << "; tenant's index version "
@@ -371,7 +371,7 @@ int cmd_ingest(const Target& t, const ragd::ParsedFlags& flags, const std::strin
     return fail("--tenant applies to ingest --snapshot FILE: a server stores documents in the API key's tenant");
   }
   auto docs = collect(paths);
-  if (!docs) return fail(docs.error().message);
+  if (!docs) return fail(ragd::log_text(docs.error()));
   if (docs->empty()) return fail("no .md, .txt or .jsonl documents found");
   if (offline) return cmd_ingest_offline(flags, *docs, batch);
   std::size_t sent = 0, chunks = 0;
@@ -382,7 +382,7 @@ int cmd_ingest(const Target& t, const ragd::ParsedFlags& flags, const std::strin
     json body = {{"documents", json::array()}};
     for (std::size_t j = i; j < std::min(docs->size(), i + batch); ++j) body["documents"].push_back((*docs)[j]);
     auto r = call(t, "POST", "/v1/documents", body.dump(), key);
-    if (!r) return fail(r.error().message, 1);
+    if (!r) return fail(ragd::log_text(r.error()), 1);
     if (r->status != 200) return fail("ingest failed: " + error_message(*r), 1);
     auto j = json::parse(r->body, nullptr, false);
     sent += body["documents"].size();
@@ -415,7 +415,7 @@ int cmd_query(const Target& t, const ragd::ParsedFlags& flags, const std::string
   if (auto s = flags.get("session")) body["session_id"] = *s;
   if (auto k = flags.get("top-k")) body["top_k"] = std::atoi(k->c_str());
   auto r = call(t, "POST", "/query", body.dump(), key);
-  if (!r) return fail(r.error().message, 1);
+  if (!r) return fail(ragd::log_text(r.error()), 1);
   if (r->status != 200) return fail(error_message(*r), 1);
   if (flags.has("json")) {
     std::cout << r->body << "\n";
@@ -437,7 +437,7 @@ int cmd_query(const Target& t, const ragd::ParsedFlags& flags, const std::string
 
 int cmd_health(const Target& t, const std::string& key) {
   auto r = call(t, "GET", "/readyz", "", key);
-  if (!r) return fail(r.error().message, 1);
+  if (!r) return fail(ragd::log_text(r.error()), 1);
   std::cout << r->body << "\n";
   return r->status == 200 ? 0 : 1;
 }
@@ -485,7 +485,7 @@ int cmd_tune(const ragd::ParsedFlags& flags) {
   namespace rr = ragd::retrieval;
   int status = 0;
   auto input = eval_input(flags, "tune", "train", status);
-  if (!input) return fail(input.error().message, status);
+  if (!input) return fail(ragd::log_text(input.error()), status);
   const ToolRetrieval& tool = input->tool;
   const std::string& split = input->split;
   const rr::BeirDataset& data = input->data;
@@ -493,7 +493,7 @@ int cmd_tune(const ragd::ParsedFlags& flags) {
   auto points = rr::tune(tool.config, data, grid, [](const std::string& line) {
     std::fprintf(stderr, "%s\n", line.c_str());
   });
-  if (!points) return fail(points.error().message, 1);
+  if (!points) return fail(ragd::log_text(points.error()), 1);
   std::stable_sort(points->begin(), points->end(), [](const rr::TuningPoint& a, const rr::TuningPoint& b) {
     return a.hybrid.ndcg_at_10 > b.hybrid.ndcg_at_10;
   });
@@ -527,7 +527,7 @@ int cmd_eval(const ragd::ParsedFlags& flags) {
   if (modes.empty()) return fail("--modes is empty");
   int status = 0;
   auto input = eval_input(flags, "eval", "test", status);
-  if (!input) return fail(input.error().message, status);
+  if (!input) return fail(ragd::log_text(input.error()), status);
   const ToolRetrieval& tool = input->tool;
   const ragd::RetrievalConfig& config = tool.config;
   const std::string& split = input->split;
@@ -542,13 +542,13 @@ int cmd_eval(const ragd::ParsedFlags& flags) {
   };
   auto ingested = rr::ingest_corpus(retriever, data, progress);
   if (tty) std::fprintf(stderr, "\n");
-  if (!ingested) return fail(ingested.error().message, 1);
+  if (!ingested) return fail(ragd::log_text(ingested.error()), 1);
   const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "indexed %zu chunks in %.1f s (embedder %s, %s index, chunk target %zu chars)\n",
                ingested->chunks, ingest_s, retriever.active_embedder().identity().c_str(),
                retriever.corpora().index_description().c_str(), config.chunker.target_chars);
   auto results = rr::evaluate(retriever, data, modes);
-  if (!results) return fail(results.error().message, 1);
+  if (!results) return fail(ragd::log_text(results.error()), 1);
   std::printf("split %s; analyzer %s; bm25 k1=%.2f b=%.2f document_weight=%.2f; fusion %s dense_weight=%.2f",
               split.c_str(), rr::TextAnalyzer(config.analyzer).identity().c_str(), config.bm25_k1, config.bm25_b,
               config.bm25_document_weight, config.fusion.c_str(), config.dense_weight);
@@ -567,7 +567,7 @@ int cmd_eval(const ragd::ParsedFlags& flags) {
 
 int main(int argc, char** argv) {
   auto flags = ragd::parse_flags(argc, argv, kFlags, /*allow_positional=*/true);
-  if (!flags) return fail(flags.error().message + " (see --help)");
+  if (!flags) return fail(ragd::log_text(flags.error()) + " (see --help)");
   if (flags->has("help")) {
     std::cout << kUsage << ragd::flags_help(kFlags);
     return 0;
@@ -579,7 +579,7 @@ int main(int argc, char** argv) {
   if (flags->positional.empty()) return fail("missing COMMAND (see --help)");
   const char* env_server = std::getenv("RAGD_SERVER");
   auto server = parse_server(flags->get("server").value_or(env_server ? env_server : "http://127.0.0.1:8080"));
-  if (!server) return fail(server.error().message);
+  if (!server) return fail(ragd::log_text(server.error()));
   const char* env_key = std::getenv("RAGD_API_KEY");
   std::string key = flags->get("api-key").value_or(env_key ? env_key : "");
   const std::string& cmd = flags->positional[0];

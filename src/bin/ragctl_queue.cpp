@@ -50,7 +50,7 @@ asio::awaitable<int> stats(Ctx& c) {
         ragd::redis::make_command("XRANGE", streams[p], "-", "+", "COUNT", "1")};
     auto r = co_await c.redis.pipeline(std::move(cmds));
     if (!r) {
-      std::cerr << "ragctl: " << r.error().message << "\n";
+      std::cerr << "ragctl: " << ragd::log_text(r.error()) << "\n";
       co_return 1;
     }
     const auto& replies = *r;
@@ -186,7 +186,7 @@ asio::awaitable<int> dead_letters(Ctx& c, const std::vector<std::string>& args, 
       const std::string* payload = r.field("job");
       auto job = payload ? ragd::queue::decode_job(*payload) : ragd::Result<ragd::queue::Job>(ragd::make_error(ragd::Errc::bad_request, "no job field"));
       if (!job) {
-        std::cerr << "ragctl: " << r.id << " cannot be replayed: " << job.error().message << "\n";
+        std::cerr << "ragctl: " << r.id << " cannot be replayed: " << ragd::log_text(job.error()) << "\n";
         continue;
       }
       // A fresh deadline and attempt count: the job runs again as if new.

@@ -29,7 +29,7 @@ int run_with_redis(const ragd::RedisConfig& config, const std::string& what,
   auto run = [&]() -> asio::awaitable<int> {
     auto ping = co_await redis.command(ragd::redis::make_command("PING"));
     if (!ping) {
-      std::cerr << "ragctl: cannot reach redis at " << config.url << ": " << ping.error().message << "\n";
+      std::cerr << "ragctl: cannot reach redis at " << config.url << ": " << ragd::log_text(ping.error()) << "\n";
       co_return 1;
     }
     co_return co_await body(redis);

@@ -31,7 +31,7 @@ int fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   auto flags = ragd::parse_flags(argc, argv, kFlags);
-  if (!flags) return fail(flags.error().message + " (see --help)");
+  if (!flags) return fail(ragd::log_text(flags.error()) + " (see --help)");
   if (flags->has("help")) {
     std::cout << "Usage: ragd [flags]\n\nThe ragd gateway: HTTP API, retrieval and query orchestration.\n"
                  "Flags win over environment variables, which win over the config file.\n\n"
@@ -48,10 +48,10 @@ int main(int argc, char** argv) {
   std::string config_path = flags->get("config").value_or(std::getenv("RAGD_CONFIG") ? std::getenv("RAGD_CONFIG") : "");
   if (!config_path.empty()) {
     auto loaded = ragd::load_gateway_config(config_path);
-    if (!loaded) return fail("bad config: " + loaded.error().message);
+    if (!loaded) return fail("bad config: " + ragd::log_text(loaded.error()));
     config = std::move(*loaded);
   }
-  if (auto r = ragd::apply_gateway_env(config); !r) return fail(r.error().message);
+  if (auto r = ragd::apply_gateway_env(config); !r) return fail(ragd::log_text(r.error()));
   if (auto v = flags->get("listen")) config.server.listen = *v;
   if (auto v = flags->get("redis")) config.redis.url = *v;
   if (auto v = flags->get("rules")) config.rules.file = *v;
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
       return fail("--threads must be an integer, got '" + *v + "'");
     }
   }
-  if (auto r = ragd::validate(config); !r) return fail("bad config: " + r.error().message);
+  if (auto r = ragd::validate(config); !r) return fail("bad config: " + ragd::log_text(r.error()));
   if (flags->has("check-config")) {
     std::cout << "ragd: configuration is valid\n";
     return 0;
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   ragd::http::Gateway gateway(std::move(config));
   if (auto r = gateway.start(); !r) {
     ragd::log::flush_logging();
-    std::cerr << "ragd: cannot start: " << r.error().message << "\n";
+    std::cerr << "ragd: cannot start: " << ragd::log_text(r.error()) << "\n";
     return 1;
   }
   int code = gateway.run();

@@ -1,6 +1,7 @@
 // ragd-worker: reads LLM jobs from the Redis queue, answers them with the configured
 // generator (an OpenAI-compatible API, or the built-in offline generator), writes each
 // reply back to the gateway that asked, then acknowledges the job.
+#include "ragd/core/io_context.hpp"
 #include "ragd/core/cli.hpp"
 #include "ragd/llm/worker_config.hpp"
 #include "ragd/core/ids.hpp"
@@ -79,7 +80,7 @@ ragd::queue::JobHandler with_crash_failpoint(ragd::queue::JobHandler handler) {
 
 int main(int argc, char** argv) {
   auto flags = ragd::parse_flags(argc, argv, kFlags);
-  if (!flags) return fail(flags.error().message + " (see --help)");
+  if (!flags) return fail(ragd::log_text(flags.error()) + " (see --help)");
   if (flags->has("help")) {
     std::cout << "Usage: ragd-worker [flags]\n\nAnswers LLM jobs from the ragd queue.\n"
                  "Flags win over environment variables, which win over the config file.\n\n"
@@ -97,10 +98,10 @@ int main(int argc, char** argv) {
   std::string config_path = flags->get("config").value_or(env_config ? env_config : "");
   if (!config_path.empty()) {
     auto loaded = ragd::load_worker_config(config_path);
-    if (!loaded) return fail("bad config: " + loaded.error().message);
+    if (!loaded) return fail("bad config: " + ragd::log_text(loaded.error()));
     config = std::move(*loaded);
   }
-  if (auto r = ragd::apply_worker_env(config); !r) return fail(r.error().message);
+  if (auto r = ragd::apply_worker_env(config); !r) return fail(ragd::log_text(r.error()));
   if (auto v = flags->get("redis")) config.redis.url = *v;
   if (auto v = flags->get("llm-base-url")) config.llm.base_url = *v;
   if (auto v = flags->get("llm-model")) config.llm.model = *v;
@@ -114,12 +115,12 @@ int main(int argc, char** argv) {
       return fail("--concurrency must be an integer, got '" + *v + "'");
     }
   }
-  if (auto r = ragd::validate(config); !r) return fail("bad config: " + r.error().message);
+  if (auto r = ragd::validate(config); !r) return fail("bad config: " + ragd::log_text(r.error()));
   if (config.consumer_name.empty()) config.consumer_name = default_consumer_name();
   if (config.llm.max_idle_connections == 0) config.llm.max_idle_connections = std::max(config.concurrency, 4);
 
   ragd::log::setup_logging(config.log, "ragd-worker");
-  asio::io_context io(1);
+  ragd::IoContext io(1);
   auto generator = ragd::llm::make_generator(io.get_executor(), config.llm);
   const std::string consumer = config.consumer_name;
   // One job through the generator; `publish` set for a streamed job.
@@ -147,7 +148,10 @@ int main(int argc, char** argv) {
       reply.completion_tokens = result->completion_tokens;
     } else {
       reply.error_code = std::string(ragd::to_string(result.error().code));
-      reply.error_message = result.error().message;
+      reply.error_message = result.error().message;  // what the asker's client is told
+      if (!result.error().detail.empty()) {
+        spdlog::warn("worker {} job={} model call failed: {}", consumer, reply.job_id, ragd::log_text(result.error()));
+      }
     }
     co_return reply;
   };
@@ -180,7 +184,7 @@ int main(int argc, char** argv) {
         if (draining) reasons.emplace_back("shutting down");
         auto pong = co_await probe_redis.command(ragd::redis::make_command("PING"), std::chrono::seconds(1));
         if (!pong || pong->is_error()) {
-          reasons.push_back("redis: " + (pong ? pong->str : pong.error().message));
+          reasons.push_back("redis: " + (pong ? pong->str : ragd::log_text(pong.error())));
         }
         if (!config.llm.base_url.empty()) {
           ragd::net::HttpRequest req;
@@ -188,12 +192,12 @@ int main(int argc, char** argv) {
           req.url = config.llm.base_url;
           req.timeout = std::chrono::seconds(2);
           auto r = co_await probe_http.request(std::move(req));
-          if (!r) reasons.push_back("model server " + config.llm.base_url + ": " + r.error().message);
+          if (!r) reasons.push_back("model server " + config.llm.base_url + ": " + ragd::log_text(r.error()));
         }
         co_return reasons;
       });
   if (!config.metrics_listen.empty()) {
-    if (auto r = probes.start(); !r) return fail("--metrics-listen: " + r.error().message);
+    if (auto r = probes.start(); !r) return fail("--metrics-listen: " + ragd::log_text(r.error()));
     spdlog::info("serving /metrics, /healthz and /readyz on {} metrics_port={}", config.metrics_listen, probes.port());
   }
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -222,6 +226,9 @@ int main(int argc, char** argv) {
     io.stop();
   }, asio::detached);
   io.run();
+  // What is still pending (jobs cut at the grace) goes while the runner and the generator
+  // it refers to are alive.
+  io.destroy_handlers();
   ragd::log::flush_logging();
   return 0;
 }

@@ -11,7 +11,7 @@ namespace {
 class ErrorException : public std::runtime_error {
  public:
   explicit ErrorException(const Error& e)
-      : std::runtime_error(std::string(to_string(e.code)) + ": " + e.message) {}
+      : std::runtime_error(std::string(to_string(e.code)) + ": " + log_text(e)) {}
 };
 
 }  // namespace
@@ -46,6 +46,16 @@ HttpErrorInfo http_error_info(Errc code) noexcept {
 }
 
 std::string_view to_string(Errc code) noexcept { return http_error_info(code).code; }
+
+Error prefixed(std::string_view before, Error e) {
+  e.message.insert(0, before);
+  return e;
+}
+
+std::string log_text(const Error& e) {
+  if (e.detail.empty()) return e.message;
+  return e.message + " [" + e.detail + "]";
+}
 
 std::string error_body(const Error& e) {
   const auto info = http_error_info(e.code);

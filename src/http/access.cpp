@@ -12,7 +12,7 @@ namespace asio = boost::asio;
 namespace {
 
 // Who asked, for the request's log line (Dispatcher::record). Formatted only when that line
-// will be written: a line with an internal error's cause always, any other at info level.
+// will be written: a line with a cause always, any other at info level.
 void name_caller(Response& r, std::string_view tenant, std::string_view key_id) {
   if (r.cause.empty() && !spdlog::should_log(spdlog::level::info)) return;
   r.log_fields = "tenant=" + std::string(tenant) + " key_id=" + log::field(key_id);

@@ -78,10 +78,10 @@ void StreamedAnswer::finish(const Result<orchestrator::QueryResult>& result) {
       out_->respond(format_->error_response(e));
       return;
     }
-    if (e.code == Errc::internal) {
-      spdlog::error("req_id={} streamed answer failed: {}", request_id_, e.message);
-      e.message = "internal error; see the server log for request " + request_id_;
+    if (e.code == Errc::internal || !e.detail.empty()) {
+      spdlog::error("req_id={} streamed answer failed: {}", request_id_, log_text(e));
     }
+    if (e.code == Errc::internal) e.message = "internal error; see the server log for request " + request_id_;
     out_->write(format_->error(e));
     out_->end();
     return;

@@ -99,7 +99,9 @@ void Dispatcher::record(const std::string& route, Response& res, double ms, cons
   if (!res.cause.empty()) {
     spdlog::error("req_id={} method={} route={} status={} ms={:.2f} remote={}{}{} cause={}", request_id, method,
                   log::field(route), status_text, ms, remote, sep, who, log::field(res.cause));
-    res.body = error_body(make_error(Errc::internal, "internal error; see the server log for request " + request_id));
+    if (res.status == 500) {
+      res.body = error_body(make_error(Errc::internal, "internal error; see the server log for request " + request_id));
+    }
     return;
   }
   const bool probe = route == "/healthz" || route == "/readyz" || route == "/metrics";

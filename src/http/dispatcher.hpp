@@ -37,8 +37,9 @@ class Dispatcher {
 
   // A request refused before it had a route (a limit, a malformed request, a timeout).
   void count_refused(int status);
-  // One answered request: its count by route and status, its latency, its log line. An
-  // internal error's cause goes to the log line, and the client is told the request id.
+  // One answered request: its count by route and status, its latency, its log line. A
+  // cause goes to the log line at error level; for an internal error (500) the client is
+  // told the request id in place of the cause.
   // The log line carries the request's trace id.
   void record(const std::string& route, Response& res, double ms, const std::string& method,
               const std::string& request_id, const std::string& remote, const std::string& trace_id);

@@ -3,6 +3,8 @@
 // a route does lives in its handler (query_handler, chat_handler, documents_handler,
 // health_handler, metrics_handler, keys_handler; access for keys, scopes and rate limits).
 #include "ragd/http/gateway.hpp"
+
+#include "ragd/core/io_context.hpp"
 #include "ragd/core/completion_token.hpp"
 
 #include "access.hpp"
@@ -72,7 +74,7 @@ int io_threads(const GatewayConfig& config, unsigned hardware_threads) {
 
 struct Gateway::Impl {
   GatewayConfig config;
-  asio::io_context io;
+  IoContext io;  // first, and its handlers destroyed first (~Impl): they refer to the rest
   metrics::Registry registry;
   std::atomic<bool> stopped{false};
   // Components, bottom up.
@@ -103,6 +105,13 @@ struct Gateway::Impl {
     if (config.server.gateway_id.empty()) config.server.gateway_id = random_id().substr(0, 12);
   }
 
+  // The handlers still pending after the last run() (a connection's session cut at
+  // shutdown, a query waiting on the queue) go while the components they refer to are alive.
+  ~Impl() { io.destroy_handlers(); }
+
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
   static int resolve_threads(const GatewayConfig& c) { return io_threads(c, std::thread::hardware_concurrency()); }
 
   // SIGHUP reloads the rules file; a file that does not load keeps the rules in force.
@@ -117,7 +126,7 @@ struct Gateway::Impl {
           if (n) {
             spdlog::info("rules reloaded from {}: {} rules", r->path(), *n);
           } else {
-            spdlog::error("rules not reloaded, the previous rules stay in force: {}", n.error().message);
+            spdlog::error("rules not reloaded, the previous rules stay in force: {}", log_text(n.error()));
           }
         });
       }
@@ -263,7 +272,7 @@ struct Gateway::Impl {
     if (replicator) replicator->stop();  // nothing is applied after the last snapshot
     if (retriever) {
       auto saved = co_await retriever->save_snapshot();
-      if (!saved) spdlog::error("index snapshot not saved at shutdown: {}", saved.error().message);
+      if (!saved) spdlog::error("index snapshot not saved at shutdown: {}", log_text(saved.error()));
     }
     if (jobs) jobs->stop();
     if (redis) redis->close();

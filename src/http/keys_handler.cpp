@@ -19,7 +19,7 @@ Error bad(std::string message) { return make_error(Errc::bad_request, std::move(
 
 Response key_store_error(const Error& e) {
   Response r = Response::error(make_error(Errc::unavailable, "the key store (Redis) cannot be reached; retry later"));
-  r.cause = e.message;
+  r.cause = log_text(e);
   return r;
 }
 

@@ -22,9 +22,10 @@ Response Response::error(const Error& e, std::int64_t retry_after_s) {
   Response r;
   r.status = http_error_info(e.code).status;
   if (e.code == Errc::internal) {
-    r.cause = e.message;
+    r.cause = log_text(e);
     r.body = error_body(make_error(Errc::internal, "internal error"));
   } else {
+    r.cause = e.detail;
     r.body = error_body(e);
   }
   if (e.code == Errc::overloaded || e.code == Errc::unavailable || e.code == Errc::rate_limited) {

@@ -58,7 +58,7 @@ asio::awaitable<RateDecision> RateLimiter::acquire(std::string tenant, std::stri
                                            std::to_string(limit.requests_per_second), burst_of(limit));
   auto r = co_await redis_.command(std::move(cmd));
   if (!r || r->is_error() || !r->is_array() || r->elements.size() != 2) {
-    spdlog::debug("rate limit check skipped: {}", r ? r->str : r.error().message);
+    spdlog::debug("rate limit check skipped: {}", r ? r->str : log_text(r.error()));
     co_return RateDecision{};
   }
   RateDecision d;

@@ -76,11 +76,11 @@ void ChatStreamReader::event(const DeltaSink& on_delta) {
   }
   const JsonValue& chunk = *parsed;
   if (const JsonValue* err = chunk.find("error"); err != nullptr && !err->is_null()) {
-    std::string message = "LLM reported an error mid-stream";
+    std::string said;  // the model server's own words: for the log only
     if (const JsonValue* m = err->is_object() ? err->find("message") : err; m != nullptr && m->is_string()) {
-      message += ": " + m->as_string().substr(0, 300);
+      said = m->as_string().substr(0, 300);
     }
-    error_ = make_error(Errc::upstream_error, std::move(message));
+    error_ = make_error(Errc::upstream_error, "LLM reported an error mid-stream", std::move(said));
     return;
   }
   if (const JsonValue* m = chunk.find("model"); m != nullptr && m->is_string() && result_.model.empty()) {

@@ -68,8 +68,7 @@ Result<GenerateResult> parse_chat_response(int status, std::string_view body) {
   // here, and the reader copies plain runs of it sixteen bytes at a time.
   auto parsed = parse_json(body);
   if (!parsed || !parsed->is_object()) {
-    return make_error(Errc::upstream_error,
-                      "LLM returned a body that is not JSON: " + net::upstream_message(body, 120));
+    return make_error(Errc::upstream_error, "LLM returned a body that is not JSON", net::upstream_message(body, 120));
   }
   JsonValue& j = *parsed;
   JsonValue* choices = j.find("choices");

@@ -14,7 +14,7 @@
 // ever touched by one thread at a time. Connections live in the multi handle's cache and
 // are reused across requests (keep-alive).
 //
-// Every client registers with its execution context's ClientRegistry (client_registry.hpp),
+// Every client registers with its execution context's HandlerOwners (core/io_context.hpp),
 // which drops the transfers still in flight when the context is destroyed.
 //
 // The file is one class (HttpClient::Impl, about 460 of its 570 lines) and stays whole: the
@@ -23,7 +23,7 @@
 #include "ragd/net/http_client.hpp"
 
 #include "ragd/core/ascii.hpp"
-#include "client_registry.hpp"
+#include "ragd/core/io_context.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -80,7 +80,7 @@ std::string trim(std::string_view s) {
 
 }  // namespace
 
-class HttpClient::Impl final : public DroppableTransfers, public std::enable_shared_from_this<HttpClient::Impl> {
+class HttpClient::Impl final : public HandlerKeeper, public std::enable_shared_from_this<HttpClient::Impl> {
  public:
   Impl(asio::any_io_executor ex, HttpClientOptions options)
       : strand_(asio::make_strand(ex)), options_(options), timer_(strand_) {
@@ -95,7 +95,7 @@ class HttpClient::Impl final : public DroppableTransfers, public std::enable_sha
 
   ~Impl() override { close_all(/*complete_handlers=*/false); }
 
-  void drop_transfers() override { close_all(/*complete_handlers=*/false); }
+  void drop_handlers() override { close_all(/*complete_handlers=*/false); }
 
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
@@ -294,17 +294,21 @@ class HttpClient::Impl final : public DroppableTransfers, public std::enable_sha
       t.resp.status = static_cast<int>(status);
       return std::move(t.resp);
     }
-    std::string what = t.req->method + " " + t.req->url + ": " + curl_easy_strerror(rc);
-    if (t.error[0] != '\0') what += std::string(" (") + t.error + ")";
+    // A client may see the message (curl's words for the failure, no address); where it
+    // failed, and curl's own account naming hosts and ports, go to the detail.
+    std::string where = t.req->method + " " + t.req->url;
+    if (t.error[0] != '\0') where += std::string(": ") + t.error;
+    auto failed = [&](Errc code, std::string what) { return make_error(code, std::move(what), std::move(where)); };
+    const std::string what = curl_easy_strerror(rc);
     switch (rc) {
       case CURLE_OPERATION_TIMEDOUT: {
         // curl reports the connect timeout with the same code; only the request's own
         // timeout is a deadline, a slow connect is an unreachable service.
         auto elapsed = std::chrono::steady_clock::now() - t.started;
         if (t.timeout.count() > 0 && elapsed + std::chrono::milliseconds(5) >= t.timeout) {
-          return make_error(Errc::deadline_exceeded, what);
+          return failed(Errc::deadline_exceeded, what);
         }
-        return make_error(Errc::unavailable, what);
+        return failed(Errc::unavailable, what);
       }
       case CURLE_COULDNT_RESOLVE_HOST:
       case CURLE_COULDNT_RESOLVE_PROXY:
@@ -314,19 +318,18 @@ class HttpClient::Impl final : public DroppableTransfers, public std::enable_sha
       case CURLE_GOT_NOTHING:
       case CURLE_PARTIAL_FILE:
       case CURLE_SSL_CONNECT_ERROR:
-        return make_error(Errc::unavailable, what);
+        return failed(Errc::unavailable, what);
       case CURLE_URL_MALFORMAT:
       case CURLE_UNSUPPORTED_PROTOCOL:
-        return make_error(Errc::bad_request, what);
+        return failed(Errc::bad_request, what);
       case CURLE_WRITE_ERROR:
-        if (t.refused) return make_error(Errc::upstream_error, t.req->method + " " + t.req->url + ": the response stream was refused by its reader");
+        if (t.refused) return failed(Errc::upstream_error, "the response stream was refused by its reader");
         if (t.too_large) {
-          return make_error(Errc::upstream_error,
-                            "response larger than " + std::to_string(t.max_bytes) + " bytes");
+          return failed(Errc::upstream_error, "response larger than " + std::to_string(t.max_bytes) + " bytes");
         }
-        return make_error(Errc::upstream_error, what);
+        return failed(Errc::upstream_error, what);
       default:
-        return make_error(Errc::upstream_error, what);
+        return failed(Errc::upstream_error, what);
     }
   }
 
@@ -529,7 +532,7 @@ class HttpClient::Impl final : public DroppableTransfers, public std::enable_sha
 
 HttpClient::HttpClient(asio::any_io_executor ex, HttpClientOptions options)
     : impl_(std::make_shared<Impl>(ex, options)) {
-  asio::use_service<ClientRegistry>(asio::query(ex, asio::execution::context)).add(impl_);
+  keep_handlers_of(ex, impl_);
 }
 
 HttpClient::~HttpClient() {

@@ -70,8 +70,8 @@ std::string upstream_message(std::string_view body, std::size_t max_chars) {
 }
 
 Error http_status_error(std::string_view service, int status, std::string_view body) {
-  return make_error(Errc::upstream_error, std::string(service) + " returned HTTP " + std::to_string(status) +
-                                              ": " + upstream_message(body));
+  return make_error(Errc::upstream_error, std::string(service) + " returned HTTP " + std::to_string(status),
+                    upstream_message(body));
 }
 
 asio::awaitable<Result<HttpResponse>> send_with_retries(HttpClient& http, HttpRequest req, RetryPolicy policy,
@@ -81,8 +81,7 @@ asio::awaitable<Result<HttpResponse>> send_with_retries(HttpClient& http, HttpRe
     return deadline ? std::chrono::duration_cast<milliseconds>(*deadline - clock::now()) : milliseconds::max();
   };
   auto deadline_error = [&policy](const std::string& detail) {
-    return make_error(Errc::deadline_exceeded, policy.service + " did not answer before the deadline" +
-                                                   (detail.empty() ? "" : " (" + detail + ")"));
+    return make_error(Errc::deadline_exceeded, policy.service + " did not answer before the deadline", detail);
   };
 
   const int attempts = std::max(1, policy.max_attempts);
@@ -92,7 +91,7 @@ asio::awaitable<Result<HttpResponse>> send_with_retries(HttpClient& http, HttpRe
   std::optional<HttpResponse> last_response;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     const milliseconds left = remaining();
-    if (left <= milliseconds(0)) co_return deadline_error(last_error ? last_error->message : "");
+    if (left <= milliseconds(0)) co_return deadline_error(last_error ? log_text(*last_error) : "");
     const milliseconds timeout =
         policy.attempt_timeout.count() > 0 ? std::min(policy.attempt_timeout, left) : left;
 
@@ -100,8 +99,8 @@ asio::awaitable<Result<HttpResponse>> send_with_retries(HttpClient& http, HttpRe
     auto res = co_await http.request(shared, timeout);
     if (!res) {
       const Error& e = res.error();
-      if (e.code == Errc::cancelled || e.code == Errc::bad_request) co_return e;
-      if (e.code == Errc::deadline_exceeded && remaining() <= milliseconds(0)) co_return deadline_error("");
+      if (e.code == Errc::cancelled || e.code == Errc::bad_request) co_return prefixed(policy.service + ": ", e);
+      if (e.code == Errc::deadline_exceeded && remaining() <= milliseconds(0)) co_return deadline_error(log_text(e));
       last_error = e;  // a per-attempt timeout or a connection failure: worth another try
       last_response.reset();
     } else {
@@ -123,8 +122,8 @@ asio::awaitable<Result<HttpResponse>> send_with_retries(HttpClient& http, HttpRe
     if (ec) co_return make_error(Errc::cancelled, policy.service + " call cancelled");
   }
   if (last_response) co_return std::move(*last_response);
-  if (last_error->code == Errc::deadline_exceeded) co_return deadline_error(last_error->message);
-  co_return *last_error;
+  if (last_error->code == Errc::deadline_exceeded) co_return deadline_error(log_text(*last_error));
+  co_return prefixed(policy.service + ": ", std::move(*last_error));
 }
 
 }  // namespace ragd::net

@@ -219,7 +219,7 @@ asio::awaitable<void> AnswerCache::run_refresh(std::string key, Computation c) {
   } else {
     // The stale entry keeps serving until its hard expiry (stale-if-error); the lock is
     // kept until it expires, so replicas do not hammer a failing model.
-    spdlog::warn("refresh of a stale answer failed: {}", r.error().message);
+    spdlog::warn("refresh of a stale answer failed: {}", log_text(r.error()));
   }
 }
 

@@ -91,7 +91,7 @@ struct Pipeline::Impl {
                                    time_left(deadline, config.context_timeout_ms), "profile lookup");
     if (!r) {
       degraded.with({"profile"}).inc();
-      spdlog::debug("profile leg degraded: {}", r.error().message);
+      spdlog::debug("profile leg degraded: {}", log_text(r.error()));
       co_return ProfileLeg{nullptr, mono_ms() - t0};
     }
     co_return ProfileLeg{std::move(*r), mono_ms() - t0};

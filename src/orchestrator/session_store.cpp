@@ -106,7 +106,7 @@ asio::awaitable<void> SessionStore::append(std::string tenant, std::string sessi
                                            keep, config_.ttl_ms);
   auto r = co_await redis_.command(std::move(cmd));
   if (!r || r->is_error()) {
-    spdlog::warn("session history not saved: {}", r ? r->str : r.error().message);
+    spdlog::warn("session history not saved: {}", r ? r->str : log_text(r.error()));
     mirror_.erase(list_key);
     co_return;
   }

@@ -16,7 +16,9 @@ boost::asio::awaitable<Result<Profile>> ProfileStore::get(std::string tenant, st
   for (const auto& f : config_.prompt_fields) cmd.push_back(f);
   auto reply = co_await redis_.command(std::move(cmd), std::chrono::milliseconds(config_.timeout_ms));
   if (!reply) co_return reply.error();
-  if (reply->is_error()) co_return make_error(Errc::upstream_error, "profile lookup: " + reply->str);
+  if (reply->is_error()) {
+    co_return make_error(Errc::upstream_error, "profile lookup: Redis answered an error", reply->str);
+  }
   const auto& values = reply->elements;
   for (std::size_t i = 0; i < values.size() && i < config_.prompt_fields.size(); ++i) {
     if (auto v = values[i].as_string(); v && !v->empty()) out[config_.prompt_fields[i]] = *v;

@@ -48,7 +48,7 @@ asio::awaitable<void> DeltaWriter::flush_loop(std::shared_ptr<DeltaWriter> self)
     if (d.seq == 1) cmds.push_back(redis::make_command("PEXPIRE", self->stream_, self->ttl_ms_));
     auto r = co_await self->redis_.pipeline(std::move(cmds));
     // A lost delta costs the asker only earliness: the reply carries the whole answer.
-    if (!r) spdlog::debug("job={} delta not written: {}", self->job_id_, r.error().message);
+    if (!r) spdlog::debug("job={} delta not written: {}", self->job_id_, log_text(r.error()));
     ++self->entries_;
     if (self->closing_) continue;
     // Pieces arriving during the pause join the next entry.

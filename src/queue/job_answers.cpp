@@ -51,7 +51,7 @@ asio::awaitable<std::optional<std::vector<redis::Reply>>> until_answered(redis::
   for (;;) {
     auto r = co_await redis.pipeline(commands);
     if (r) co_return std::move(*r);
-    spdlog::warn("{}: {}", what, r.error().message);
+    spdlog::warn("{}: {}", what, log_text(r.error()));
     if (Clock::now() + pause >= until) co_return std::nullopt;
     co_await sleep_for(pause);
     pause = std::min<std::chrono::milliseconds>(pause * 2, kMaxPause);

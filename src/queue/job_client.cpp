@@ -164,7 +164,7 @@ struct JobClient::Impl {
         entry_id = r->as_string().value_or("");
       } else if (!r) {
         // The cause (a Redis error, which may name hosts) is for the log, not for clients.
-        spdlog::warn("job queue XADD failed: {}", r.error().message);
+        spdlog::warn("job queue XADD failed: {}", log_text(r.error()));
         failed = make_error(Errc::unavailable, "the job queue is unavailable; retry later");
       } else {
         spdlog::error("job queue XADD failed: {}", r->str);
@@ -223,7 +223,7 @@ struct JobClient::Impl {
   static asio::awaitable<void> clean_up(std::shared_ptr<Impl> self, std::vector<redis::Command> cleanup) {
     if (self->stopped_) co_return;
     auto c = co_await self->redis_.pipeline(std::move(cleanup));
-    if (!c) spdlog::debug("reply stream cleanup failed: {}", c.error().message);
+    if (!c) spdlog::debug("reply stream cleanup failed: {}", log_text(c.error()));
   }
 
   static asio::awaitable<void> notify_cancel(std::shared_ptr<Impl> self, std::string id) {
@@ -244,7 +244,7 @@ struct JobClient::Impl {
     if (!payload) return;
     auto reply = decode_reply(*payload);
     if (!reply) {
-      spdlog::warn("dropping malformed job reply id={}: {}", e.id, reply.error().message);
+      spdlog::warn("dropping malformed job reply id={}: {}", e.id, log_text(reply.error()));
       return;
     }
     // A reply of another run than the pieces handed on: their worker died mid-answer.

@@ -100,7 +100,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
             redis::make_command("XGROUP", "CREATE", stream, config_.group, "0", "MKSTREAM"));
         if (r && (!r->is_error() || r->str.starts_with("BUSYGROUP"))) continue;
         spdlog::warn("cannot create consumer group {} on {}: {}", config_.group, stream,
-                     r ? r->str : r.error().message);
+                     r ? r->str : log_text(r.error()));
         all = false;
         break;
       }
@@ -132,7 +132,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     }
     auto r = co_await self->redis_.command(
         redis::make_command("ZREM", workers_key(self->config_), self->consumer_));
-    if (!r) spdlog::warn("worker {} could not deregister: {}", self->consumer_, r.error().message);
+    if (!r) spdlog::warn("worker {} could not deregister: {}", self->consumer_, log_text(r.error()));
     self->read_conn_->close();
     self->redis_.close();
     spdlog::info("worker {} stopped processed={}", self->consumer_, self->processed_.load());
@@ -222,7 +222,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
   // False for a transport error or an error reply; NOGROUP re-creates the groups.
   asio::awaitable<bool> read_ok(const Result<redis::Reply>& r) {
     if (!r) {
-      if (!stopping_) spdlog::warn("worker {} cannot read jobs: {}", consumer_, r.error().message);
+      if (!stopping_) spdlog::warn("worker {} cannot read jobs: {}", consumer_, log_text(r.error()));
       co_return false;
     }
     if (r->is_error()) {
@@ -321,7 +321,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
         if (r && !r->is_error()) claimed = detail::parse_take_over(std::move(*r));
         if (!claimed) {
           spdlog::warn("worker {} cannot take over jobs on {}: {}", consumer_, stream,
-                       !r ? r.error().message : r->is_error() ? r->str : "unexpected reply");
+                       !r ? log_text(r.error()) : r->is_error() ? r->str : "unexpected reply");
           failed = true;
           break;
         }
@@ -366,7 +366,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
       }
       if (cmds.empty()) continue;
       auto r = co_await self->redis_.pipeline(std::move(cmds));
-      if (!r) spdlog::debug("worker {} claim renewal failed: {}", self->consumer_, r.error().message);
+      if (!r) spdlog::debug("worker {} claim renewal failed: {}", self->consumer_, log_text(r.error()));
     }
     --self->background_running_;
     self->wake_.cancel();
@@ -374,7 +374,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
 
   asio::awaitable<bool> beat() {
     auto r = co_await redis_.pipeline(detail::heartbeat_commands(config_, consumer_, unix_ms()));
-    if (!r) spdlog::debug("worker {} heartbeat failed: {}", consumer_, r.error().message);
+    if (!r) spdlog::debug("worker {} heartbeat failed: {}", consumer_, log_text(r.error()));
     co_return r && !r->front().is_error();
   }
 
@@ -423,7 +423,7 @@ struct WorkerRunner::Impl : std::enable_shared_from_this<WorkerRunner::Impl> {
     bool acknowledged = false;
     if (!job) {
       spdlog::warn("worker {} dropping malformed job entry={}: {}", self->consumer_, entry.id,
-                   job.error().message);
+                   log_text(job.error()));
       if (payload) acknowledged = co_await self->answers_.refuse(*payload, job.error(), stream, entry.id);
     } else if (exhausted(deliveries, self->config_.max_attempts)) {
       // A job that took down (or stalled) every worker that ran it must not run again.

@@ -21,6 +21,7 @@
 // above on the same strand-guarded queues, and they are checked by reading them together.
 #include "ragd/redis/client.hpp"
 #include "ragd/core/completion_token.hpp"
+#include "ragd/core/io_context.hpp"
 #include "redis/protocol_impl.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -92,7 +93,7 @@ bool is_blocking(const Command& cmd) {
 
 }  // namespace
 
-struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
+struct Connection::Impl : HandlerKeeper, std::enable_shared_from_this<Connection::Impl> {
   using Strand = asio::strand<asio::any_io_executor>;
   using Socket = asio::generic::stream_protocol::socket;
   using Clock = std::chrono::steady_clock;
@@ -285,8 +286,10 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
       std::string where = self->endpoint_.unix_path.empty()
                               ? self->endpoint_.host + ":" + std::to_string(self->endpoint_.port)
                               : self->endpoint_.unix_path;
-      self->fail_connection(unavailable("cannot connect to redis at " + where + ": " +
-                                        (attempt->timed_out ? std::string("timeout") : ec.message())));
+      self->fail_connection(make_error(Errc::unavailable,
+                                       "cannot connect to redis: " +
+                                           (attempt->timed_out ? std::string("timeout") : ec.message()),
+                                       "redis at " + where));
       co_return;
     }
     boost::system::error_code ignored;
@@ -429,7 +432,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
       if (closed_) {
         spdlog::debug("redis connection closed");
       } else {
-        spdlog::warn("redis connection dropped: {}", err.message);
+        spdlog::warn("redis connection dropped: {}", log_text(err));
       }
     }
     state_ = State::disconnected;
@@ -459,6 +462,20 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     fail_connection(make_error(Errc::cancelled, "redis connection closed"));
   }
 
+  // The context is being destroyed (HandlerOwners): the callers' handlers go unrun, and with
+  // them the coroutine frames that may own this connection.
+  void drop_handlers() override {
+    closed_ = true;
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (const auto& w : waiters) {
+      w->handler.reset();
+      w->handler_ex = asio::any_io_executor();
+    }
+    boost::system::error_code ignored;
+    if (socket_) socket_->close(ignored);
+  }
+
   Strand strand_;
   RedisConfig config_;
   Endpoint endpoint_;
@@ -480,7 +497,9 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
 };
 
 Connection::Connection(asio::any_io_executor ex, RedisConfig config)
-    : impl_(std::make_shared<Impl>(std::move(ex), std::move(config))) {}
+    : impl_(std::make_shared<Impl>(ex, std::move(config))) {
+  keep_handlers_of(ex, impl_);
+}
 
 Connection::~Connection() { close(); }
 

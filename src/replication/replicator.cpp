@@ -120,7 +120,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
     if (!r) {
       errors_.with({"publish"}).inc();
       // The cause (a Redis error, which may name hosts) is for the log, not for clients.
-      spdlog::warn("ingest stream append failed key={}: {}", key_, r.error().message);
+      spdlog::warn("ingest stream append failed key={}: {}", key_, log_text(r.error()));
       co_return make_error(Errc::unavailable, "the ingest stream is unavailable; retry later");
     }
     if (r->is_error() || !r->is_array() || r->elements.size() != 2) {
@@ -175,7 +175,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
           }
           continue;
         }
-        self->read_failed(r ? r->str : r.error().message);
+        self->read_failed(r ? r->str : log_text(r.error()));
       }
       co_await sleep_for(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(kMaxBackoff));
@@ -187,7 +187,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
     auto r = co_await reader_conn_->command(redis::make_command("XREVRANGE", key_, "+", "-", "COUNT", 1));
     if (stopped_) co_return false;  // the owner may be gone: touch nothing
     if (!r || r->is_error()) {
-      read_failed(r ? r->str : r.error().message);
+      read_failed(r ? r->str : log_text(r.error()));
       co_return false;
     }
     // [[id, [field, value, ...]]], or [] for an empty or missing stream.
@@ -257,7 +257,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
     if (!entry) {
       errors_.with({"decode"}).inc();
       spdlog::error("replication: entry {} (sequence {}) of {} is malformed, skipped: {}", record.id, *seq, key_,
-                    entry.error().message);
+                    log_text(entry.error()));
     } else {
       token = entry->token;
       const std::string origin = entry->origin;
@@ -270,7 +270,7 @@ struct Replicator::Impl : std::enable_shared_from_this<Replicator::Impl> {
         // skipping it keeps them together; the error says what went wrong.
         errors_.with({"apply"}).inc();
         spdlog::error("replication: entry {} (sequence {}, from {}) not applied: {}", record.id, *seq, origin,
-                      outcome.error().message);
+                      log_text(outcome.error()));
       }
     }
     last_id_ = record.id;

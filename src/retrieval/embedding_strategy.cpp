@@ -13,8 +13,7 @@ namespace {
 // A dense search with no query vector has nothing to fall back on: the embedder's error,
 // its code kept (it says whether to retry), with what failed.
 Error dense_search_error(const Error& cause) {
-  return make_error(cause.code, "dense search needs the query's embedding, and the embedding service failed: " +
-                                    cause.message);
+  return prefixed("dense search needs the query's embedding, and the embedding service failed: ", cause);
 }
 
 // Where a query vector could not be had: fail (dense mode, or the caller has gone) or

@@ -264,7 +264,7 @@ Result<std::vector<ModeEvaluation>> evaluate(const Retriever& retriever, const B
       if (found) {
         ranked = rank_documents(found->hits);
       } else if (found.error().code != Errc::bad_request) {
-        return make_error(found.error().code, "query '" + q.id + "': " + found.error().message);
+        return prefixed("query '" + q.id + "': ", found.error());
       }
       m.ndcg_at_10 += ndcg_at_k(ranked, judged->second, 10);
       m.recall_at_100 += recall_at_k(ranked, judged->second, kRankedDocuments);

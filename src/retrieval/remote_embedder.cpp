@@ -66,7 +66,8 @@ Result<std::vector<float>> parse_embeddings_response(std::string_view body, std:
   };
   auto parsed = parse_json(body);
   if (!parsed || !parsed->is_object()) {
-    return bad("returned a body that is not JSON: " + net::upstream_message(body, 120));
+    return make_error(Errc::upstream_error, std::string(kService) + " returned a body that is not JSON",
+                      net::upstream_message(body, 120));
   }
   const JsonValue* data = parsed->find("data");
   if (data == nullptr || !data->is_array()) return bad("response has no data array");

@@ -24,7 +24,7 @@ Retriever::~Retriever() {
   search_.join();
   if (snapshots_.unsaved()) {
     if (auto saved = snapshots_.save_sync(); !saved) {
-      spdlog::error("snapshot save at shutdown failed: {}", saved.error().message);
+      spdlog::error("snapshot save at shutdown failed: {}", log_text(saved.error()));
     }
   }
 }

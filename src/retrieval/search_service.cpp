@@ -151,7 +151,7 @@ void SearchService::note_degraded(const Error& cause) const {
   const std::uint64_t not_logged = degraded_not_logged_.exchange(0, std::memory_order_relaxed);
   spdlog::warn("retrieval degraded: hybrid search answered from BM25 alone, the query could not be embedded "
                "({}: {}){}",
-               to_string(cause.code), cause.message,
+               to_string(cause.code), log_text(cause),
                not_logged == 0 ? std::string() : "; " + std::to_string(not_logged) + " more since the last warning");
 }
 

@@ -92,7 +92,7 @@ void SnapshotKeeper::schedule() {
       if (ec || closing_) return;
     }
     if (auto saved = save_sync(); !saved) {
-      spdlog::error("snapshot save failed path={}: {}", config_.snapshot_path, saved.error().message);
+      spdlog::error("snapshot save failed path={}: {}", config_.snapshot_path, log_text(saved.error()));
       return;  // the next change tries again
     }
     if (unsaved()) schedule();
@@ -116,7 +116,7 @@ Result<SnapshotStats> SnapshotKeeper::load() {
       const std::string kept = path + ".corrupt";
       const bool moved = std::rename(path.c_str(), kept.c_str()) == 0;
       spdlog::error("snapshot not loaded, starting with an empty index ({}): {}",
-                    moved ? "the file is kept as " + kept : "the file is left in place", data.error().message);
+                    moved ? "the file is kept as " + kept : "the file is left in place", log_text(data.error()));
     }
     return data.error();
   }
@@ -144,7 +144,7 @@ Result<SnapshotStats> SnapshotKeeper::load() {
       auto embedded = embedding_.embed_chunks_sync(std::move(texts));
       if (!embedded) {
         spdlog::error("snapshot {} not loaded, starting with an empty index: re-embedding failed: {}", path,
-                      embedded.error().message);
+                      log_text(embedded.error()));
         return embedded.error();
       }
       tenant.vectors = std::move(*embedded);
@@ -155,7 +155,7 @@ Result<SnapshotStats> SnapshotKeeper::load() {
   const std::uint64_t version = max_version(*data);
   stats.tenants = data->tenants.size();
   if (auto restored = corpora_.restore(std::move(*data)); !restored) {
-    spdlog::error("snapshot {} not loaded, starting with an empty index: {}", path, restored.error().message);
+    spdlog::error("snapshot {} not loaded, starting with an empty index: {}", path, log_text(restored.error()));
     return restored.error();
   }
   if (!description.empty() && description != corpora_.index_description()) {

@@ -113,7 +113,7 @@ Result<std::vector<TuningPoint>> tune(const RetrievalConfig& base, const BeirDat
       legs.queries[i].judged = queries[i].second;
       auto found = retriever.retrieve_sync(queries[i].first->text, list_depth, SearchMode::dense);
       if (!found && found.error().code != Errc::bad_request) {
-        return make_error(found.error().code, "query '" + queries[i].first->id + "': " + found.error().message);
+        return prefixed("query '" + queries[i].first->id + "': ", found.error());
       }
       if (!found) continue;
       for (const Hit& h : found->hits) {

@@ -203,6 +203,7 @@ TEST(Cli, RagctlEvalMeasuresARemoteEmbedder) {
   auto down = run(eval + " --embed-url " + closed + " --embed-dim 384");
   EXPECT_EQ(down.code, 1) << down.output;
   EXPECT_NE(down.output.find("Couldn't connect"), std::string::npos) << down.output;
+  EXPECT_NE(down.output.find(closed), std::string::npos) << "the operator is told where: " << down.output;
 
   auto bad_dim = run(eval + " --embed-url " + fake.base_url() + " --embed-dim many");
   EXPECT_EQ(bad_dim.code, 2) << bad_dim.output;

@@ -5,6 +5,7 @@
 
 using namespace ragd::test;
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -111,6 +112,19 @@ TEST(Embeddings, HybridQueriesFallBackToBm25WhenTheServiceGoesAwayAndAreNotCache
   }
   auto dense = stack.post("/query", json{{"query", "sourdough loaf"}, {"mode", "dense"}});
   EXPECT_EQ(dense.status, 503) << dense.body;  // nothing listens: unavailable
+  // The client is told what failed, not where: the service's address is in ragd's log line
+  // for the request, never in the body.
+  const std::string address = "127.0.0.1:" + std::to_string(fake.port());
+  EXPECT_EQ(body_of(dense)["error"]["message"],
+            "dense search needs the query's embedding, and the embedding service failed: "
+            "embedding service: Couldn't connect to server")
+      << dense.body;
+  EXPECT_EQ(dense.body.find(address), std::string::npos) << dense.body;
+  EXPECT_TRUE(wait_until([&] {
+    const std::string log = stack.gateway().log();
+    const auto line = log.find("route=/query status=503");
+    return line != std::string::npos && log.find(address, line) != std::string::npos;
+  }, 5s)) << stack.gateway().log().substr(0, 8000);
   auto metrics = stack.get("/metrics");
   EXPECT_NE(metrics.body.find(R"(ragd_retrieval_degraded_total{reason="embedder"} 2)"), std::string::npos)
       << metrics.body.substr(0, 4000);

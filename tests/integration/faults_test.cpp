@@ -479,6 +479,37 @@ TEST(Faults, LlmFailingWith500FailsClearlyAfterItsRetriesAndIsDeadLettered) {
   EXPECT_EQ(stack.redis().cli({"XLEN", "ragd:jobs"}), "0");
 }
 
+TEST(Faults, AClientToldOfAFailingModelServerLearnsNeitherItsAddressNorItsWords) {
+  FakeLlm llm({"--error-rate", "1"});  // every call: 500 {"error":{"message":"internal server error (injected)"}}
+  TempDir dir;
+  Stack stack(stack_options(dir, json::object(), {{"base_url", llm.base_url()}, {"max_attempts", 1}}));
+  ASSERT_TRUE(stack.wait_ready());
+  auto r = ask(stack.port(), question("located", 0));
+  EXPECT_EQ(r.status, 502) << r.body;
+  auto j = json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.body;
+  EXPECT_EQ(j["error"]["message"], "the model call failed: LLM returned HTTP 500") << r.body;
+  const std::string address = "127.0.0.1:" + std::to_string(llm.port());
+  EXPECT_EQ(r.body.find(address), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("injected"), std::string::npos) << r.body;
+  // The operator has both, in the worker's log line for the failed call.
+  EXPECT_TRUE(wait_until([&] {
+    const std::string log = stack.worker(0).log();
+    const auto line = log.find("model call failed: LLM returned HTTP 500 [internal server error (injected)]");
+    return line != std::string::npos;
+  }, 5s)) << stack.worker(0).log().substr(0, 8000);
+
+  // A model server that cannot be reached: 502 (the gateway's upstream failed), and again
+  // no address in the body.
+  llm.stop();
+  auto down = ask(stack.port(), question("located", 1));
+  EXPECT_EQ(down.status, 502) << down.body;
+  EXPECT_EQ(down.body.find(address), std::string::npos) << down.body;
+  EXPECT_NE(down.body.find("LLM: Couldn't connect to server"), std::string::npos) << down.body;
+  EXPECT_TRUE(wait_until([&] { return stack.worker(0).log().find("POST " + llm.base_url()) != std::string::npos; }, 5s))
+      << stack.worker(0).log().substr(0, 8000);
+}
+
 TEST(Faults, HangingLlmIsCutAtTheDeadline) {
   FakeLlm llm({"--hang-rate", "1"});
   TempDir dir;

@@ -169,6 +169,10 @@ TEST(HttpClient, ReportsConnectionRefusedAsUnavailable) {
   auto r = run_one(req);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, Errc::unavailable) << r.error().message;
+  // The address is the log's, not the message's (which a client may be shown).
+  EXPECT_EQ(r.error().message.find("127.0.0.1"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().message, "Couldn't connect to server");
+  EXPECT_EQ(r.error().detail.find("GET " + req.url), 0u) << r.error().detail;
 }
 
 TEST(HttpClient, RejectsAMalformedUrl) {

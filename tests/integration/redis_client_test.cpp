@@ -475,5 +475,37 @@ TEST(RedisConnection, ACancelledOrdinaryCommandKeepsTheConnectionForEveryoneElse
   });
 }
 
+// An object owns a dedicated connection, and a coroutine that owns the object waits on a
+// blocking command (as the gateway's reply reader does). Destroying the io_context with the
+// command on the server frees the coroutine, the object and the connection; before, the
+// connection's queue kept the coroutine's handler, the coroutine the object and the object
+// the connection: a cycle that LeakSanitizer reported when ragd exited with a query in flight.
+TEST(RedisConnection, AnIoContextDestroyedWithABlockingCommandInFlightFreesItsCallerAndTheConnection) {
+  RedisServer server;
+  struct Caller {
+    explicit Caller(asio::any_io_executor ex, RedisConfig c) : conn(std::move(ex), std::move(c)) {}
+    Connection conn;
+  };
+  std::weak_ptr<Caller> watch;
+  bool resumed = false;
+  {
+    asio::io_context io;
+    auto caller = std::make_shared<Caller>(io.get_executor(), test::redis_config(server.url(), 1));
+    watch = caller;
+    auto wait = [](std::shared_ptr<Caller> self, bool& resumed) -> asio::awaitable<void> {
+      co_await self->conn.command(make_command("BLPOP", "nothing-ever-comes", "0"), 60s);
+      resumed = true;
+    };
+    asio::co_spawn(io, wait(std::move(caller), resumed), asio::detached);
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    auto blocked = [&] { return server.cli({"INFO", "clients"}).find("blocked_clients:1") != std::string::npos; };
+    while (!blocked() && std::chrono::steady_clock::now() < until) io.run_for(20ms);
+    ASSERT_TRUE(blocked()) << server.cli({"INFO", "clients"});
+    ASSERT_FALSE(watch.expired());
+  }
+  EXPECT_FALSE(resumed);
+  EXPECT_TRUE(watch.expired()) << "the caller, its coroutine and its connection outlived their io_context";
+}
+
 }  // namespace
 }  // namespace ragd::redis

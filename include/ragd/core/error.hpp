@@ -27,14 +27,17 @@ enum class Errc {
   blocked,                 // a rule refused the query
   deadline_exceeded,       // no answer within the request's deadline (504)
   cancelled,               // the caller went away
-  unavailable,             // a dependency (Redis) cannot be reached (503)
+  unavailable,             // a dependency cannot be reached, or the gateway is draining (503)
   upstream_error,          // the LLM or embedding service failed
   internal,
 };
 
 struct Error {
   Errc code = Errc::internal;
-  std::string message;  // safe to show a client: says what to fix
+  std::string message;  // safe to show a client: says what failed or what to fix
+  // For the server's log only, never sent to a client: where it failed and what the other
+  // side said (an internal URL or address, an upstream's own error text).
+  std::string detail;
 
   friend bool operator==(const Error&, const Error&) = default;
 };
@@ -44,7 +47,16 @@ struct Error {
 template <class T>
 using Result = boost::system::result<T, Error>;
 
-inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(Errc code, std::string message) { return Error{code, std::move(message), {}}; }
+inline Error make_error(Errc code, std::string message, std::string detail) {
+  return Error{code, std::move(message), std::move(detail)};
+}
+
+// The same error with `before` put ahead of its message; the detail stays as it was.
+Error prefixed(std::string_view before, Error e);
+
+// What a log line says of an error: its message, then its detail in brackets.
+std::string log_text(const Error& e);
 
 struct HttpErrorInfo {
   int status;
@@ -57,7 +69,8 @@ HttpErrorInfo http_error_info(Errc code) noexcept;
 
 std::string_view to_string(Errc code) noexcept;
 
-// The JSON error body every endpoint uses: {"error": {"type", "code", "message"}}.
+// The JSON error body every endpoint uses: {"error": {"type", "code", "message"}}. The
+// detail is left out.
 std::string error_body(const Error& e);
 
 }  // namespace ragd

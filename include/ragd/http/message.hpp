@@ -41,8 +41,9 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 
-  // An internal error's own message, for the request's log line only: the client is told
-  // "internal error" and the request id (Dispatcher::record).
+  // For the request's log line only (Dispatcher::record): an internal error's own message
+  // (the client is told "internal error" and the request id), or another error's detail
+  // (an internal address, an upstream's words; the client gets the error's message).
   std::string cause;
   // Who asked (`tenant=… key_id=…`), for the request's log line only.
   std::string log_fields;

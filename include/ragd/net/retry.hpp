@@ -46,7 +46,7 @@ double jitter_unit();
 // cut to `max_chars`.
 std::string upstream_message(std::string_view body, std::size_t max_chars = 300);
 
-// Errc::upstream_error "<service> returned HTTP <status>: <upstream message>".
+// Errc::upstream_error "<service> returned HTTP <status>", the upstream's message in its detail.
 Error http_status_error(std::string_view service, int status, std::string_view body);
 
 struct RetryPolicy {

@@ -35,3 +35,17 @@ TEST(ErrorBody, QuotesInvalidUtf8FromClientsWithoutThrowing) {
   ASSERT_TRUE(j.is_object()) << body;
   EXPECT_EQ(j["error"]["code"], "not_found");
 }
+
+TEST(ErrorDetail, StaysOutOfTheClientsBodyAndGoesToTheLogText) {
+  const Error e = make_error(Errc::upstream_error, "LLM returned HTTP 401", "Incorrect API key provided: sk-...WXYZ");
+  const std::string body = error_body(e);
+  auto j = nlohmann::json::parse(body);
+  EXPECT_EQ(j["error"]["message"], "LLM returned HTTP 401");
+  EXPECT_EQ(body.find("sk-"), std::string::npos) << body;
+  EXPECT_EQ(log_text(e), "LLM returned HTTP 401 [Incorrect API key provided: sk-...WXYZ]");
+  EXPECT_EQ(log_text(make_error(Errc::not_found, "no route")), "no route");
+  const Error p = prefixed("worker: ", e);
+  EXPECT_EQ(p.message, "worker: LLM returned HTTP 401");
+  EXPECT_EQ(p.detail, e.detail);
+  EXPECT_EQ(p.code, Errc::upstream_error);
+}

@@ -45,12 +45,13 @@ TEST(ChatStreamReader, ReadsTheSameFedOneByteAtATime) {
   EXPECT_EQ(text, "Hello, w\xc3\xb6rld [1].");
 }
 
-TEST(ChatStreamReader, AnErrorEventEndsTheStreamWithTheUpstreamsMessage) {
+TEST(ChatStreamReader, AnErrorEventEndsTheStreamWithTheUpstreamsMessageKeptForTheLog) {
   ChatStreamReader reader;
   EXPECT_FALSE(reader.feed(chunk("partial") + "data: {\"error\":{\"message\":\"model overloaded\"}}\n\n", {}));
   ASSERT_TRUE(reader.error());
   EXPECT_EQ(reader.error()->code, Errc::upstream_error);
-  EXPECT_NE(reader.error()->message.find("model overloaded"), std::string::npos);
+  EXPECT_EQ(reader.error()->message, "LLM reported an error mid-stream");
+  EXPECT_EQ(reader.error()->detail, "model overloaded");
   EXPECT_FALSE(reader.done());
 }
 

@@ -33,7 +33,8 @@ TEST(UpstreamMessage, ReadsTheShapesServersUseAndCutsLongText) {
   EXPECT_EQ(upstream_message(std::string(500, 'x'), 10), std::string(10, 'x') + "...");
   Error e = http_status_error("embedding service", 503, R"({"error":{"message":"busy"}})");
   EXPECT_EQ(e.code, Errc::upstream_error);
-  EXPECT_EQ(e.message, "embedding service returned HTTP 503: busy");
+  EXPECT_EQ(e.message, "embedding service returned HTTP 503");  // what a client may be told
+  EXPECT_EQ(e.detail, "busy");                                     // the service's own words: the log's
 }
 
 }  // namespace
