@@ -72,6 +72,18 @@ void ensure_curl_global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// A URL as the log may show it: without user:password@ and without its query and fragment
+// (some services take their key as ?key=...).
+std::string url_for_log(std::string_view url) {
+  url = url.substr(0, url.find_first_of("?#"));
+  const std::size_t scheme = url.find("://");
+  const std::size_t host = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::size_t path = url.find('/', host);
+  const std::size_t at = url.substr(0, path).rfind('@');
+  if (at == std::string_view::npos || at < host) return std::string(url);
+  return std::string(url.substr(0, host)) + std::string(url.substr(at + 1));
+}
+
 std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -296,7 +308,7 @@ class HttpClient::Impl final : public HandlerKeeper, public std::enable_shared_f
     }
     // A client may see the message (curl's words for the failure, no address); where it
     // failed, and curl's own account naming hosts and ports, go to the detail.
-    std::string where = t.req->method + " " + t.req->url;
+    std::string where = t.req->method + " " + url_for_log(t.req->url);
     if (t.error[0] != '\0') where += std::string(": ") + t.error;
     auto failed = [&](Errc code, std::string what) { return make_error(code, std::move(what), std::move(where)); };
     const std::string what = curl_easy_strerror(rc);
