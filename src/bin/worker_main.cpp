@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
           req.url = config.llm.base_url;
           req.timeout = std::chrono::seconds(2);
           auto r = co_await probe_http.request(std::move(req));
-          if (!r) reasons.push_back("model server " + config.llm.base_url + ": " + ragd::log_text(r.error()));
+          if (!r) reasons.push_back("model server: " + ragd::log_text(r.error()));  // the detail names its URL
         }
         co_return reasons;
       });

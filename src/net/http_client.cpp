@@ -17,7 +17,7 @@
 // Every client registers with its execution context's HandlerOwners (core/io_context.hpp),
 // which drops the transfers still in flight when the context is destroyed.
 //
-// The file is one class (HttpClient::Impl, about 460 of its 570 lines) and stays whole: the
+// The file is one class (HttpClient::Impl, about 450 of its 590 lines) and stays whole: the
 // socket and timer callbacks, the transfers in flight and their cancellation all touch the
 // same strand-guarded state, and the rules above hold only if they are read together.
 #include "ragd/net/http_client.hpp"

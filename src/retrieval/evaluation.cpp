@@ -37,7 +37,7 @@ Result<void> for_each_line(const std::string& text, const std::string& path, F l
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (!line.empty()) {
       if (auto r = line_fn(line, number); !r) {
-        return make_error(r.error().code, path + ":" + std::to_string(number) + ": " + r.error().message);
+        return prefixed(path + ":" + std::to_string(number) + ": ", r.error());
       }
     }
     begin = end + 1;

@@ -323,7 +323,7 @@ Result<SnapshotData> read_snapshot_file(const std::string& path) {
   }
   ::close(fd);
   auto decoded = decode_snapshot(bytes);
-  if (!decoded) return make_error(decoded.error().code, path + ": " + decoded.error().message);
+  if (!decoded) return prefixed(path + ": ", decoded.error());
   return decoded;
 }
 

@@ -301,7 +301,7 @@ Result<RuleSet> RuleSet::load(const std::string& path) {
   auto text = read_file(path);
   if (!text) return text.error();
   auto set = parse(*text);
-  if (!set) return make_error(set.error().code, path + ": " + set.error().message);
+  if (!set) return prefixed(path + ": ", set.error());
   return set;
 }
 
